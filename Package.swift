@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Gridloop",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gridloopd", targets: ["gridloopd"]),
+        .executable(name: "gridloop-broker", targets: ["gridloop-broker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries, as system libraries found through pkg-config.
+        .systemLibrary(
+            name: "CRdKafka", pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+
+        // Pure core: canonical case model, feed adapters, state machine. No I/O, no C.
+        .target(name: "GridloopCore"),
+
+        // Adapters: one Swift owner for each C library.
+        .target(name: "GridloopKafka", dependencies: ["CRdKafka"]),
+        .target(name: "GridloopPostgres", dependencies: ["CLibPQ"]),
+
+        // The pipeline: intake -> store -> outbox relay.
+        .target(
+            name: "GridloopWorker",
+            dependencies: [
+                "GridloopCore", "GridloopKafka", "GridloopPostgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+
+        // Executables.
+        .executableTarget(
+            name: "gridloopd",
+            dependencies: [
+                "GridloopWorker", "GridloopCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(name: "gridloop-broker", dependencies: ["GridloopKafka"]),
+
+        .testTarget(name: "GridloopCoreTests", dependencies: ["GridloopCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "GridloopIntegrationTests",
+            dependencies: ["GridloopWorker", "GridloopCore", "GridloopKafka", "GridloopPostgres"]),
+    ]
+)

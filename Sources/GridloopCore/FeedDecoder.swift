@@ -1,0 +1,187 @@
+/// The adapters of the two platforms' feeds: raw Kafka message in, canonical `CaseEvent` (or a
+/// skip, or a rejection with a reason) out. Personal data (names, phones, appeal text,
+/// addresses, free-text remarks) is read past and never copied.
+public enum FeedDecoder {
+    /// The 12345 work-order feed (`12345-feed.md`).
+    public static func decode12345(key: [UInt8]?, value: [UInt8]) -> FeedDecodeOutcome {
+        do throws(FeedRejection) {
+            let root = try parseObject(value)
+            return try decode12345(root, key: key)
+        } catch {
+            return .rejected(reason: error.reason)
+        }
+    }
+
+    /// The 12319 case feed (`12319-feed.md`).
+    public static func decode12319(key: [UInt8]?, value: [UInt8]) -> FeedDecodeOutcome {
+        do throws(FeedRejection) {
+            let root = try parseObject(value)
+            return try decode12319(root, key: key)
+        } catch {
+            return .rejected(reason: error.reason)
+        }
+    }
+
+    static func parseObject(_ value: [UInt8]) throws(FeedRejection) -> FeedFields {
+        guard !value.isEmpty else { throw FeedRejection(reason: "empty message") }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(value)
+        } catch {
+            throw FeedRejection(reason: "not valid JSON: \(error)")
+        }
+        guard case .object(let o) = json else {
+            throw FeedRejection(reason: "top-level value is \(json.typeName), expected an object")
+        }
+        return FeedFields(o)
+    }
+
+    static func checkKey(_ key: [UInt8]?, matches id: String, field: String) throws(FeedRejection) {
+        guard let key, !key.isEmpty else { return }
+        let k = String(decoding: key, as: UTF8.self)
+        guard k == id else {
+            throw FeedRejection(reason: "message key '\(k.prefix(40))' does not match \(field) '\(id.prefix(40))'")
+        }
+    }
+
+    // MARK: 12345
+
+    static let types12345: [String: CaseEventType] = Dictionary(
+        uniqueKeysWithValues: CaseEventType.allCases.map { ($0.rawValue, $0) })
+
+    static func decode12345(_ root: FeedFields, key: [UInt8]?) throws(FeedRejection) -> FeedDecodeOutcome {
+        let msgId = try root.nonEmptyString("msgId", maxLength: 100)
+        let msgType = try root.nonEmptyString("msgType", maxLength: 100)
+        _ = try root.rfc3339("sendTime")
+        let order = try root.object("order")
+        let orderNo = try order.nonEmptyString("orderNo", maxLength: 40)
+        try checkKey(key, matches: orderNo, field: "order.orderNo")
+        guard let type = types12345[msgType] else {
+            return .skipped(reason: "unknown msgType '\(msgType.prefix(40))'", orderNo: orderNo)
+        }
+        var e = CaseEvent(caseId: CaseEvent.caseId(source: .hotline12345, orderNo: orderNo), source: .hotline12345,
+                          orderNo: orderNo, type: type, eventTime: 0, eventKey: msgId)
+        switch type {
+        case .dispatch:
+            let accept = try order.rfc3339("acceptTime")
+            e.eventTime = accept
+            let channel = try order.oneOf("channel", ["PHONE", "WECHAT", "APP", "WEB", "QRCODE"])
+            let appeal = try order.oneOf("appealType", ["CONSULT", "HELP", "COMPLAINT", "REPORT", "SUGGESTION", "PRAISE"])
+            let category = try order.object("category")
+            let code = try category.nonEmptyString("code", maxLength: 40)
+            let name = try category.string("name", maxLength: 200)
+            let urgency = try order.enumeration("urgency", Urgency.self)
+            _ = try order.string("content", maxLength: 4000)
+            _ = try order.object("citizen")
+            let location = try order.object("location")
+            _ = try location.string("address")
+            let limit = try order.optionalObject("timeLimit")
+            e.order = OrderFacts(
+                channel: channel, appealType: appeal, categoryCode: code, categoryName: name, urgency: urgency,
+                acceptTime: accept, districtCode: try location.optionalString("districtCode"),
+                streetCode: try location.optionalString("streetCode"),
+                communityCode: try location.optionalString("communityCode"),
+                gridCode: try location.optionalString("gridCode"),
+                platformSignHours: try limit?.optionalInt("signHours", min: 0),
+                platformHandleDays: try limit?.optionalInt("handleDays", min: 0),
+                repeatOf: try order.optionalString("repeatOf"))
+            e.assignee = try assignee12345(order.object("assignee"))
+        case .redispatch:
+            e.eventTime = try order.rfc3339("time")
+            e.assignee = try assignee12345(order.object("assignee"))
+        case .sign, .return:
+            e.eventTime = try order.rfc3339("time")
+            e.unitCode = try order.nonEmptyString("unitCode", maxLength: 60)
+        case .reply:
+            e.eventTime = try order.rfc3339("time")
+            e.unitCode = try order.nonEmptyString("unitCode", maxLength: 60)
+            e.result = try order.enumeration("result", ReplyResult.self)
+        case .extendApply:
+            e.eventTime = try order.rfc3339("time")
+            e.unitCode = try order.nonEmptyString("unitCode", maxLength: 60)
+            e.days = try order.int("days", min: 1)
+        case .extendApprove:
+            e.eventTime = try order.rfc3339("time")
+            e.days = try order.int("days", min: 1)
+        case .visit:
+            e.eventTime = try order.rfc3339("time")
+            e.satisfaction = try order.enumeration("satisfaction", Satisfaction.self)
+        case .extendReject, .suspend, .resume, .reopen, .withdraw:
+            e.eventTime = try order.rfc3339("time")
+        }
+        return .event(e)
+    }
+
+    static func assignee12345(_ a: FeedFields) throws(FeedRejection) -> Assignee {
+        Assignee(unitCode: try a.nonEmptyString("unitCode", maxLength: 60), unitName: try a.string("unitName", maxLength: 200),
+                 level: try a.enumeration("level", LoopLevel.self))
+    }
+
+    // MARK: 12319
+
+    static let events12319: [String: CaseEventType] = [
+        "new": .dispatch, "transfer": .redispatch, "accept": .sign, "back": .return, "finish": .reply,
+        "delay": .extendApprove, "hang": .suspend, "unhang": .resume, "feedback": .visit, "redo": .reopen,
+        "cancel": .withdraw,
+    ]
+    static let tiers: [String: LoopLevel] = ["小区": .estate, "社区": .community, "街道": .street, "区级": .district]
+    static let satisfactions: [String: Satisfaction] = [
+        "满意": .satisfied, "基本满意": .basicallySatisfied, "不满意": .unsatisfied, "未接通": .unreachable,
+    ]
+
+    static func decode12319(_ root: FeedFields, key: [UInt8]?) throws(FeedRejection) -> FeedDecodeOutcome {
+        let caseNo = try root.nonEmptyString("case_id", maxLength: 40)
+        let event = try root.nonEmptyString("event", maxLength: 100)
+        let seq = try root.int("event_seq", min: 1)
+        let time = try root.localTime("event_time")
+        try checkKey(key, matches: caseNo, field: "case_id")
+        guard let type = events12319[event] else {
+            return .skipped(reason: "unknown event '\(event.prefix(40))'", orderNo: caseNo)
+        }
+        var e = CaseEvent(caseId: CaseEvent.caseId(source: .hotline12319, orderNo: caseNo), source: .hotline12319,
+                          orderNo: caseNo, type: type, eventTime: time, eventKey: "\(caseNo)#\(seq)", sequence: seq)
+        switch type {
+        case .dispatch:
+            let level = try root.int("level", min: 1)
+            let urgency: Urgency
+            switch level {
+            case 1: urgency = .extraUrgent
+            case 2: urgency = .urgent
+            case 3: urgency = .normal
+            default: throw FeedRejection(reason: "field level: expected 1, 2 or 3")
+            }
+            let caseType = try root.nonEmptyString("case_type", maxLength: 200)
+            for personal in ["content", "caller_name", "caller_tel", "addr"] { _ = try root.string(personal) }
+            e.order = OrderFacts(
+                categoryName: caseType, urgency: urgency, acceptTime: time,
+                districtCode: try root.string("district", maxLength: 40), streetCode: try root.string("street", maxLength: 40),
+                communityCode: try root.string("community", maxLength: 40), gridCode: try root.string("grid_no", maxLength: 60),
+                platformDeadline: try root.optionalLocalTime("limit_time"))
+            e.assignee = try assignee12319(root)
+        case .redispatch:
+            e.assignee = try assignee12319(root)
+        case .reply:
+            e.result = .resolved
+        case .extendApprove:
+            e.days = try root.int("delay_days", min: 1)
+        case .visit:
+            let s = try root.string("satisfaction")
+            guard let sat = satisfactions[s] else {
+                throw FeedRejection(reason: "field satisfaction: '\(s.prefix(10))' is not one of 满意, 基本满意, 不满意, 未接通")
+            }
+            e.satisfaction = sat
+        default:
+            break
+        }
+        return .event(e)
+    }
+
+    static func assignee12319(_ root: FeedFields) throws(FeedRejection) -> Assignee {
+        let tier = try root.string("dept_tier")
+        guard let level = tiers[tier] else {
+            throw FeedRejection(reason: "field dept_tier: '\(tier.prefix(10))' is not one of 小区, 社区, 街道, 区级")
+        }
+        return Assignee(unitCode: try root.nonEmptyString("dept_code", maxLength: 60),
+                        unitName: try root.string("dept_name", maxLength: 200), level: level)
+    }
+}

@@ -1,0 +1,244 @@
+/// Where a Kafka message came from: topic, partition, offset.
+public struct SourceCoordinates: Sendable, Hashable, Codable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+}
+
+/// One consumed message with what its feed adapter made of it.
+public struct IntakeItem: Sendable {
+    public var coordinates: SourceCoordinates
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    public var outcome: FeedDecodeOutcome
+    public init(coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8], outcome: FeedDecodeOutcome) {
+        self.coordinates = coordinates
+        self.key = key
+        self.value = value
+        self.outcome = outcome
+    }
+}
+
+/// An event that cannot be applied yet (its order has no DISPATCH, or a 12319 `event_seq`
+/// gap precedes it), kept with its original bytes until it can be, or until the hold ends.
+public struct HeldEvent: Sendable, Hashable {
+    public var event: CaseEvent
+    public var coordinates: SourceCoordinates
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    /// When it was first held, epoch ms (wall clock of the intake).
+    public var heldAt: Int64
+    public init(event: CaseEvent, coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8], heldAt: Int64) {
+        self.event = event
+        self.coordinates = coordinates
+        self.key = key
+        self.value = value
+        self.heldAt = heldAt
+    }
+}
+
+/// An event applied to its case, with its place in the case's history.
+public struct AppliedEvent: Sendable, Hashable {
+    public var event: CaseEvent
+    public var coordinates: SourceCoordinates
+    /// 1-based position in the case's history.
+    public var eventNo: Int
+    /// 12319 events missing before this one, accepted after the hold period.
+    public var gapBefore: Int
+}
+
+/// A message that will never be applied, with the reason (no personal data in it).
+public struct DeadLetter: Sendable, Hashable {
+    public var coordinates: SourceCoordinates
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    public var reason: String
+    public var caseId: String?
+}
+
+/// A valid message of a type Gridloop does not know: recorded and skipped.
+public struct SkippedMessage: Sendable, Hashable {
+    public var coordinates: SourceCoordinates
+    public var reason: String
+    public var orderNo: String?
+}
+
+/// Decides, for a batch of consumed messages in partition order, what becomes of each:
+/// applied to its case, ignored as a resend, held, dead-lettered or skipped. Pure: it is
+/// given the stored state of the cases the batch touches and returns what to write.
+public struct IntakePlanner: Sendable {
+    public private(set) var states: [String: CaseState]
+    /// Cases whose state this batch changed.
+    public private(set) var changedCases: Set<String> = []
+    public private(set) var applied: [AppliedEvent] = []
+    public private(set) var newlyHeld: [HeldEvent] = []
+    /// Event keys of stored held events that this batch applied or dead-lettered.
+    public private(set) var releasedHeldKeys: [String] = []
+    public private(set) var deadLetters: [DeadLetter] = []
+    public private(set) var skipped: [SkippedMessage] = []
+    /// Resends that changed nothing.
+    public private(set) var duplicates = 0
+
+    private var appliedKeys: Set<String>
+    private var held: [String: [HeldEvent]]
+    private var heldKeys: Set<String>
+    /// Held events that were stored before this batch (releasing them deletes a row).
+    private var storedHeldKeys: Set<String>
+
+    /// - Parameters:
+    ///   - states: stored state of every case the batch may touch.
+    ///   - appliedKeys: event keys among the batch's that are already in the history.
+    ///   - held: stored held events of those cases.
+    public init(states: [String: CaseState], appliedKeys: Set<String>, held: [HeldEvent]) {
+        self.states = states
+        self.appliedKeys = appliedKeys
+        var byCase: [String: [HeldEvent]] = [:]
+        for h in held { byCase[h.event.caseId, default: []].append(h) }
+        self.held = byCase
+        self.heldKeys = Set(held.map(\.event.eventKey))
+        self.storedHeldKeys = heldKeys
+    }
+
+    /// Takes the next consumed message.
+    public mutating func offer(_ item: IntakeItem, now: Int64) {
+        switch item.outcome {
+        case .rejected(let reason):
+            deadLetters.append(DeadLetter(coordinates: item.coordinates, key: item.key, value: item.value,
+                                          reason: reason, caseId: nil))
+        case .skipped(let reason, let orderNo):
+            skipped.append(SkippedMessage(coordinates: item.coordinates, reason: reason, orderNo: orderNo))
+        case .event(let event):
+            if appliedKeys.contains(event.eventKey) || heldKeys.contains(event.eventKey) {
+                duplicates += 1
+                return
+            }
+            let state = states[event.caseId]
+            if let seq = event.sequence, let state, seq <= state.lastSequence {
+                duplicates += 1
+                return
+            }
+            if isApplicable(event, to: state) {
+                apply(event, at: item.coordinates, gapBefore: 0)
+                releaseApplicable(caseId: event.caseId)
+            } else {
+                let h = HeldEvent(event: event, coordinates: item.coordinates, key: item.key, value: item.value,
+                                  heldAt: now)
+                held[event.caseId, default: []].append(h)
+                heldKeys.insert(event.eventKey)
+                newlyHeld.append(h)
+            }
+        }
+    }
+
+    /// Ends the hold of stored events whose wait is over: each is applied (a 12319 gap is
+    /// accepted and recorded) if its case exists by now, else dead-lettered.
+    public mutating func expire(_ expired: [HeldEvent], holdSeconds: Int) {
+        let ordered = expired.sorted { a, b in
+            if a.event.caseId != b.event.caseId { return a.event.caseId < b.event.caseId }
+            return (a.event.sequence ?? 0, a.coordinates.offset) < (b.event.sequence ?? 0, b.coordinates.offset)
+        }
+        for h in ordered {
+            // Register it if the planner was not told about it (an expiry-only pass).
+            if !heldKeys.contains(h.event.eventKey) {
+                held[h.event.caseId, default: []].append(h)
+                heldKeys.insert(h.event.eventKey)
+                storedHeldKeys.insert(h.event.eventKey)
+            }
+        }
+        for h in ordered where heldKeys.contains(h.event.eventKey) {
+            let event = h.event
+            let state = states[event.caseId]
+            removeHeld(event)
+            if let seq = event.sequence, let state, seq <= state.lastSequence {
+                duplicates += 1
+            } else if state != nil || event.type == .dispatch {
+                let gap = event.sequence.map { $0 - (state?.lastSequence ?? 0) - 1 } ?? 0
+                apply(event, at: h.coordinates, gapBefore: max(0, gap))
+                releaseApplicable(caseId: event.caseId)
+            } else {
+                let what = event.sequence.map { "\(event.type.rawValue) (event_seq \($0))" } ?? event.type.rawValue
+                deadLetters.append(DeadLetter(
+                    coordinates: h.coordinates, key: h.key, value: h.value,
+                    reason: "\(what) for order \(event.orderNo), which was never dispatched "
+                        + "(held \(holdSeconds) s for its DISPATCH)",
+                    caseId: event.caseId))
+            }
+        }
+    }
+
+    /// The next offset to consume per partition after this batch, given the batch's items.
+    public static func nextOffsets(_ items: [IntakeItem]) -> [SourceCoordinates] {
+        var next: [String: SourceCoordinates] = [:]
+        for item in items {
+            let c = item.coordinates
+            let k = "\(c.topic)\u{0}\(c.partition)"
+            if let e = next[k], e.offset > c.offset { continue }
+            next[k] = SourceCoordinates(topic: c.topic, partition: c.partition, offset: c.offset + 1)
+        }
+        return next.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+
+    private func isApplicable(_ event: CaseEvent, to state: CaseState?) -> Bool {
+        if let seq = event.sequence, seq != (state?.lastSequence ?? 0) + 1 { return false }
+        return state != nil || event.type == .dispatch
+    }
+
+    private mutating func apply(_ event: CaseEvent, at coordinates: SourceCoordinates, gapBefore: Int) {
+        let next: CaseState
+        if let state = states[event.caseId] {
+            next = state.applying(event, gapBefore: gapBefore)
+        } else if let started = CaseState.start(from: event) {
+            next = gapBefore > 0 ? started.withGap(gapBefore) : started
+        } else {
+            return
+        }
+        states[event.caseId] = next
+        changedCases.insert(event.caseId)
+        appliedKeys.insert(event.eventKey)
+        applied.append(AppliedEvent(event: event, coordinates: coordinates, eventNo: next.eventCount,
+                                    gapBefore: gapBefore))
+    }
+
+    /// Applies held events of a case that have become applicable, in order, until none is.
+    private mutating func releaseApplicable(caseId: String) {
+        while let list = held[caseId], !list.isEmpty {
+            let state = states[caseId]
+            // Resends that the case has overtaken are dropped from the hold.
+            if let stale = list.first(where: { h in h.event.sequence.map { $0 <= (state?.lastSequence ?? 0) } ?? false }) {
+                removeHeld(stale.event)
+                duplicates += 1
+                continue
+            }
+            let candidates = list.filter { isApplicable($0.event, to: state) }
+                .sorted { $0.coordinates.offset < $1.coordinates.offset }
+            guard let h = candidates.first else { return }
+            removeHeld(h.event)
+            apply(h.event, at: h.coordinates, gapBefore: 0)
+        }
+    }
+
+    private mutating func removeHeld(_ event: CaseEvent) {
+        held[event.caseId]?.removeAll { $0.event.eventKey == event.eventKey }
+        if held[event.caseId]?.isEmpty == true { held[event.caseId] = nil }
+        heldKeys.remove(event.eventKey)
+        if storedHeldKeys.remove(event.eventKey) != nil {
+            releasedHeldKeys.append(event.eventKey)
+        } else {
+            newlyHeld.removeAll { $0.event.eventKey == event.eventKey }
+        }
+    }
+}
+
+extension CaseState {
+    /// The same state with one accepted sequence gap counted.
+    func withGap(_ gap: Int) -> CaseState {
+        var s = self
+        if gap > 0 { s.gapCount += 1 }
+        return s
+    }
+}

@@ -1,0 +1,119 @@
+/// A budget of countable time (`45s`, `30m`, `2h`, `3d` natural time; `3wd` working days;
+/// `4wh` working hours), as written in the policy and in `gridloopd deadline --limit`.
+public struct TimeLimit: Sendable, Hashable, CustomStringConvertible {
+    public enum Unit: String, Sendable, Hashable, CaseIterable {
+        case seconds = "s", minutes = "m", hours = "h", days = "d", workingDays = "wd", workingHours = "wh"
+    }
+
+    public var amount: Int
+    public var unit: Unit
+
+    public init(amount: Int, unit: Unit) {
+        self.amount = amount
+        self.unit = unit
+    }
+
+    /// Parses `3wd`, `4wh`, `45s`, `30m`, `2h`, `3d`; nil for anything else.
+    public init?(_ text: String) {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let n = Int(digits), n >= 0, let u = Unit(rawValue: String(text.dropFirst(digits.count)))
+        else { return nil }
+        self.init(amount: n, unit: u)
+    }
+
+    public var description: String { "\(amount)\(unit.rawValue)" }
+
+    /// The budget in milliseconds of countable time.
+    public var budgetMillis: Int64 {
+        let n = Int64(amount)
+        switch unit {
+        case .seconds: return n * 1000
+        case .minutes: return n * 60_000
+        case .hours, .workingHours: return n * 3_600_000
+        case .days, .workingDays: return n * 86_400_000
+        }
+    }
+
+    /// The same unit, more of it (an approved extension adds in the limit's unit).
+    public func extended(by extra: Int) -> TimeLimit { TimeLimit(amount: amount + extra, unit: unit) }
+}
+
+/// A span during which a clock does not count (挂起 SUSPEND … RESUME); `to` nil while still suspended.
+public struct Suspension: Sendable, Hashable {
+    public var from: Int64
+    public var to: Int64?
+    public init(from: Int64, to: Int64?) {
+        self.from = from
+        self.to = to
+    }
+}
+
+/// Where a limit ends: the first instant at which the counted time since the start reaches the budget.
+public struct DeadlineCalculator: Sendable {
+    public var calendar: WorkingCalendar
+
+    public init(calendar: WorkingCalendar) { self.calendar = calendar }
+
+    /// The result of a deadline computation.
+    public struct Result: Sendable, Hashable {
+        /// Epoch milliseconds; nil while an open suspension stops the clock.
+        public var deadline: Int64?
+        /// Dates counted Monday–Friday because their year has no official calendar.
+        public var fallbackDates: [LocalDate]
+    }
+
+    /// The deadline of `limit` started at `start` (epoch ms), not counting `suspensions`.
+    public func deadline(start: Int64, limit: TimeLimit, suspensions: [Suspension] = []) -> Result {
+        var remaining = limit.budgetMillis
+        var fallbacks: [LocalDate] = []
+        let pauses = suspensions.sorted { $0.from < $1.from }
+        var date = LocalDate(containing: start)
+        if limit.unit == .workingDays { date = LocalDate(day: date.day + 1) }
+        if remaining == 0 { return Result(deadline: start, fallbackDates: []) }
+        // Walk day by day through the countable windows (at most a few years of days).
+        for _ in 0..<(366 * 20) {
+            let windows: [Range<Int64>]
+            let dayStart = date.startMillis
+            switch limit.unit {
+            case .seconds, .minutes, .hours, .days:
+                windows = [dayStart..<(dayStart + LocalDate.dayMillis)]
+            case .workingDays, .workingHours:
+                if calendar.isFallback(date), !fallbacks.contains(date) { fallbacks.append(date) }
+                if !calendar.isWorkingDay(date) {
+                    windows = []
+                } else if limit.unit == .workingDays {
+                    windows = [dayStart..<(dayStart + LocalDate.dayMillis)]
+                } else {
+                    windows = calendar.officeHours.map {
+                        (dayStart + Int64($0.lowerBound) * 60_000)..<(dayStart + Int64($0.upperBound) * 60_000)
+                    }
+                }
+            }
+            for w in windows {
+                let lower = max(w.lowerBound, start)
+                guard lower < w.upperBound else { continue }
+                // Subtract the pauses from [lower, upper): count the free pieces in order.
+                var cursor = lower
+                for p in pauses {
+                    let pEnd = p.to ?? Int64.max
+                    guard pEnd > cursor, p.from < w.upperBound else { continue }
+                    if p.from > cursor {
+                        let piece = p.from - cursor
+                        if piece >= remaining { return Result(deadline: cursor + remaining, fallbackDates: fallbacks) }
+                        remaining -= piece
+                    }
+                    if p.to == nil { return Result(deadline: nil, fallbackDates: fallbacks) }
+                    cursor = max(cursor, pEnd)
+                    if cursor >= w.upperBound { break }
+                }
+                if cursor < w.upperBound {
+                    let piece = w.upperBound - cursor
+                    if piece >= remaining { return Result(deadline: cursor + remaining, fallbackDates: fallbacks) }
+                    remaining -= piece
+                }
+            }
+            date = LocalDate(day: date.day + 1)
+        }
+        return Result(deadline: nil, fallbackDates: fallbacks)
+    }
+}

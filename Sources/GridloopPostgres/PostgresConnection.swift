@@ -1,0 +1,185 @@
+import CLibPQ
+
+// Threading: a `PostgresConnection` wraps one libpq `PGconn`, which is not thread-safe.
+// Each connection is owned by exactly one thread (the intake loop, the outbox relay, a
+// command); it is never shared. It is `~Sendable` on purpose.
+
+/// One libpq connection: queries with text parameters, `COPY FROM STDIN`, transactions.
+/// Accepts a `postgresql://` URL or a `key=value` connection string, so every libpq
+/// setting (`sslmode`, `sslrootcert`, `target_session_attrs`, ...) passes through.
+public final class PostgresConnection {
+    private let conn: OpaquePointer
+
+    /// Connects, failing with libpq's message (never the password) when the server cannot be reached.
+    public init(_ conninfo: String, applicationName: String = "gridloopd") throws {
+        // Keyword/value form so that application_name is added to whatever the user gave.
+        let keys = ["dbname", "application_name"]
+        let values = [conninfo, applicationName]
+        let c: OpaquePointer? = keys.withCStringArray { k in
+            values.withCStringArray { v in PQconnectdbParams(k, v, 1) }
+        }
+        guard let c else { throw PostgresError(message: "out of memory", context: "connect") }
+        guard PQstatus(c) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(c)).trimmingTrailingNewlines()
+            PQfinish(c)
+            throw PostgresError(sqlState: nil, message: message, context: "connect")
+        }
+        conn = c
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+    }
+
+    deinit { PQfinish(conn) }
+
+    /// False once the connection has been lost; make a new one then.
+    public var isConnected: Bool { PQstatus(conn) == CONNECTION_OK }
+
+    /// Runs one or more statements without parameters (simple query protocol).
+    public func execute(_ sql: String, context: String? = nil) throws {
+        var result = PQexec(conn, sql)
+        defer { PQclear(result) }
+        try check(result, context: context ?? String(sql.prefix(60)))
+        // Drain any further results of a multi-statement string.
+        while let next = PQgetResult(conn) {
+            PQclear(result)
+            result = next
+            try check(result, context: context ?? String(sql.prefix(60)))
+        }
+    }
+
+    /// Runs one statement with text parameters (`$1`, `$2`, ...; nil is NULL) and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = [], context: String? = nil) throws -> PostgresRows {
+        let result = withParameterPointers(parameters) { ptrs in
+            PQexecParams(conn, sql, Int32(parameters.count), nil, ptrs, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result, context: context ?? String(sql.prefix(60)))
+        return PostgresRows(result: result!)
+    }
+
+    /// Streams `data` (PostgreSQL COPY text format) into `COPY <target> FROM STDIN`; returns the row count.
+    @discardableResult
+    public func copyIn(_ copySQL: String, data: [UInt8], context: String? = nil) throws -> Int {
+        let ctx = context ?? String(copySQL.prefix(60))
+        let start = PQexec(conn, copySQL)
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            defer { PQclear(start) }
+            try check(start, context: ctx)
+            throw PostgresError(message: "server did not enter COPY IN", context: ctx)
+        }
+        PQclear(start)
+        var sendOK = true
+        if !data.isEmpty {
+            // PQputCopyData takes an Int32 length: send in chunks.
+            data.withUnsafeBufferPointer { buf in
+                var offset = 0
+                while offset < buf.count, sendOK {
+                    let n = min(1 << 20, buf.count - offset)
+                    let r = (buf.baseAddress! + offset).withMemoryRebound(to: CChar.self, capacity: n) {
+                        PQputCopyData(conn, $0, Int32(n))
+                    }
+                    sendOK = r == 1
+                    offset += n
+                }
+            }
+        }
+        guard PQputCopyEnd(conn, sendOK ? nil : "client failed to send data") == 1 else {
+            throw PostgresError.from(result: nil, connection: conn, context: ctx)
+        }
+        var rows = 0
+        var failure: PostgresError?
+        while let r = PQgetResult(conn) {
+            if PQresultStatus(r) != PGRES_COMMAND_OK, failure == nil {
+                failure = PostgresError.from(result: r, connection: conn, context: ctx)
+            } else {
+                rows = Int(String(cString: PQcmdTuples(r))) ?? 0
+            }
+            PQclear(r)
+        }
+        if let failure { throw failure }
+        if !sendOK { throw PostgresError.from(result: nil, connection: conn, context: ctx) }
+        return rows
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN", context: "BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT", context: "COMMIT")
+            return value
+        } catch {
+            if isConnected { try? execute("ROLLBACK", context: "ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func check(_ result: OpaquePointer?, context: String) throws {
+        guard let result else { throw PostgresError.from(result: nil, connection: conn, context: context) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN, PGRES_COPY_OUT:
+            return
+        default:
+            throw PostgresError.from(result: result, connection: conn, context: context)
+        }
+    }
+}
+
+private func withParameterPointers<R>(_ parameters: [String?],
+                                      _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    // Copy each parameter into one NUL-separated buffer that lives for the call.
+    var storage: [CChar] = []
+    var offsets: [Int?] = []
+    for p in parameters {
+        if let p {
+            offsets.append(storage.count)
+            storage.append(contentsOf: p.utf8CString)
+        } else {
+            offsets.append(nil)
+        }
+    }
+    return storage.withUnsafeBufferPointer { buf in
+        let ptrs: [UnsafePointer<CChar>?] = offsets.map { o in o.map { buf.baseAddress! + $0 } }
+        return ptrs.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
+
+extension Array where Element == String {
+    fileprivate func withCStringArray<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        var storage: [CChar] = []
+        var offsets: [Int] = []
+        for s in self {
+            offsets.append(storage.count)
+            storage.append(contentsOf: s.utf8CString)
+        }
+        return storage.withUnsafeBufferPointer { buf in
+            var ptrs: [UnsafePointer<CChar>?] = offsets.map { buf.baseAddress! + $0 }
+            ptrs.append(nil)
+            return ptrs.withUnsafeBufferPointer { body($0.baseAddress!) }
+        }
+    }
+}
+
+/// Array literals for `= ANY($1)` parameters.
+public enum PostgresArray {
+    /// `{"a","b"}` with each element quoted and escaped, for a `text[]` parameter.
+    public static func text(_ values: some Sequence<String>) -> String {
+        var out = "{"
+        var first = true
+        for v in values {
+            if !first { out += "," }
+            first = false
+            out += "\""
+            for ch in v.unicodeScalars {
+                if ch == "\"" || ch == "\\" { out += "\\" }
+                out.unicodeScalars.append(ch)
+            }
+            out += "\""
+        }
+        return out + "}"
+    }
+
+    public static func int(_ values: some Sequence<some BinaryInteger>) -> String {
+        "{" + values.map { String($0) }.joined(separator: ",") + "}"
+    }
+}

@@ -1,0 +1,48 @@
+import CLibPQ
+
+/// A failure reported by libpq or the server, with the server's own message and SQLSTATE.
+public struct PostgresError: Error, CustomStringConvertible, Sendable {
+    /// Five-character SQLSTATE when the server sent one (e.g. `23505` unique violation).
+    public var sqlState: String?
+    public var message: String
+    /// What Gridloop was doing, e.g. `connect` or `COPY case_events`.
+    public var context: String
+
+    public init(sqlState: String? = nil, message: String, context: String) {
+        self.sqlState = sqlState
+        self.message = message
+        self.context = context
+    }
+
+    public var description: String {
+        let state = sqlState.map { " [SQLSTATE \($0)]" } ?? ""
+        return "PostgreSQL \(context): \(message)\(state)"
+    }
+
+    /// True for errors after which the connection is unusable (connection loss, admin shutdown).
+    public var isConnectionFailure: Bool {
+        guard let sqlState else { return true }
+        return sqlState.hasPrefix("08") || sqlState.hasPrefix("57P")
+    }
+
+    static func from(result: OpaquePointer?, connection: OpaquePointer?, context: String) -> PostgresError {
+        var message = ""
+        var state: String?
+        if let result {
+            if let m = PQresultErrorMessage(result) { message = String(cString: m) }
+            if let s = PQresultErrorField(result, Int32(UInt8(ascii: "C"))) { state = String(cString: s) }
+        }
+        if message.isEmpty, let connection, let m = PQerrorMessage(connection) {
+            message = String(cString: m)
+        }
+        return PostgresError(sqlState: state, message: message.trimmingTrailingNewlines(), context: context)
+    }
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var s = Substring(self)
+        while let last = s.last, last == "\n" || last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}

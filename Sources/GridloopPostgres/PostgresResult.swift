@@ -1,0 +1,86 @@
+import CLibPQ
+
+/// The rows of one query, copied out of libpq's `PGresult` (text format).
+public struct PostgresRows: Sendable {
+    public let columns: [String]
+    /// Row-major cells; nil is SQL NULL.
+    public let cells: [String?]
+    public var count: Int { columns.isEmpty ? 0 : cells.count / columns.count }
+    /// Rows affected by an INSERT/UPDATE/DELETE (`PQcmdTuples`), 0 otherwise.
+    public let affected: Int
+
+    init(result: OpaquePointer) {
+        let nf = Int(PQnfields(result))
+        let nt = Int(PQntuples(result))
+        var columns: [String] = []
+        columns.reserveCapacity(nf)
+        for f in 0..<nf { columns.append(String(cString: PQfname(result, Int32(f)))) }
+        var cells: [String?] = []
+        cells.reserveCapacity(nf * nt)
+        for t in 0..<nt {
+            for f in 0..<nf {
+                if PQgetisnull(result, Int32(t), Int32(f)) == 1 {
+                    cells.append(nil)
+                } else {
+                    let len = Int(PQgetlength(result, Int32(t), Int32(f)))
+                    let ptr = PQgetvalue(result, Int32(t), Int32(f))!
+                    cells.append(ptr.withMemoryRebound(to: UInt8.self, capacity: len) {
+                        String(decoding: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self)
+                    })
+                }
+            }
+        }
+        self.columns = columns
+        self.cells = cells
+        self.affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    public subscript(row: Int, column: Int) -> String? { cells[row * columns.count + column] }
+
+    public func string(_ row: Int, _ column: Int) -> String? { self[row, column] }
+    public func int(_ row: Int, _ column: Int) -> Int? { self[row, column].flatMap { Int($0) } }
+    public func int64(_ row: Int, _ column: Int) -> Int64? { self[row, column].flatMap { Int64($0) } }
+    public func bool(_ row: Int, _ column: Int) -> Bool? { self[row, column].map { $0 == "t" } }
+    /// A `bytea` cell in hex output format (`\x...`), decoded.
+    public func bytes(_ row: Int, _ column: Int) -> [UInt8]? {
+        guard let s = self[row, column] else { return nil }
+        return PostgresBytea.decodeHex(s)
+    }
+}
+
+/// Text encodings of `bytea`.
+public enum PostgresBytea {
+    /// `\x` followed by lowercase hex, the form PostgreSQL accepts as a text parameter.
+    public static func hex(_ bytes: some Collection<UInt8>) -> String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
+        out.reserveCapacity(2 + bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func decodeHex(_ s: String) -> [UInt8]? {
+        let u = Array(s.utf8)
+        guard u.count >= 2, u[0] == UInt8(ascii: "\\"), u[1] == UInt8(ascii: "x"), u.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity((u.count - 2) / 2)
+        var i = 2
+        while i < u.count {
+            guard let h = nibble(u[i]), let l = nibble(u[i + 1]) else { return nil }
+            out.append(h << 4 | l)
+            i += 2
+        }
+        return out
+    }
+}

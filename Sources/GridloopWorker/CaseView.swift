@@ -1,0 +1,153 @@
+import Foundation
+import GridloopPostgres
+
+/// A case as people and scripts see it (`gridloopd case show`). Holds no personal data:
+/// none is stored.
+public struct CaseView: Codable, Sendable {
+    public struct Event: Codable, Sendable {
+        public var eventNo: Int
+        public var type: String
+        public var eventTime: String
+        public var messageId: String
+        public var sequence: Int?
+        public var gapBefore: Int
+        public var level: String?
+        public var unitCode: String?
+        public var result: String?
+        public var days: Int?
+        public var satisfaction: String?
+        public var topic: String
+        public var partition: Int
+        public var offset: Int64
+    }
+
+    public var caseId: String
+    public var source: String
+    public var orderNo: String
+    public var status: String
+    public var level: String
+    public var unitCode: String
+    public var unitName: String
+    public var urgency: String
+    public var category: String
+    public var categoryCode: String?
+    public var acceptTime: String
+    public var assignedAt: String
+    public var signedAt: String?
+    public var repliedAt: String?
+    public var closedAt: String?
+    public var suspendedSince: String?
+    public var extensionDays: Int
+    public var repliedLevel: String?
+    public var gapCount: Int
+    public var events: [Event]
+
+    /// Times are shown in Asia/Shanghai, RFC 3339.
+    static let timeSQL = #"to_char(%@ AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"')"#
+    static func t(_ column: String) -> String { timeSQL.replacingOccurrences(of: "%@", with: column) }
+
+    public static func load(caseId: String, from db: PostgresConnection) throws -> CaseView? {
+        let r = try db.query("""
+            SELECT case_id, source, order_no, status, level, unit_code, unit_name, urgency, category_name,
+                   category_code, \(t("accept_time")), \(t("assigned_at")), \(t("signed_at")), \(t("replied_at")),
+                   \(t("closed_at")), \(t("suspended_since")), extension_days, replied_level, gap_count
+            FROM cases WHERE case_id = $1
+            """, [caseId], context: "read case")
+        guard r.count == 1 else { return nil }
+        let e = try db.query("""
+            SELECT event_no, type, \(t("event_time")), event_key, sequence, gap_before, level, unit_code, result,
+                   days, satisfaction, topic, partition, "offset"
+            FROM case_events WHERE case_id = $1 ORDER BY event_no
+            """, [caseId], context: "read case events")
+        let events = (0..<e.count).map { i in
+            Event(eventNo: e.int(i, 0)!, type: e.string(i, 1)!, eventTime: e.string(i, 2)!, messageId: e.string(i, 3)!,
+                  sequence: e.int(i, 4), gapBefore: e.int(i, 5) ?? 0, level: e.string(i, 6), unitCode: e.string(i, 7),
+                  result: e.string(i, 8), days: e.int(i, 9), satisfaction: e.string(i, 10), topic: e.string(i, 11)!,
+                  partition: e.int(i, 12)!, offset: e.int64(i, 13)!)
+        }
+        return CaseView(
+            caseId: r.string(0, 0)!, source: r.string(0, 1)!, orderNo: r.string(0, 2)!, status: r.string(0, 3)!,
+            level: r.string(0, 4)!, unitCode: r.string(0, 5)!, unitName: r.string(0, 6)!, urgency: r.string(0, 7)!,
+            category: r.string(0, 8)!, categoryCode: r.string(0, 9), acceptTime: r.string(0, 10)!,
+            assignedAt: r.string(0, 11)!, signedAt: r.string(0, 12), repliedAt: r.string(0, 13),
+            closedAt: r.string(0, 14), suspendedSince: r.string(0, 15), extensionDays: r.int(0, 16) ?? 0,
+            repliedLevel: r.string(0, 17), gapCount: r.int(0, 18) ?? 0, events: events)
+    }
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    public func text() -> String {
+        var out = """
+            case      \(caseId)
+            status    \(status) at \(level) (\(unitName), \(unitCode))
+            category  \(category)\(categoryCode.map { " [\($0)]" } ?? "")   urgency \(urgency)
+            accepted  \(acceptTime)   assigned \(assignedAt)
+            """
+        if let signedAt { out += "\nsigned    \(signedAt)" }
+        if let repliedAt { out += "\nreplied   \(repliedAt)\(repliedLevel.map { " at \($0)" } ?? "")" }
+        if let closedAt { out += "\nclosed    \(closedAt)" }
+        if let suspendedSince { out += "\nsuspended since \(suspendedSince)" }
+        if extensionDays > 0 { out += "\nextended  \(extensionDays) working days" }
+        if gapCount > 0 { out += "\ngaps      \(gapCount) event_seq gap(s) accepted after the hold" }
+        out += "\n\nevents:"
+        for e in events {
+            var what = e.type
+            if let l = e.level { what += " → \(l)" }
+            if let r = e.result { what += " \(r)" }
+            if let s = e.satisfaction { what += " \(s)" }
+            if let d = e.days { what += " +\(d)wd" }
+            if e.gapBefore > 0 { what += " (after a gap of \(e.gapBefore))" }
+            let seq = e.sequence.map { " seq \($0)" } ?? ""
+            out += "\n  \(String(e.eventNo).leftPad(3)). \(e.eventTime)  \(what.rightPad(28)) \(e.topic)[\(e.partition)]@\(e.offset)\(seq)"
+        }
+        return out
+    }
+}
+
+/// A dead letter as `gridloopd dlq list` shows it (the message bytes are not printed).
+public struct DeadLetterView: Codable, Sendable {
+    public var id: Int64
+    public var topic: String
+    public var partition: Int
+    public var offset: Int64
+    public var reason: String
+    public var caseId: String?
+    public var createdAt: String
+    public var bytes: Int
+
+    public static func list(limit: Int, from db: PostgresConnection) throws -> [DeadLetterView] {
+        let r = try db.query("""
+            SELECT id, topic, partition, "offset", reason, case_id, \(CaseView.t("created_at")), length(msg_value)
+            FROM dead_letters ORDER BY id DESC LIMIT $1
+            """, [String(limit)], context: "read dead_letters")
+        return (0..<r.count).map { i in
+            DeadLetterView(id: r.int64(i, 0)!, topic: r.string(i, 1)!, partition: r.int(i, 2)!, offset: r.int64(i, 3)!,
+                           reason: r.string(i, 4)!, caseId: r.string(i, 5), createdAt: r.string(i, 6)!,
+                           bytes: r.int(i, 7) ?? 0)
+        }
+    }
+
+    public static func json(_ letters: [DeadLetterView]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(letters), as: UTF8.self)
+    }
+
+    public static func table(_ letters: [DeadLetterView]) -> String {
+        guard !letters.isEmpty else { return "no dead letters" }
+        var out = "\("ID".leftPad(6))  \("WHERE".rightPad(34))  REASON"
+        for d in letters {
+            out += "\n\(String(d.id).leftPad(6))  \("\(d.topic)[\(d.partition)]@\(d.offset)".rightPad(34))  \(d.reason)"
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+    func rightPad(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}

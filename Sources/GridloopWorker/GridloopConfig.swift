@@ -1,0 +1,221 @@
+import Foundation
+import Yams
+
+/// A configuration problem, naming the file, line, key and what is wrong.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int?
+    public var key: String
+    public var problem: String
+    public var description: String {
+        "\(file)\(line.map { ":\($0)" } ?? ""): \(key): \(problem)"
+    }
+}
+
+/// The daemon's configuration: a YAML file (`--config`), then environment variables on top.
+public struct GridloopConfig: Sendable, Equatable {
+    public struct Topics: Sendable, Equatable {
+        public var intake12345 = "hotline.12345.workorders"
+        public var intake12319 = "hotline.12319.cases"
+        public var deadLetter = "gridloop.intake.dlq"
+        public var events = "gridloop.events"
+    }
+
+    public var brokers = "localhost:9092"
+    public var consumerGroup = "gridloop"
+    /// librdkafka properties for both clients (TLS, SASL, ...), passed through as given.
+    public var kafkaProperties: [String: String] = [:]
+    public var consumerProperties: [String: String] = [:]
+    public var producerProperties: [String: String] = [:]
+    public var topics = Topics()
+    /// A libpq connection URL or `key=value` string (`sslmode=verify-full` and so on pass through).
+    public var databaseURL = "postgresql:///gridloop"
+    /// Largest batch: messages applied in one transaction.
+    public var batchMaxMessages = 5000
+    /// Longest a batch waits to fill before it is applied, in milliseconds.
+    public var batchMaxWaitMillis = 50
+    /// How long an event that cannot be applied yet (no DISPATCH, 12319 gap) is held, in seconds.
+    public var holdSeconds = 30
+    /// Outbox rows published per relay round.
+    public var relayBatchSize = 2000
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// Environment variables that override the file, and the keys they set.
+    public static let environmentKeys: [(variable: String, key: String)] = [
+        ("GRIDLOOP_KAFKA_BROKERS", "kafka.brokers"),
+        ("GRIDLOOP_CONSUMER_GROUP", "kafka.consumerGroup"),
+        ("GRIDLOOP_DATABASE_URL", "database.url"),
+        ("GRIDLOOP_TOPIC_12345", "topics.intake12345"),
+        ("GRIDLOOP_TOPIC_12319", "topics.intake12319"),
+        ("GRIDLOOP_TOPIC_DLQ", "topics.deadLetter"),
+        ("GRIDLOOP_TOPIC_EVENTS", "topics.events"),
+        ("GRIDLOOP_HOLD_WAIT", "intake.holdWait"),
+        ("GRIDLOOP_BATCH_MAX_MESSAGES", "intake.batchMaxMessages"),
+        ("GRIDLOOP_LOG_LEVEL", "log.level"),
+    ]
+
+    /// Loads the file (if any), then applies the environment. Never connects to anything.
+    public static func load(file: String?, environment: [String: String]) throws -> GridloopConfig {
+        var config = GridloopConfig()
+        if let file {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ConfigError(file: file, line: nil, key: "(file)", problem: "cannot be read: \(error.localizedDescription)")
+            }
+            try config.apply(yaml: text, file: file)
+        }
+        for (variable, key) in environmentKeys {
+            guard let value = environment[variable] else { continue }
+            try config.set(key, value, file: "environment variable \(variable)", line: nil)
+        }
+        try config.validate(file: file ?? "(defaults)")
+        return config
+    }
+
+    mutating func apply(yaml: String, file: String) throws {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigError(file: file, line: Self.line(of: error), key: "(syntax)", problem: "not valid YAML: \(error)")
+        }
+        guard let root else { return }
+        guard case .mapping(let top) = root else {
+            throw ConfigError(file: file, line: root.mark?.line, key: "(top level)", problem: "expected a mapping of sections")
+        }
+        let sections: [String: [String]] = [
+            "kafka": ["brokers", "consumerGroup", "properties", "consumerProperties", "producerProperties"],
+            "topics": ["intake12345", "intake12319", "deadLetter", "events"],
+            "database": ["url"],
+            "intake": ["batchMaxMessages", "batchMaxWait", "holdWait"],
+            "relay": ["batchSize"],
+            "log": ["level"],
+        ]
+        for (k, v) in top {
+            let section = k.string ?? ""
+            guard let keys = sections[section] else {
+                throw ConfigError(file: file, line: k.mark?.line, key: section,
+                                  problem: "unknown section (known: \(sections.keys.sorted().joined(separator: ", ")))")
+            }
+            guard case .mapping(let body) = v else {
+                throw ConfigError(file: file, line: v.mark?.line, key: section, problem: "expected a mapping")
+            }
+            for (kk, vv) in body {
+                let name = kk.string ?? ""
+                let key = "\(section).\(name)"
+                guard keys.contains(name) else {
+                    throw ConfigError(file: file, line: kk.mark?.line, key: key,
+                                      problem: "unknown key (known in \(section): \(keys.joined(separator: ", ")))")
+                }
+                if name.hasSuffix("roperties") {
+                    guard case .mapping(let props) = vv else {
+                        throw ConfigError(file: file, line: vv.mark?.line, key: key,
+                                          problem: "expected a mapping of librdkafka properties")
+                    }
+                    var dict: [String: String] = [:]
+                    for (pk, pv) in props {
+                        guard let ks = pk.string, let vs = pv.string else {
+                            throw ConfigError(file: file, line: pk.mark?.line, key: key, problem: "property names and values must be scalars")
+                        }
+                        dict[ks] = vs
+                    }
+                    switch name {
+                    case "properties": kafkaProperties = dict
+                    case "consumerProperties": consumerProperties = dict
+                    default: producerProperties = dict
+                    }
+                    continue
+                }
+                guard case .scalar(let scalar) = vv else {
+                    throw ConfigError(file: file, line: vv.mark?.line, key: key, problem: "expected a single value")
+                }
+                try set(key, scalar.string, file: file, line: vv.mark?.line)
+            }
+        }
+    }
+
+    mutating func set(_ key: String, _ value: String, file: String, line: Int?) throws {
+        func fail(_ problem: String) -> ConfigError { ConfigError(file: file, line: line, key: key, problem: problem) }
+        func nonEmpty() throws -> String {
+            let v = value.trimmingCharacters(in: .whitespaces)
+            if v.isEmpty { throw fail("must not be empty") }
+            return v
+        }
+        func positive(max: Int) throws -> Int {
+            guard let n = Int(value), n > 0, n <= max else { throw fail("expected a whole number from 1 to \(max), got '\(value)'") }
+            return n
+        }
+        switch key {
+        case "kafka.brokers": brokers = try nonEmpty()
+        case "kafka.consumerGroup": consumerGroup = try nonEmpty()
+        case "database.url": databaseURL = try nonEmpty()
+        case "topics.intake12345": topics.intake12345 = try nonEmpty()
+        case "topics.intake12319": topics.intake12319 = try nonEmpty()
+        case "topics.deadLetter": topics.deadLetter = try nonEmpty()
+        case "topics.events": topics.events = try nonEmpty()
+        case "intake.batchMaxMessages": batchMaxMessages = try positive(max: 100_000)
+        case "intake.batchMaxWait":
+            guard let ms = Self.milliseconds(value), ms >= 1, ms <= 60_000 else {
+                throw fail("expected a duration from 1ms to 60s such as 50ms or 1s, got '\(value)'")
+            }
+            batchMaxWaitMillis = ms
+        case "intake.holdWait":
+            guard let ms = Self.milliseconds(value), ms >= 0, ms <= 86_400_000 else {
+                throw fail("expected a duration up to 24h such as 30s or 5m, got '\(value)'")
+            }
+            holdSeconds = ms / 1000
+        case "relay.batchSize": relayBatchSize = try positive(max: 100_000)
+        case "log.level":
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(value) else { throw fail("expected one of \(levels.joined(separator: ", ")), got '\(value)'") }
+            logLevel = value
+        default: throw fail("unknown key")
+        }
+    }
+
+    func validate(file: String) throws {
+        let names = [topics.intake12345, topics.intake12319, topics.deadLetter, topics.events]
+        if Set(names).count != names.count {
+            throw ConfigError(file: file, line: nil, key: "topics", problem: "the four topics must be distinct")
+        }
+    }
+
+    /// `250ms`, `30s`, `5m`, `1h` → milliseconds.
+    public static func milliseconds(_ text: String) -> Int? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        for (suffix, factor) in [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)] where t.hasSuffix(suffix) {
+            guard let n = Int(t.dropLast(suffix.count)), n >= 0 else { return nil }
+            return n * factor
+        }
+        return nil
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return mark.line
+        default:
+            return nil
+        }
+    }
+
+    /// Properties for the consumer: the shared ones, then the consumer's own, then the essentials.
+    public var consumerConfiguration: [String: String] {
+        var p = kafkaProperties.merging(consumerProperties) { _, b in b }
+        p["bootstrap.servers"] = brokers
+        p["group.id"] = consumerGroup
+        if p["client.id"] == nil { p["client.id"] = "gridloopd" }
+        return p
+    }
+
+    public var producerConfiguration: [String: String] {
+        var p = kafkaProperties.merging(producerProperties) { _, b in b }
+        p["bootstrap.servers"] = brokers
+        if p["client.id"] == nil { p["client.id"] = "gridloopd" }
+        return p
+    }
+}

@@ -1,0 +1,266 @@
+import GridloopCore
+import GridloopPostgres
+
+/// A consumer position: the next offset to read on one partition.
+public struct PartitionOffset: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+}
+
+/// Raised when the stored position of a partition is not the one this consumer expected:
+/// another member of the group has moved it (we lost the partition). The batch is rolled back.
+public struct OffsetFenceError: Error, CustomStringConvertible {
+    public var description: String {
+        "the stored consumer offsets moved under this instance (partition taken over by another member); batch rolled back"
+    }
+}
+
+/// The state a batch needs before planning: stored cases, already-applied event keys, held events.
+public struct IntakeContext: Sendable {
+    public var states: [String: CaseState]
+    public var appliedKeys: Set<String>
+    public var held: [HeldEvent]
+}
+
+/// Everything the intake reads from and writes to PostgreSQL, one transaction per batch.
+/// Owned by the intake thread (its connection is not shared).
+public final class IntakeStore {
+    public let connection: PostgresConnection
+    private let consumerGroup: String
+    private let deadLetterTopic: String
+    private let decode: @Sendable (String, [UInt8]?, [UInt8]) -> FeedDecodeOutcome
+    private var copy = CopyTextWriter()
+
+    public init(connection: PostgresConnection, consumerGroup: String, deadLetterTopic: String,
+                decode: @escaping @Sendable (String, [UInt8]?, [UInt8]) -> FeedDecodeOutcome) throws {
+        self.connection = connection
+        self.consumerGroup = consumerGroup
+        self.deadLetterTopic = deadLetterTopic
+        self.decode = decode
+        try connection.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS cases_stage (LIKE cases INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
+            context: "create staging table")
+    }
+
+    // MARK: Offsets
+
+    /// The stored next offsets of these partitions; creates a row at "beginning" (-2) for
+    /// partitions never seen, so that every later write is a compare-and-set.
+    public func offsets(for partitions: [PartitionOffset]) throws -> [PartitionOffset] {
+        guard !partitions.isEmpty else { return [] }
+        let topics = PostgresArray.text(partitions.map(\.topic))
+        let parts = PostgresArray.int(partitions.map(\.partition))
+        return try connection.transaction {
+            try connection.query("""
+                INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
+                SELECT $1, t, p, -2 FROM unnest($2::text[], $3::int[]) AS u(t, p)
+                ON CONFLICT DO NOTHING
+                """, [consumerGroup, topics, parts], context: "create consumer_offsets rows")
+            let rows = try connection.query("""
+                SELECT topic, partition, next_offset FROM consumer_offsets
+                WHERE consumer_group = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+                """, [consumerGroup, topics, parts], context: "read consumer_offsets")
+            return (0..<rows.count).map {
+                PartitionOffset(topic: rows.string($0, 0)!, partition: Int32(rows.int($0, 1)!), offset: rows.int64($0, 2)!)
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Loads the stored state a batch touching these cases and event keys needs (three queries).
+    public func context(caseIds: Set<String>, eventKeys: [String]) throws -> IntakeContext {
+        guard !caseIds.isEmpty else { return IntakeContext(states: [:], appliedKeys: [], held: []) }
+        let ids = PostgresArray.text(caseIds)
+        let rows = try connection.query(
+            "SELECT \(CaseRow.selectList) FROM cases WHERE case_id = ANY($1::text[])", [ids],
+            context: "load cases")
+        var states: [String: CaseState] = [:]
+        states.reserveCapacity(rows.count)
+        for i in 0..<rows.count {
+            let s = try CaseRow.read(rows, row: i)
+            states[s.caseId] = s
+        }
+        var applied: Set<String> = []
+        if !eventKeys.isEmpty {
+            let keys = try connection.query(
+                "SELECT event_key FROM case_events WHERE event_key = ANY($1::text[])",
+                [PostgresArray.text(eventKeys)], context: "look up applied event keys")
+            for i in 0..<keys.count { applied.insert(keys.string(i, 0)!) }
+        }
+        let held = try heldEvents(where: "case_id = ANY($1::text[])", [ids], lock: false)
+        return IntakeContext(states: states, appliedKeys: applied, held: held)
+    }
+
+    /// Held events whose wait ended before `cutoff` (epoch ms), on the given partitions, locked
+    /// for this transaction. Call inside `commit`'s transaction via `expire`.
+    func expiredHeld(before cutoff: Int64, partitions: [PartitionOffset], limit: Int) throws -> [HeldEvent] {
+        guard !partitions.isEmpty else { return [] }
+        return try heldEvents(
+            where: """
+                held_at < to_timestamp($1::double precision / 1000)
+                AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+                ORDER BY held_at LIMIT \(limit)
+                """,
+            [String(cutoff), PostgresArray.text(partitions.map(\.topic)), PostgresArray.int(partitions.map(\.partition))],
+            lock: true)
+    }
+
+    private func heldEvents(where clause: String, _ params: [String?], lock: Bool) throws -> [HeldEvent] {
+        let rows = try connection.query("""
+            SELECT topic, partition, "offset", msg_key, msg_value, (extract(epoch from held_at) * 1000)::bigint
+            FROM held_events WHERE \(clause)\(lock ? " FOR UPDATE SKIP LOCKED" : "")
+            """, params, context: "load held events")
+        var out: [HeldEvent] = []
+        for i in 0..<rows.count {
+            let topic = rows.string(i, 0)!
+            let key = rows.bytes(i, 3)
+            let value = rows.bytes(i, 4) ?? []
+            // Held rows were valid events when stored; decode them again from their own bytes.
+            guard case .event(let event) = decode(topic, key, value) else { continue }
+            out.append(HeldEvent(
+                event: event,
+                coordinates: SourceCoordinates(topic: topic, partition: Int32(rows.int(i, 1)!), offset: rows.int64(i, 2)!),
+                key: key, value: value, heldAt: rows.int64(i, 5)!))
+        }
+        return out
+    }
+
+    // MARK: Writing
+
+    /// Writes a planned batch and moves the partitions' offsets from `expected` to `next`, in one
+    /// transaction. Throws `OffsetFenceError` (after rolling back) if an offset moved under us.
+    public func commit(_ plan: IntakePlanner, expected: [PartitionOffset], next: [PartitionOffset]) throws {
+        try connection.transaction {
+            try write(plan)
+            try moveOffsets(expected: expected, next: next)
+        }
+    }
+
+    /// Ends the hold of expired events on these partitions: applies or dead-letters them, in one transaction.
+    /// Returns how many it handled.
+    public func expireHeld(before cutoff: Int64, holdSeconds: Int, partitions: [PartitionOffset],
+                           limit: Int = 1000) throws -> IntakePlanner {
+        try connection.transaction {
+            let expired = try expiredHeld(before: cutoff, partitions: partitions, limit: limit)
+            let ids = Set(expired.map(\.event.caseId))
+            let ctx = try context(caseIds: ids, eventKeys: [])
+            var planner = IntakePlanner(states: ctx.states, appliedKeys: [], held: ctx.held)
+            planner.expire(expired, holdSeconds: holdSeconds)
+            try write(planner)
+            return planner
+        }
+    }
+
+    private func write(_ plan: IntakePlanner) throws {
+        if !plan.applied.isEmpty {
+            copy.reset()
+            for a in plan.applied {
+                let e = a.event
+                copy.text(e.caseId); copy.int(a.eventNo); copy.text(e.eventKey); copy.text(e.type.rawValue)
+                copy.timestamp(epochMillis: e.eventTime); copy.int(e.sequence); copy.int(a.gapBefore)
+                copy.text(e.assignee?.level.rawValue); copy.text(e.assignee?.unitCode ?? e.unitCode)
+                copy.text(e.result?.rawValue); copy.int(e.days); copy.text(e.satisfaction?.rawValue)
+                copy.text(a.coordinates.topic); copy.int(Int(a.coordinates.partition)); copy.int64(a.coordinates.offset)
+                copy.endRow()
+            }
+            try connection.copyIn("""
+                COPY case_events (case_id, event_no, event_key, type, event_time, sequence, gap_before, level,
+                unit_code, result, days, satisfaction, topic, partition, "offset") FROM STDIN
+                """, data: copy.bytes, context: "COPY case_events")
+        }
+        if !plan.changedCases.isEmpty {
+            copy.reset()
+            for id in plan.changedCases.sorted() { CaseRow.write(plan.states[id]!, to: &copy) }
+            let cols = CaseRow.columns.joined(separator: ", ")
+            try connection.copyIn("COPY cases_stage (\(cols)) FROM STDIN", data: copy.bytes, context: "COPY cases_stage")
+            let updates = CaseRow.columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+            try connection.execute("""
+                INSERT INTO cases (\(cols)) SELECT \(cols) FROM cases_stage
+                ON CONFLICT (case_id) DO UPDATE SET \(updates), updated_at = now();
+                TRUNCATE cases_stage
+                """, context: "upsert cases")
+        }
+        if !plan.releasedHeldKeys.isEmpty {
+            try connection.query("DELETE FROM held_events WHERE event_key = ANY($1::text[])",
+                                 [PostgresArray.text(plan.releasedHeldKeys)], context: "release held events")
+        }
+        if !plan.newlyHeld.isEmpty {
+            copy.reset()
+            for h in plan.newlyHeld {
+                copy.text(h.event.eventKey); copy.text(h.event.caseId); copy.int(h.event.sequence)
+                copy.text(h.coordinates.topic); copy.int(Int(h.coordinates.partition)); copy.int64(h.coordinates.offset)
+                copy.bytea(h.key); copy.bytea(h.value); copy.timestamp(epochMillis: h.heldAt)
+                copy.endRow()
+            }
+            try connection.copyIn("""
+                COPY held_events (event_key, case_id, sequence, topic, partition, "offset", msg_key, msg_value, held_at)
+                FROM STDIN
+                """, data: copy.bytes, context: "COPY held_events")
+        }
+        if !plan.deadLetters.isEmpty { try writeDeadLetters(plan.deadLetters) }
+        if !plan.skipped.isEmpty {
+            copy.reset()
+            for s in plan.skipped {
+                copy.text(s.coordinates.topic); copy.int(Int(s.coordinates.partition)); copy.int64(s.coordinates.offset)
+                copy.text(s.reason); copy.text(s.orderNo)
+                copy.endRow()
+            }
+            try connection.copyIn("COPY skipped_messages (topic, partition, \"offset\", reason, order_no) FROM STDIN",
+                                  data: copy.bytes, context: "COPY skipped_messages")
+        }
+    }
+
+    private func writeDeadLetters(_ letters: [DeadLetter]) throws {
+        copy.reset()
+        for d in letters {
+            copy.text(d.coordinates.topic); copy.int(Int(d.coordinates.partition)); copy.int64(d.coordinates.offset)
+            copy.text(d.reason); copy.text(d.caseId); copy.bytea(d.key); copy.bytea(d.value)
+            copy.endRow()
+        }
+        try connection.copyIn("""
+            COPY dead_letters (topic, partition, "offset", reason, case_id, msg_key, msg_value) FROM STDIN
+            """, data: copy.bytes, context: "COPY dead_letters")
+        copy.reset()
+        for d in letters {
+            let c = d.coordinates
+            let id = DeadLetterMessage.id(c)
+            copy.text(id); copy.text(deadLetterTopic); copy.bytea(d.key); copy.bytea(d.value)
+            copy.text(PostgresArray.text(DeadLetterMessage.headers(id: id, reason: d.reason, source: c)))
+            copy.endRow()
+        }
+        try connection.copyIn("COPY outbox (id, topic, msg_key, payload, headers) FROM STDIN",
+                              data: copy.bytes, context: "COPY outbox (dead letters)")
+    }
+
+    private func moveOffsets(expected: [PartitionOffset], next: [PartitionOffset]) throws {
+        guard !next.isEmpty else { return }
+        let before = Dictionary(expected.map { ("\($0.topic)\u{0}\($0.partition)", $0.offset) }, uniquingKeysWith: { a, _ in a })
+        let exp = next.map { before["\($0.topic)\u{0}\($0.partition)"] ?? -2 }
+        let rows = try connection.query("""
+            UPDATE consumer_offsets o SET next_offset = v.n, updated_at = clock_timestamp()
+            FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) AS v(t, p, e, n)
+            WHERE o.consumer_group = $1 AND o.topic = v.t AND o.partition = v.p AND o.next_offset = v.e
+            """, [consumerGroup, PostgresArray.text(next.map(\.topic)), PostgresArray.int(next.map(\.partition)),
+                  PostgresArray.int(exp), PostgresArray.int(next.map(\.offset))], context: "move consumer offsets")
+        if rows.affected != next.count { throw OffsetFenceError() }
+    }
+}
+
+/// How a dead letter is published: the original bytes, with headers that say why and whence.
+public enum DeadLetterMessage {
+    /// Stable id of the dead letter of the message at these coordinates.
+    public static func id(_ c: SourceCoordinates) -> String { "dlq:\(c.topic):\(c.partition):\(c.offset)" }
+
+    /// Header names and values, flattened as name, value, name, value.
+    public static func headers(id: String, reason: String, source c: SourceCoordinates) -> [String] {
+        ["gridloop-id", id, "gridloop-reason", reason, "gridloop-source-topic", c.topic,
+         "gridloop-source-partition", String(c.partition), "gridloop-source-offset", String(c.offset)]
+    }
+}

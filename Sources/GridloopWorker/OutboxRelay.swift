@@ -1,0 +1,139 @@
+import GridloopKafka
+import GridloopPostgres
+import Logging
+import Synchronization
+
+// Threading: `OutboxRelay.run()` runs on its own thread with its own PostgreSQL connection;
+// the producer is thread-safe (librdkafka). `wake()` may be called from any thread.
+
+/// Publishes outbox rows (dead letters now, supervision events later) with the idempotent
+/// producer and marks them sent. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several
+/// daemons never publish the same row at once; after a crash, unmarked rows are published
+/// again with the same id (the `gridloop-id` header), which consumers use to drop repeats.
+public final class OutboxRelay: Sendable {
+    private let config: GridloopConfig
+    private let logger: Logger
+    private let stop: StopSignal
+    private let pending = Atomic<Bool>(true)
+    public let published = Atomic<Int>(0)
+
+    public init(config: GridloopConfig, logger: Logger, stop: StopSignal) {
+        self.config = config
+        self.logger = logger
+        self.stop = stop
+    }
+
+    /// Tells the relay that new rows may be waiting.
+    public func wake() { pending.store(true, ordering: .releasing) }
+
+    public func run() {
+        var backoff = Backoff()
+        var errors = RepeatedErrorLog()
+        while !stop.isSet {
+            do {
+                let connection = try PostgresConnection(config.databaseURL, applicationName: "gridloopd-relay")
+                let producer = try KafkaProducer(configuration: config.producerConfiguration)
+                defer { producer.flush(timeout: .seconds(5)) }
+                backoff.reset()
+                errors.reset()
+                var idleRounds = 0
+                while !stop.isSet {
+                    let sent = try publishRound(connection: connection, producer: producer)
+                    if sent > 0 {
+                        idleRounds = 0
+                        continue
+                    }
+                    // Nothing to send: poll again soon, sooner when woken.
+                    idleRounds += 1
+                    var waited = 0
+                    while !stop.isSet, waited < min(1000, 50 * idleRounds), !pending.load(ordering: .acquiring) {
+                        usleepMillis(10)
+                        waited += 10
+                    }
+                    pending.store(false, ordering: .releasing)
+                }
+            } catch {
+                let wait = backoff.nextMillis()
+                errors.error(logger, "outbox relay interrupted, retrying in \(wait) ms: \(error)")
+                stop.sleep(millis: wait)
+            }
+        }
+    }
+
+    /// Claims up to a batch of unsent rows, publishes them, marks the delivered ones sent.
+    /// Returns how many were marked sent.
+    func publishRound(connection: PostgresConnection, producer: KafkaProducer) throws -> Int {
+        try connection.transaction {
+            let rows = try connection.query("""
+                SELECT seq, id, topic, msg_key, payload, headers FROM outbox
+                WHERE sent_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+                """, [String(config.relayBatchSize)], context: "claim outbox rows")
+            guard rows.count > 0 else { return 0 }
+            var records: [ProducerRecord] = []
+            records.reserveCapacity(rows.count)
+            for i in 0..<rows.count {
+                let headers = Self.parseTextArray(rows.string(i, 5) ?? "{}")
+                var kafkaHeaders: [KafkaHeader] = []
+                var j = 0
+                while j + 1 < headers.count {
+                    kafkaHeaders.append(KafkaHeader(name: headers[j], value: Array(headers[j + 1].utf8)))
+                    j += 2
+                }
+                records.append(ProducerRecord(topic: rows.string(i, 2)!, partition: nil, key: rows.bytes(i, 3),
+                                              value: rows.bytes(i, 4) ?? [], headers: kafkaHeaders))
+            }
+            let results = try producer.send(records, timeout: .seconds(30))
+            var delivered: [Int64] = []
+            var failures = 0
+            var firstFailure = ""
+            for (i, r) in results.enumerated() {
+                switch r {
+                case .success: delivered.append(rows.int64(i, 0)!)
+                case .failure(let e):
+                    if failures == 0 { firstFailure = "\(e)" }
+                    failures += 1
+                }
+            }
+            if !delivered.isEmpty {
+                try connection.query("UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])",
+                                     [PostgresArray.int(delivered)], context: "mark outbox rows sent")
+            }
+            if failures > 0 {
+                logger.error("outbox publish failed; will retry", metadata: [
+                    "failed": "\(failures)", "error": "\(firstFailure)",
+                ])
+            }
+            published.add(delivered.count, ordering: .relaxed)
+            return delivered.count
+        }
+    }
+
+    /// Parses PostgreSQL's text form of a `text[]` (`{a,"b c"}`).
+    static func parseTextArray(_ s: String) -> [String] {
+        var out: [String] = []
+        var chars = Array(s.unicodeScalars)
+        guard chars.first == "{", chars.last == "}" else { return [] }
+        chars = Array(chars.dropFirst().dropLast())
+        var i = 0
+        while i < chars.count {
+            var value = String.UnicodeScalarView()
+            if chars[i] == "\"" {
+                i += 1
+                while i < chars.count, chars[i] != "\"" {
+                    if chars[i] == "\\", i + 1 < chars.count { i += 1 }
+                    value.append(chars[i])
+                    i += 1
+                }
+                i += 1  // closing quote
+            } else {
+                while i < chars.count, chars[i] != "," {
+                    value.append(chars[i])
+                    i += 1
+                }
+            }
+            out.append(String(value))
+            i += 1  // comma
+        }
+        return out
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import GridloopWorker
+import Logging
+
+@main
+struct Gridloopd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gridloopd",
+        abstract: "Gridloop: the escalation engine behind the 12345/12319 hotline ladder.",
+        discussion: """
+            Consumes the hotline intake topics into PostgreSQL effectively once. Configuration comes \
+            from --config (YAML) with GRIDLOOP_* environment variables on top; see the README.
+            """,
+        subcommands: [Run.self, Migrate.self, CheckConfig.self, CaseCommand.self, DLQCommand.self])
+}
+
+/// Options every command shares.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "YAML configuration file (environment variables override it).")
+    var config: String?
+
+    func load() throws -> GridloopConfig {
+        do {
+            return try GridloopConfig.load(file: config, environment: ProcessInfo.processInfo.environment)
+        } catch let error as ConfigError {
+            throw ValidationError("configuration refused: \(error)")
+        }
+    }
+}
+
+func makeLogger(_ label: String, level: String) -> Logger {
+    let lvl = Logger.Level(rawValue: level) ?? .info
+    return Logger(label: label) { label in JournalLogHandler(label: label, level: lvl) }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema.")
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        let connection = try PostgresConnectionFactory.connect(config)
+        let applied = try Migrator.migrate(connection)
+        print(applied.isEmpty ? "schema is up to date" : "applied: \(applied.joined(separator: ", "))")
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration without connecting to anything.")
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        print("configuration OK: \(options.config ?? "(no file)")")
+        print("  kafka.brokers        \(config.brokers)")
+        print("  kafka.consumerGroup  \(config.consumerGroup)")
+        print("  topics               \(config.topics.intake12345), \(config.topics.intake12319) -> dlq \(config.topics.deadLetter)")
+        print("  database.url         \(redact(config.databaseURL))")
+        print("  intake               batch \(config.batchMaxMessages) / \(config.batchMaxWaitMillis) ms, hold \(config.holdSeconds) s")
+    }
+}
+
+/// Hides a password in a connection URL or string.
+func redact(_ url: String) -> String {
+    if let r = url.range(of: #"://[^:/@]+:[^@]*@"#, options: .regularExpression) {
+        let user = url[r].dropFirst(3).prefix { $0 != ":" }
+        return url.replacingCharacters(in: r, with: "://\(user):***@")
+    }
+    return url.replacingOccurrences(of: #"password=\S+"#, with: "password=***", options: .regularExpression)
+}

@@ -1,0 +1,128 @@
+import Foundation
+import GridloopKafka
+import GridloopPostgres
+import GridloopWorker
+import XCTest
+
+/// Both dirty fixture feeds through a running `gridloopd`, with a real PostgreSQL and the
+/// development broker: every valid event applied exactly once, every damaged message dead-lettered.
+final class IntakeIntegrationTests: XCTestCase {
+    static let t12345 = "hotline.12345.workorders"
+    static let t12319 = "hotline.12319.cases"
+    static let dlq = "gridloop.intake.dlq"
+
+    func daemonEnvironment(broker: TestBroker, database: String, group: String = "gridloop",
+                           hold: String = "2s") -> [String: String] {
+        ["GRIDLOOP_KAFKA_BROKERS": broker.bootstrap, "GRIDLOOP_DATABASE_URL": database,
+         "GRIDLOOP_CONSUMER_GROUP": group, "GRIDLOOP_HOLD_WAIT": hold, "GRIDLOOP_LOG_LEVEL": "debug"]
+    }
+
+    func migrate(_ binDir: String, _ env: [String: String]) throws {
+        let m = try ChildProcess(binDir + "/gridloopd", ["migrate"], environment: env, label: "migrate")
+        m.process.waitUntilExit()
+        XCTAssertEqual(m.process.terminationStatus, 0, m.log)
+    }
+
+    func produce(_ lines: [(key: [UInt8]?, value: [UInt8])], topic: String, brokers: String) throws {
+        let producer = try KafkaProducer(configuration: ["bootstrap.servers": brokers])
+        var i = 0
+        while i < lines.count {
+            let chunk = lines[i..<min(i + 5000, lines.count)].map {
+                ProducerRecord(topic: topic, partition: nil, key: $0.key, value: $0.value, headers: [])
+            }
+            let results = try producer.send(chunk, timeout: .seconds(60))
+            for r in results { if case .failure(let e) = r { XCTFail("produce failed: \(e)") } }
+            i += chunk.count
+        }
+    }
+
+    /// Waits until the daemon has committed every message of the feeds and holds nothing.
+    func waitUntilConsumed(_ db: PostgresConnection, total: Int, daemon: ChildProcess) throws {
+        try eventually("all \(total) messages committed") {
+            XCTAssertTrue(daemon.isRunning, daemon.log)
+            guard daemon.isRunning else { return true }
+            let r = try db.query("""
+                SELECT (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0),
+                       (SELECT count(*) FROM held_events),
+                       (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
+                """)
+            return r.int(0, 0)! >= total && r.int(0, 1)! == 0 && r.int(0, 2)! == 0
+        }
+    }
+
+    func testDirtyFixturesAppliedOnceAndDamageDeadLettered() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let database = try TestEnvironment.createDatabase("intake_dirty")
+        let broker = try TestBroker(binDir: binDir, topics: [Self.t12345, Self.t12319, Self.dlq, "gridloop.events"])
+        let env = daemonEnvironment(broker: broker, database: database)
+        try migrate(binDir, env)
+
+        let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))
+        let feed12319 = try TestEnvironment.feedLines(TestEnvironment.fixture("12319-dirty.kafka"))
+        let expected = FixtureOracle(feed12345: feed12345, feed12319: feed12319)
+
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "gridloopd")
+        try produce(feed12345, topic: Self.t12345, brokers: broker.bootstrap)
+        try produce(feed12319, topic: Self.t12319, brokers: broker.bootstrap)
+
+        let db = try PostgresConnection(database)
+        try waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
+        XCTAssertEqual(daemon.terminate(), 0, "SIGTERM exits 0")
+
+        let counts = try db.query("""
+            SELECT (SELECT count(*) FROM case_events), (SELECT count(DISTINCT event_key) FROM case_events),
+                   (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM cases),
+                   (SELECT count(*) FROM dead_letters WHERE reason = '')
+            """)
+        XCTAssertEqual(counts.int(0, 0), expected.appliedEvents, "every valid event applied")
+        XCTAssertEqual(counts.int(0, 1), expected.appliedEvents, "and each exactly once")
+        XCTAssertEqual(counts.int(0, 2), expected.damaged + expected.orphans, "every damaged or orphan message dead-lettered")
+        XCTAssertEqual(counts.int(0, 3), expected.cases)
+        XCTAssertEqual(counts.int(0, 4), 0, "every dead letter has a reason")
+
+        // The dead-letter topic holds one message per dead letter, with its original bytes and reason.
+        let published = try consumeAll(topic: Self.dlq, brokers: broker.bootstrap, expected: counts.int(0, 2)!)
+        XCTAssertEqual(Set(published.keys).count, counts.int(0, 2)!)
+        let rows = try db.query("SELECT topic, partition, \"offset\", reason, msg_value FROM dead_letters")
+        for i in 0..<rows.count {
+            let id = "dlq:\(rows.string(i, 0)!):\(rows.string(i, 1)!):\(rows.string(i, 2)!)"
+            guard let m = published[id] else { XCTFail("dead letter \(id) not on the topic"); continue }
+            XCTAssertEqual(m.value, rows.bytes(i, 4)!, "original bytes kept")
+            XCTAssertEqual(m.headers["gridloop-reason"], rows.string(i, 3))
+            XCTAssertEqual(m.headers["gridloop-source-topic"], rows.string(i, 0))
+        }
+
+        // No personal data in the daemon's log.
+        let log = daemon.log
+        for secret in expected.personalData where log.contains(secret) {
+            XCTFail("daemon log contains personal data from the fixtures")
+            break
+        }
+    }
+
+    struct Published {
+        var value: [UInt8]
+        var headers: [String: String]
+    }
+
+    func consumeAll(topic: String, brokers: String, expected: Int) throws -> [String: Published] {
+        final class Handler: KafkaRebalanceHandler, @unchecked Sendable {
+            func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] { [:] }
+            func revoked(_ partitions: [TopicPartition]) {}
+        }
+        let consumer = try KafkaConsumer(
+            configuration: ["bootstrap.servers": brokers, "group.id": "test-\(UUID().uuidString)"],
+            topics: [topic], rebalanceHandler: Handler(), errorHandler: { _ in })
+        defer { consumer.close() }
+        var out: [String: Published] = [:]
+        try eventually("\(expected) messages on \(topic)", attempts: 600) {
+            for m in try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100)) {
+                var headers: [String: String] = [:]
+                for h in m.headers { headers[h.name] = h.value.map { String(decoding: $0, as: UTF8.self) } }
+                out[headers["gridloop-id"] ?? "?"] = Published(value: m.value, headers: headers)
+            }
+            return out.count >= expected
+        }
+        return out
+    }
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Intake benchmark: produces N generated messages (half 12345, half 12319, with resends and
+# damage) into the development broker, then measures in one run
+#   1. gridloopd's durable intake rate (messages/s, first batch started to last batch committed),
+#   2. a naive baseline: the same daemon with one message per transaction (batchMaxMessages=1),
+#      over the first NAIVE messages,
+#   3. the raw COPY rate of the same history rows into PostgreSQL (the ceiling),
+# and prints the three with the ratios.   Usage: scripts/bench-intake.sh [N] [NAIVE]
+. "$(dirname "$0")/lib.sh"
+N=${1:-100000}
+NAIVE=${2:-5000}
+ensure_packages
+cd "$GRIDLOOP_ROOT"
+log "building (release)"
+swift build -c release --product gridloopd >/dev/null
+swift build -c release --product gridloop-broker >/dev/null
+bin=$(swift build -c release --show-bin-path)
+
+new_run_dir
+trap stop_all EXIT
+start_postgres
+start_broker "$bin/gridloop-broker" --partitions 16
+
+orders=$(( N / 2 * 100 / 430 ))
+log "generating ~$N messages ($orders orders per platform)"
+python3 scripts/gen_feed.py --platform 12345 --orders "$orders" --seed 11 --resend 0.02 --malformed 0.005 > "$GRIDLOOP_RUN_DIR/a.kafka"
+python3 scripts/gen_feed.py --platform 12319 --orders "$orders" --seed 12 --resend 0.02 --malformed 0.005 > "$GRIDLOOP_RUN_DIR/b.kafka"
+total=$(( $(wc -l < "$GRIDLOOP_RUN_DIR/a.kafka") + $(wc -l < "$GRIDLOOP_RUN_DIR/b.kafka") ))
+log "producing $total messages"
+produce_file hotline.12345.workorders "$GRIDLOOP_RUN_DIR/a.kafka"
+produce_file hotline.12319.cases "$GRIDLOOP_RUN_DIR/b.kafka"
+
+q() { psql -tAq "$1" -c "$2"; }
+
+# Runs the daemon on a fresh database until `want` messages are committed; prints "messages seconds".
+run_daemon() {
+  local db=$1 group=$2 want=$3; shift 3
+  psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE $db" >/dev/null
+  local url="${GRIDLOOP_DATABASE_URL/\/gridloop\?//$db?}"
+  GRIDLOOP_DATABASE_URL=$url "$bin/gridloopd" migrate >/dev/null
+  env GRIDLOOP_DATABASE_URL="$url" GRIDLOOP_CONSUMER_GROUP="$group" GRIDLOOP_LOG_LEVEL=warning "$@" \
+    "$bin/gridloopd" run 2>>"$GRIDLOOP_RUN_DIR/$group.log" &
+  DAEMON_PID=$!
+  while :; do
+    local n
+    n=$(q "$url" "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0")
+    [ "$n" -ge "$want" ] && break
+    kill -0 "$DAEMON_PID" || { cat "$GRIDLOOP_RUN_DIR/$group.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=
+  q "$url" "SELECT sum(next_offset), extract(epoch from max(updated_at) - (SELECT min(applied_at) FROM case_events))
+            FROM consumer_offsets WHERE next_offset >= 0" | tr '|' ' '
+}
+
+log "1/3 gridloopd, batched"
+read -r m1 s1 < <(run_daemon bench_batched batched "$total")
+batched_url="${GRIDLOOP_DATABASE_URL/\/gridloop\?//bench_batched?}"
+log "2/3 naive baseline: one message per transaction"
+read -r m2 s2 < <(run_daemon bench_naive naive "$NAIVE" GRIDLOOP_BATCH_MAX_MESSAGES=1)
+
+log "3/3 COPY ceiling: the same history rows"
+rows=$(q "$batched_url" "SELECT count(*) FROM case_events")
+chmod 777 "$GRIDLOOP_RUN_DIR"
+q "$batched_url" "COPY case_events TO '$GRIDLOOP_RUN_DIR/rows.copy'"
+q "$batched_url" "CREATE TABLE copy_target (LIKE case_events INCLUDING ALL)"
+copy_ms=$(psql -q "$batched_url" -c '\timing on' -c "COPY copy_target FROM '$GRIDLOOP_RUN_DIR/rows.copy'" \
+  | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+
+python3 - "$m1" "$s1" "$m2" "$s2" "$rows" "$copy_ms" <<'PY'
+import sys
+m1, s1, m2, s2, rows, copy_ms = map(float, sys.argv[1:])
+batched, naive, ceiling = m1 / s1, m2 / s2, rows / (copy_ms / 1000)
+print()
+print(f"  gridloopd intake   {batched:>10,.0f} messages/s   ({m1:,.0f} messages in {s1:.2f} s)")
+print(f"  naive baseline     {naive:>10,.0f} messages/s   ({m2:,.0f} messages in {s2:.2f} s, one transaction each)")
+print(f"  COPY ceiling       {ceiling:>10,.0f} rows/s       ({rows:,.0f} history rows in {copy_ms/1000:.2f} s)")
+print(f"  intake / naive     {batched / naive:>10.1f} x")
+print(f"  intake / COPY      {batched / ceiling:>10.2f}")
+PY

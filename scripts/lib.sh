@@ -1,0 +1,92 @@
+# Shared shell functions for the README's commands, the tests and the benchmarks.
+# Source it: `. scripts/lib.sh`. Everything it starts lives under $GRIDLOOP_RUN_DIR and is
+# stopped by `stop_all` (installed as an EXIT trap by the callers).
+
+set -euo pipefail
+
+GRIDLOOP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PACKAGES=(librdkafka-dev libpq-dev postgresql kcat python3 python3-jsonschema pkg-config)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Installs the Debian packages that are missing (needs root or sudo).
+ensure_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${missing[@]}"
+  fi
+  command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain needed, e.g. /opt/swift/usr/bin)" >&2; exit 1; }
+}
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+# Runs a command as the postgres user when we are root (PostgreSQL refuses to run as root).
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+new_run_dir() {
+  GRIDLOOP_RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/gridloop.XXXXXX")
+  chmod 755 "$GRIDLOOP_RUN_DIR"
+  export GRIDLOOP_RUN_DIR
+}
+
+# Starts a private PostgreSQL cluster in $GRIDLOOP_RUN_DIR/pg, listening on a unix socket there
+# only; sets PG_ADMIN_URL (database postgres) and GRIDLOOP_DATABASE_URL (database gridloop).
+start_postgres() {
+  local bin dir port
+  bin=$(pg_bin)
+  dir="$GRIDLOOP_RUN_DIR/pg"
+  mkdir -p "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$GRIDLOOP_RUN_DIR/initdb.log" 2>&1 \
+    || { cat "$GRIDLOOP_RUN_DIR/initdb.log" >&2; return 1; }
+  port=$((20000 + RANDOM % 20000))
+  as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-k $dir -p $port -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB -c timezone=UTC" \
+    start >/dev/null
+  PG_DATA="$dir/data"
+  PG_ADMIN_URL="postgresql:///postgres?host=$dir&port=$port&user=postgres"
+  GRIDLOOP_DATABASE_URL="postgresql:///gridloop?host=$dir&port=$port&user=postgres"
+  export PG_DATA PG_ADMIN_URL GRIDLOOP_DATABASE_URL
+  psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE gridloop" >/dev/null
+  log "PostgreSQL running (socket $dir, port $port)"
+}
+
+stop_postgres() {
+  [ -n "${PG_DATA:-}" ] && [ -d "$PG_DATA" ] && as_pg "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# Starts the development broker (librdkafka's mock cluster as its own process); sets GRIDLOOP_KAFKA_BROKERS.
+start_broker() {
+  local bin="$1"; shift
+  local file="$GRIDLOOP_RUN_DIR/bootstrap"
+  "$bin" --bootstrap-file "$file" "$@" >"$GRIDLOOP_RUN_DIR/broker.log" 2>&1 &
+  BROKER_PID=$!
+  for _ in $(seq 1 200); do [ -s "$file" ] && break; sleep 0.05; done
+  [ -s "$file" ] || { cat "$GRIDLOOP_RUN_DIR/broker.log" >&2; echo "broker did not start" >&2; return 1; }
+  GRIDLOOP_KAFKA_BROKERS=$(cat "$file")
+  export GRIDLOOP_KAFKA_BROKERS BROKER_PID
+  log "development broker running at $GRIDLOOP_KAFKA_BROKERS"
+}
+
+stop_all() {
+  local rc=$?
+  [ -n "${DAEMON_PID:-}" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null || true
+  [ -n "${BROKER_PID:-}" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null || true
+  stop_postgres
+  if [ -n "${GRIDLOOP_RUN_DIR:-}" ] && [ -z "${GRIDLOOP_KEEP_RUN_DIR:-}" ]; then rm -rf "$GRIDLOOP_RUN_DIR"; fi
+  return $rc
+}
+
+# Publishes a `key<TAB>value` file to a topic.
+produce_file() {
+  kcat -P -b "$GRIDLOOP_KAFKA_BROKERS" -t "$1" -K $'\t' -z none "$2"
+}
