@@ -88,5 +88,5 @@ stop_all() {
 
 # Publishes a `key<TAB>value` file to a topic.
 produce_file() {
-  kcat -P -b "$GRIDLOOP_KAFKA_BROKERS" -t "$1" -K $'\t' -z none "$2"
+  kcat -P -b "$GRIDLOOP_KAFKA_BROKERS" -t "$1" -K $'\t' -z none <"$2"
 }

@@ -16,7 +16,7 @@ trap stop_all EXIT
 start_postgres
 export POSTGRES_ADMIN_URL="$PG_ADMIN_URL"
 
-if python3 -c 'import jsonschema' 2>/dev/null; then
+if [ -f scripts/check_schemas.py ]; then
   log "checking JSON Schemas against the fixtures"
   python3 scripts/check_schemas.py
 fi

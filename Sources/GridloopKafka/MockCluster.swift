@@ -9,7 +9,7 @@ public final class MockCluster {
 
     /// Starts `brokers` mock brokers listening on loopback ports chosen by the system.
     public init(brokers: Int = 1) throws {
-        let conf = try KafkaConfiguration.make(["client.id": "gridloop-mock-owner"])
+        let conf = try KafkaConfiguration.make(["client.id": "gridloop-mock-owner", "log_level": "3"])
         var errstr = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)

@@ -54,6 +54,7 @@ public struct GridloopConfig: Sendable, Equatable {
         ("GRIDLOOP_HOLD_WAIT", "intake.holdWait"),
         ("GRIDLOOP_BATCH_MAX_MESSAGES", "intake.batchMaxMessages"),
         ("GRIDLOOP_LOG_LEVEL", "log.level"),
+        ("GRIDLOOP_KAFKA_PROPERTIES", "kafka.properties"),
     ]
 
     /// Loads the file (if any), then applies the environment. Never connects to anything.
@@ -169,6 +170,15 @@ public struct GridloopConfig: Sendable, Equatable {
             }
             holdSeconds = ms / 1000
         case "relay.batchSize": relayBatchSize = try positive(max: 100_000)
+        case "kafka.properties":
+            // `name=value,name=value`: added to (and overriding) the file's kafka.properties.
+            for pair in value.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, !parts[0].isEmpty else {
+                    throw fail("expected name=value pairs separated by commas, got '\(pair)'")
+                }
+                kafkaProperties[parts[0].trimmingCharacters(in: .whitespaces)] = String(parts[1])
+            }
         case "log.level":
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else { throw fail("expected one of \(levels.joined(separator: ", ")), got '\(value)'") }

@@ -12,7 +12,7 @@ public enum Migrator {
             """, context: "create schema_migrations")
         var applied: [String] = []
         try connection.transaction {
-            try connection.query("SELECT pg_advisory_xact_lock(7_211_234_5)", context: "migration lock")
+            try connection.query("SELECT pg_advisory_xact_lock(72112345)", context: "migration lock")
             let rows = try connection.query("SELECT version FROM schema_migrations", context: "read schema_migrations")
             let done = Set((0..<rows.count).compactMap { rows.int($0, 0) })
             for m in Migrations.all where !done.contains(m.version) {

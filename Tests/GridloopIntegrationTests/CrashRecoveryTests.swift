@@ -18,24 +18,25 @@ final class CrashRecoveryTests: XCTestCase {
         let total = feed12345.count + feed12319.count
         XCTAssertGreaterThanOrEqual(total, 20_000, "the feed must be at least 20,000 messages")
 
-        let helper = IntakeIntegrationTests()
         let crashedDB = try TestEnvironment.createDatabase("crash_killed")
         let cleanDB = try TestEnvironment.createDatabase("crash_clean")
-        let crashedEnv = helper.daemonEnvironment(broker: broker, database: crashedDB, group: "crashed", hold: "1s")
-        let cleanEnv = helper.daemonEnvironment(broker: broker, database: cleanDB, group: "clean", hold: "1s")
-        try helper.migrate(binDir, crashedEnv)
-        try helper.migrate(binDir, cleanEnv)
+        let crashedEnv = DaemonHarness.environment(broker: broker, database: crashedDB, group: "crashed", hold: "1s")
+        let cleanEnv = DaemonHarness.environment(broker: broker, database: cleanDB, group: "clean", hold: "1s")
+        try DaemonHarness.migrate(binDir, crashedEnv)
+        try DaemonHarness.migrate(binDir, cleanEnv)
 
         // The feed flows while the daemon is killed and restarted: a producer thread publishes
         // it in slices.
+        let bootstrap = broker.bootstrap
         let producing = Thread {
-            try? helper.produce(feed12345, topic: t12345, brokers: broker.bootstrap)
-            try? helper.produce(feed12319, topic: t12319, brokers: broker.bootstrap)
+            try? DaemonHarness.produce(feed12345, topic: t12345, brokers: bootstrap)
+            try? DaemonHarness.produce(feed12319, topic: t12319, brokers: bootstrap)
         }
         producing.start()
 
         var generator = SystemRandomNumberGenerator()
         var kills = 0
+        var killsMidFeed = 0
         let crashedConnection = try PostgresConnection(crashedDB)
         for _ in 0..<12 {
             let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: crashedEnv, label: "crashed")
@@ -43,14 +44,18 @@ final class CrashRecoveryTests: XCTestCase {
             XCTAssertTrue(daemon.isRunning, daemon.log)
             daemon.kill9()
             kills += 1
+            let committed = try crashedConnection.query(
+                "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0").int(0, 0)!
+            if committed > 0, committed < total { killsMidFeed += 1 }
         }
         XCTAssertGreaterThanOrEqual(kills, 10)
+        XCTAssertGreaterThanOrEqual(killsMidFeed, 3, "the kills must land while the feed is being applied")
 
         let finalCrashed = try ChildProcess(binDir + "/gridloopd", ["run"], environment: crashedEnv, label: "crashed")
         let clean = try ChildProcess(binDir + "/gridloopd", ["run"], environment: cleanEnv, label: "clean")
         let cleanConnection = try PostgresConnection(cleanDB)
-        try helper.waitUntilConsumed(crashedConnection, total: total, daemon: finalCrashed)
-        try helper.waitUntilConsumed(cleanConnection, total: total, daemon: clean)
+        try DaemonHarness.waitUntilConsumed(crashedConnection, total: total, daemon: finalCrashed)
+        try DaemonHarness.waitUntilConsumed(cleanConnection, total: total, daemon: clean)
         XCTAssertEqual(finalCrashed.terminate(), 0)
         XCTAssertEqual(clean.terminate(), 0)
 

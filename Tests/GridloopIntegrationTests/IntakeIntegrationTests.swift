@@ -11,62 +11,23 @@ final class IntakeIntegrationTests: XCTestCase {
     static let t12319 = "hotline.12319.cases"
     static let dlq = "gridloop.intake.dlq"
 
-    func daemonEnvironment(broker: TestBroker, database: String, group: String = "gridloop",
-                           hold: String = "2s") -> [String: String] {
-        ["GRIDLOOP_KAFKA_BROKERS": broker.bootstrap, "GRIDLOOP_DATABASE_URL": database,
-         "GRIDLOOP_CONSUMER_GROUP": group, "GRIDLOOP_HOLD_WAIT": hold, "GRIDLOOP_LOG_LEVEL": "debug"]
-    }
-
-    func migrate(_ binDir: String, _ env: [String: String]) throws {
-        let m = try ChildProcess(binDir + "/gridloopd", ["migrate"], environment: env, label: "migrate")
-        m.process.waitUntilExit()
-        XCTAssertEqual(m.process.terminationStatus, 0, m.log)
-    }
-
-    func produce(_ lines: [(key: [UInt8]?, value: [UInt8])], topic: String, brokers: String) throws {
-        let producer = try KafkaProducer(configuration: ["bootstrap.servers": brokers])
-        var i = 0
-        while i < lines.count {
-            let chunk = lines[i..<min(i + 5000, lines.count)].map {
-                ProducerRecord(topic: topic, partition: nil, key: $0.key, value: $0.value, headers: [])
-            }
-            let results = try producer.send(chunk, timeout: .seconds(60))
-            for r in results { if case .failure(let e) = r { XCTFail("produce failed: \(e)") } }
-            i += chunk.count
-        }
-    }
-
-    /// Waits until the daemon has committed every message of the feeds and holds nothing.
-    func waitUntilConsumed(_ db: PostgresConnection, total: Int, daemon: ChildProcess) throws {
-        try eventually("all \(total) messages committed") {
-            XCTAssertTrue(daemon.isRunning, daemon.log)
-            guard daemon.isRunning else { return true }
-            let r = try db.query("""
-                SELECT (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0),
-                       (SELECT count(*) FROM held_events),
-                       (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
-                """)
-            return r.int(0, 0)! >= total && r.int(0, 1)! == 0 && r.int(0, 2)! == 0
-        }
-    }
-
     func testDirtyFixturesAppliedOnceAndDamageDeadLettered() throws {
         let (_, binDir) = try TestEnvironment.require()
         let database = try TestEnvironment.createDatabase("intake_dirty")
         let broker = try TestBroker(binDir: binDir, topics: [Self.t12345, Self.t12319, Self.dlq, "gridloop.events"])
-        let env = daemonEnvironment(broker: broker, database: database)
-        try migrate(binDir, env)
+        let env = DaemonHarness.environment(broker: broker, database: database)
+        try DaemonHarness.migrate(binDir, env)
 
         let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))
         let feed12319 = try TestEnvironment.feedLines(TestEnvironment.fixture("12319-dirty.kafka"))
         let expected = FixtureOracle(feed12345: feed12345, feed12319: feed12319)
 
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "gridloopd")
-        try produce(feed12345, topic: Self.t12345, brokers: broker.bootstrap)
-        try produce(feed12319, topic: Self.t12319, brokers: broker.bootstrap)
+        try DaemonHarness.produce(feed12345, topic: Self.t12345, brokers: broker.bootstrap)
+        try DaemonHarness.produce(feed12319, topic: Self.t12319, brokers: broker.bootstrap)
 
         let db = try PostgresConnection(database)
-        try waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
+        try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
         XCTAssertEqual(daemon.terminate(), 0, "SIGTERM exits 0")
 
         let counts = try db.query("""

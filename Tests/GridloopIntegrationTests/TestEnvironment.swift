@@ -59,7 +59,7 @@ enum TestEnvironment {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", repositoryRoot.appendingPathComponent("scripts/gen_feed.py").path] + args
-        FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: out)
         try p.run()
         p.waitUntilExit()
@@ -75,7 +75,7 @@ final class ChildProcess {
 
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], label: String) throws {
         logURL = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logURL)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -132,12 +132,13 @@ final class TestBroker {
 }
 
 /// Polls `condition` until it holds or `attempts` run out (a guard against hanging, not a timing assertion).
-func eventually(_ what: String, attempts: Int = 1200, every micros: UInt32 = 100_000,
+func eventually(_ what: @autoclosure () -> String, attempts: Int = 1200, every micros: UInt32 = 100_000,
                 _ condition: () throws -> Bool) throws {
     for _ in 0..<attempts {
         if try condition() { return }
         usleep(micros)
     }
-    XCTFail("gave up waiting: \(what)")
-    throw XCTSkip("gave up waiting: \(what)")
+    let description = what()
+    XCTFail("gave up waiting: \(description)")
+    throw XCTSkip("gave up waiting: \(description)")
 }
