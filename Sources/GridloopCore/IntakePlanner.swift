@@ -75,6 +75,8 @@ public struct IntakePlanner: Sendable {
     public private(set) var states: [String: CaseState]
     /// Cases whose state this batch changed.
     public private(set) var changedCases: Set<String> = []
+    /// Cases this batch created (their DISPATCH is in it); a subset of `changedCases`.
+    public private(set) var createdCases: Set<String> = []
     public private(set) var applied: [AppliedEvent] = []
     public private(set) var newlyHeld: [HeldEvent] = []
     /// Event keys of stored held events that this batch applied or dead-lettered.
@@ -119,7 +121,17 @@ public struct IntakePlanner: Sendable {
             }
             let state = states[event.caseId]
             if let seq = event.sequence, let state, seq <= state.lastSequence {
-                duplicates += 1
+                if state.gapCount > 0 {
+                    // Possibly an event of a gap accepted after the hold, arriving too late: the
+                    // contract makes it a resend, but it is recorded rather than dropped silently.
+                    skipped.append(SkippedMessage(
+                        coordinates: item.coordinates,
+                        reason: "12319 event_seq \(seq) arrived after case \(event.orderNo) accepted a gap "
+                            + "(highest applied \(state.lastSequence)); treated as a resend, not applied",
+                        orderNo: event.orderNo))
+                } else {
+                    duplicates += 1
+                }
                 return
             }
             if isApplicable(event, to: state) {
@@ -194,6 +206,7 @@ public struct IntakePlanner: Sendable {
             next = state.applying(event, gapBefore: gapBefore)
         } else if let started = CaseState.start(from: event) {
             next = gapBefore > 0 ? started.withGap(gapBefore) : started
+            createdCases.insert(event.caseId)
         } else {
             return
         }

@@ -13,6 +13,24 @@ enum CaseRow {
         "last_sequence", "event_count", "gap_count", "last_event_time",
     ]
 
+    /// The columns an event can change; the rest are the order's facts, written once.
+    static let mutableColumns = [
+        "case_id", "status", "level", "unit_code", "unit_name", "assigned_at", "signed_at", "replied_at",
+        "closed_at", "suspended_since", "extension_days", "replied_level", "last_result", "last_satisfaction",
+        "last_sequence", "event_count", "gap_count", "last_event_time",
+    ]
+
+    /// Writes the `mutableColumns` of a state.
+    static func writeMutable(_ s: CaseState, to w: inout CopyBinaryWriter) {
+        w.text(s.caseId); w.text(s.status.rawValue); w.text(s.level.rawValue); w.text(s.unitCode); w.text(s.unitName)
+        w.timestamp(epochMillis: s.assignedAt); w.timestamp(epochMillis: s.signedAt)
+        w.timestamp(epochMillis: s.repliedAt); w.timestamp(epochMillis: s.closedAt)
+        w.timestamp(epochMillis: s.suspendedSince); w.int(s.extensionDays); w.text(s.repliedLevel?.rawValue)
+        w.text(s.lastResult?.rawValue); w.text(s.lastSatisfaction?.rawValue); w.int(s.lastSequence)
+        w.int(s.eventCount); w.int(s.gapCount); w.timestamp(epochMillis: s.lastEventTime)
+        w.endRow()
+    }
+
     private static let timeColumns: Set<String> = [
         "accept_time", "platform_deadline", "assigned_at", "signed_at", "replied_at", "closed_at",
         "suspended_since", "last_event_time",
@@ -23,7 +41,7 @@ enum CaseRow {
         timeColumns.contains(c) ? "(extract(epoch from \(c)) * 1000)::bigint" : c
     }.joined(separator: ", ")
 
-    static func write(_ s: CaseState, to w: inout CopyTextWriter) {
+    static func write(_ s: CaseState, to w: inout CopyBinaryWriter) {
         let o = s.order
         w.text(s.caseId); w.text(s.source.rawValue); w.text(s.orderNo); w.text(s.status.rawValue)
         w.text(s.level.rawValue); w.text(s.unitCode); w.text(s.unitName); w.text(o.urgency.rawValue)

@@ -28,9 +28,26 @@ public final class IntakeService: @unchecked Sendable {
     public let counters: IntakeCounters
     private let onCommit: @Sendable () -> Void
 
-    private var store: IntakeStore?
+    /// Reads (cases not cached, offsets at assignment) on the intake thread's own connection.
+    private var reader: IntakeStore?
+    /// Writes, on a second connection, used by the commit thread (and by the intake thread only
+    /// after `committer.drain()`).
+    private var writer: IntakeStore?
+    private var committer: BatchCommitter?
     /// Stored next offset of each assigned partition, as this instance last read or wrote it.
     private var positions: [TopicPartition: Int64] = [:]
+    /// Write-through cache of the cases of the partitions this instance holds, with the 12345
+    /// message ids applied to each. Valid because only the holder of a partition writes its
+    /// cases; emptied at every rebalance and reconnection.
+    private var cache: [String: CachedCase] = [:]
+    /// A superset of the cases with stored held events on the partitions held.
+    private var heldCases: Set<String> = []
+    private let cacheLimit = 250_000
+
+    struct CachedCase {
+        var state: CaseState
+        var keys: Set<String>
+    }
     private var errors = RepeatedErrorLog()
 
     /// - Parameter onCommit: called after every committed batch that wrote outbox rows (wakes the relay).
@@ -64,7 +81,9 @@ public final class IntakeService: @unchecked Sendable {
             } catch {
                 let wait = backoff.nextMillis()
                 errors.error(logger, "intake interrupted, retrying in \(wait) ms: \(error)")
-                store = nil
+                reader = nil
+                writer = nil
+                committer = nil
                 stop.sleep(millis: wait)
             }
         }
@@ -73,16 +92,25 @@ public final class IntakeService: @unchecked Sendable {
 
     /// One connected session: a database connection and a consumer group membership.
     private func session() throws {
-        let connection = try PostgresConnection(config.databaseURL)
-        guard try Migrator.isCurrent(connection) else {
+        let decode = Self.decoder(for: config.topics)
+        let readConnection = try PostgresConnection(config.databaseURL, applicationName: "gridloopd-intake")
+        guard try Migrator.isCurrent(readConnection) else {
             throw ConfigError(file: "database", line: nil, key: "schema",
                               problem: "not migrated to this version; run `gridloopd migrate`")
         }
-        let decode = Self.decoder(for: config.topics)
-        let store = try IntakeStore(connection: connection, consumerGroup: config.consumerGroup,
-                                    deadLetterTopic: config.topics.deadLetter, decode: decode)
-        self.store = store
+        let reader = try IntakeStore(connection: readConnection, consumerGroup: config.consumerGroup,
+                                     deadLetterTopic: config.topics.deadLetter, decode: decode)
+        let writer = try IntakeStore(
+            connection: try PostgresConnection(config.databaseURL, applicationName: "gridloopd-commit"),
+            consumerGroup: config.consumerGroup, deadLetterTopic: config.topics.deadLetter, decode: decode)
+        let committer = BatchCommitter()
+        self.reader = reader
+        self.writer = writer
+        self.committer = committer
         positions = [:]
+        cache = [:]
+        heldCases = []
+        defer { committer.stop() }
         let handler = Rebalance(service: self)
         let logger = self.logger
         let consumer = try KafkaConsumer(
@@ -90,22 +118,20 @@ public final class IntakeService: @unchecked Sendable {
             topics: [config.topics.intake12345, config.topics.intake12319],
             rebalanceHandler: handler,
             errorHandler: { error in logger.warning("kafka: \(error)") })
-        defer { consumer.close() }
+        defer {
+            // Finish what is planned (a graceful stop commits it), then leave the group.
+            try? committer.drain()
+            consumer.close()
+        }
         logger.info("intake connected", metadata: ["group": "\(config.consumerGroup)"])
         errors.reset()
         var lastExpiry = monotonicNanos()
-        var pending: [KafkaMessage] = []
         while !stop.isSet {
-            if pending.isEmpty {
-                pending = try consumer.poll(maxMessages: config.batchMaxMessages,
-                                            timeout: .milliseconds(config.batchMaxWaitMillis))
-            }
-            if !pending.isEmpty {
-                try apply(pending, store: store)
-                pending = []
-            }
+            let messages = try consumer.poll(maxMessages: config.batchMaxMessages,
+                                             timeout: .milliseconds(config.batchMaxWaitMillis))
+            if !messages.isEmpty { try apply(messages) }
             if monotonicNanos() - lastExpiry > 1_000_000_000 {
-                try expireHeld(store: store)
+                try expireHeld(consumer)
                 lastExpiry = monotonicNanos()
             }
         }
@@ -113,7 +139,8 @@ public final class IntakeService: @unchecked Sendable {
 
     /// Decodes, plans and commits one batch. On a database failure the error propagates and the
     /// batch is read again after reconnecting (offsets were not moved).
-    func apply(_ messages: [KafkaMessage], store: IntakeStore) throws {
+    func apply(_ messages: [KafkaMessage]) throws {
+        guard let reader, let writer, let committer else { return }
         let started = monotonicNanos()
         let decode = Self.decoder(for: config.topics)
         var items: [IntakeItem] = []
@@ -137,10 +164,34 @@ public final class IntakeService: @unchecked Sendable {
                                     key: m.key, value: m.value, outcome: outcome))
         }
         guard !items.isEmpty else { return }
+        let decoded = monotonicNanos()
         let now = wallClockMillis()
-        let ctx = try store.context(caseIds: caseIds, eventKeys: keys)
-        var planner = IntakePlanner(states: ctx.states, appliedKeys: ctx.appliedKeys, held: ctx.held)
+        let misses = caseIds.filter { cache[$0] == nil }
+        // A case not in the cache is not in any batch still being committed, so the reader sees its latest state.
+        let ctx = try reader.context(caseIds: misses)
+        for (id, state) in ctx.states { cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? []) }
+        var states: [String: CaseState] = [:]
+        states.reserveCapacity(caseIds.count)
+        var applied: Set<String> = []
+        for id in caseIds {
+            guard let c = cache[id] else { continue }
+            states[id] = c.state
+        }
+        for item in items {
+            if case .event(let e) = item.outcome, e.source == .hotline12345, cache[e.caseId]?.keys.contains(e.eventKey) == true {
+                applied.insert(e.eventKey)
+            }
+        }
+        let heldHere = caseIds.intersection(heldCases)
+        var held: [HeldEvent] = []
+        if !heldHere.isEmpty {
+            try committer.drain()  // held rows of an in-flight batch must be visible first (rare)
+            held = try reader.heldEvents(caseIds: heldHere)
+        }
+        let loaded = monotonicNanos()
+        var planner = IntakePlanner(states: states, appliedKeys: applied, held: held)
         for item in items { planner.offer(item, now: now) }
+        let planned = monotonicNanos()
         let next = IntakePlanner.nextOffsets(items).map {
             PartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset)
         }
@@ -148,23 +199,66 @@ public final class IntakeService: @unchecked Sendable {
             PartitionOffset(topic: $0.topic, partition: $0.partition,
                             offset: positions[TopicPartition(topic: $0.topic, partition: $0.partition)] ?? -2)
         }
-        try store.commit(planner, expected: expected, next: next)
+        // Plan ahead: the cache and positions already include this batch; the commit thread
+        // writes it while the next one is polled and planned.
         for n in next { positions[TopicPartition(topic: n.topic, partition: n.partition)] = n.offset }
-        record(planner, messages: items.count)
-        if !planner.deadLetters.isEmpty { onCommit() }
-        let micros = (monotonicNanos() - started) / 1000
-        logger.debug("batch committed", metadata: [
-            "messages": "\(items.count)", "applied": "\(planner.applied.count)", "micros": "\(micros)",
-        ])
+        try remember(planner)
+        let count = items.count
+        let timings: Logger.Metadata = [
+            "messages": "\(count)", "applied": "\(planner.applied.count)",
+            "decode_us": "\((decoded - started) / 1000)", "load_us": "\((loaded - decoded) / 1000)",
+            "plan_us": "\((planned - loaded) / 1000)",
+        ]
+        let plan = planner
+        try committer.submit { [self] in
+            let begin = monotonicNanos()
+            try writer.commit(plan, expected: expected, next: next)
+            record(plan, messages: count)
+            if !plan.deadLetters.isEmpty { onCommit() }
+            var md = timings
+            md["commit_us"] = "\((monotonicNanos() - begin) / 1000)"
+            for (k, v) in writer.lastWriteTimings { md[k] = "\(v)" }
+            logger.debug("batch committed", metadata: md)
+        }
     }
 
-    private func expireHeld(store: IntakeStore) throws {
-        let owned = positions.keys.map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: 0) }
+    /// Ends the hold of events that waited `holdWait` for what they need, on partitions the
+    /// intake has caught up with: after a restart or an outage the backlog may still hold the
+    /// missing event, so a partition with a backlog expires nothing yet.
+    private func expireHeld(_ consumer: KafkaConsumer) throws {
+        guard let writer, let committer else { return }
+        let owned = positions.compactMap { tp, position -> PartitionOffset? in
+            let high = consumer.cachedWatermarks(tp).high
+            guard high >= 0, position >= high || (position < 0 && high == 0) else { return nil }
+            return PartitionOffset(topic: tp.topic, partition: tp.partition, offset: 0)
+        }
         guard !owned.isEmpty else { return }
         let cutoff = wallClockMillis() - Int64(config.holdSeconds) * 1000
-        let planner = try store.expireHeld(before: cutoff, holdSeconds: config.holdSeconds, partitions: owned)
+        try committer.drain()  // the writer is ours while nothing is in flight
+        let planner = try writer.expireHeld(before: cutoff, holdSeconds: config.holdSeconds, partitions: owned)
+        try remember(planner)
         record(planner, messages: 0)
         if !planner.deadLetters.isEmpty { onCommit() }
+    }
+
+    /// Brings the cache up to what a plan writes (before its commit: a failed commit ends the session).
+    private func remember(_ planner: IntakePlanner) throws {
+        if cache.count > cacheLimit {
+            try committer?.drain()  // misses are read from the database: let it catch up first
+            cache = [:]
+        }
+        for id in planner.changedCases {
+            guard let state = planner.states[id] else { continue }
+            if cache[id] != nil {
+                cache[id]!.state = state
+            } else {
+                cache[id] = CachedCase(state: state, keys: [])
+            }
+        }
+        for a in planner.applied where a.event.source == .hotline12345 {
+            cache[a.event.caseId]?.keys.insert(a.event.eventKey)
+        }
+        for h in planner.newlyHeld { heldCases.insert(h.event.caseId) }
     }
 
     private func record(_ planner: IntakePlanner, messages: Int) {
@@ -192,10 +286,15 @@ public final class IntakeService: @unchecked Sendable {
     // MARK: Rebalance (runs inside poll, on the intake thread)
 
     fileprivate func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
-        guard let store else { throw ConfigError(file: "intake", line: nil, key: "store", problem: "not connected") }
+        guard let store = reader, let committer else {
+            throw ConfigError(file: "intake", line: nil, key: "store", problem: "not connected")
+        }
+        try committer.drain()
         let stored = try store.offsets(for: partitions.map {
             PartitionOffset(topic: $0.topic, partition: $0.partition, offset: -2)
         })
+        cache = [:]
+        heldCases = try store.heldCaseIds(partitions: stored)
         var start: [TopicPartition: Int64] = [:]
         for s in stored {
             let tp = TopicPartition(topic: s.topic, partition: s.partition)
@@ -209,9 +308,12 @@ public final class IntakeService: @unchecked Sendable {
     }
 
     fileprivate func revoked(_ partitions: [TopicPartition]) {
-        // Every batch is committed before poll returns control to librdkafka, so there is no
-        // in-flight work here: forget the positions so stray messages are not applied.
+        // Commit what was planned before giving the partitions up (a failure surfaces on the
+        // next submit and restarts the session), then forget the positions so that stray
+        // messages are not applied.
+        do { try committer?.drain() } catch { logger.error("commit before revocation failed: \(error)") }
         for p in partitions { positions[p] = nil }
+        cache = [:]
         logger.info("partitions revoked", metadata: ["count": "\(partitions.count)"])
     }
 

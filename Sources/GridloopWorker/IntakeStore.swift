@@ -24,18 +24,21 @@ public struct OffsetFenceError: Error, CustomStringConvertible {
 /// The state a batch needs before planning: stored cases, already-applied event keys, held events.
 public struct IntakeContext: Sendable {
     public var states: [String: CaseState]
-    public var appliedKeys: Set<String>
+    /// 12345 message ids already applied, per case.
+    public var appliedKeys: [String: Set<String>]
     public var held: [HeldEvent]
 }
 
 /// Everything the intake reads from and writes to PostgreSQL, one transaction per batch.
-/// Owned by the intake thread (its connection is not shared).
-public final class IntakeStore {
+public final class IntakeStore: @unchecked Sendable {
+    // @unchecked: an IntakeStore (and its connection) is used by one thread at a time. The
+    // intake's writer store passes between the intake thread and the commit thread only
+    // through `BatchCommitter`, whose lock orders every use.
     public let connection: PostgresConnection
     private let consumerGroup: String
     private let deadLetterTopic: String
     private let decode: @Sendable (String, [UInt8]?, [UInt8]) -> FeedDecodeOutcome
-    private var copy = CopyTextWriter()
+    private var copy = CopyBinaryWriter()
 
     public init(connection: PostgresConnection, consumerGroup: String, deadLetterTopic: String,
                 decode: @escaping @Sendable (String, [UInt8]?, [UInt8]) -> FeedDecodeOutcome) throws {
@@ -44,7 +47,7 @@ public final class IntakeStore {
         self.deadLetterTopic = deadLetterTopic
         self.decode = decode
         try connection.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS cases_stage (LIKE cases INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
+            "CREATE TEMP TABLE IF NOT EXISTS cases_stage AS SELECT \(CaseRow.mutableColumns.joined(separator: ", ")) FROM cases WITH NO DATA",
             context: "create staging table")
     }
 
@@ -74,9 +77,10 @@ public final class IntakeStore {
 
     // MARK: Reading
 
-    /// Loads the stored state a batch touching these cases and event keys needs (three queries).
-    public func context(caseIds: Set<String>, eventKeys: [String]) throws -> IntakeContext {
-        guard !caseIds.isEmpty else { return IntakeContext(states: [:], appliedKeys: [], held: []) }
+    /// Loads what a batch needs to know about cases that are not in the intake's cache: their
+    /// stored state and the 12345 message ids already applied to them (two queries).
+    public func context(caseIds: Set<String>) throws -> IntakeContext {
+        guard !caseIds.isEmpty else { return IntakeContext(states: [:], appliedKeys: [:], held: []) }
         let ids = PostgresArray.text(caseIds)
         let rows = try connection.query(
             "SELECT \(CaseRow.selectList) FROM cases WHERE case_id = ANY($1::text[])", [ids],
@@ -87,15 +91,33 @@ public final class IntakeStore {
             let s = try CaseRow.read(rows, row: i)
             states[s.caseId] = s
         }
-        var applied: Set<String> = []
-        if !eventKeys.isEmpty {
+        // 12319 resends are recognised by event_seq; only 12345 cases need their message ids.
+        var applied: [String: Set<String>] = [:]
+        let keyed = states.values.filter { $0.source == .hotline12345 && $0.eventCount > 0 }.map(\.caseId)
+        if !keyed.isEmpty {
             let keys = try connection.query(
-                "SELECT event_key FROM case_events WHERE event_key = ANY($1::text[])",
-                [PostgresArray.text(eventKeys)], context: "look up applied event keys")
-            for i in 0..<keys.count { applied.insert(keys.string(i, 0)!) }
+                "SELECT case_id, event_key FROM case_events WHERE case_id = ANY($1::text[])",
+                [PostgresArray.text(keyed)], context: "load applied message ids")
+            for i in 0..<keys.count { applied[keys.string(i, 0)!, default: []].insert(keys.string(i, 1)!) }
         }
-        let held = try heldEvents(where: "case_id = ANY($1::text[])", [ids], lock: false)
-        return IntakeContext(states: states, appliedKeys: applied, held: held)
+        return IntakeContext(states: states, appliedKeys: applied, held: [])
+    }
+
+    /// Cases with held events on these partitions (read at assignment; the intake keeps it up to date).
+    public func heldCaseIds(partitions: [PartitionOffset]) throws -> Set<String> {
+        guard !partitions.isEmpty else { return [] }
+        let rows = try connection.query("""
+            SELECT DISTINCT case_id FROM held_events
+            WHERE (topic, partition) IN (SELECT * FROM unnest($1::text[], $2::int[]))
+            """, [PostgresArray.text(partitions.map(\.topic)), PostgresArray.int(partitions.map(\.partition))],
+            context: "read held cases")
+        return Set((0..<rows.count).map { rows.string($0, 0)! })
+    }
+
+    /// Stored held events of these cases (the table is small: events waiting for a DISPATCH or a gap).
+    public func heldEvents(caseIds: Set<String>) throws -> [HeldEvent] {
+        guard !caseIds.isEmpty else { return [] }
+        return try heldEvents(where: "case_id = ANY($1::text[])", [PostgresArray.text(caseIds)], lock: false)
     }
 
     /// Held events whose wait ended before `cutoff` (epoch ms), on the given partitions, locked
@@ -150,15 +172,25 @@ public final class IntakeStore {
         try connection.transaction {
             let expired = try expiredHeld(before: cutoff, partitions: partitions, limit: limit)
             let ids = Set(expired.map(\.event.caseId))
-            let ctx = try context(caseIds: ids, eventKeys: [])
-            var planner = IntakePlanner(states: ctx.states, appliedKeys: [], held: ctx.held)
+            let ctx = try context(caseIds: ids)
+            var planner = IntakePlanner(states: ctx.states, appliedKeys: [], held: try heldEvents(caseIds: ids))
             planner.expire(expired, holdSeconds: holdSeconds)
             try write(planner)
             return planner
         }
     }
 
+    /// Microseconds spent in each step of the last `write`, for the debug log.
+    public private(set) var lastWriteTimings: [String: UInt64] = [:]
+
     private func write(_ plan: IntakePlanner) throws {
+        lastWriteTimings = [:]
+        var t = monotonicNanos()
+        func lap(_ name: String) {
+            let n = monotonicNanos()
+            lastWriteTimings[name] = (n - t) / 1000
+            t = n
+        }
         if !plan.applied.isEmpty {
             copy.reset()
             for a in plan.applied {
@@ -172,20 +204,42 @@ public final class IntakeStore {
             }
             try connection.copyIn("""
                 COPY case_events (case_id, event_no, event_key, type, event_time, sequence, gap_before, level,
-                unit_code, result, days, satisfaction, topic, partition, "offset") FROM STDIN
-                """, data: copy.bytes, context: "COPY case_events")
+                unit_code, result, days, satisfaction, topic, partition, "offset") FROM STDIN (FORMAT binary)
+                """, data: copy.finished, context: "COPY case_events")
         }
-        if !plan.changedCases.isEmpty {
+        lap("events_us")
+        // New cases go straight into `cases`; existing ones get their changing columns updated
+        // from a narrow staging table (cheaper than a full-row upsert).
+        let created = plan.createdCases
+        if !created.isEmpty {
             copy.reset()
-            for id in plan.changedCases.sorted() { CaseRow.write(plan.states[id]!, to: &copy) }
-            let cols = CaseRow.columns.joined(separator: ", ")
-            try connection.copyIn("COPY cases_stage (\(cols)) FROM STDIN", data: copy.bytes, context: "COPY cases_stage")
-            let updates = CaseRow.columns.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
-            try connection.execute("""
-                INSERT INTO cases (\(cols)) SELECT \(cols) FROM cases_stage
-                ON CONFLICT (case_id) DO UPDATE SET \(updates), updated_at = now();
-                TRUNCATE cases_stage
-                """, context: "upsert cases")
+            for id in created.sorted() { CaseRow.write(plan.states[id]!, to: &copy) }
+            try connection.copyIn("COPY cases (\(CaseRow.columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)",
+                                  data: copy.finished, context: "COPY cases")
+            lap("new_cases_us")
+        }
+        let updated = plan.changedCases.subtracting(created)
+        if !updated.isEmpty {
+            copy.reset()
+            for id in updated.sorted() { CaseRow.writeMutable(plan.states[id]!, to: &copy) }
+            let cols = CaseRow.mutableColumns
+            try connection.copyIn("COPY cases_stage (\(cols.joined(separator: ", "))) FROM STDIN (FORMAT binary)", data: copy.finished,
+                                  context: "COPY cases_stage")
+            lap("stage_us")
+            let sets = cols.dropFirst().map { "\($0) = s.\($0)" }.joined(separator: ", ")
+            // Always an index nested loop: the staging table has no statistics, and a hash join
+            // would scan all of `cases`.
+            try connection.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off",
+                                   context: "plan settings")
+            let rows = try connection.query("""
+                UPDATE cases c SET \(sets), updated_at = now() FROM cases_stage s WHERE c.case_id = s.case_id
+                """, context: "update cases")
+            try connection.execute("TRUNCATE cases_stage", context: "truncate cases_stage")
+            lap("update_us")
+            guard rows.affected == updated.count else {
+                throw PostgresError(message: "updated \(rows.affected) of \(updated.count) cases: a case row is missing",
+                                    context: "update cases")
+            }
         }
         if !plan.releasedHeldKeys.isEmpty {
             try connection.query("DELETE FROM held_events WHERE event_key = ANY($1::text[])",
@@ -201,8 +255,8 @@ public final class IntakeStore {
             }
             try connection.copyIn("""
                 COPY held_events (event_key, case_id, sequence, topic, partition, "offset", msg_key, msg_value, held_at)
-                FROM STDIN
-                """, data: copy.bytes, context: "COPY held_events")
+                FROM STDIN (FORMAT binary)
+                """, data: copy.finished, context: "COPY held_events")
         }
         if !plan.deadLetters.isEmpty { try writeDeadLetters(plan.deadLetters) }
         if !plan.skipped.isEmpty {
@@ -212,8 +266,8 @@ public final class IntakeStore {
                 copy.text(s.reason); copy.text(s.orderNo)
                 copy.endRow()
             }
-            try connection.copyIn("COPY skipped_messages (topic, partition, \"offset\", reason, order_no) FROM STDIN",
-                                  data: copy.bytes, context: "COPY skipped_messages")
+            try connection.copyIn("COPY skipped_messages (topic, partition, \"offset\", reason, order_no) FROM STDIN (FORMAT binary)",
+                                  data: copy.finished, context: "COPY skipped_messages")
         }
     }
 
@@ -225,18 +279,18 @@ public final class IntakeStore {
             copy.endRow()
         }
         try connection.copyIn("""
-            COPY dead_letters (topic, partition, "offset", reason, case_id, msg_key, msg_value) FROM STDIN
-            """, data: copy.bytes, context: "COPY dead_letters")
+            COPY dead_letters (topic, partition, "offset", reason, case_id, msg_key, msg_value) FROM STDIN (FORMAT binary)
+            """, data: copy.finished, context: "COPY dead_letters")
         copy.reset()
         for d in letters {
             let c = d.coordinates
             let id = DeadLetterMessage.id(c)
             copy.text(id); copy.text(deadLetterTopic); copy.bytea(d.key); copy.bytea(d.value)
-            copy.text(PostgresArray.text(DeadLetterMessage.headers(id: id, reason: d.reason, source: c)))
+            copy.textArray(DeadLetterMessage.headers(id: id, reason: d.reason, source: c))
             copy.endRow()
         }
-        try connection.copyIn("COPY outbox (id, topic, msg_key, payload, headers) FROM STDIN",
-                              data: copy.bytes, context: "COPY outbox (dead letters)")
+        try connection.copyIn("COPY outbox (id, topic, msg_key, payload, headers) FROM STDIN (FORMAT binary)",
+                              data: copy.finished, context: "COPY outbox (dead letters)")
     }
 
     private func moveOffsets(expected: [PartitionOffset], next: [PartitionOffset]) throws {

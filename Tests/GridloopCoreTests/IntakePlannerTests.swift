@@ -77,9 +77,12 @@ final class IntakePlannerTests: XCTestCase {
         XCTAssertEqual(later.applied.first?.gapBefore, 1)
         XCTAssertEqual(Set(later.releasedHeldKeys), ["C#3", "C#4"])
         XCTAssertEqual(later.states["12319:C"]?.gapCount, 1)
-        // The missing event arriving afterwards is a resend now.
+        // The missing event arriving afterwards is not applied (the contract makes it a
+        // resend) but recorded, not dropped silently.
         later.offer(item(ev12319("C", 2, .sign)), now: 0)
-        XCTAssertEqual(later.duplicates, 1)
+        XCTAssertEqual(later.applied.count, 2)
+        XCTAssertEqual(later.skipped.count, 1)
+        XCTAssertTrue(later.skipped[0].reason.contains("arrived after case C accepted a gap"), later.skipped[0].reason)
     }
 
     func testOrphanWithoutDispatchIsDeadLetteredAfterTheHold() {

@@ -1,0 +1,126 @@
+/// Builds the body of `COPY ... FROM STDIN (FORMAT binary)`: no text parsing on the server,
+/// which matters for timestamps. Each call must match its column's type exactly
+/// (`int` → integer, `int64` → bigint, `timestamp` → timestamptz, `text`, `bytea`).
+public struct CopyBinaryWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var rows = 0
+    private var rowStart = 0
+    private var fields: Int16 = 0
+    private var inRow = false
+
+    /// Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01.
+    private static let postgresEpochMicros: Int64 = 946_684_800_000_000
+
+    public init(capacity: Int = 1 << 20) {
+        bytes.reserveCapacity(capacity)
+        reset()
+    }
+
+    public mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00])  // PGCOPY\n\377\r\n\0
+        append32(0)  // flags
+        append32(0)  // header extension length
+        rows = 0
+        inRow = false
+    }
+
+    /// The finished body, with the trailer.
+    public var finished: [UInt8] {
+        var b = bytes
+        b.append(0xFF)
+        b.append(0xFF)
+        return b
+    }
+
+    private mutating func field() {
+        if !inRow {
+            inRow = true
+            rowStart = bytes.count
+            fields = 0
+            bytes.append(0)
+            bytes.append(0)
+        }
+        fields += 1
+    }
+
+    public mutating func null() {
+        field()
+        append32(-1)
+    }
+
+    public mutating func text(_ s: String?) {
+        guard var s else { return null() }
+        field()
+        s.withUTF8 { buf in
+            append32(Int32(buf.count))
+            bytes.append(contentsOf: buf)
+        }
+    }
+
+    public mutating func int(_ v: Int?) {
+        guard let v else { return null() }
+        field()
+        append32(4)
+        append32(Int32(truncatingIfNeeded: v))
+    }
+
+    public mutating func int64(_ v: Int64?) {
+        guard let v else { return null() }
+        field()
+        append32(8)
+        append64(v)
+    }
+
+    /// A `timestamptz` from epoch milliseconds.
+    public mutating func timestamp(epochMillis v: Int64?) {
+        guard let v else { return null() }
+        field()
+        append32(8)
+        append64(v * 1000 - Self.postgresEpochMicros)
+    }
+
+    public mutating func bytea(_ v: [UInt8]?) {
+        guard let v else { return null() }
+        field()
+        append32(Int32(v.count))
+        bytes.append(contentsOf: v)
+    }
+
+    /// A one-dimensional `text[]` without NULL elements.
+    public mutating func textArray(_ values: [String]) {
+        field()
+        var body: [UInt8] = []
+        func put32(_ v: Int32) {
+            let u = UInt32(bitPattern: v)
+            body.append(contentsOf: [UInt8(u >> 24), UInt8(u >> 16 & 0xFF), UInt8(u >> 8 & 0xFF), UInt8(u & 0xFF)])
+        }
+        put32(1); put32(0); put32(25)  // one dimension, no NULLs, element type text (oid 25)
+        put32(Int32(values.count)); put32(1)
+        for v in values {
+            let u = Array(v.utf8)
+            put32(Int32(u.count))
+            body.append(contentsOf: u)
+        }
+        append32(Int32(body.count))
+        bytes.append(contentsOf: body)
+    }
+
+    public mutating func endRow() {
+        bytes[rowStart] = UInt8(truncatingIfNeeded: UInt16(bitPattern: fields) >> 8)
+        bytes[rowStart + 1] = UInt8(truncatingIfNeeded: UInt16(bitPattern: fields))
+        inRow = false
+        rows += 1
+    }
+
+    private mutating func append32(_ v: Int32) {
+        let u = UInt32(bitPattern: v)
+        bytes.append(UInt8(u >> 24)); bytes.append(UInt8(u >> 16 & 0xFF))
+        bytes.append(UInt8(u >> 8 & 0xFF)); bytes.append(UInt8(u & 0xFF))
+    }
+
+    private mutating func append64(_ v: Int64) {
+        let u = UInt64(bitPattern: v)
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(u >> UInt64(shift) & 0xFF)) }
+    }
+}
