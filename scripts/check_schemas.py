@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Checks schemas/*.schema.json: each is a valid draft 2020-12 schema; every line of the
+sample fixtures passes its feed schema; in the dirty fixtures, every line that fails its
+schema is one the feed generator damaged (and every undamaged line passes)."""
+import json
+import pathlib
+import sys
+
+try:
+    import jsonschema
+except ImportError:
+    sys.exit("check_schemas.py needs the jsonschema package (Debian: python3-jsonschema)")
+
+root = pathlib.Path(__file__).resolve().parent.parent
+schemas = {p.name: json.loads(p.read_text()) for p in sorted((root / "schemas").glob("*.schema.json"))}
+for name, schema in schemas.items():
+    jsonschema.Draft202012Validator.check_schema(schema)
+print(f"{len(schemas)} schemas are valid JSON Schemas (draft 2020-12)")
+
+fixtures = root / "Tests/GridloopCoreTests/Fixtures"
+feeds = {"12345": ("12345-workorder.schema.json", "msgId", "sendTime"),
+         "12319": ("12319-case.schema.json", "case_id", "event_time")}
+failed = False
+for platform, (schema_name, first, time_field) in feeds.items():
+    validator = jsonschema.Draft202012Validator(schemas[schema_name], format_checker=jsonschema.FormatChecker())
+    for kind in ("sample", "dirty"):
+        path = fixtures / f"{platform}-{kind}.kafka"
+        passed = rejected = 0
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            _, _, value = line.partition("\t")
+            try:
+                doc = json.loads(value)
+                damaged = not isinstance(doc, dict) or first not in doc or "O" in str(doc.get(time_field, ""))
+            except ValueError:
+                doc, damaged = None, True
+            errors = [] if doc is None else sorted(validator.iter_errors(doc), key=str)
+            ok = doc is not None and not errors
+            passed += ok
+            rejected += not ok
+            if ok == damaged:
+                failed = True
+                why = errors[0].message if errors else "passes, but the line is damaged"
+                print(f"{path.relative_to(root)}:{n}: {why}", file=sys.stderr)
+        print(f"{path.relative_to(root)}: {passed} valid, {rejected} refused")
+sys.exit(1 if failed else 0)
