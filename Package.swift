@@ -50,6 +50,7 @@ let package = Package(
 
         .testTarget(name: "GridloopCoreTests", dependencies: ["GridloopCore"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "GridloopKafkaTests", dependencies: ["GridloopKafka"]),
         .testTarget(
             name: "GridloopIntegrationTests",
             dependencies: ["GridloopWorker", "GridloopCore", "GridloopKafka", "GridloopPostgres"]),

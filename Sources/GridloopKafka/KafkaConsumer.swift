@@ -1,43 +1,73 @@
 import CRdKafka
 
-// Threading: a `KafkaConsumer` belongs to one thread, the one that calls `poll` (the intake
-// loop). librdkafka invokes the rebalance and error callbacks from inside `poll`, on that
-// thread, so the handler never runs concurrently with the caller's own work.
+// Threading: a `KafkaConsumer` belongs to ONE thread, the intake loop thread that creates it and
+// calls `poll` (it is deliberately not Sendable). With `rd_kafka_poll_set_consumer` every event
+// (messages, rebalances, errors, commit results) comes through the consumer queue, so librdkafka
+// invokes the rebalance, error and offset-commit callbacks inside `poll` (or `close`) on that
+// thread: the rebalance handler and the error sink never run concurrently with the owner's own
+// work and need no locking. librdkafka's internal threads (broker I/O, main) never call into Swift
+// here. The `ConsumerContext` box reached through the handle's opaque pointer is owned by the
+// `KafkaConsumer` and outlives the handle (released after `rd_kafka_destroy`).
 
 /// A consumed message, copied out of librdkafka.
 public struct KafkaMessage: Sendable {
+    /// The topic the message was read from (one shared String per topic).
     public var topic: String
+    /// Its partition.
     public var partition: Int32
+    /// Its offset in the partition.
     public var offset: Int64
+    /// nil for a null key.
     public var key: [UInt8]?
     /// Empty for a null payload.
     public var value: [UInt8]
+    /// The record headers, in order (names may repeat).
     public var headers: [KafkaHeader]
     /// Message timestamp, epoch ms, when the broker gave one.
     public var timestamp: Int64?
+
+    /// A message with the given fields (for tests and replays).
+    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8],
+                headers: [KafkaHeader] = [], timestamp: Int64? = nil) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+    }
 }
 
-/// What the consumer's owner does when the group gives it partitions or takes them away.
+/// What the consumer's owner does when the group gives it partitions or takes them away. Both
+/// methods run on the thread calling `KafkaConsumer.poll` (or `close`), inside that call.
 public protocol KafkaRebalanceHandler: AnyObject {
     /// Called before consumption of `partitions` starts; returns the offset at which each
     /// partition starts (partitions left out start at the beginning of the log). Throwing
-    /// cancels the assignment and makes the next `poll` throw.
+    /// cancels the assignment and makes `poll` throw that error.
     func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64]
-    /// Called before `partitions` are given up; the owner finishes its work on them first.
+    /// Called before `partitions` are given up; the owner finishes and commits its work on them here.
     func revoked(_ partitions: [TopicPartition])
 }
 
-/// A consumer in a consumer group with manual offsets: nothing is committed automatically,
-/// and each assignment starts where the rebalance handler says.
+/// A consumer in a consumer group (classic eager rebalancing) with manual offsets: nothing is
+/// committed or stored automatically, and each assignment starts where the rebalance handler says.
 public final class KafkaConsumer {
     private let handle: OpaquePointer
-    private let context: Unmanaged<CallbackContext>
-    private var topicNames: [OpaquePointer: String] = [:]
+    private let context: Unmanaged<ConsumerContext>
+    /// Topic names interned by `rd_kafka_topic_t*`; the name pointer detects a reused address.
+    private var topicNames: [OpaquePointer: (cName: UnsafePointer<CChar>, name: String)] = [:]
     private var closed = false
 
+    /// Creates the consumer and subscribes to `topics`.
     /// - Parameters:
-    ///   - configuration: librdkafka properties (`bootstrap.servers`, `group.id`, TLS, SASL, ...).
-    ///   - errorHandler: non-fatal client errors (broker down, ...), called on the polling thread.
+    ///   - configuration: librdkafka properties (`bootstrap.servers`, `group.id`, TLS, SASL, ...);
+    ///     `enable.auto.commit`, `enable.auto.offset.store` and `enable.partition.eof` are forced
+    ///     off, a cooperative `partition.assignment.strategy` is refused, and `auto.offset.reset`
+    ///     (earliest) and `queued.min.messages` (500,000) get defaults.
+    ///   - rebalanceHandler: decides where assigned partitions start; kept until the consumer is gone.
+    ///   - errorHandler: non-fatal errors (broker down, per-message errors, failed async commits,
+    ///     a failed assignment), called on the polling thread.
     public init(configuration: [String: String], topics: [String], rebalanceHandler: KafkaRebalanceHandler,
                 errorHandler: @escaping (KafkaError) -> Void) throws {
         var props = configuration
@@ -45,37 +75,61 @@ public final class KafkaConsumer {
         props["enable.auto.offset.store"] = "false"
         props["enable.partition.eof"] = "false"
         if props["auto.offset.reset"] == nil { props["auto.offset.reset"] = "earliest" }
-        if props["partition.assignment.strategy"] == nil { props["partition.assignment.strategy"] = "range,roundrobin" }
-        let conf = try KafkaConfiguration.make(props)
-        let ctx = Unmanaged.passRetained(CallbackContext(handler: rebalanceHandler, errorHandler: errorHandler))
+        // librdkafka 2.0.2 applies queued.min.messages to the whole consumer queue (every
+        // partition is forwarded to it) and, once the queue holds that many, stops fetching until
+        // its broker thread next wakes up (up to 1 s later). With the default 100,000 an intake
+        // faster than 100k msg/s drains the queue and then stalls. 500,000 tiny messages cost
+        // about 160 MB (~320 B each, measured); queued.max.messages.kbytes (64 MB of payload)
+        // still bounds big messages.
+        if props["queued.min.messages"] == nil { props["queued.min.messages"] = "500000" }
+        let strategy = props["partition.assignment.strategy"] ?? "range,roundrobin"
+        guard !strategy.contains("cooperative") else {
+            throw KafkaError(RD_KAFKA_RESP_ERR__INVALID_ARG, message: """
+                librdkafka property "partition.assignment.strategy": "\(strategy)" is cooperative; \
+                KafkaConsumer implements the eager protocol only (use range and/or roundrobin)
+                """)
+        }
+        props["partition.assignment.strategy"] = strategy
+
+        let conf = try KafkaConfig.make(props)
+        let ctx = Unmanaged.passRetained(ConsumerContext(handler: rebalanceHandler, errorHandler: errorHandler))
         rd_kafka_conf_set_opaque(conf, ctx.toOpaque())
-        rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
-            guard let rk, let opaque else { return }
-            Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue().rebalance(rk, err, partitions)
+        rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, _ in
+            guard let rk, let box = rd_kafka_opaque(rk) else { return }
+            Unmanaged<ConsumerContext>.fromOpaque(box).takeUnretainedValue().rebalance(rk, err, partitions)
         }
-        rd_kafka_conf_set_error_cb(conf) { _, err, reason, opaque in
-            guard let opaque else { return }
+        rd_kafka_conf_set_error_cb(conf) { rk, err, reason, _ in
+            guard let rk, let box = rd_kafka_opaque(rk) else { return }
             let text = reason.map { String(cString: $0) } ?? ""
-            Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue()
-                .errorHandler(KafkaError(code: err, name: String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(rawValue: err))), message: text))
+            Unmanaged<ConsumerContext>.fromOpaque(box).takeUnretainedValue()
+                .clientError(rk, rd_kafka_resp_err_t(rawValue: err), text)
         }
-        var errstr = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
-            rd_kafka_conf_destroy(conf)
+        rd_kafka_conf_set_offset_commit_cb(conf) { rk, err, offsets, _ in
+            // Commits are for monitoring only; "nothing to commit" is not a failure.
+            guard let rk, let box = rd_kafka_opaque(rk), err != RD_KAFKA_RESP_ERR_NO_ERROR,
+                  err != RD_KAFKA_RESP_ERR__NO_OFFSET else { return }
+            let which = offsets.map { partitions(of: $0).map(\.description).joined(separator: ", ") } ?? ""
+            Unmanaged<ConsumerContext>.fromOpaque(box).takeUnretainedValue()
+                .errorHandler(KafkaError(err, context: "offset commit of \(which)"))
+        }
+        let rk: OpaquePointer
+        do {
+            rk = try makeClient(RD_KAFKA_CONSUMER, conf, what: "consumer")
+        } catch {
             ctx.release()
-            throw KafkaError.client("cannot create consumer: \(cString(errstr))")
+            throw error
         }
         handle = rk
         context = ctx
-        rd_kafka_poll_set_consumer(rk)
+        // From here on deinit cleans up (closes, destroys, releases the context).
+        let err = rd_kafka_poll_set_consumer(rk)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "poll_set_consumer") }
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for t in topics { rd_kafka_topic_partition_list_add(list, t, RD_KAFKA_PARTITION_UA) }
-        let err = rd_kafka_subscribe(rk, list)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            rd_kafka_destroy(rk)
-            ctx.release()
-            throw KafkaError(err, context: "subscribe to \(topics.joined(separator: ", "))")
+        let subscribed = rd_kafka_subscribe(rk, list)
+        guard subscribed == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(subscribed, context: "subscribe to \(topics.joined(separator: ", "))")
         }
     }
 
@@ -85,62 +139,83 @@ public final class KafkaConsumer {
         context.release()
     }
 
-    /// Up to `maxMessages` messages: waits up to `timeout` for the first, then takes whatever
-    /// else is ready. Rebalance callbacks run inside this call.
+    /// Up to `maxMessages` messages: waits up to `timeout` for the first, then takes whatever else
+    /// is immediately available. Rebalance callbacks run inside this call; messages of partitions
+    /// revoked during it are dropped. Throws a fatal client error or a failed assignment.
     public func poll(maxMessages: Int, timeout: Duration) throws -> [KafkaMessage] {
-        if let e = context.takeUnretainedValue().takeFailure() { throw e }
+        let ctx = context.takeUnretainedValue()
+        try ctx.throwFailure()
+        guard !closed else { throw KafkaError(RD_KAFKA_RESP_ERR__STATE, context: "poll after close") }
+        guard maxMessages > 0 else { return [] }
         var out: [KafkaMessage] = []
-        out.reserveCapacity(min(maxMessages, 4096))
-        let timeoutMs = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let deadline = ContinuousClock.now + timeout
-        var wait = timeoutMs
+        out.reserveCapacity(min(maxMessages, 8192))
+        var wait = timeout.kafkaMilliseconds
         while out.count < maxMessages {
-            guard let m = rd_kafka_consumer_poll(handle, wait) else {
-                // Nothing ready: keep waiting only while the batch is empty and time is left.
-                if out.isEmpty, ContinuousClock.now < deadline { wait = 5; continue }
-                break
-            }
-            defer { rd_kafka_message_destroy(m) }
+            let m = rd_kafka_consumer_poll(handle, wait)
+            // Callbacks served by that call ran before `m` was dequeued: drop what they revoked
+            // from the messages gathered so far, but not `m` itself.
+            if ctx.revokedDuringPoll { ctx.dropRevoked(from: &out) }
+            guard let m else { break }
             wait = 0
-            let msg = m.pointee
-            if msg.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                if msg.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
-                let e = KafkaError(msg.err, context: "consume")
-                if rd_kafka_fatal_error(handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR { throw e }
-                context.takeUnretainedValue().errorHandler(e)
-                continue
+            defer { rd_kafka_message_destroy(m) }
+            let err = m.pointee.err
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                out.append(copy(m))
+            } else if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                try messageError(m)
             }
-            out.append(copy(m))
-            if let e = context.takeUnretainedValue().takeFailure() { throw e }
+            if ctx.failed { break }
         }
-        if let e = context.takeUnretainedValue().takeFailure() { throw e }
+        try ctx.throwFailure()
         return out
+    }
+
+    /// A per-message error: thrown if the client is in a fatal state, else given to the sink.
+    private func messageError(_ m: UnsafeMutablePointer<rd_kafka_message_t>) throws {
+        if let fatal = fatalClientError() { throw fatal }
+        let msg = m.pointee
+        var text = String(cString: rd_kafka_err2str(msg.err))
+        if let p = msg.payload, msg.len > 0 {  // librdkafka's errstr for consumer errors
+            text = String(decoding: UnsafeRawBufferPointer(start: p, count: msg.len).prefix { $0 != 0 }, as: UTF8.self)
+        }
+        var whereText = "consume"
+        if let rkt = msg.rkt { whereText = "consume \(topicName(rkt))[\(msg.partition)]" }
+        context.takeUnretainedValue().errorHandler(KafkaError(msg.err, message: "\(whereText): \(text)"))
+    }
+
+    private func fatalClientError() -> KafkaError? {
+        var errstr = [CChar](repeating: 0, count: 512)
+        let err = rd_kafka_fatal_error(handle, &errstr, errstr.count)
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return KafkaError(err, message: "fatal consumer error: \(cString(errstr))")
+    }
+
+    private func topicName(_ rkt: OpaquePointer) -> String {
+        let cName = rd_kafka_topic_name(rkt)!
+        if let cached = topicNames[rkt], cached.cName == cName { return cached.name }
+        let name = String(cString: cName)
+        topicNames[rkt] = (cName, name)
+        return name
     }
 
     private func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
         let msg = m.pointee
-        let topic: String
-        if let cached = topicNames[msg.rkt] {
-            topic = cached
-        } else {
-            topic = String(cString: rd_kafka_topic_name(msg.rkt))
-            topicNames[msg.rkt] = topic
-        }
+        let topic = topicName(msg.rkt)
         var key: [UInt8]?
         if let k = msg.key { key = Array(UnsafeRawBufferPointer(start: k, count: msg.key_len)) }
         var value: [UInt8] = []
-        if let p = msg.payload { value = Array(UnsafeRawBufferPointer(start: p, count: msg.len)) }
+        if let p = msg.payload, msg.len > 0 { value = Array(UnsafeRawBufferPointer(start: p, count: msg.len)) }
         var headers: [KafkaHeader] = []
         var hdrs: OpaquePointer?
         if rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
-            var idx = 0
+            let count = rd_kafka_header_cnt(hdrs)
+            headers.reserveCapacity(count)
             var name: UnsafePointer<CChar>?
             var val: UnsafeRawPointer?
             var size = 0
-            while rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            for idx in 0..<count where rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
                 headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "",
                                            value: val.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
-                idx += 1
             }
         }
         var tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
@@ -149,22 +224,38 @@ public final class KafkaConsumer {
                             headers: headers, timestamp: tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts)
     }
 
-    /// Low and high watermarks from the broker (one round trip).
-    public func watermarks(_ tp: TopicPartition, timeout: Duration = .seconds(5)) throws -> (low: Int64, high: Int64) {
+    /// Low and high watermarks of a partition, asked of its leader (one round trip).
+    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(5)) throws
+        -> (low: Int64, high: Int64)
+    {
         var low: Int64 = 0
         var high: Int64 = 0
-        let ms = Int32(timeout.components.seconds * 1000)
-        let err = rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, ms)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "watermarks of \(tp)") }
+        let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeout.kafkaMilliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(err, context: "query watermarks of \(topic)[\(partition)]")
+        }
         return (low, high)
     }
 
-    /// Watermarks as last seen in fetch responses (no round trip; -1001 when unknown).
-    public func cachedWatermarks(_ tp: TopicPartition) -> (low: Int64, high: Int64) {
-        var low: Int64 = -1001
-        var high: Int64 = -1001
-        _ = rd_kafka_get_watermark_offsets(handle, tp.topic, tp.partition, &low, &high)
+    /// Low and high watermarks of `tp`, asked of its leader (one round trip).
+    public func watermarks(_ tp: TopicPartition, timeout: Duration = .seconds(5)) throws -> (low: Int64, high: Int64) {
+        try watermarks(topic: tp.topic, partition: tp.partition, timeout: timeout)
+    }
+
+    /// Watermarks as last seen in fetch responses, without a round trip; `KafkaOffset.invalid`
+    /// (-1001) for what is not known yet (e.g. a partition not fetched from).
+    public func cachedWatermarks(topic: String, partition: Int32) -> (low: Int64, high: Int64) {
+        var low = KafkaOffset.invalid
+        var high = KafkaOffset.invalid
+        if rd_kafka_get_watermark_offsets(handle, topic, partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            return (KafkaOffset.invalid, KafkaOffset.invalid)
+        }
         return (low, high)
+    }
+
+    /// Cached watermarks of `tp` (see `cachedWatermarks(topic:partition:)`).
+    public func cachedWatermarks(_ tp: TopicPartition) -> (low: Int64, high: Int64) {
+        cachedWatermarks(topic: tp.topic, partition: tp.partition)
     }
 
     /// The partitions currently assigned to this consumer.
@@ -176,72 +267,138 @@ public final class KafkaConsumer {
         return partitions(of: list)
     }
 
-    /// Commits offsets to Kafka asynchronously, for monitoring tools only (the daemon's truth is its database).
+    /// Commits `offsets` (each the NEXT offset to read) to the group asynchronously, for monitoring
+    /// tools only: the daemon's truth is its database. Failures go to the error sink.
     public func commitAsync(_ offsets: [TopicPartition: Int64]) {
-        guard !offsets.isEmpty else { return }
+        guard !offsets.isEmpty, !closed else { return }
         let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for (tp, off) in offsets { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = off }
-        _ = rd_kafka_commit(handle, list, 1)
+        let err = rd_kafka_commit(handle, list, 1)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            context.takeUnretainedValue().errorHandler(KafkaError(err, context: "commit"))
+        }
     }
 
-    /// Leaves the group (the revoke handler runs first). Safe to call twice.
+    /// Leaves the group; the handler's `revoked` runs inside this call first. Safe to call twice.
     public func close() {
         guard !closed else { return }
         closed = true
-        _ = rd_kafka_consumer_close(handle)
+        let err = rd_kafka_consumer_close(handle)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR, err != RD_KAFKA_RESP_ERR__DESTROY {
+            context.takeUnretainedValue().errorHandler(KafkaError(err, context: "close"))
+        }
     }
 }
 
-func partitions(of list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [TopicPartition] {
+func partitions(of list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [TopicPartition] {
     let l = list.pointee
     return (0..<Int(l.cnt)).map { i in
-        let p = l.elems[i]
-        return TopicPartition(topic: String(cString: p.topic), partition: p.partition)
+        TopicPartition(topic: String(cString: l.elems[i].topic), partition: l.elems[i].partition)
     }
 }
 
-/// What the C callbacks reach through the configuration's opaque pointer.
-final class CallbackContext {
+/// What the C callbacks reach through the client's opaque pointer (`rd_kafka_opaque`). Used only
+/// on the consumer's owning thread (callbacks run inside `poll`/`close`), so it needs no lock.
+final class ConsumerContext {
     let handler: KafkaRebalanceHandler
     let errorHandler: (KafkaError) -> Void
-    private var failure: Error?
+    private var failure: (any Error)?
+    /// Partitions revoked since `poll` last dropped their gathered messages.
+    private var revoked: Set<TopicPartition> = []
+    /// Whether the handler accepted the current assignment (so a revoke must be reported to it);
+    /// false after a refused assignment, whose partitions the handler never took on.
+    private var handlerOwns = false
 
     init(handler: KafkaRebalanceHandler, errorHandler: @escaping (KafkaError) -> Void) {
         self.handler = handler
         self.errorHandler = errorHandler
     }
 
-    func takeFailure() -> Error? {
-        defer { failure = nil }
-        return failure
+    var failed: Bool { failure != nil }
+    var revokedDuringPoll: Bool { !revoked.isEmpty }
+
+    /// Throws (once) the failure recorded by a callback.
+    func throwFailure() throws {
+        if let f = failure {
+            failure = nil
+            throw f
+        }
+    }
+
+    func dropRevoked(from messages: inout [KafkaMessage]) {
+        let gone = revoked
+        revoked = []
+        messages.removeAll { gone.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
+    }
+
+    /// Records a failure for `poll` to throw and wakes the poll up.
+    private func fail(_ rk: OpaquePointer, _ error: any Error) {
+        if failure == nil { failure = error }
+        rd_kafka_yield(rk)
+    }
+
+    func clientError(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ reason: String) {
+        if err == RD_KAFKA_RESP_ERR__FATAL {
+            var errstr = [CChar](repeating: 0, count: 512)
+            let code = rd_kafka_fatal_error(rk, &errstr, errstr.count)
+            fail(rk, KafkaError(code == RD_KAFKA_RESP_ERR_NO_ERROR ? err : code,
+                                message: "fatal consumer error: \(cString(errstr).isEmpty ? reason : cString(errstr))"))
+            return
+        }
+        errorHandler(KafkaError(err, message: reason))
     }
 
     func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
                    _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
-        guard let list else { return }
-        let tps = partitions(of: list)
+        let tps = list.map { partitions(of: $0) } ?? []
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            guard let list else { return }
+            let start: [TopicPartition: Int64]
             do {
-                let start = try handler.assigned(tps)
-                let l = list.pointee
-                for i in 0..<Int(l.cnt) {
-                    let tp = TopicPartition(topic: String(cString: l.elems[i].topic), partition: l.elems[i].partition)
-                    l.elems[i].offset = start[tp] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
-                }
-                let e = rd_kafka_assign(rk, list)
-                if e != RD_KAFKA_RESP_ERR_NO_ERROR { failure = KafkaError(e, context: "assign") }
+                start = try handler.assigned(tps)
+                handlerOwns = true
             } catch {
-                failure = error
-                _ = rd_kafka_assign(rk, nil)
+                // Not assigned: the group believes we own these partitions, so the owner must
+                // restart the consumer (poll throws this error).
+                errorHandler(KafkaError(RD_KAFKA_RESP_ERR__FAIL, message:
+                    "rebalance handler refused the assignment of \(tps.map(\.description).joined(separator: ", ")): \(error)"))
+                fail(rk, error)
+                return
+            }
+            for i in 0..<Int(list.pointee.cnt) {
+                list.pointee.elems[i].offset = start[tps[i]] ?? KafkaOffset.beginning
+            }
+            let e = rd_kafka_assign(rk, list)
+            if e != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let error = KafkaError(e, context: "assign")
+                errorHandler(error)
+                fail(rk, error)
             }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-            handler.revoked(tps)
-            _ = rd_kafka_assign(rk, nil)
+            if handlerOwns { handler.revoked(tps) }
+            handlerOwns = false
+            revoked.formUnion(tps)
+            let e = rd_kafka_assign(rk, nil)
+            if e != RD_KAFKA_RESP_ERR_NO_ERROR, e != RD_KAFKA_RESP_ERR__DESTROY {
+                errorHandler(KafkaError(e, context: "unassign"))
+            }
         default:
-            failure = KafkaError(err, context: "rebalance")
+            // A rebalance error: librdkafka asks for an unassign to resynchronise. Whatever we
+            // had is given up, so the handler hears about it first.
+            var current: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            if rd_kafka_assignment(rk, &current) == RD_KAFKA_RESP_ERR_NO_ERROR, let current {
+                let owned = partitions(of: current)
+                rd_kafka_topic_partition_list_destroy(current)
+                if handlerOwns, !owned.isEmpty { handler.revoked(owned) }
+                revoked.formUnion(owned)
+            }
+            handlerOwns = false
             _ = rd_kafka_assign(rk, nil)
+            let error = KafkaError(err, context: "rebalance")
+            errorHandler(error)
+            fail(rk, error)
         }
     }
 }

@@ -1,20 +1,28 @@
 import CRdKafka
 import Synchronization
 
-// Threading: librdkafka's producer handle is thread-safe for produce and poll. Delivery
-// reports are served by whichever thread calls `rd_kafka_poll` (the `send` callers); each
-// report finds its own `DeliveryBatch` through the message's opaque pointer, so concurrent
-// `send` calls never see each other's results.
+// Threading: one `KafkaProducer` may be shared by any number of threads. librdkafka documents
+// its producer handle as thread-safe for produce, poll and flush. Delivery reports (and the
+// optional error sink) run inside `rd_kafka_poll`/`rd_kafka_flush`, on whichever thread calls
+// it: the `send` callers poll for themselves. Each message's opaque pointer leads to the
+// `DeliveryBatch` of the `send` call that produced it, so one thread may serve another call's
+// reports without confusing them; a batch's state is behind a Mutex. A batch keeps itself alive
+// until its last report, so a report arriving after `send` gave up never touches freed memory.
 
 /// A message to publish.
 public struct ProducerRecord: Sendable {
+    /// The topic to publish to.
     public var topic: String
     /// nil: librdkafka's partitioner chooses by key.
     public var partition: Int32?
+    /// nil: a null key.
     public var key: [UInt8]?
+    /// Sent as is (an empty value is an empty, non-null payload).
     public var value: [UInt8]
+    /// Record headers, sent in order.
     public var headers: [KafkaHeader]
 
+    /// A record for `topic`; without `partition` the key decides (librdkafka's default partitioner).
     public init(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = []) {
         self.topic = topic
         self.partition = partition
@@ -26,57 +34,86 @@ public struct ProducerRecord: Sendable {
 
 /// Where a record landed.
 public struct DeliveredOffset: Sendable, Hashable {
+    /// The partition the record was written to.
     public var partition: Int32
+    /// Its offset in that partition.
     public var offset: Int64
+
+    /// The position `offset` in partition `partition`.
+    public init(partition: Int32, offset: Int64) {
+        self.partition = partition
+        self.offset = offset
+    }
 }
 
 /// An idempotent producer (`enable.idempotence=true`, `acks=all`) whose `send` waits for the
-/// delivery report of every record it was given.
+/// delivery report of every record it was given. Safe to share between threads.
 public final class KafkaProducer: @unchecked Sendable {
-    // @unchecked: `handle` is a librdkafka producer, documented thread-safe; it is immutable here.
+    // @unchecked Sendable: the only state is `handle`, a librdkafka producer that librdkafka
+    // documents as thread-safe for produce/poll/flush, and `context`, an immutable Sendable box;
+    // both are `let`s, created in init and released in deinit.
     private let handle: OpaquePointer
+    private let context: Unmanaged<ProducerContext>
 
-    public init(configuration: [String: String]) throws {
+    /// Creates the producer.
+    /// - Parameters:
+    ///   - configuration: librdkafka properties (`bootstrap.servers`, TLS, SASL, `linger.ms`, ...);
+    ///     `enable.idempotence=true` and `acks=all` are forced.
+    ///   - errorHandler: client-level errors (broker down, ...), called on whichever thread is
+    ///     polling (inside `send` or `flush`). Without it librdkafka logs them.
+    public init(configuration: [String: String], errorHandler: (@Sendable (KafkaError) -> Void)? = nil) throws {
         var props = configuration
         props["enable.idempotence"] = "true"
         props["acks"] = "all"
-        let conf = try KafkaConfiguration.make(props)
+        let conf = try KafkaConfig.make(props)
+        let ctx = Unmanaged.passRetained(ProducerContext(errorHandler: errorHandler))
+        rd_kafka_conf_set_opaque(conf, ctx.toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
-            guard let message, let opaque = message.pointee._private else { return }
-            let ticket = opaque.assumingMemoryBound(to: DeliveryTicket.self).pointee
-            let batch = ticket.batch.takeUnretainedValue()
-            let m = message.pointee
-            if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                batch.report(ticket.index, .success(DeliveredOffset(partition: m.partition, offset: m.offset)))
-            } else {
-                batch.report(ticket.index, .failure(KafkaError(m.err)))
+            guard let message, let ticket = message.pointee._private else { return }
+            DeliveryBatch.delivered(ticket, message)
+        }
+        if errorHandler != nil {
+            rd_kafka_conf_set_error_cb(conf) { rk, err, reason, _ in
+                guard let rk, let box = rd_kafka_opaque(rk) else { return }
+                let error = KafkaError(rd_kafka_resp_err_t(rawValue: err), message: reason.map { String(cString: $0) } ?? "")
+                Unmanaged<ProducerContext>.fromOpaque(box).takeUnretainedValue().errorHandler?(error)
             }
         }
-        var errstr = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError.client("cannot create producer: \(cString(errstr))")
+        do {
+            handle = try makeClient(RD_KAFKA_PRODUCER, conf, what: "producer")
+        } catch {
+            ctx.release()
+            throw error
         }
-        handle = rk
+        context = ctx
     }
 
     deinit {
-        rd_kafka_flush(handle, 2000)
+        // Give queued messages a moment, then purge the rest so that their (failure) reports
+        // release their batches, and destroy.
+        if rd_kafka_flush(handle, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            _ = rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            _ = rd_kafka_flush(handle, 500)
+            rd_kafka_poll(handle, 0)
+        }
         rd_kafka_destroy(handle)
+        context.release()
     }
 
     /// Publishes the records and waits until each has a delivery report or `timeout` passes.
-    /// Returns one result per record, in order; records without a report by then fail.
+    /// Returns one result per record, in order; records without a report by then fail with
+    /// `_TIMED_OUT`. Throws only when the producer is in a fatal state (recreate it).
     public func send(_ records: [ProducerRecord], timeout: Duration) throws -> [Result<DeliveredOffset, KafkaError>] {
+        if let fatal = fatalClientError() { throw fatal }
         guard !records.isEmpty else { return [] }
-        let batch = DeliveryBatch(count: records.count)
         let deadline = ContinuousClock.now + timeout
+        let batch = DeliveryBatch(count: records.count)
         for (i, r) in records.enumerated() {
-            let ticket = batch.ticket(i)
             while true {
-                let err = produce(r, opaque: ticket)
+                let err = produce(r, opaque: batch.ticket(i))
                 if err == RD_KAFKA_RESP_ERR_NO_ERROR { break }
                 if err == RD_KAFKA_RESP_ERR__QUEUE_FULL, ContinuousClock.now < deadline {
+                    // Serve delivery reports (ours or other callers') to make room, then retry.
                     rd_kafka_poll(handle, 10)
                     continue
                 }
@@ -84,10 +121,17 @@ public final class KafkaProducer: @unchecked Sendable {
                 break
             }
         }
-        while batch.pending > 0, ContinuousClock.now < deadline {
-            rd_kafka_poll(handle, 20)
+        while batch.pending > 0 {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { break }
+            rd_kafka_poll(handle, min(left.kafkaMilliseconds, 50))
         }
-        return batch.finish()
+        let results = batch.finish(timeout: timeout)
+        if results.contains(where: { if case .failure(let e) = $0 { e.isFatal } else { false } }),
+           let fatal = fatalClientError() {
+            throw fatal
+        }
+        return results
     }
 
     private func produce(_ r: ProducerRecord, opaque: UnsafeMutableRawPointer) -> rd_kafka_resp_err_t {
@@ -96,30 +140,53 @@ public final class KafkaProducer: @unchecked Sendable {
             headers = rd_kafka_headers_new(r.headers.count)
             for h in r.headers {
                 if let v = h.value {
-                    v.withUnsafeBytes { _ = rd_kafka_header_add(headers, h.name, -1, $0.baseAddress, $0.count) }
+                    withBytes(v) { p, n in _ = rd_kafka_header_add(headers, h.name, -1, p, n) }
                 } else {
                     _ = rd_kafka_header_add(headers, h.name, -1, nil, 0)
                 }
             }
         }
         let partition = r.partition ?? RD_KAFKA_PARTITION_UA
-        let err = r.value.withUnsafeBytes { value in
+        let err = withBytes(r.value) { value, valueLen in
             if let key = r.key {
-                return key.withUnsafeBytes { k in
-                    gridloop_produce(handle, r.topic, partition, k.baseAddress, k.count, value.baseAddress, value.count,
-                                     headers, opaque)
+                return withBytes(key) { k, keyLen in
+                    gridloop_produce(handle, r.topic, partition, k, keyLen, value, valueLen, headers, opaque)
                 }
             }
-            return gridloop_produce(handle, r.topic, partition, nil, 0, value.baseAddress, value.count, headers, opaque)
+            return gridloop_produce(handle, r.topic, partition, nil, 0, value, valueLen, headers, opaque)
         }
+        // librdkafka owns the headers only when the produce call succeeded.
         if err != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
         return err
     }
 
-    /// Waits until everything queued is delivered or `timeout` passes.
-    public func flush(timeout: Duration) {
-        rd_kafka_flush(handle, Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+    /// Waits until everything queued is delivered or `timeout` passes; false if messages remain.
+    @discardableResult
+    public func flush(timeout: Duration) -> Bool {
+        rd_kafka_flush(handle, timeout.kafkaMilliseconds) == RD_KAFKA_RESP_ERR_NO_ERROR
     }
+
+    private func fatalClientError() -> KafkaError? {
+        var errstr = [CChar](repeating: 0, count: 512)
+        let err = rd_kafka_fatal_error(handle, &errstr, errstr.count)
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return KafkaError(err, message: "fatal producer error: \(cString(errstr))")
+    }
+}
+
+/// Calls `body` with a non-null pointer to `bytes` (a real pointer even when empty, so that an
+/// empty key or value stays empty instead of becoming null).
+private func withBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawPointer, Int) -> R) -> R {
+    bytes.withUnsafeBytes { b in
+        if let base = b.baseAddress { return body(base, b.count) }
+        return withUnsafeBytes(of: UInt8(0)) { body($0.baseAddress!, 0) }
+    }
+}
+
+/// What the producer's C callbacks reach through `rd_kafka_opaque`.
+final class ProducerContext: Sendable {
+    let errorHandler: (@Sendable (KafkaError) -> Void)?
+    init(errorHandler: (@Sendable (KafkaError) -> Void)?) { self.errorHandler = errorHandler }
 }
 
 /// Identifies one message of one `send` call in its delivery report.
@@ -128,27 +195,36 @@ struct DeliveryTicket {
     let index: Int
 }
 
-/// The results of one `send` call. It keeps itself alive until librdkafka has reported every
-/// message (even after `send` gave up waiting), so a late report never touches freed memory.
-final class DeliveryBatch: @unchecked Sendable {
-    // @unchecked: `state` is behind a Mutex; `tickets` is written once before any produce.
-    private let state: Mutex<(results: [Result<DeliveredOffset, KafkaError>?], pending: Int, finished: Bool)>
-    private let tickets: UnsafeMutablePointer<DeliveryTicket>
-    private let count: Int
+/// The results of one `send` call. It retains itself until every record has a result (from a
+/// delivery report or a failed produce call), so a late report never touches freed memory.
+final class DeliveryBatch: Sendable {
+    private let state: Mutex<(results: [Result<DeliveredOffset, KafkaError>?], pending: Int)>
+    /// One ticket per record; written in init, read-only afterwards (by the reporting threads).
+    nonisolated(unsafe) private let tickets: UnsafeMutablePointer<DeliveryTicket>
 
     init(count: Int) {
-        self.count = count
-        state = Mutex((Array(repeating: nil, count: count), count, false))
+        state = Mutex((Array(repeating: nil, count: count), count))
         tickets = .allocate(capacity: count)
-        let me = Unmanaged.passRetained(self)  // released when the last report arrives
+        let me = Unmanaged.passRetained(self)  // released by the last result
         for i in 0..<count { (tickets + i).initialize(to: DeliveryTicket(batch: me, index: i)) }
     }
 
     deinit { tickets.deallocate() }
 
+    /// The opaque pointer for record `i`.
     func ticket(_ i: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(tickets + i) }
 
     var pending: Int { state.withLock { $0.pending } }
+
+    /// The delivery report callback's entry point (any polling thread).
+    static func delivered(_ opaque: UnsafeMutableRawPointer, _ message: UnsafePointer<rd_kafka_message_t>) {
+        let ticket = opaque.assumingMemoryBound(to: DeliveryTicket.self).pointee
+        let m = message.pointee
+        let result: Result<DeliveredOffset, KafkaError> = m.err == RD_KAFKA_RESP_ERR_NO_ERROR
+            ? .success(DeliveredOffset(partition: m.partition, offset: m.offset))
+            : .failure(KafkaError(m.err, context: "delivery"))
+        ticket.batch.takeUnretainedValue().report(ticket.index, result)
+    }
 
     func report(_ i: Int, _ result: Result<DeliveredOffset, KafkaError>) {
         let last = state.withLock { s -> Bool in
@@ -160,9 +236,13 @@ final class DeliveryBatch: @unchecked Sendable {
         if last { Unmanaged.passUnretained(self).release() }
     }
 
-    func finish() -> [Result<DeliveredOffset, KafkaError>] {
+    /// The results so far; records still waiting fail with a timeout.
+    func finish(timeout: Duration) -> [Result<DeliveredOffset, KafkaError>] {
         state.withLock { s in
-            s.results.map { $0 ?? .failure(KafkaError.client("no delivery report before the timeout")) }
+            s.results.map {
+                $0 ?? .failure(KafkaError(RD_KAFKA_RESP_ERR__TIMED_OUT,
+                                          context: "no delivery report within \(timeout)"))
+            }
         }
     }
 }
