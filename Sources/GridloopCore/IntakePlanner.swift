@@ -106,6 +106,13 @@ public struct IntakePlanner: Sendable {
         self.storedHeldKeys = heldKeys
     }
 
+    /// Replaces a case's state with one decided outside the feed (an escalation by the SLA
+    /// clocks): it is written with the batch.
+    public mutating func replaceState(_ state: CaseState) {
+        states[state.caseId] = state
+        changedCases.insert(state.caseId)
+    }
+
     /// Takes the next consumed message.
     public mutating func offer(_ item: IntakeItem, now: Int64) {
         switch item.outcome {
@@ -150,17 +157,23 @@ public struct IntakePlanner: Sendable {
     /// Ends the hold of stored events whose wait is over: each is applied (a 12319 gap is
     /// accepted and recorded) if its case exists by now, else dead-lettered.
     public mutating func expire(_ expired: [HeldEvent], holdSeconds: Int) {
-        let ordered = expired.sorted { a, b in
+        for h in expired where !heldKeys.contains(h.event.eventKey) {
+            // Register it if the planner was not told about it (an expiry-only pass).
+            held[h.event.caseId, default: []].append(h)
+            heldKeys.insert(h.event.eventKey)
+            storedHeldKeys.insert(h.event.eventKey)
+        }
+        // When an event's wait ends, the events held behind the same gap with lower sequence
+        // numbers (they arrived later, so their own wait is not over) end theirs too: they fill
+        // part of the gap and must be applied first, in order, or they would be lost as resends.
+        var ending: [String: HeldEvent] = [:]
+        for h in expired { ending[h.event.eventKey] = h }
+        for (caseId, highest) in Dictionary(grouping: expired, by: \.event.caseId).mapValues({ $0.map { $0.event.sequence ?? 0 }.max()! }) {
+            for h in held[caseId] ?? [] where (h.event.sequence ?? 0) <= highest { ending[h.event.eventKey] = h }
+        }
+        let ordered = ending.values.sorted { a, b in
             if a.event.caseId != b.event.caseId { return a.event.caseId < b.event.caseId }
             return (a.event.sequence ?? 0, a.coordinates.offset) < (b.event.sequence ?? 0, b.coordinates.offset)
-        }
-        for h in ordered {
-            // Register it if the planner was not told about it (an expiry-only pass).
-            if !heldKeys.contains(h.event.eventKey) {
-                held[h.event.caseId, default: []].append(h)
-                heldKeys.insert(h.event.eventKey)
-                storedHeldKeys.insert(h.event.eventKey)
-            }
         }
         for h in ordered where heldKeys.contains(h.event.eventKey) {
             let event = h.event

@@ -85,6 +85,24 @@ final class IntakePlannerTests: XCTestCase {
         XCTAssertTrue(later.skipped[0].reason.contains("arrived after case C accepted a gap"), later.skipped[0].reason)
     }
 
+    /// Seen live: event 4 waits for 2 and 3; 3 arrives later (2 never does), so 4's wait ends
+    /// first. 3 must be applied before 4, not lost as a resend once 4 is in.
+    func testALaterArrivalBehindTheSameGapIsAppliedFirstWhenTheGapExpires() {
+        var p = IntakePlanner(states: [:], appliedKeys: [], held: [])
+        p.offer(item(ev12319("C", 1, .dispatch)), now: 0)
+        p.offer(item(ev12319("C", 4, .reply)), now: 0)
+        var second = IntakePlanner(states: p.states, appliedKeys: [], held: p.newlyHeld)
+        second.offer(item(ev12319("C", 3, .extendApprove)), now: 8_000)
+        XCTAssertTrue(second.applied.isEmpty, "3 still waits for 2")
+        let allHeld = p.newlyHeld + second.newlyHeld
+        var expiry = IntakePlanner(states: second.states, appliedKeys: [], held: allHeld)
+        expiry.expire(p.newlyHeld, holdSeconds: 30)  // only 4's wait is over
+        XCTAssertEqual(expiry.applied.map(\.event.eventKey), ["C#3", "C#4"])
+        XCTAssertEqual(expiry.applied.map(\.gapBefore), [1, 0])
+        XCTAssertEqual(Set(expiry.releasedHeldKeys), ["C#3", "C#4"])
+        XCTAssertEqual(expiry.duplicates, 0)
+    }
+
     func testOrphanWithoutDispatchIsDeadLetteredAfterTheHold() {
         var p = IntakePlanner(states: [:], appliedKeys: [], held: [])
         p.offer(item(ev12345("HF9", "m9", .sign)), now: 0)

@@ -1,4 +1,5 @@
 import Foundation
+import GridloopKafka
 import GridloopPostgres
 import XCTest
 
@@ -16,29 +17,37 @@ final class CrashRecoveryTests: XCTestCase {
         let feed12319 = try TestEnvironment.generatedFeed(
             ["--platform", "12319", "--orders", "2500", "--seed", "8", "--resend", "0.03", "--malformed", "0.01"])
         let total = feed12345.count + feed12319.count
-        // The hold (30 s) is longer than the furthest out-of-order delivery in this feed (a
-        // 12319 event_seq arriving some 2,000 messages late), so both runs resolve every gap
-        // the same way: late events fill their gap, truly missing ones are accepted at the end.
+        // The hold (45 s) is far longer than the furthest out-of-order delivery in this feed (a
+        // 12319 event_seq arriving some 2,000 messages, a few seconds of the paced producer,
+        // late), so both runs resolve every gap the same way: late events fill their gap, truly
+        // missing ones are accepted at the end.
         XCTAssertGreaterThanOrEqual(total, 20_000, "the feed must be at least 20,000 messages")
 
         let crashedDB = try TestEnvironment.createDatabase("crash_killed")
         let cleanDB = try TestEnvironment.createDatabase("crash_clean")
-        let crashedEnv = DaemonHarness.environment(broker: broker, database: crashedDB, group: "crashed", hold: "30s")
-        let cleanEnv = DaemonHarness.environment(broker: broker, database: cleanDB, group: "clean", hold: "30s")
+        let crashedEnv = DaemonHarness.environment(broker: broker, database: crashedDB, group: "crashed", hold: "45s")
+        let cleanEnv = DaemonHarness.environment(broker: broker, database: cleanDB, group: "clean", hold: "45s")
         try DaemonHarness.migrate(binDir, crashedEnv)
         try DaemonHarness.migrate(binDir, cleanEnv)
 
         // The feed flows while the daemon is killed and restarted: a producer thread publishes
-        // it in small slices, paced, so that there is always more to apply.
+        // it in small slices, paced, so that there is always more to apply. One producer for the
+        // whole feed keeps the pace steady: a late event arrives within a few seconds of the one
+        // it fills in for, far inside the hold, however slow the machine.
         let bootstrap = broker.bootstrap
         let producing = Thread {
+            guard let producer = try? KafkaProducer(configuration: ["bootstrap.servers": bootstrap]) else { return }
             var a = feed12345[...]
             var b = feed12319[...]
             while !a.isEmpty || !b.isEmpty {
-                try? DaemonHarness.produce(Array(a.prefix(100)), topic: t12345, brokers: bootstrap)
-                try? DaemonHarness.produce(Array(b.prefix(100)), topic: t12319, brokers: bootstrap)
-                a = a.dropFirst(100)
-                b = b.dropFirst(100)
+                let slice = a.prefix(150).map {
+                    ProducerRecord(topic: t12345, partition: nil, key: $0.key, value: $0.value, headers: [])
+                } + b.prefix(150).map {
+                    ProducerRecord(topic: t12319, partition: nil, key: $0.key, value: $0.value, headers: [])
+                }
+                _ = try? producer.send(slice, timeout: .seconds(60))
+                a = a.dropFirst(150)
+                b = b.dropFirst(150)
                 usleep(400_000)
             }
         }
