@@ -49,9 +49,14 @@ start_postgres() {
   as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$GRIDLOOP_RUN_DIR/initdb.log" 2>&1 \
     || { cat "$GRIDLOOP_RUN_DIR/initdb.log" >&2; return 1; }
   port=$((20000 + RANDOM % 20000))
-  as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -p $port -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB -c timezone=UTC" \
-    start >/dev/null
+  local opts="-k $dir -p $port -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB -c timezone=UTC"
+  as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start >/dev/null
+  # For tests that take the database away and bring it back.
+  local as=""
+  [ "$(id -u)" -eq 0 ] && as="runuser -u postgres --"
+  POSTGRES_STOP_COMMAND="$as $bin/pg_ctl -D $dir/data -m fast -w stop"
+  POSTGRES_START_COMMAND="$as $bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 60 -o \"$opts\" start"
+  export POSTGRES_STOP_COMMAND POSTGRES_START_COMMAND
   PG_DATA="$dir/data"
   PG_ADMIN_URL="postgresql:///postgres?host=$dir&port=$port&user=postgres"
   GRIDLOOP_DATABASE_URL="postgresql:///gridloop?host=$dir&port=$port&user=postgres"

@@ -1,0 +1,60 @@
+import Foundation
+import GridloopPostgres
+import XCTest
+
+/// Losing the database: the daemon keeps running, says so in its log, retries with backoff,
+/// and when the database returns it carries on where the database says, losing nothing.
+final class OutageTests: XCTestCase {
+    /// Runs a shell command and returns its exit status. posix_spawn and waitpid, not
+    /// Foundation's Process: its exit monitor sometimes misses a child that exits at once.
+    func shell(_ command: String) -> Int32 {
+        // pg_ctl's server inherits open descriptors: keep it off the test runner's pipes.
+        let words = ["/bin/sh", "-c", command + " </dev/null >/dev/null 2>&1"]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return (status >> 8) & 0xff
+    }
+
+    func testDatabaseOutageIsRiddenOut() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let env = ProcessInfo.processInfo.environment
+        guard let stopDB = env["POSTGRES_STOP_COMMAND"], let startDB = env["POSTGRES_START_COMMAND"] else {
+            throw XCTSkip("needs POSTGRES_STOP_COMMAND and POSTGRES_START_COMMAND from scripts/test.sh")
+        }
+        let database = try TestEnvironment.createDatabase("intake_outage")
+        let broker = try TestBroker(binDir: binDir, topics: [
+            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.events",
+        ])
+        let daemonEnv = DaemonHarness.environment(broker: broker, database: database)
+        try DaemonHarness.migrate(binDir, daemonEnv)
+        let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))
+        let feed12319 = try TestEnvironment.feedLines(TestEnvironment.fixture("12319-dirty.kafka"))
+        let expected = FixtureOracle(feed12345: feed12345, feed12319: feed12319)
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: daemonEnv, label: "outage")
+
+        try DaemonHarness.produce(feed12345, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        try eventually("the daemon is applying") { daemon.log.contains("batch committed") }
+        XCTAssertEqual(shell(stopDB), 0, "stop PostgreSQL")
+        // Whatever happens below, the database must be back for the tests that follow.
+        var restarted = false
+        defer { if !restarted { _ = shell(startDB) } }
+        // While the database is away, the 12319 feed arrives; the daemon must not exit.
+        try DaemonHarness.produce(feed12319, topic: IntakeIntegrationTests.t12319, brokers: broker.bootstrap)
+        try eventually("the daemon reports the outage") { daemon.log.contains("retrying in") }
+        sleep(3)
+        XCTAssertTrue(daemon.isRunning, "the daemon keeps running without its database")
+        XCTAssertEqual(shell(startDB), 0, "start PostgreSQL again")
+        restarted = true
+
+        let db = try PostgresConnection(database)
+        try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
+        XCTAssertEqual(daemon.terminate(), 0)
+        let r = try db.query("SELECT (SELECT count(*) FROM case_events), (SELECT count(*) FROM dead_letters)")
+        XCTAssertEqual(r.int(0, 0), expected.appliedEvents, "nothing lost or applied twice across the outage")
+        XCTAssertEqual(r.int(0, 1), expected.damaged + expected.orphans)
+    }
+}
