@@ -50,6 +50,12 @@ public struct AppliedEvent: Sendable, Hashable {
     public var eventNo: Int
     /// 12319 events missing before this one, accepted after the hold period.
     public var gapBefore: Int
+    public init(event: CaseEvent, coordinates: SourceCoordinates, eventNo: Int, gapBefore: Int) {
+        self.event = event
+        self.coordinates = coordinates
+        self.eventNo = eventNo
+        self.gapBefore = gapBefore
+    }
 }
 
 /// A message that will never be applied, with the reason (no personal data in it).
@@ -73,6 +79,8 @@ public struct SkippedMessage: Sendable, Hashable {
 /// given the stored state of the cases the batch touches and returns what to write.
 public struct IntakePlanner: Sendable {
     public private(set) var states: [String: CaseState]
+    /// The states the planner was given, before anything of this batch.
+    public let initialStates: [String: CaseState]
     /// Cases whose state this batch changed.
     public private(set) var changedCases: Set<String> = []
     /// Cases this batch created (their DISPATCH is in it); a subset of `changedCases`.
@@ -98,6 +106,7 @@ public struct IntakePlanner: Sendable {
     ///   - held: stored held events of those cases.
     public init(states: [String: CaseState], appliedKeys: Set<String>, held: [HeldEvent]) {
         self.states = states
+        self.initialStates = states
         self.appliedKeys = appliedKeys
         var byCase: [String: [HeldEvent]] = [:]
         for h in held { byCase[h.event.caseId, default: []].append(h) }

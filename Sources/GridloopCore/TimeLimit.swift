@@ -39,7 +39,7 @@ public struct TimeLimit: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A span during which a clock does not count (挂起 SUSPEND … RESUME); `to` nil while still suspended.
-public struct Suspension: Sendable, Hashable {
+public struct Suspension: Sendable, Hashable, Codable {
     public var from: Int64
     public var to: Int64?
     public init(from: Int64, to: Int64?) {
@@ -64,7 +64,19 @@ public struct DeadlineCalculator: Sendable {
 
     /// The deadline of `limit` started at `start` (epoch ms), not counting `suspensions`.
     public func deadline(start: Int64, limit: TimeLimit, suspensions: [Suspension] = []) -> Result {
-        var remaining = limit.budgetMillis
+        deadline(start: start, unit: limit.unit, budgetMillis: limit.budgetMillis, suspensions: suspensions)
+    }
+
+    /// The instant at which `share` (0–1) of `limit` is used: where a warning falls.
+    public func instant(start: Int64, limit: TimeLimit, share: Double, suspensions: [Suspension] = []) -> Result {
+        let budget = Int64((Double(limit.budgetMillis) * share).rounded(.down))
+        return deadline(start: start, unit: limit.unit, budgetMillis: budget, suspensions: suspensions)
+    }
+
+    /// The first instant at which `budgetMillis` of time countable in `unit` has passed since `start`.
+    public func deadline(start: Int64, unit: TimeLimit.Unit, budgetMillis: Int64, suspensions: [Suspension] = []) -> Result {
+        let limit = TimeLimit(amount: 0, unit: unit)
+        var remaining = budgetMillis
         var fallbacks: [LocalDate] = []
         let pauses = suspensions.sorted { $0.from < $1.from }
         var date = LocalDate(containing: start)

@@ -1,0 +1,179 @@
+import GridloopCore
+import XCTest
+
+/// The SLA clocks against every kind of event, with an injected clock: time is whatever
+/// watermark the test passes to `fire`.
+final class ClockKeeperTests: XCTestCase {
+    /// A policy in natural seconds, so that the arithmetic is visible: sign 60 s, handle 600 s
+    /// at every level, warning at 0.8, urges every 100 s, at most 3.
+    let policy = SLAPolicy(
+        levels: Dictionary(uniqueKeysWithValues: LoopLevel.allCases.map {
+            ($0, SLAPolicy.Limits(sign: TimeLimit("60s")!, handle: TimeLimit("600s")!))
+        }),
+        overrides: [SLAPolicy.Override(urgency: .extraUrgent, sign: TimeLimit("10s")!)],
+        warningShare: 0.8, urgeInterval: TimeLimit("100s")!, urgeCap: 3, platformLimitTightens: false)
+    let t0: Int64 = 1_764_000_000_000  // some instant, ms
+
+    func event(_ type: CaseEventType, at seconds: Int64, level: LoopLevel = .estate, days: Int? = nil,
+               satisfaction: Satisfaction? = nil, urgency: Urgency = .normal) -> CaseEvent {
+        CaseEvent(caseId: "12345:HF1", source: .hotline12345, orderNo: "HF1", type: type,
+                  eventTime: t0 + seconds * 1000, eventKey: "m\(type.rawValue)\(seconds)",
+                  order: type == .dispatch ? OrderFacts(categoryName: "市政设施/路灯不亮", urgency: urgency, acceptTime: t0) : nil,
+                  assignee: type == .dispatch || type == .redispatch ? Assignee(unitCode: "U", unitName: "单位", level: level) : nil,
+                  days: days, satisfaction: satisfaction)
+    }
+
+    /// Applies events in order as one intake batch; returns the clock, state and decisions.
+    func run(_ events: [CaseEvent], keeper: ClockKeeper? = nil) -> (CaseClock?, CaseState?, [SLADecision]) {
+        let k = keeper ?? ClockKeeper(policy: policy, calendar: WorkingCalendar())
+        let applied = events.enumerated().map { i, e in
+            AppliedEvent(event: e, coordinates: SourceCoordinates(topic: "t", partition: 0, offset: Int64(i)),
+                         eventNo: i + 1, gapBefore: 0)
+        }
+        let batch = k.run(applied, initial: [:]) { _ in nil }
+        return (batch.clocks["12345:HF1"], batch.states["12345:HF1"], batch.decisions.map { $0.decision })
+    }
+
+    func fire(_ clock: CaseClock, _ state: CaseState, until seconds: Int64) -> (CaseClock, CaseState, [SLADecision]) {
+        let r = ClockKeeper(policy: policy, calendar: WorkingCalendar()).fire(clock, state: state, until: t0 + seconds * 1000)
+        return (r.clock, r.state, r.decisions)
+    }
+
+    func testAnUnsignedOrderWalksAllFourLevelsAndIsUrgedAtTheTop() {
+        let (clock, state, _) = run([event(.dispatch, at: 0)])
+        let (c, s, d) = fire(clock!, state!, until: 600)
+        // Each level: warning at 48 s, overdue + escalation at 60 s; the top: overdue, then 3 urges.
+        XCTAssertEqual(d.map(\.typeName), [
+            "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.escalated",
+            "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.escalated",
+            "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.escalated",
+            "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
+            "gridloop.case.supervision.urge", "gridloop.case.supervision.urge", "gridloop.case.supervision.urge",
+        ])
+        XCTAssertEqual(d.map { ($0.time - t0) / 1000 }, [48, 60, 60, 108, 120, 120, 168, 180, 180, 228, 240, 340, 440, 540])
+        let levels = d.compactMap { if case .escalated(let f, let t, _, _, _) = $0.kind { "\(f.rawValue)>\(t.rawValue)" } else { nil } }
+        XCTAssertEqual(levels, ["ESTATE>COMMUNITY", "COMMUNITY>STREET", "STREET>DISTRICT"])
+        XCTAssertEqual(s.level, .district)
+        XCTAssertEqual(c.escalations, 3)
+        XCTAssertEqual(Set(d.map(\.id)).count, d.count, "every decision has its own id")
+        // The handle clock of the top level started at 180 s: warning, overdue, 3 urges, then nothing.
+        let (done, _, more) = fire(c, s, until: 100_000)
+        XCTAssertEqual(more.map { ($0.time - t0) / 1000 }, [660, 780, 880, 980, 1080])
+        XCTAssertNil(ClockKeeper(policy: policy, calendar: WorkingCalendar()).nextDue(done), "urge cap reached")
+    }
+
+    func testFiringInStepsGivesTheSameDecisionsAsAtOnce() {
+        let (clock, state, _) = run([event(.dispatch, at: 0)])
+        let whole = fire(clock!, state!, until: 1_000).2
+        var c = clock!, s = state!
+        var stepped: [SLADecision] = []
+        for t in stride(from: Int64(0), through: 1_000, by: 7) {
+            let r = fire(c, s, until: t)
+            c = r.0
+            s = r.1
+            stepped += r.2
+        }
+        XCTAssertEqual(stepped, whole, "a replay or a crash between firings decides the same, with the same ids")
+    }
+
+    func testAnOrderSignedAndRepliedInTimeIsNeverEscalated() {
+        let (clock, state, _) = run([event(.dispatch, at: 0), event(.sign, at: 30), event(.reply, at: 500)])
+        let d = fire(clock!, state!, until: 100_000).2
+        XCTAssertTrue(d.isEmpty, "\(d.map(\.typeName))")
+        // Signed after the warning (48 s), before the deadline: a warning only, even when the
+        // sign arrives in the same batch as the dispatch (a backlog).
+        let (c2, s2, d2) = run([event(.dispatch, at: 0), event(.sign, at: 50)])
+        XCTAssertEqual(d2.map(\.typeName), ["gridloop.case.supervision.warning"])
+        XCTAssertTrue(fire(c2!, s2!, until: 55).2.isEmpty)
+        // Signed after the deadline in a backlog: the escalation happened first, as it would have live.
+        let (c3, s3, d3) = run([event(.dispatch, at: 0), event(.sign, at: 70)])
+        XCTAssertEqual(d3.map(\.typeName), ["gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
+                                            "gridloop.case.escalated"])
+        XCTAssertEqual(s3!.level, .community)
+        XCTAssertNil(c3!.sign, "the sign at 70 s stopped the new level's sign clock")
+    }
+
+    func testSignedButNotRepliedEscalatesOnTheHandleLimit() {
+        let (clock, state, _) = run([event(.dispatch, at: 0), event(.sign, at: 10)])
+        let d = fire(clock!, state!, until: 600).2
+        XCTAssertEqual(d.map(\.typeName), ["gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
+                                           "gridloop.case.escalated"])
+        if case .escalated(_, _, let reason, _, _) = d[2].kind { XCTAssertEqual(reason, "HANDLE_OVERDUE") }
+    }
+
+    func testSuspensionStopsTheClockAndResumeMovesTheDeadline() {
+        let (clock, state, _) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.suspend, at: 100)])
+        XCTAssertNil(clock!.handle?.deadline, "no deadline while suspended")
+        XCTAssertTrue(fire(clock!, state!, until: 10_000).2.isEmpty, "nothing fires while suspended")
+        let (resumed, s2, _) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.suspend, at: 100), event(.resume, at: 400)])
+        XCTAssertEqual(resumed!.handle!.deadline, t0 + 900_000, "600 s budget, 300 s suspended")
+        XCTAssertEqual(fire(resumed!, s2!, until: 899).2.map(\.typeName), ["gridloop.case.supervision.warning"])
+    }
+
+    func testAnApprovedExtensionAddsToTheHandleBudgetInItsUnit() {
+        let (clock, _, _) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.extendApprove, at: 100, days: 50)])
+        XCTAssertEqual(clock!.handle!.limit, TimeLimit("650s")!)
+        XCTAssertEqual(clock!.handle!.deadline, t0 + 650_000)
+    }
+
+    func testReturnStopsTheClocksUntilRedispatch() {
+        let (clock, state, _) = run([event(.dispatch, at: 0), event(.return, at: 20)])
+        XCTAssertTrue(fire(clock!, state!, until: 10_000).2.isEmpty)
+        let (c2, s2, _) = run([event(.dispatch, at: 0), event(.return, at: 20), event(.redispatch, at: 1_000, level: .street)])
+        XCTAssertEqual(c2!.level, .street)
+        XCTAssertEqual(c2!.sign!.deadline, t0 + 1_060_000, "fresh clocks from the redispatch")
+        XCTAssertEqual(fire(c2!, s2!, until: 1_060).2.last?.typeName, "gridloop.case.escalated")
+    }
+
+    func testUnsatisfiedCallbackReopensOneLevelUpAndSatisfiedOneResolves() {
+        let (clock, state, d) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
+                                     event(.visit, at: 20, satisfaction: .unsatisfied)])
+        XCTAssertEqual(d.map(\.typeName), ["gridloop.case.escalated"])
+        XCTAssertEqual(state!.level, .community)
+        XCTAssertEqual(clock!.handle!.deadline, t0 + 620_000, "handled again, with fresh clocks at the new level")
+        if case .escalated(_, _, let reason, _, _) = d[0].kind { XCTAssertEqual(reason, "REOPENED_UNSATISFIED") }
+
+        let (_, _, d2) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
+                              event(.visit, at: 20, satisfaction: .unsatisfied), event(.reopen, at: 25),
+                              event(.reply, at: 30), event(.visit, at: 40, satisfaction: .satisfied)])
+        XCTAssertEqual(d2.map(\.typeName), ["gridloop.case.escalated", "gridloop.case.resolved"])
+        if case .resolved(let level, _, let escalations, let sat, _, _) = d2[1].kind {
+            XCTAssertEqual(level, .community, "resolved where it was replied: the 721 count")
+            XCTAssertEqual(escalations, 1)
+            XCTAssertEqual(sat, .satisfied)
+        } else { XCTFail() }
+    }
+
+    func testSameLevelReopenPolicyKeepsTheLevel() {
+        var p = policy
+        p.reopenUnsatisfied = .sameLevel
+        let keeper = ClockKeeper(policy: p, calendar: WorkingCalendar())
+        let (clock, state, d) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
+                                     event(.visit, at: 20, satisfaction: .unsatisfied)], keeper: keeper)
+        XCTAssertTrue(d.isEmpty)
+        XCTAssertEqual(state!.level, .estate)
+        XCTAssertNil(clock!.sign, "the unit that replied holds the case: no new sign clock")
+        XCTAssertEqual(clock!.handle!.deadline, t0 + 620_000)
+    }
+
+    func testOverrideByUrgencyAndWithdrawResolves() {
+        let (clock, _, d) = run([event(.dispatch, at: 0, urgency: .extraUrgent), event(.withdraw, at: 5)])
+        XCTAssertEqual(clock!.closed, true)
+        XCTAssertEqual(d.map(\.typeName), ["gridloop.case.resolved"])
+        let (c2, _, _) = run([event(.dispatch, at: 0, urgency: .extraUrgent)])
+        XCTAssertEqual(c2!.sign!.deadline, t0 + 10_000, "EXTRA_URGENT signs in 10 s")
+    }
+
+    func testTheEmittedEventCarriesTheContractFieldsAndNoPersonalData() throws {
+        let (clock, state, _) = run([event(.dispatch, at: 0)])
+        let (_, s, d) = fire(clock!, state!, until: 60)
+        let json = String(decoding: OutboundEvent.json(d[2], state: s, deployment: "hefei-baohe"), as: UTF8.self)
+        for needle in ["\"specversion\":\"1.0\"", "\"type\":\"gridloop.case.escalated\"", "\"source\":\"/gridloop/hefei-baohe\"",
+                       "\"subject\":\"12345:HF1\"", "\"fromLevel\":\"ESTATE\"", "\"toLevel\":\"COMMUNITY\"",
+                       "\"reason\":\"SIGN_OVERDUE\"", "\"escalationCount\":1", "\"caseId\":\"12345:HF1\""] {
+            XCTAssertTrue(json.contains(needle), "\(needle) in \(json)")
+        }
+        let parsed = try JSONParser.parse(Array(json.utf8))
+        XCTAssertNotNil(parsed)
+    }
+}
