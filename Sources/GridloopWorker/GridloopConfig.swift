@@ -18,7 +18,10 @@ public struct GridloopConfig: Sendable, Equatable {
         public var intake12345 = "hotline.12345.workorders"
         public var intake12319 = "hotline.12319.cases"
         public var deadLetter = "gridloop.intake.dlq"
-        public var events = "gridloop.events"
+        /// The outbound topics of `outbound-events.md`.
+        public var escalations = "gridloop.escalations"
+        public var supervision = "gridloop.supervision"
+        public var outcomes = "gridloop.outcomes"
     }
 
     public var brokers = "localhost:9092"
@@ -39,6 +42,10 @@ public struct GridloopConfig: Sendable, Equatable {
     /// Outbox rows published per relay round.
     public var relayBatchSize = 2000
     public var logLevel = "info"
+    /// Names this deployment in the `source` of every emitted event: `/gridloop/<name>`.
+    public var deploymentName = "gridloop"
+    /// Whether the SLA clocks run (off: intake only, no supervision or escalation events).
+    public var slaEnabled = true
 
     public init() {}
 
@@ -50,7 +57,11 @@ public struct GridloopConfig: Sendable, Equatable {
         ("GRIDLOOP_TOPIC_12345", "topics.intake12345"),
         ("GRIDLOOP_TOPIC_12319", "topics.intake12319"),
         ("GRIDLOOP_TOPIC_DLQ", "topics.deadLetter"),
-        ("GRIDLOOP_TOPIC_EVENTS", "topics.events"),
+        ("GRIDLOOP_TOPIC_ESCALATIONS", "topics.escalations"),
+        ("GRIDLOOP_TOPIC_SUPERVISION", "topics.supervision"),
+        ("GRIDLOOP_TOPIC_OUTCOMES", "topics.outcomes"),
+        ("GRIDLOOP_DEPLOYMENT", "deployment.name"),
+        ("GRIDLOOP_SLA_ENABLED", "sla.enabled"),
         ("GRIDLOOP_HOLD_WAIT", "intake.holdWait"),
         ("GRIDLOOP_BATCH_MAX_MESSAGES", "intake.batchMaxMessages"),
         ("GRIDLOOP_LOG_LEVEL", "log.level"),
@@ -90,7 +101,9 @@ public struct GridloopConfig: Sendable, Equatable {
         }
         let sections: [String: [String]] = [
             "kafka": ["brokers", "consumerGroup", "properties", "consumerProperties", "producerProperties"],
-            "topics": ["intake12345", "intake12319", "deadLetter", "events"],
+            "topics": ["intake12345", "intake12319", "deadLetter", "escalations", "supervision", "outcomes"],
+            "deployment": ["name"],
+            "sla": ["enabled"],
             "database": ["url"],
             "intake": ["batchMaxMessages", "batchMaxWait", "holdWait"],
             "relay": ["batchSize"],
@@ -157,7 +170,18 @@ public struct GridloopConfig: Sendable, Equatable {
         case "topics.intake12345": topics.intake12345 = try nonEmpty()
         case "topics.intake12319": topics.intake12319 = try nonEmpty()
         case "topics.deadLetter": topics.deadLetter = try nonEmpty()
-        case "topics.events": topics.events = try nonEmpty()
+        case "topics.escalations": topics.escalations = try nonEmpty()
+        case "topics.supervision": topics.supervision = try nonEmpty()
+        case "topics.outcomes": topics.outcomes = try nonEmpty()
+        case "sla.enabled":
+            guard value == "true" || value == "false" else { throw fail("expected true or false, got '\(value)'") }
+            slaEnabled = value == "true"
+        case "deployment.name":
+            let v = try nonEmpty()
+            guard v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw fail("expected letters, digits, '-', '_' or '.', got '\(value)'")
+            }
+            deploymentName = v
         case "intake.batchMaxMessages": batchMaxMessages = try positive(max: 100_000)
         case "intake.batchMaxWait":
             guard let ms = Self.milliseconds(value), ms >= 1, ms <= 60_000 else {
@@ -188,9 +212,11 @@ public struct GridloopConfig: Sendable, Equatable {
     }
 
     func validate(file: String) throws {
-        let names = [topics.intake12345, topics.intake12319, topics.deadLetter, topics.events]
+        let names = [topics.intake12345, topics.intake12319, topics.deadLetter, topics.escalations,
+                     topics.supervision, topics.outcomes]
         if Set(names).count != names.count {
-            throw ConfigError(file: file, line: nil, key: "topics", problem: "the four topics must be distinct")
+            throw ConfigError(file: file, line: nil, key: "topics",
+                              problem: "the intake, dead-letter and outbound topics must be distinct")
         }
     }
 

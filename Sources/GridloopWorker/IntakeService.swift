@@ -22,38 +22,47 @@ import Synchronization
 /// state, history, held events, dead letters and consumer offsets commit in one transaction.
 public final class IntakeService: @unchecked Sendable {
     // @unchecked: every mutable field below is touched only by the thread that calls run().
-    private let config: GridloopConfig
-    private let logger: Logger
+    let config: GridloopConfig
+    let logger: Logger
+    /// The SLA clocks: started, stopped and fired by this thread, in the batches' transactions.
+    let keeper: ClockKeeper
     private let stop: StopSignal
     public let counters: IntakeCounters
-    private let onCommit: @Sendable () -> Void
+    let onCommit: @Sendable () -> Void
 
     /// Reads (cases not cached, offsets at assignment) on the intake thread's own connection.
-    private var reader: IntakeStore?
+    var reader: IntakeStore?
     /// Writes, on a second connection, used by the commit thread (and by the intake thread only
     /// after `committer.drain()`).
-    private var writer: IntakeStore?
-    private var committer: BatchCommitter?
+    var writer: IntakeStore?
+    var committer: BatchCommitter?
     /// Stored next offset of each assigned partition, as this instance last read or wrote it.
-    private var positions: [TopicPartition: Int64] = [:]
+    var positions: [TopicPartition: Int64] = [:]
+    /// Latest event time consumed on each assigned partition: how far event time has got there.
+    var eventTime: [TopicPartition: Int64] = [:]
     /// Write-through cache of the cases of the partitions this instance holds, with the 12345
     /// message ids applied to each. Valid because only the holder of a partition writes its
     /// cases; emptied at every rebalance and reconnection.
-    private var cache: [String: CachedCase] = [:]
+    var cache: [String: CachedCase] = [:]
     /// A superset of the cases with stored held events on the partitions held.
     private var heldCases: Set<String> = []
     private let cacheLimit = 250_000
+    /// Clocks of cases outside the cache, loaded for an expiry pass.
+    var preloadedClocks: [String: CaseClock] = [:]
 
     struct CachedCase {
         var state: CaseState
         var keys: Set<String>
+        /// The case's SLA clocks (nil: never assigned).
+        var clock: CaseClock?
     }
     private var errors = RepeatedErrorLog()
 
     /// - Parameter onCommit: called after every committed batch that wrote outbox rows (wakes the relay).
-    public init(config: GridloopConfig, logger: Logger, stop: StopSignal, counters: IntakeCounters = IntakeCounters(),
-                onCommit: @escaping @Sendable () -> Void = {}) {
+    public init(config: GridloopConfig, keeper: ClockKeeper, logger: Logger, stop: StopSignal,
+                counters: IntakeCounters = IntakeCounters(), onCommit: @escaping @Sendable () -> Void = {}) {
         self.config = config
+        self.keeper = keeper
         self.logger = logger
         self.stop = stop
         self.counters = counters
@@ -108,6 +117,7 @@ public final class IntakeService: @unchecked Sendable {
         self.writer = writer
         self.committer = committer
         positions = [:]
+        eventTime = [:]
         cache = [:]
         heldCases = []
         defer { committer.stop() }
@@ -126,6 +136,7 @@ public final class IntakeService: @unchecked Sendable {
         logger.info("intake connected", metadata: ["group": "\(config.consumerGroup)"])
         errors.reset()
         var lastExpiry = monotonicNanos()
+        var lastFiring = monotonicNanos()
         while !stop.isSet {
             let messages = try consumer.poll(maxMessages: config.batchMaxMessages,
                                              timeout: .milliseconds(config.batchMaxWaitMillis))
@@ -133,6 +144,10 @@ public final class IntakeService: @unchecked Sendable {
             if monotonicNanos() - lastExpiry > 1_000_000_000 {
                 try expireHeld(consumer)
                 lastExpiry = monotonicNanos()
+            }
+            if monotonicNanos() - lastFiring > 200_000_000 {
+                try fireDue(consumer)
+                lastFiring = monotonicNanos()
             }
         }
     }
@@ -159,6 +174,7 @@ public final class IntakeService: @unchecked Sendable {
             if case .event(let e) = outcome {
                 caseIds.insert(e.caseId)
                 keys.append(e.eventKey)
+                if e.eventTime > eventTime[tp] ?? .min { eventTime[tp] = e.eventTime }
             }
             items.append(IntakeItem(coordinates: SourceCoordinates(topic: m.topic, partition: m.partition, offset: m.offset),
                                     key: m.key, value: m.value, outcome: outcome))
@@ -169,7 +185,10 @@ public final class IntakeService: @unchecked Sendable {
         let misses = caseIds.filter { cache[$0] == nil }
         // A case not in the cache is not in any batch still being committed, so the reader sees its latest state.
         let ctx = try reader.context(caseIds: misses)
-        for (id, state) in ctx.states { cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? []) }
+        let clocks = try reader.clocks(caseIds: Set(ctx.states.keys))
+        for (id, state) in ctx.states {
+            cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? [], clock: clocks[id])
+        }
         var states: [String: CaseState] = [:]
         states.reserveCapacity(caseIds.count)
         var applied: Set<String> = []
@@ -191,6 +210,7 @@ public final class IntakeService: @unchecked Sendable {
         let loaded = monotonicNanos()
         var planner = IntakePlanner(states: states, appliedKeys: applied, held: held)
         for item in items { planner.offer(item, now: now) }
+        let clockChanges = runClocks(&planner)
         let planned = monotonicNanos()
         let next = IntakePlanner.nextOffsets(items).map {
             PartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset)
@@ -202,7 +222,7 @@ public final class IntakeService: @unchecked Sendable {
         // Plan ahead: the cache and positions already include this batch; the commit thread
         // writes it while the next one is polled and planned.
         for n in next { positions[TopicPartition(topic: n.topic, partition: n.partition)] = n.offset }
-        try remember(planner)
+        try remember(planner, clocks: clockChanges)
         let count = items.count
         let timings: Logger.Metadata = [
             "messages": "\(count)", "applied": "\(planner.applied.count)",
@@ -212,9 +232,10 @@ public final class IntakeService: @unchecked Sendable {
         let plan = planner
         try committer.submit { [self] in
             let begin = monotonicNanos()
-            try writer.commit(plan, expected: expected, next: next)
+            try writer.commit(plan, clocks: clockChanges, expected: expected, next: next)
             record(plan, messages: count)
-            if !plan.deadLetters.isEmpty { onCommit() }
+            record(clockChanges)
+            if !plan.deadLetters.isEmpty || !clockChanges.decisions.isEmpty { onCommit() }
             var md = timings
             md["commit_us"] = "\((monotonicNanos() - begin) / 1000)"
             for (k, v) in writer.lastWriteTimings { md[k] = "\(v)" }
@@ -235,14 +256,23 @@ public final class IntakeService: @unchecked Sendable {
         guard !owned.isEmpty else { return }
         let cutoff = wallClockMillis() - Int64(config.holdSeconds) * 1000
         try committer.drain()  // the writer is ours while nothing is in flight
-        let planner = try writer.expireHeld(before: cutoff, holdSeconds: config.holdSeconds, partitions: owned)
-        try remember(planner)
+        var changes = ClockChanges()
+        let planner = try writer.expireHeld(before: cutoff, holdSeconds: config.holdSeconds, partitions: owned) { plan in
+            // Held events applied now move the clocks too: load those not cached (nothing is in flight).
+            let missing = Set(plan.applied.map(\.event.caseId)).filter { cache[$0] == nil }
+            for (id, clock) in try writer.clocks(caseIds: missing) { preloadedClocks[id] = clock }
+            changes = runClocks(&plan)
+            preloadedClocks = [:]
+            return changes
+        }
+        try remember(planner, clocks: changes)
         record(planner, messages: 0)
-        if !planner.deadLetters.isEmpty { onCommit() }
+        record(changes)
+        if !planner.deadLetters.isEmpty || !changes.decisions.isEmpty { onCommit() }
     }
 
     /// Brings the cache up to what a plan writes (before its commit: a failed commit ends the session).
-    private func remember(_ planner: IntakePlanner) throws {
+    func remember(_ planner: IntakePlanner, clocks: ClockChanges = ClockChanges()) throws {
         if cache.count > cacheLimit {
             try committer?.drain()  // misses are read from the database: let it catch up first
             cache = [:]
@@ -259,9 +289,10 @@ public final class IntakeService: @unchecked Sendable {
             cache[a.event.caseId]?.keys.insert(a.event.eventKey)
         }
         for h in planner.newlyHeld { heldCases.insert(h.event.caseId) }
+        for (id, clock) in clocks.clocks { cache[id]?.clock = clock }
     }
 
-    private func record(_ planner: IntakePlanner, messages: Int) {
+    func record(_ planner: IntakePlanner, messages: Int) {
         counters.add("messages", messages)
         counters.add("applied", planner.applied.count)
         counters.add("duplicates", planner.duplicates)
@@ -312,7 +343,10 @@ public final class IntakeService: @unchecked Sendable {
         // next submit and restarts the session), then forget the positions so that stray
         // messages are not applied.
         do { try committer?.drain() } catch { logger.error("commit before revocation failed: \(error)") }
-        for p in partitions { positions[p] = nil }
+        for p in partitions {
+            positions[p] = nil
+            eventTime[p] = nil
+        }
         cache = [:]
         logger.info("partitions revoked", metadata: ["count": "\(partitions.count)"])
     }

@@ -158,24 +158,29 @@ public final class IntakeStore: @unchecked Sendable {
 
     /// Writes a planned batch and moves the partitions' offsets from `expected` to `next`, in one
     /// transaction. Throws `OffsetFenceError` (after rolling back) if an offset moved under us.
-    public func commit(_ plan: IntakePlanner, expected: [PartitionOffset], next: [PartitionOffset]) throws {
+    public func commit(_ plan: IntakePlanner, clocks: ClockChanges = ClockChanges(), expected: [PartitionOffset],
+                       next: [PartitionOffset]) throws {
         try connection.transaction {
             try write(plan)
+            try write(clocks)
             try moveOffsets(expected: expected, next: next)
         }
     }
 
     /// Ends the hold of expired events on these partitions: applies or dead-letters them, in one transaction.
     /// Returns how many it handled.
+    /// `clocks` moves the SLA clocks of what the expiry applied (it may change states: escalations).
     public func expireHeld(before cutoff: Int64, holdSeconds: Int, partitions: [PartitionOffset],
-                           limit: Int = 1000) throws -> IntakePlanner {
+                           limit: Int = 1000, clocks: (inout IntakePlanner) throws -> ClockChanges) throws -> IntakePlanner {
         try connection.transaction {
             let expired = try expiredHeld(before: cutoff, partitions: partitions, limit: limit)
             let ids = Set(expired.map(\.event.caseId))
             let ctx = try context(caseIds: ids)
             var planner = IntakePlanner(states: ctx.states, appliedKeys: [], held: try heldEvents(caseIds: ids))
             planner.expire(expired, holdSeconds: holdSeconds)
+            let changes = try clocks(&planner)
             try write(planner)
+            try write(changes)
             return planner
         }
     }

@@ -23,7 +23,8 @@ let usage = """
       --brokers N          mock brokers (default 1)
       --partitions N       partitions of every topic (default 6)
       --topic NAME         a topic to create (repeatable). Default: hotline.12345.workorders,
-                           hotline.12319.cases, gridloop.intake.dlq, gridloop.events
+                           hotline.12319.cases, gridloop.intake.dlq, gridloop.escalations,
+                           gridloop.supervision, gridloop.outcomes
       --bootstrap-file P   also write the bootstrap list to P
       --help               this text
 
@@ -74,7 +75,8 @@ func parse(_ argv: [String]) -> Options {
         }
     }
     if o.topics.isEmpty {
-        o.topics = ["hotline.12345.workorders", "hotline.12319.cases", "gridloop.intake.dlq", "gridloop.events"]
+        o.topics = ["hotline.12345.workorders", "hotline.12319.cases", "gridloop.intake.dlq", "gridloop.escalations",
+                    "gridloop.supervision", "gridloop.outcomes"]
     }
     return o
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import GridloopCore
 import GridloopPostgres
 import GridloopWorker
 import Logging
@@ -35,7 +36,7 @@ struct Run: ParsableCommand {
             "database": "\(redact(config.databaseURL))",
         ])
         let relay = OutboxRelay(config: config, logger: logger, stop: stop)
-        let intake = IntakeService(config: config, logger: logger, stop: stop, onCommit: { relay.wake() })
+        let intake = IntakeService(config: config, keeper: ClockKeeper(policy: .builtIn, calendar: WorkingCalendar()), logger: logger, stop: stop, onCommit: { relay.wake() })
         let intakeThread = WorkerThread(name: "intake") { intake.run() }
         let relayThread = WorkerThread(name: "relay") { relay.run() }
         intakeThread.join()
@@ -74,5 +75,17 @@ enum PostgresConnectionFactory {
         } catch {
             throw ValidationError("cannot connect to the database \(redact(config.databaseURL)): \(error)")
         }
+    }
+}
+
+extension SLAPolicy {
+    /// Until the policy file is loaded: district 12345 practice in working time.
+    static var builtIn: SLAPolicy {
+        SLAPolicy(levels: [
+            .estate: .init(sign: TimeLimit("2wh")!, handle: TimeLimit("2wd")!),
+            .community: .init(sign: TimeLimit("2wh")!, handle: TimeLimit("3wd")!),
+            .street: .init(sign: TimeLimit("2wh")!, handle: TimeLimit("5wd")!),
+            .district: .init(sign: TimeLimit("4wh")!, handle: TimeLimit("5wd")!),
+        ], urgeInterval: TimeLimit("1wd")!, urgeCap: 5)
     }
 }

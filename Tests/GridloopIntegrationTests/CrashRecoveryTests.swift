@@ -11,7 +11,7 @@ final class CrashRecoveryTests: XCTestCase {
         let t12345 = IntakeIntegrationTests.t12345
         let t12319 = IntakeIntegrationTests.t12319
         let broker = try TestBroker(binDir: binDir, partitions: 6,
-                                    topics: [t12345, t12319, IntakeIntegrationTests.dlq, "gridloop.events"])
+                                    topics: [t12345, t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"])
         let feed12345 = try TestEnvironment.generatedFeed(
             ["--platform", "12345", "--orders", "2500", "--seed", "7", "--resend", "0.03", "--malformed", "0.01"])
         let feed12319 = try TestEnvironment.generatedFeed(
@@ -25,8 +25,12 @@ final class CrashRecoveryTests: XCTestCase {
 
         let crashedDB = try TestEnvironment.createDatabase("crash_killed")
         let cleanDB = try TestEnvironment.createDatabase("crash_clean")
-        let crashedEnv = DaemonHarness.environment(broker: broker, database: crashedDB, group: "crashed", hold: "45s")
-        let cleanEnv = DaemonHarness.environment(broker: broker, database: cleanDB, group: "clean", hold: "45s")
+        // The intake alone: the SLA clocks fire on the wall clock once the intake has caught
+        // up, so two runs at different times may rightly decide differently.
+        var crashedEnv = DaemonHarness.environment(broker: broker, database: crashedDB, group: "crashed", hold: "45s")
+        var cleanEnv = DaemonHarness.environment(broker: broker, database: cleanDB, group: "clean", hold: "45s")
+        crashedEnv["GRIDLOOP_SLA_ENABLED"] = "false"
+        cleanEnv["GRIDLOOP_SLA_ENABLED"] = "false"
         try DaemonHarness.migrate(binDir, crashedEnv)
         try DaemonHarness.migrate(binDir, cleanEnv)
 
@@ -120,6 +124,7 @@ enum CanonicalDump {
             "SELECT topic || ':' || partition || ':' || \"offset\" || ' ' || reason FROM skipped_messages ORDER BY 1",
             "SELECT 'held ' || event_key FROM held_events ORDER BY 1",
             "SELECT id || ' ' || topic || ' ' || md5(payload) || ' ' || (sent_at IS NOT NULL) FROM outbox ORDER BY id",
+            "SELECT case_id || ' ' || next_due || ' ' || clock::text FROM case_clocks ORDER BY case_id",
         ]
         for q in queries {
             let r = try db.query(q.replacingOccurrences(of: "SELECT c::text FROM (SELECT * FROM cases ORDER BY case_id) c",

@@ -14,7 +14,7 @@ final class IntakeIntegrationTests: XCTestCase {
     func testDirtyFixturesAppliedOnceAndDamageDeadLettered() throws {
         let (_, binDir) = try TestEnvironment.require()
         let database = try TestEnvironment.createDatabase("intake_dirty")
-        let broker = try TestBroker(binDir: binDir, topics: [Self.t12345, Self.t12319, Self.dlq, "gridloop.events"])
+        let broker = try TestBroker(binDir: binDir, topics: [Self.t12345, Self.t12319, Self.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"])
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
 

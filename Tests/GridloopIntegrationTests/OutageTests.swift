@@ -27,7 +27,7 @@ final class OutageTests: XCTestCase {
         }
         let database = try TestEnvironment.createDatabase("intake_outage")
         let broker = try TestBroker(binDir: binDir, topics: [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.events",
+            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
         ])
         let daemonEnv = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, daemonEnv)
