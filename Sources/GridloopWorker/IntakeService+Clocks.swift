@@ -45,7 +45,10 @@ extension IntakeService {
             if due.isEmpty { return }
             let misses = Set(due.map(\.caseId)).filter { cache[$0] == nil }
             let ctx = try reader.context(caseIds: misses)
-            for (id, state) in ctx.states { cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? [], clock: nil) }
+            let loaded = Dictionary(due.map { ($0.caseId, $0) }, uniquingKeysWith: { a, _ in a })
+            for (id, state) in ctx.states {
+                cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? [], clock: loaded[id])
+            }
             var plan = IntakePlanner(states: [:], appliedKeys: [], held: [])
             var changes = ClockChanges()
             var touched: Set<TopicPartition> = []
