@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks schemas/*.schema.json: each is a valid draft 2020-12 schema; every line of the
 sample fixtures passes its feed schema; in the dirty fixtures, every line that fails its
-schema is one the feed generator damaged (and every undamaged line passes)."""
+schema is one the feed generator damaged (and every undamaged line passes); the default
+policy deploy/policy.yaml passes policy.schema.json (needs PyYAML, Debian: python3-yaml)."""
 import json
 import pathlib
 import sys
@@ -42,4 +43,20 @@ for platform, (schema_name, first, time_field) in feeds.items():
                 why = errors[0].message if errors else "passes, but the line is damaged"
                 print(f"{path.relative_to(root)}:{n}: {why}", file=sys.stderr)
         print(f"{path.relative_to(root)}: {passed} valid, {rejected} refused")
+
+policy = root / "deploy/policy.yaml"
+try:
+    import yaml
+except ImportError:
+    yaml = None
+    print(f"{policy.relative_to(root)}: not checked, PyYAML is missing (Debian: python3-yaml)")
+if yaml is not None:
+    validator = jsonschema.Draft202012Validator(schemas["policy.schema.json"])
+    errors = sorted(validator.iter_errors(yaml.safe_load(policy.read_text(encoding="utf-8"))), key=str)
+    for e in errors:
+        failed = True
+        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        print(f"{policy.relative_to(root)}: {where}: {e.message}", file=sys.stderr)
+    if not errors:
+        print(f"{policy.relative_to(root)}: valid against policy.schema.json")
 sys.exit(1 if failed else 0)

@@ -47,6 +47,15 @@ public struct GridloopConfig: Sendable, Equatable {
     /// Whether the SLA clocks run (off: intake only, no supervision or escalation events).
     public var slaEnabled = true
 
+    // SLA policy and calendars (sla.policyFile, sla.calendarDirectory, sla.officeHours):
+    // parsed in GridloopConfig+SLA.swift, loaded by PolicyLoader and CalendarLoader.
+    /// The policy file; nil: the default policy built into the binary (deploy/policy.yaml).
+    public var policyFile: String?
+    /// A directory of `cn-<year>.yaml` calendars that replaces the built-in ones; nil: built-in.
+    public var calendarDirectory: String?
+    /// Office hours on working days for `wh` limits, minutes after local midnight.
+    public var officeHours: [Range<Int>] = GridloopConfig.defaultOfficeHours
+
     public init() {}
 
     /// Environment variables that override the file, and the keys they set.
@@ -66,6 +75,9 @@ public struct GridloopConfig: Sendable, Equatable {
         ("GRIDLOOP_BATCH_MAX_MESSAGES", "intake.batchMaxMessages"),
         ("GRIDLOOP_LOG_LEVEL", "log.level"),
         ("GRIDLOOP_KAFKA_PROPERTIES", "kafka.properties"),
+        ("GRIDLOOP_POLICY_FILE", "sla.policyFile"),
+        ("GRIDLOOP_CALENDAR_DIR", "sla.calendarDirectory"),
+        ("GRIDLOOP_OFFICE_HOURS", "sla.officeHours"),
     ]
 
     /// Loads the file (if any), then applies the environment. Never connects to anything.
@@ -103,7 +115,7 @@ public struct GridloopConfig: Sendable, Equatable {
             "kafka": ["brokers", "consumerGroup", "properties", "consumerProperties", "producerProperties"],
             "topics": ["intake12345", "intake12319", "deadLetter", "escalations", "supervision", "outcomes"],
             "deployment": ["name"],
-            "sla": ["enabled"],
+            "sla": ["enabled", "policyFile", "calendarDirectory", "officeHours"],
             "database": ["url"],
             "intake": ["batchMaxMessages", "batchMaxWait", "holdWait"],
             "relay": ["batchSize"],
@@ -144,6 +156,10 @@ public struct GridloopConfig: Sendable, Equatable {
                     }
                     continue
                 }
+                if key == "sla.officeHours", case .sequence(let ranges) = vv {
+                    try setOfficeHours(ranges.map { ($0.string ?? "", $0.mark?.line) }, file: file, line: vv.mark?.line)
+                    continue
+                }
                 guard case .scalar(let scalar) = vv else {
                     throw ConfigError(file: file, line: vv.mark?.line, key: key, problem: "expected a single value")
                 }
@@ -176,6 +192,11 @@ public struct GridloopConfig: Sendable, Equatable {
         case "sla.enabled":
             guard value == "true" || value == "false" else { throw fail("expected true or false, got '\(value)'") }
             slaEnabled = value == "true"
+        case "sla.policyFile": policyFile = try nonEmpty()
+        case "sla.calendarDirectory": calendarDirectory = try nonEmpty()
+        case "sla.officeHours":
+            // `09:00-12:00,13:30-17:30` (the environment's form of the list).
+            try setOfficeHours(value.split(separator: ",").map { (String($0), line) }, file: file, line: line)
         case "deployment.name":
             let v = try nonEmpty()
             guard v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
