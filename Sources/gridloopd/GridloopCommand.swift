@@ -12,7 +12,7 @@ struct Gridloopd: ParsableCommand {
             Consumes the hotline intake topics into PostgreSQL effectively once. Configuration comes \
             from --config (YAML) with GRIDLOOP_* environment variables on top; see the README.
             """,
-        subcommands: [Run.self, Migrate.self, CheckConfig.self, CaseCommand.self, DLQCommand.self])
+        subcommands: [Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self])
 }
 
 /// Options every command shares.
@@ -25,6 +25,15 @@ struct ConfigOptions: ParsableArguments {
             return try GridloopConfig.load(file: config, environment: ProcessInfo.processInfo.environment)
         } catch let error as ConfigError {
             throw ValidationError("configuration refused: \(error)")
+        }
+    }
+
+    /// The SLA policy and calendars of `config`, validated.
+    func loadSLA(_ config: GridloopConfig) throws -> SLASettings {
+        do {
+            return try SLASettings.load(config)
+        } catch let error as ConfigError {
+            throw ValidationError("SLA policy or calendar refused: \(error)")
         }
     }
 }
@@ -49,17 +58,21 @@ struct Migrate: ParsableCommand {
 struct CheckConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validate the configuration without connecting to anything.")
+        abstract: "Validate the configuration, the SLA policy and the calendars without connecting to anything.")
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
         let config = try options.load()
+        let sla = try options.loadSLA(config)
         print("configuration OK: \(options.config ?? "(no file)")")
         print("  kafka.brokers        \(config.brokers)")
         print("  kafka.consumerGroup  \(config.consumerGroup)")
         print("  topics               \(config.topics.intake12345), \(config.topics.intake12319) -> dlq \(config.topics.deadLetter)")
         print("  database.url         \(redact(config.databaseURL))")
         print("  intake               batch \(config.batchMaxMessages) / \(config.batchMaxWaitMillis) ms, hold \(config.holdSeconds) s")
+        print("  sla policy           \(sla.policySource)")
+        print("  sla calendars        \(sla.calendarSource): \(sla.calendarYears)")
+        print("  sla office hours     \(GridloopConfig.describe(officeHours: config.officeHours))")
     }
 }
 

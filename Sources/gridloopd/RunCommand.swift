@@ -13,6 +13,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
+        let sla = try options.loadSLA(config)
         let logger = makeLogger("gridloopd", level: config.logLevel)
         let stop = StopSignal()
 
@@ -35,8 +36,19 @@ struct Run: ParsableCommand {
             "brokers": "\(config.brokers)", "group": "\(config.consumerGroup)",
             "database": "\(redact(config.databaseURL))",
         ])
+        logger.info("SLA policy and calendars loaded", metadata: [
+            "policy": "\(sla.policySource)", "calendars": "\(sla.calendarSource)", "years": "\(sla.calendarYears)",
+            "officeHours": "\(GridloopConfig.describe(officeHours: config.officeHours))",
+        ])
+        let thisYear = LocalDate(containing: Int64(Date().timeIntervalSince1970 * 1000)).civil.year
+        let missing = sla.missingYears(from: thisYear, to: thisYear + 1)
+        if !missing.isEmpty {
+            logger.warning("no official calendar: these years are counted Monday–Friday until one is installed", metadata: [
+                "years": "\(missing.map(String.init).joined(separator: ", "))", "calendars": "\(sla.calendarSource)",
+            ])
+        }
         let relay = OutboxRelay(config: config, logger: logger, stop: stop)
-        let intake = IntakeService(config: config, keeper: ClockKeeper(policy: .builtIn, calendar: WorkingCalendar()), logger: logger, stop: stop, onCommit: { relay.wake() })
+        let intake = IntakeService(config: config, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar), logger: logger, stop: stop, onCommit: { relay.wake() })
         let intakeThread = WorkerThread(name: "intake") { intake.run() }
         let relayThread = WorkerThread(name: "relay") { relay.run() }
         intakeThread.join()
@@ -75,17 +87,5 @@ enum PostgresConnectionFactory {
         } catch {
             throw ValidationError("cannot connect to the database \(redact(config.databaseURL)): \(error)")
         }
-    }
-}
-
-extension SLAPolicy {
-    /// Until the policy file is loaded: district 12345 practice in working time.
-    static var builtIn: SLAPolicy {
-        SLAPolicy(levels: [
-            .estate: .init(sign: TimeLimit("2wh")!, handle: TimeLimit("2wd")!),
-            .community: .init(sign: TimeLimit("2wh")!, handle: TimeLimit("3wd")!),
-            .street: .init(sign: TimeLimit("2wh")!, handle: TimeLimit("5wd")!),
-            .district: .init(sign: TimeLimit("4wh")!, handle: TimeLimit("5wd")!),
-        ], urgeInterval: TimeLimit("1wd")!, urgeCap: 5)
     }
 }
