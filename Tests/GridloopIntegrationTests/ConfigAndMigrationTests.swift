@@ -23,6 +23,65 @@ final class ConfigAndMigrationTests: XCTestCase {
         }
     }
 
+    func testEmbeddedDefaultsMatchTheDeployFiles() throws {
+        let root = TestEnvironment.repositoryRoot
+        let policy = try String(contentsOf: root.appendingPathComponent("deploy/policy.yaml"), encoding: .utf8)
+        XCTAssertEqual(policy.trimmingCharacters(in: .whitespacesAndNewlines),
+                       EmbeddedDefaults.policy.trimmingCharacters(in: .whitespacesAndNewlines),
+                       "deploy/policy.yaml: run scripts/embed-defaults.sh")
+        let dir = root.appendingPathComponent("deploy/calendars")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+            .filter { $0.hasPrefix("cn-") && $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertEqual(files, EmbeddedDefaults.calendars.map(\.name), "run scripts/embed-defaults.sh")
+        for (file, c) in zip(files, EmbeddedDefaults.calendars) {
+            let yaml = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+            XCTAssertEqual(yaml.trimmingCharacters(in: .whitespacesAndNewlines),
+                           c.yaml.trimmingCharacters(in: .whitespacesAndNewlines), "\(file): run scripts/embed-defaults.sh")
+        }
+    }
+
+    func testSLAKeysFromTheFileAndTheEnvironment() throws {
+        let sample = try GridloopConfig.load(
+            file: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/gridloopd.yaml").path, environment: [:])
+        XCTAssertNil(sample.policyFile)
+        XCTAssertNil(sample.calendarDirectory)
+        XCTAssertEqual(sample.officeHours, GridloopConfig.defaultOfficeHours)
+
+        let path = try write("sla:\n  policyFile: /etc/p.yaml\n  calendarDirectory: /etc/cal\n  officeHours:\n    - 08:00-12:00\n    - \"14:00-24:00\"\n")
+        let config = try GridloopConfig.load(file: path, environment: [:])
+        XCTAssertEqual(config.policyFile, "/etc/p.yaml")
+        XCTAssertEqual(config.calendarDirectory, "/etc/cal")
+        XCTAssertEqual(config.officeHours, [480..<720, 840..<1440])
+        let env = try GridloopConfig.load(file: path, environment: [
+            "GRIDLOOP_POLICY_FILE": "/srv/p.yaml", "GRIDLOOP_CALENDAR_DIR": "/srv/cal", "GRIDLOOP_OFFICE_HOURS": "09:00-17:00",
+        ])
+        XCTAssertEqual(env.policyFile, "/srv/p.yaml")
+        XCTAssertEqual(env.calendarDirectory, "/srv/cal")
+        XCTAssertEqual(env.officeHours, [540..<1020])
+        XCTAssertEqual(GridloopConfig.describe(officeHours: config.officeHours), "08:00-12:00, 14:00-24:00")
+
+        let refusals: [(String, Int?, String)] = [
+            ("sla:\n  officeHours:\n    - 09:00-12:00\n    - 13:30-12:00\n", 4, "start before end"),
+            ("sla:\n  officeHours:\n    - 09:00-12:00\n    - 11:00-13:00\n", 4, "overlaps"),
+            ("sla:\n  officeHours:\n    - 9-12\n", 3, "HH:mm-HH:mm"),
+            ("sla:\n  officeHours:\n    - 09:00-24:30\n", 3, "HH:mm-HH:mm"),
+            ("sla:\n  officeHours: []\n", 2, "at least one range"),
+            ("sla:\n  officeHours: 09:00-12:00,25:00-26:00\n", 2, "got '25:00-26:00'"),
+        ]
+        for (yaml, line, problem) in refusals {
+            let path = try write(yaml)
+            XCTAssertThrowsError(try GridloopConfig.load(file: path, environment: [:]), yaml) { error in
+                guard let e = error as? ConfigError else { return XCTFail("\(error)") }
+                XCTAssertEqual(e.key, "sla.officeHours", "\(e)")
+                XCTAssertEqual(e.line, line, "\(e)")
+                XCTAssertTrue(e.problem.contains(problem), "\(e)")
+            }
+        }
+        XCTAssertThrowsError(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_OFFICE_HOURS": "all day"])) { error in
+            XCTAssertTrue("\(error)".contains("GRIDLOOP_OFFICE_HOURS"), "\(error)")
+        }
+    }
+
     func testSampleConfigurationIsValid() throws {
         let path = TestEnvironment.repositoryRoot.appendingPathComponent("deploy/gridloopd.yaml").path
         let config = try GridloopConfig.load(file: path, environment: [:])
