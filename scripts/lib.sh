@@ -5,7 +5,7 @@
 set -euo pipefail
 
 GRIDLOOP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PACKAGES=(librdkafka-dev libpq-dev postgresql kcat python3 python3-jsonschema pkg-config)
+PACKAGES=(librdkafka-dev libpq-dev postgresql kcat python3 python3-jsonschema python3-yaml pkg-config)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
