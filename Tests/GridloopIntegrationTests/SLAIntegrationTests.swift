@@ -1,0 +1,131 @@
+import Foundation
+import GridloopKafka
+import GridloopPostgres
+import XCTest
+
+/// The SLA clocks through the running daemon, real PostgreSQL and the development broker, with
+/// a policy in seconds: what downstream services read on the outbound topics.
+final class SLAIntegrationTests: XCTestCase {
+    static let policy = """
+        # Seconds, so that a case walks the whole ladder in a test.
+        levels:
+          ESTATE:    {sign: 3s, handle: 600s}
+          COMMUNITY: {sign: 3s, handle: 600s}
+          STREET:    {sign: 3s, handle: 600s}
+          DISTRICT:  {sign: 3s, handle: 600s}
+        warningShare: 0.5
+        urge: {interval: 2s, cap: 2}
+        onReturn: STOP_CLOCKS_UNTIL_REDISPATCH
+        onUnsatisfiedCallback: ONE_LEVEL_UP
+        platformLimitTightens: false
+        """
+
+    func message(_ type: String, _ orderNo: String, at time: Date, order extra: [String: Any] = [:]) throws
+        -> (key: [UInt8]?, value: [UInt8]) {
+        let f = ISO8601DateFormatter()
+        f.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        var order: [String: Any] = ["orderNo": orderNo, "time": f.string(from: time)]
+        if type == "DISPATCH" {
+            order = [
+                "orderNo": orderNo, "channel": "PHONE", "acceptTime": f.string(from: time), "appealType": "HELP",
+                "category": ["code": "0305", "name": "物业管理/下水道堵塞"], "urgency": "NORMAL",
+                "content": "下水道堵塞，污水外溢。", "citizen": ["name": "王女士", "phone": "13800001111", "anonymous": false],
+                "location": ["address": "包河区某小区1栋", "districtCode": "340111", "streetCode": "340111002",
+                             "communityCode": "340111002003", "gridCode": "340111002003-11"],
+                "assignee": ["unitCode": "E1", "unitName": "物业服务中心", "level": "ESTATE"],
+            ]
+        }
+        for (k, v) in extra { order[k] = v }
+        let value: [String: Any] = ["msgId": UUID().uuidString, "msgType": type, "sendTime": f.string(from: time), "order": order]
+        return (Array(orderNo.utf8), Array(try JSONSerialization.data(withJSONObject: value)))
+    }
+
+    func testAnUnsignedOrderClimbsTheLadderAndIsUrgedWhileAHandledOneIsLeftAlone() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+                      "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
+        let broker = try TestBroker(binDir: binDir, topics: topics)
+        let database = try TestEnvironment.createDatabase("sla_ladder")
+        let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
+        try Self.policy.write(to: policyFile, atomically: true, encoding: .utf8)
+        var env = DaemonHarness.environment(broker: broker, database: database)
+        env["GRIDLOOP_POLICY_FILE"] = policyFile.path
+        env["GRIDLOOP_DEPLOYMENT"] = "test-district"
+        try DaemonHarness.migrate(binDir, env)
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "sla")
+        defer { daemon.terminate() }
+
+        let now = Date()
+        try DaemonHarness.produce([
+            try message("DISPATCH", "HFLATE1", at: now),
+            try message("DISPATCH", "HFONTIME", at: now),
+            try message("SIGN", "HFONTIME", at: now.addingTimeInterval(1), order: ["unitCode": "E1"]),
+            try message("REPLY", "HFONTIME", at: now.addingTimeInterval(2), order: ["unitCode": "E1", "result": "RESOLVED", "content": "已疏通"]),
+        ], topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+
+        // 3 s per level: DISTRICT after 9 s, overdue there at 12 s, urged at 14 s and 16 s.
+        let db = try PostgresConnection(database)
+        try eventually("the late order is urged twice", attempts: 600) {
+            XCTAssertTrue(daemon.isRunning, daemon.log)
+            return try db.query("SELECT count(*) FROM sla_decisions WHERE case_id = '12345:HFLATE1' AND type = 'gridloop.case.supervision.urge'")
+                .int(0, 0) == 2
+        }
+        try eventually("the outbox is published") {
+            try db.query("SELECT count(*) FROM outbox WHERE sent_at IS NULL").int(0, 0) == 0
+        }
+
+        // What subscribers see: 3 escalations up the ladder, 4 warnings, 4 overdues, 2 urges;
+        // every event once, with its own id, none about the order handled in time.
+        let escalations = try read(topic: "gridloop.escalations", brokers: broker.bootstrap, expected: 3)
+        let supervision = try read(topic: "gridloop.supervision", brokers: broker.bootstrap, expected: 10)
+        let all = escalations + supervision
+        XCTAssertEqual(Set(all.map { $0["id"] as? String ?? "" }).count, all.count, "no id twice")
+        XCTAssertTrue(all.allSatisfy { $0["subject"] as? String == "12345:HFLATE1" }, "nothing about the order handled in time")
+        let ladder = escalations.map { data($0)["fromLevel"] as? String ?? "" }.sorted()
+        XCTAssertEqual(ladder, ["COMMUNITY", "ESTATE", "STREET"])
+        XCTAssertEqual(Set(escalations.map { data($0)["reason"] as? String }), ["SIGN_OVERDUE"])
+        XCTAssertEqual(escalations.map { data($0)["escalationCount"] as? Int ?? 0 }.sorted(), [1, 2, 3])
+        let types = supervision.map { $0["type"] as? String ?? "" }
+        XCTAssertEqual(types.filter { $0.hasSuffix(".warning") }.count, 4)
+        XCTAssertEqual(types.filter { $0.hasSuffix(".overdue") }.count, 4)
+        XCTAssertEqual(types.filter { $0.hasSuffix(".urge") }.count, 2)
+        XCTAssertTrue(all.allSatisfy { $0["source"] as? String == "/gridloop/test-district" && $0["specversion"] as? String == "1.0" })
+        for e in all {
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: e), as: UTF8.self)
+            for secret in ["王女士", "13800001111", "下水道堵塞，污水外溢", "已疏通"] {
+                XCTAssertFalse(text.contains(secret), "personal data in an emitted event: \(text)")
+            }
+        }
+        let level = try db.query("SELECT level FROM cases WHERE case_id = '12345:HFLATE1'").string(0, 0)
+        XCTAssertEqual(level, "DISTRICT")
+        XCTAssertEqual(try db.query("SELECT level FROM cases WHERE case_id = '12345:HFONTIME'").string(0, 0), "ESTATE")
+        XCTAssertEqual(daemon.terminate(), 0)
+    }
+
+    func data(_ event: [String: Any]) -> [String: Any] { event["data"] as? [String: Any] ?? [:] }
+
+    /// Every message on `topic` (waits for `expected`, then a little more to see any extra).
+    func read(topic: String, brokers: String, expected: Int) throws -> [[String: Any]] {
+        final class Handler: KafkaRebalanceHandler, @unchecked Sendable {
+            func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] { [:] }
+            func revoked(_ partitions: [TopicPartition]) {}
+        }
+        let consumer = try KafkaConsumer(
+            configuration: ["bootstrap.servers": brokers, "group.id": "sla-test-\(UUID().uuidString)"],
+            topics: [topic], rebalanceHandler: Handler(), errorHandler: { _ in })
+        defer { consumer.close() }
+        var out: [[String: Any]] = []
+        var extraPolls = 10
+        try eventually("\(expected) messages on \(topic) (have \(out.count))", attempts: 600) {
+            for m in try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100)) {
+                XCTAssertEqual(m.headers.first { $0.name == "content-type" }?.value.map { String(decoding: $0, as: UTF8.self) },
+                               "application/cloudevents+json; charset=UTF-8")
+                if let e = try JSONSerialization.jsonObject(with: Data(m.value)) as? [String: Any] { out.append(e) }
+            }
+            if out.count >= expected { extraPolls -= 1 }
+            return extraPolls <= 0
+        }
+        XCTAssertEqual(out.count, expected, "messages on \(topic)")
+        return out
+    }
+}
