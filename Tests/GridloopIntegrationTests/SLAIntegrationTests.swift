@@ -102,6 +102,60 @@ final class SLAIntegrationTests: XCTestCase {
         XCTAssertEqual(daemon.terminate(), 0)
     }
 
+    /// Yesterday's feed, consumed by a daemon started only now: the decisions follow the feed's
+    /// own times, not the moment it is read. A sign after its 3 s limit escalates; one before
+    /// it does not, however late the daemon reads either.
+    func testABacklogReplayEscalatesExactlyTheOrdersThatMissedTheirLimits() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+                      "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
+        let broker = try TestBroker(binDir: binDir, topics: topics)
+        let database = try TestEnvironment.createDatabase("sla_backlog")
+        let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
+        try Self.policy.write(to: policyFile, atomically: true, encoding: .utf8)
+        var env = DaemonHarness.environment(broker: broker, database: database)
+        env["GRIDLOOP_POLICY_FILE"] = policyFile.path
+        try DaemonHarness.migrate(binDir, env)
+
+        let t = Date().addingTimeInterval(-86_400)
+        var feed: [(key: [UInt8]?, value: [UInt8])] = []
+        // (order, seconds to sign): late ones first in the feed, so that a naive reader that
+        // fired on arrival time, or before applying the batch, would get them wrong.
+        let orders: [(String, Double)] = [("HFLATE", 4), ("HFINTIME", 2.5), ("HFQUICK", 0.5), ("HFVERYLATE", 7)]
+        for (no, _) in orders { feed.append(try message("DISPATCH", no, at: t)) }
+        for (no, sign) in orders.sorted(by: { $0.1 < $1.1 }) {
+            feed.append(try message("SIGN", no, at: t.addingTimeInterval(sign), order: ["unitCode": "E1"]))
+            feed.append(try message("REPLY", no, at: t.addingTimeInterval(sign + 1),
+                                    order: ["unitCode": "E1", "result": "RESOLVED", "content": "已处理"]))
+        }
+        try DaemonHarness.produce(feed, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "sla-backlog")
+        defer { daemon.terminate() }
+        let db = try PostgresConnection(database)
+        try DaemonHarness.waitUntilConsumed(db, total: feed.count, daemon: daemon)
+        sleep(2)  // several firing rounds after catching up: nothing more may be decided
+        let rows = try db.query("""
+            SELECT case_id, string_agg(level || '>' || to_level, ' ' ORDER BY decided_at)
+            FROM sla_decisions WHERE type = 'gridloop.case.escalated' GROUP BY 1 ORDER BY 1
+            """)
+        var escalated: [String: String] = [:]
+        for i in 0..<rows.count { escalated[rows.string(i, 0)!] = rows.string(i, 1)! }
+        // HFLATE: ESTATE's limit passed at 3 s, signed at 4 s at COMMUNITY (limit 6 s).
+        // HFVERYLATE: passed at 3 s and 6 s, signed at 7 s at STREET (limit 9 s).
+        XCTAssertEqual(escalated, ["12345:HFLATE": "ESTATE>COMMUNITY",
+                                   "12345:HFVERYLATE": "ESTATE>COMMUNITY COMMUNITY>STREET"])
+        let levels = try db.query("SELECT case_id, level FROM cases ORDER BY 1")
+        XCTAssertEqual((0..<levels.count).map { "\(levels.string($0, 0)!) \(levels.string($0, 1)!)" }, [
+            "12345:HFINTIME ESTATE", "12345:HFLATE COMMUNITY", "12345:HFQUICK ESTATE", "12345:HFVERYLATE STREET",
+        ])
+        let warned = try db.query("""
+            SELECT count(*) FROM sla_decisions WHERE case_id = '12345:HFINTIME' AND type = 'gridloop.case.supervision.warning'
+            """).int(0, 0)
+        XCTAssertEqual(warned, 1, "signed at 2.5 s: past the warning share (1.5 s), inside the limit")
+        XCTAssertEqual(daemon.terminate(), 0)
+    }
+
     func data(_ event: [String: Any]) -> [String: Any] { event["data"] as? [String: Any] ?? [:] }
 
     /// Every message on `topic` (waits for `expected`, then a little more to see any extra).
