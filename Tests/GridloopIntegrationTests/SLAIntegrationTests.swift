@@ -156,10 +156,69 @@ final class SLAIntegrationTests: XCTestCase {
         XCTAssertEqual(daemon.terminate(), 0)
     }
 
+    /// kill -9 while the clocks fire, restart: every decision is taken once in the database and
+    /// reaches the topics with its id, none missing. (The relay publishes at least once: a kill
+    /// between the broker's acknowledgement and marking the row sent republishes it, with the
+    /// same id, for subscribers to drop.)
+    func testKillNineWhileFiringLosesNoEventAndRepeatsNoDecision() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+                      "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
+        let broker = try TestBroker(binDir: binDir, topics: topics)
+        let database = try TestEnvironment.createDatabase("sla_kill")
+        let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
+        try Self.policy.replacingOccurrences(of: "sign: 3s", with: "sign: 5s").write(to: policyFile, atomically: true, encoding: .utf8)
+        var env = DaemonHarness.environment(broker: broker, database: database)
+        env["GRIDLOOP_POLICY_FILE"] = policyFile.path
+        try DaemonHarness.migrate(binDir, env)
+        let orders = 200
+        let now = Date()
+        let feed = try (0..<orders).map { try message("DISPATCH", "HFK\($0)", at: now) }
+        try DaemonHarness.produce(feed, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        let db = try PostgresConnection(database)
+        func decided() throws -> Int { try db.query("SELECT count(*) FROM sla_decisions").int(0, 0)! }
+
+        // Each order: warning and overdue at 4 levels, 3 escalations, 2 urges = 13 decisions,
+        // the last 24 s after dispatch. Kill the daemon while they are being taken.
+        let expected = orders * 13
+        var kills = 0
+        for _ in 0..<3 {
+            let before = try decided()
+            let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "sla-kill")
+            try eventually("the restarted daemon decides", attempts: 600) { try decided() > before }
+            usleep(UInt32.random(in: 0...1_500_000))
+            daemon.kill9()
+            kills += 1
+            if try decided() >= expected { break }
+        }
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "sla-kill")
+        defer { daemon.terminate() }
+        try eventually("all \(expected) decisions taken and published", attempts: 900) {
+            try decided() >= expected && db.query("SELECT count(*) FROM outbox WHERE sent_at IS NULL").int(0, 0) == 0
+        }
+        XCTAssertEqual(try decided(), expected, "every decision once after \(kills) kills")
+        let stored = try db.query("SELECT id FROM sla_decisions")
+        let ids = Set((0..<stored.count).map { stored.string($0, 0)! })
+        let published = try read(topic: "gridloop.escalations", brokers: broker.bootstrap, atLeast: orders * 3)
+            + read(topic: "gridloop.supervision", brokers: broker.bootstrap, atLeast: orders * 10)
+        let publishedIds = Set(published.map { $0["id"] as? String ?? "" })
+        XCTAssertEqual(publishedIds, ids, "every decision published with its id, none missing, none invented")
+        print("kill -9 while firing: \(kills) kills, \(ids.count) decisions, \(published.count) messages published "
+              + "(\(published.count - publishedIds.count) repeats of an id)")
+        XCTAssertEqual(daemon.terminate(), 0)
+    }
+
     func data(_ event: [String: Any]) -> [String: Any] { event["data"] as? [String: Any] ?? [:] }
 
     /// Every message on `topic` (waits for `expected`, then a little more to see any extra).
     func read(topic: String, brokers: String, expected: Int) throws -> [[String: Any]] {
+        let out = try read(topic: topic, brokers: brokers, atLeast: expected)
+        XCTAssertEqual(out.count, expected, "messages on \(topic)")
+        return out
+    }
+
+    /// Every message on `topic`, once at least `atLeast` have come and a second passed without more.
+    func read(topic: String, brokers: String, atLeast expected: Int) throws -> [[String: Any]] {
         final class Handler: KafkaRebalanceHandler, @unchecked Sendable {
             func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] { [:] }
             func revoked(_ partitions: [TopicPartition]) {}
@@ -179,7 +238,6 @@ final class SLAIntegrationTests: XCTestCase {
             if out.count >= expected { extraPolls -= 1 }
             return extraPolls <= 0
         }
-        XCTAssertEqual(out.count, expected, "messages on \(topic)")
         return out
     }
 }
