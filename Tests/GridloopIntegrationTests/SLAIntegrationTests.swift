@@ -208,6 +208,48 @@ final class SLAIntegrationTests: XCTestCase {
         XCTAssertEqual(daemon.terminate(), 0)
     }
 
+    /// Two daemons in one consumer group share the partitions: each fires only the clocks of
+    /// the cases it holds, so every due clock fires, and no decision is taken twice.
+    func testTwoDaemonsInOneGroupFireEveryClockOnce() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+                      "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
+        let broker = try TestBroker(binDir: binDir, topics: topics)
+        let database = try TestEnvironment.createDatabase("sla_two")
+        let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
+        try Self.policy.replacingOccurrences(of: "sign: 3s", with: "sign: 5s").write(to: policyFile, atomically: true, encoding: .utf8)
+        var env = DaemonHarness.environment(broker: broker, database: database)
+        env["GRIDLOOP_POLICY_FILE"] = policyFile.path
+        try DaemonHarness.migrate(binDir, env)
+        let a = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "sla-a")
+        let b = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "sla-b")
+        defer {
+            a.terminate()
+            b.terminate()
+        }
+        try eventually("both daemons hold partitions", attempts: 600) {
+            a.log.contains("partitions assigned") && b.log.contains("partitions assigned")
+        }
+        sleep(2)  // let the group settle: the orders below start their clocks at once
+        let orders = 200
+        let feed = try (0..<orders).map { try message("DISPATCH", "HFT\($0)", at: Date()) }
+        try DaemonHarness.produce(feed, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        let db = try PostgresConnection(database)
+        let expected = orders * 13
+        try eventually("all \(expected) decisions taken and published", attempts: 900) {
+            try db.query("SELECT count(*) FROM sla_decisions").int(0, 0)! >= expected
+                && db.query("SELECT count(*) FROM outbox WHERE sent_at IS NULL").int(0, 0) == 0
+        }
+        XCTAssertEqual(try db.query("SELECT count(*) FROM sla_decisions").int(0, 0), expected)
+        let published = try read(topic: "gridloop.escalations", brokers: broker.bootstrap, expected: orders * 3)
+            + read(topic: "gridloop.supervision", brokers: broker.bootstrap, expected: orders * 10)
+        XCTAssertEqual(Set(published.map { $0["id"] as? String ?? "" }).count, published.count, "no id twice")
+        XCTAssertTrue(a.log.contains("\"decision\"") || a.log.contains("decision "), "the first daemon decided some")
+        XCTAssertTrue(b.log.contains("\"decision\"") || b.log.contains("decision "), "the second daemon decided some")
+        XCTAssertEqual(a.terminate(), 0)
+        XCTAssertEqual(b.terminate(), 0)
+    }
+
     func data(_ event: [String: Any]) -> [String: Any] { event["data"] as? [String: Any] ?? [:] }
 
     /// Every message on `topic` (waits for `expected`, then a little more to see any extra).
