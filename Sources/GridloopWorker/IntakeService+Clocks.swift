@@ -43,18 +43,17 @@ extension IntakeService {
         for _ in 0..<50 {
             let due = try reader.dueClocks(watermarks: watermarks, limit: 2000)
             if due.isEmpty { return }
+            // Cases not cached are read for this round only and not kept: a burst of due clocks
+            // must not fill the intake's cache (each round is committed before the next reads).
             let misses = Set(due.map(\.caseId)).filter { cache[$0] == nil }
-            let ctx = try reader.context(caseIds: misses)
-            let loaded = Dictionary(due.map { ($0.caseId, $0) }, uniquingKeysWith: { a, _ in a })
-            for (id, state) in ctx.states {
-                cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? [], clock: loaded[id])
-            }
+            let ctx = try reader.context(caseIds: misses, withKeys: false)
             var plan = IntakePlanner(states: [:], appliedKeys: [], held: [])
             var changes = ClockChanges()
             var touched: Set<TopicPartition> = []
             for clock in due {
                 let tp = TopicPartition(topic: clock.topic, partition: clock.partition)
-                guard let wm = byPartition[tp], let state = cache[clock.caseId]?.state else { continue }
+                guard let wm = byPartition[tp], let state = cache[clock.caseId]?.state ?? ctx.states[clock.caseId] else { continue }
+                // A cached clock is newer than the stored one only while its batch commits: drained above.
                 let (after, newState, decisions) = keeper.fire(clock, state: state, until: wm)
                 changes.clocks[clock.caseId] = after
                 changes.due[clock.caseId] = keeper.nextDue(after)
@@ -69,6 +68,7 @@ extension IntakeService {
             // Fence on the offsets: if another member took a partition over, nothing is written.
             let fence = touched.map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: positions[$0] ?? -2) }
             try remember(plan, clocks: changes)
+            for id in misses { cache[id] = nil }
             let decided = changes
             let fired = plan
             try committer.submit { [self] in
@@ -94,6 +94,11 @@ extension IntakeService {
     }
 
     func record(_ changes: ClockChanges) {
+        guard !changes.decisions.isEmpty else { return }
+        var byType: [String: Int] = [:]
+        for r in changes.decisions { byType[r.decision.typeName.replacingOccurrences(of: "gridloop.case.", with: ""), default: 0] += 1 }
+        // One line per round at info; one per decision at debug (a burst is 100,000s of them).
+        logger.info("decisions taken", metadata: byType.mapValues { "\($0)" })
         for r in changes.decisions {
             let d = r.decision
             counters.add("decisions", 1)
@@ -103,7 +108,7 @@ extension IntakeService {
                 md["reason"] = "\(reason)"
                 counters.add("escalations", 1)
             }
-            logger.info("decision", metadata: md)
+            logger.debug("decision", metadata: md)
         }
     }
 }

@@ -79,7 +79,8 @@ public final class IntakeStore: @unchecked Sendable {
 
     /// Loads what a batch needs to know about cases that are not in the intake's cache: their
     /// stored state and the 12345 message ids already applied to them (two queries).
-    public func context(caseIds: Set<String>) throws -> IntakeContext {
+    /// `withKeys: false` skips the message ids (the clocks' firing needs only the states).
+    public func context(caseIds: Set<String>, withKeys: Bool = true) throws -> IntakeContext {
         guard !caseIds.isEmpty else { return IntakeContext(states: [:], appliedKeys: [:], held: []) }
         let ids = PostgresArray.text(caseIds)
         let rows = try connection.query(
@@ -93,7 +94,7 @@ public final class IntakeStore: @unchecked Sendable {
         }
         // 12319 resends are recognised by event_seq; only 12345 cases need their message ids.
         var applied: [String: Set<String>] = [:]
-        let keyed = states.values.filter { $0.source == .hotline12345 && $0.eventCount > 0 }.map(\.caseId)
+        let keyed = withKeys ? states.values.filter { $0.source == .hotline12345 && $0.eventCount > 0 }.map(\.caseId) : []
         if !keyed.isEmpty {
             let keys = try connection.query(
                 "SELECT case_id, event_key FROM case_events WHERE case_id = ANY($1::text[])",

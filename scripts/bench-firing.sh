@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SLA firing benchmark. With OPEN open cases in PostgreSQL (seeded directly: cases and their
+# clocks, spread over the 12345 topic's partitions), measures in one run
+#   1. restart to ready: gridloopd started (after a graceful stop) until its partitions are assigned,
+#   2. burst: BURST sign clocks at ESTATE due at the same instant T0; the time from T0 until
+#      every resulting event (overdue + escalation, 2 per clock) is published to Kafka,
+#   3. steady state: STEADY clocks due evenly over 20 s; p99 of (publication - due instant),
+#   4. gridloopd's peak RSS (VmHWM),
+#   5. a naive baseline: one due clock per transaction (scan, mark, outbox row; one statement
+#      each, no Kafka, no clock arithmetic: a generous baseline), over NAIVE clocks, and the
+#      burst time it implies.
+# Usage: scripts/bench-firing.sh [OPEN] [BURST] [STEADY] [NAIVE]
+. "$(dirname "$0")/lib.sh"
+OPEN=${1:-1000000}
+BURST=${2:-100000}
+STEADY=${3:-20000}
+NAIVE=${4:-3000}
+PARTITIONS=8
+ensure_packages
+cd "$GRIDLOOP_ROOT"
+log "building (release)"
+swift build -c release --product gridloopd >/dev/null
+swift build -c release --product gridloop-broker >/dev/null
+bin=$(swift build -c release --show-bin-path)
+
+new_run_dir
+trap stop_all EXIT
+start_postgres
+start_broker "$bin/gridloop-broker" --partitions "$PARTITIONS"
+"$bin/gridloopd" migrate >/dev/null
+q() { psql -tAq "$GRIDLOOP_DATABASE_URL" -c "$1"; }
+now_ms() { date +%s%3N; }
+
+log "seeding $OPEN open cases with their clocks"
+t=$(now_ms)
+far=$(( t + 30 * 86400 * 1000 ))
+psql -q "$GRIDLOOP_DATABASE_URL" <<SQL
+INSERT INTO cases (case_id, source, order_no, status, level, unit_code, unit_name, urgency, category_code,
+                   category_name, accept_time, assigned_at, last_event_time, event_count, district_code)
+SELECT '12345:BN' || i, '12345', 'BN' || i, 'DISPATCHED', 'ESTATE', 'E' || (i % 500), '物业服务中心', 'NORMAL', '0305',
+       '物业管理/下水道堵塞', to_timestamp($t / 1000.0), to_timestamp($t / 1000.0), to_timestamp($t / 1000.0), 1, '340111'
+FROM generate_series(1, $OPEN) i;
+INSERT INTO case_clocks (case_id, topic, partition, level, next_due, clock)
+SELECT '12345:BN' || i, 'hotline.12345.workorders', i % $PARTITIONS, 'ESTATE', to_timestamp($far / 1000.0),
+       jsonb_build_object('caseId', '12345:BN' || i, 'topic', 'hotline.12345.workorders', 'partition', i % $PARTITIONS,
+         'level', 'ESTATE', 'assignment', 1, 'assignedAt', $t, 'platformAssigned', true,
+         'sign', jsonb_build_object('kind', 'SIGN', 'limit', '2wh', 'stage', 0, 'deadline', $far, 'warningAt', $far, 'urges', 0),
+         'handle', jsonb_build_object('kind', 'HANDLE', 'limit', '2wd', 'stage', 0, 'deadline', $far, 'warningAt', $far, 'urges', 0),
+         'suspensions', '[]'::jsonb, 'escalations', 0, 'awaitingRedispatch', false, 'replied', false, 'closed', false)
+FROM generate_series(1, $OPEN) i;
+ANALYZE cases; ANALYZE case_clocks;
+SQL
+log "seeded in $(( ($(now_ms) - t) / 1000 )) s"
+
+start_daemon() {
+  GRIDLOOP_LOG_LEVEL=info "$bin/gridloopd" run >>"$GRIDLOOP_RUN_DIR/gridloopd.log" 2>&1 &
+  DAEMON_PID=$!
+}
+wait_ready() {  # prints ms from $1 until the log has $2 "partitions assigned" lines
+  while [ "$(grep -c 'partitions assigned' "$GRIDLOOP_RUN_DIR/gridloopd.log")" -lt "$2" ]; do
+    kill -0 "$DAEMON_PID" || { tail "$GRIDLOOP_RUN_DIR/gridloopd.log" >&2; exit 1; }
+    sleep 0.02
+  done
+  echo $(( $(now_ms) - $1 ))
+}
+
+log "1/5 restart to ready"
+s=$(now_ms); start_daemon; first_ready=$(wait_ready "$s" 1)
+sleep 2
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
+s=$(now_ms); start_daemon; ready=$(wait_ready "$s" 2)
+sleep 3  # the intake has caught up with its (empty) partitions: its watermark is the wall clock
+
+log "2/5 burst: $BURST clocks due at the same instant"
+t0=$(( $(now_ms) + 3000 ))
+q "UPDATE case_clocks SET next_due = to_timestamp($t0 / 1000.0),
+     clock = jsonb_set(jsonb_set(clock, '{sign,deadline}', to_jsonb($t0::bigint)), '{sign,stage}', '1')
+   WHERE case_id IN (SELECT '12345:BN' || i FROM generate_series(1, $BURST) i)" >/dev/null
+want=$(( BURST * 2 ))
+while :; do
+  n=$(q "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND id LIKE '12345:BN%'")
+  [ "$n" -ge "$want" ] && break
+  kill -0 "$DAEMON_PID" || { tail "$GRIDLOOP_RUN_DIR/gridloopd.log" >&2; exit 1; }
+  sleep 0.2
+done
+burst=$(q "SELECT round(extract(epoch from max(sent_at)) * 1000 - $t0) FROM outbox WHERE id LIKE '12345:BN%'")
+
+log "3/5 steady state: $STEADY clocks due evenly over 20 s"
+t1=$(( $(now_ms) + 3000 ))
+q "UPDATE case_clocks c SET next_due = to_timestamp(d / 1000.0),
+     clock = jsonb_set(jsonb_set(clock, '{sign,deadline}', to_jsonb(d)), '{sign,stage}', '1')
+   FROM (SELECT '12345:BN' || i AS id, ($t1 + (i - $BURST - 1) * 20000 / $STEADY)::bigint AS d
+         FROM generate_series($BURST + 1, $BURST + $STEADY) i) s WHERE c.case_id = s.id" >/dev/null
+want=$(( want + STEADY * 2 ))
+while :; do
+  n=$(q "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND id LIKE '12345:BN%'")
+  [ "$n" -ge "$want" ] && break
+  kill -0 "$DAEMON_PID" || { tail "$GRIDLOOP_RUN_DIR/gridloopd.log" >&2; exit 1; }
+  sleep 0.2
+done
+p99=$(q "SELECT round(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch from o.sent_at - d.decided_at) * 1000))
+         FROM sla_decisions d JOIN outbox o ON o.id = d.id
+         WHERE d.case_id IN (SELECT '12345:BN' || i FROM generate_series($BURST + 1, $BURST + $STEADY) i)")
+rss=$(awk '/VmHWM/ {print $2}' "/proc/$DAEMON_PID/status")
+kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=
+
+log "4/5 naive baseline: one clock per transaction, $NAIVE clocks"
+lo=$(( BURST + STEADY + 1 )); hi=$(( BURST + STEADY + NAIVE ))
+q "UPDATE case_clocks SET next_due = now() - interval '1 s'
+   WHERE case_id IN (SELECT '12345:BN' || i FROM generate_series($lo, $hi) i)" >/dev/null
+for _ in $(seq 1 "$NAIVE"); do
+  echo "WITH due AS (SELECT case_id FROM case_clocks WHERE next_due <= now() ORDER BY next_due LIMIT 1 FOR UPDATE SKIP LOCKED),
+  fired AS (UPDATE case_clocks c SET next_due = NULL FROM due WHERE c.case_id = due.case_id RETURNING c.case_id)
+  INSERT INTO outbox (id, topic, payload) SELECT 'naive/' || case_id, 'gridloop.supervision', convert_to(case_id, 'UTF8') FROM fired;"
+done > "$GRIDLOOP_RUN_DIR/naive.sql"
+s=$(now_ms)
+psql -q "$GRIDLOOP_DATABASE_URL" -f "$GRIDLOOP_RUN_DIR/naive.sql" >/dev/null
+naive_ms=$(( $(now_ms) - s ))
+fired=$(q "SELECT count(*) FROM outbox WHERE id LIKE 'naive/%'")
+
+naive_rate=$(awk -v n="$fired" -v ms="$naive_ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')
+naive_burst=$(awk -v b="$BURST" -v r="$naive_rate" 'BEGIN { printf "%.0f", b * 1000 / r }')
+echo
+echo "open cases                         $OPEN"
+echo "restart to ready (first start)     $first_ready ms"
+echo "restart to ready (after SIGTERM)   $ready ms            target ≤ 5000 ms"
+echo "burst: $BURST clocks fired, $(( BURST * 2 )) events published   $burst ms   target ≤ 10000 ms"
+echo "steady state p99 due → published   $p99 ms              target ≤ 1000 ms"
+echo "peak RSS (VmHWM)                   $(( rss / 1024 )) MB   target ≤ 200 MB"
+echo "naive: $fired clocks, one per transaction, $naive_ms ms = $naive_rate clocks/s"
+echo "naive burst of $BURST (extrapolated) $naive_burst ms   gridloopd is $(awk -v a="$naive_burst" -v b="$burst" 'BEGIN { printf "%.1f", a / b }')x faster"
