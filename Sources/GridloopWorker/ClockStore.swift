@@ -36,15 +36,20 @@ extension IntakeStore {
         return try decodeClocks(rows)
     }
 
-    /// Clocks due at or before their partition's watermark (epoch ms), earliest first.
+    /// Clocks due at or before their partition's watermark (epoch ms), earliest first per
+    /// partition, about `limit` in all.
     public func dueClocks(watermarks: [(topic: String, partition: Int32, watermark: Int64)], limit: Int) throws -> [CaseClock] {
         guard !watermarks.isEmpty else { return [] }
+        // Per partition, an index range scan on (topic, partition, next_due): never a scan of
+        // all open cases, however many there are.
+        let perPartition = max(100, limit / watermarks.count)
         let rows = try connection.query("""
-            SELECT c.clock::text FROM case_clocks c
-            JOIN unnest($1::text[], $2::int[], $3::bigint[]) AS w(t, p, wm)
-              ON c.topic = w.t AND c.partition = w.p AND c.next_due <= to_timestamp(w.wm / 1000.0)
-            WHERE c.next_due IS NOT NULL
-            ORDER BY c.next_due LIMIT \(limit)
+            SELECT c.clock::text FROM unnest($1::text[], $2::int[], $3::bigint[]) AS w(t, p, wm)
+            CROSS JOIN LATERAL (
+                SELECT clock FROM case_clocks
+                WHERE topic = w.t AND partition = w.p AND next_due IS NOT NULL
+                  AND next_due <= to_timestamp(w.wm / 1000.0)
+                ORDER BY next_due LIMIT \(perPartition)) c
             """, [PostgresArray.text(watermarks.map(\.topic)), PostgresArray.int(watermarks.map(\.partition)),
                   PostgresArray.int(watermarks.map(\.watermark))], context: "load due clocks")
         return Array(try decodeClocks(rows).values)

@@ -77,7 +77,6 @@ extension IntakeService {
                 if !decided.decisions.isEmpty { onCommit() }
             }
             try committer.drain()
-            if due.count < 2000 { return }
         }
     }
 
