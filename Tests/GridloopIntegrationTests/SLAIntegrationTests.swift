@@ -41,17 +41,9 @@ final class SLAIntegrationTests: XCTestCase {
     }
 
     func testAnUnsignedOrderClimbsTheLadderAndIsUrgedWhileAHandledOneIsLeftAlone() throws {
-        let (_, binDir) = try TestEnvironment.require()
-        let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                      "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
-        let broker = try TestBroker(binDir: binDir, topics: topics)
-        let database = try TestEnvironment.createDatabase("sla_ladder")
-        let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
-        try Self.policy.write(to: policyFile, atomically: true, encoding: .utf8)
-        var env = DaemonHarness.environment(broker: broker, database: database)
-        env["GRIDLOOP_POLICY_FILE"] = policyFile.path
+        let (binDir, broker, database, ladderEnv) = try setUpLadder("sla_ladder")
+        var env = ladderEnv
         env["GRIDLOOP_DEPLOYMENT"] = "test-district"
-        try DaemonHarness.migrate(binDir, env)
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "sla")
         defer { daemon.terminate() }
 
@@ -106,16 +98,7 @@ final class SLAIntegrationTests: XCTestCase {
     /// own times, not the moment it is read. A sign after its 3 s limit escalates; one before
     /// it does not, however late the daemon reads either.
     func testABacklogReplayEscalatesExactlyTheOrdersThatMissedTheirLimits() throws {
-        let (_, binDir) = try TestEnvironment.require()
-        let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                      "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
-        let broker = try TestBroker(binDir: binDir, topics: topics)
-        let database = try TestEnvironment.createDatabase("sla_backlog")
-        let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
-        try Self.policy.write(to: policyFile, atomically: true, encoding: .utf8)
-        var env = DaemonHarness.environment(broker: broker, database: database)
-        env["GRIDLOOP_POLICY_FILE"] = policyFile.path
-        try DaemonHarness.migrate(binDir, env)
+        let (binDir, broker, database, env) = try setUpLadder("sla_backlog")
 
         let t = Date().addingTimeInterval(-86_400)
         var feed: [(key: [UInt8]?, value: [UInt8])] = []
@@ -161,16 +144,7 @@ final class SLAIntegrationTests: XCTestCase {
     /// between the broker's acknowledgement and marking the row sent republishes it, with the
     /// same id, for subscribers to drop.)
     func testKillNineWhileFiringLosesNoEventAndRepeatsNoDecision() throws {
-        let (_, binDir) = try TestEnvironment.require()
-        let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                      "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
-        let broker = try TestBroker(binDir: binDir, topics: topics)
-        let database = try TestEnvironment.createDatabase("sla_kill")
-        let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
-        try Self.policy.replacingOccurrences(of: "sign: 3s", with: "sign: 5s").write(to: policyFile, atomically: true, encoding: .utf8)
-        var env = DaemonHarness.environment(broker: broker, database: database)
-        env["GRIDLOOP_POLICY_FILE"] = policyFile.path
-        try DaemonHarness.migrate(binDir, env)
+        let (binDir, broker, database, env) = try setUpLadder("sla_kill", sign: "5s")
         let orders = 200
         let now = Date()
         let feed = try (0..<orders).map { try message("DISPATCH", "HFK\($0)", at: now) }
@@ -211,16 +185,7 @@ final class SLAIntegrationTests: XCTestCase {
     /// Two daemons in one consumer group share the partitions: each fires only the clocks of
     /// the cases it holds, so every due clock fires, and no decision is taken twice.
     func testTwoDaemonsInOneGroupFireEveryClockOnce() throws {
-        let (_, binDir) = try TestEnvironment.require()
-        let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                      "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
-        let broker = try TestBroker(binDir: binDir, topics: topics)
-        let database = try TestEnvironment.createDatabase("sla_two")
-        let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
-        try Self.policy.replacingOccurrences(of: "sign: 3s", with: "sign: 5s").write(to: policyFile, atomically: true, encoding: .utf8)
-        var env = DaemonHarness.environment(broker: broker, database: database)
-        env["GRIDLOOP_POLICY_FILE"] = policyFile.path
-        try DaemonHarness.migrate(binDir, env)
+        let (binDir, broker, database, env) = try setUpLadder("sla_two", sign: "5s")
         let a = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "sla-a")
         let b = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "sla-b")
         defer {
@@ -248,6 +213,23 @@ final class SLAIntegrationTests: XCTestCase {
         XCTAssertTrue(b.log.contains("decisions taken"), "the second daemon decided some")
         XCTAssertEqual(a.terminate(), 0)
         XCTAssertEqual(b.terminate(), 0)
+    }
+
+    /// A development broker with every topic, a migrated database, and the daemon's environment
+    /// with the seconds policy (sign limit `sign`) as its policy file.
+    func setUpLadder(_ name: String, sign: String = "3s") throws
+        -> (binDir: String, broker: TestBroker, database: String, env: [String: String]) {
+        let (_, binDir) = try TestEnvironment.require()
+        let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+                      "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
+        let broker = try TestBroker(binDir: binDir, topics: topics)
+        let database = try TestEnvironment.createDatabase(name)
+        let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
+        try Self.policy.replacingOccurrences(of: "sign: 3s", with: "sign: \(sign)").write(to: policyFile, atomically: true, encoding: .utf8)
+        var env = DaemonHarness.environment(broker: broker, database: database)
+        env["GRIDLOOP_POLICY_FILE"] = policyFile.path
+        try DaemonHarness.migrate(binDir, env)
+        return (binDir, broker, database, env)
     }
 
     func data(_ event: [String: Any]) -> [String: Any] { event["data"] as? [String: Any] ?? [:] }
