@@ -17,11 +17,7 @@ STEADY=${3:-20000}
 NAIVE=${4:-3000}
 PARTITIONS=8
 ensure_packages
-cd "$GRIDLOOP_ROOT"
-log "building (release)"
-swift build -c release --product gridloopd >/dev/null
-swift build -c release --product gridloop-broker >/dev/null
-bin=$(swift build -c release --show-bin-path)
+build_release
 
 new_run_dir
 trap stop_all EXIT

@@ -10,11 +10,7 @@
 N=${1:-100000}
 NAIVE=${2:-5000}
 ensure_packages
-cd "$GRIDLOOP_ROOT"
-log "building (release)"
-swift build -c release --product gridloopd >/dev/null
-swift build -c release --product gridloop-broker >/dev/null
-bin=$(swift build -c release --show-bin-path)
+build_release
 
 new_run_dir
 trap stop_all EXIT

@@ -95,3 +95,12 @@ stop_all() {
 produce_file() {
   kcat -P -b "$GRIDLOOP_KAFKA_BROKERS" -t "$1" -K $'\t' -z none <"$2"
 }
+
+# Builds the daemon and the development broker in release mode; sets `bin` to their directory.
+build_release() {
+  cd "$GRIDLOOP_ROOT"
+  log "building (release)"
+  swift build -c release --product gridloopd >/dev/null
+  swift build -c release --product gridloop-broker >/dev/null
+  bin=$(swift build -c release --show-bin-path)
+}
