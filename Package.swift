@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         // C libraries, as system libraries found through pkg-config.
@@ -28,23 +30,30 @@ let package = Package(
         // Adapters: one Swift owner for each C library.
         .target(name: "GridloopKafka", dependencies: ["CRdKafka"]),
         .target(name: "GridloopPostgres", dependencies: ["CLibPQ"]),
+        // A small blocking HTTP/1.1 listener for /metrics, /healthz and /readyz (no NIO: three
+        // GET endpoints do not justify an event loop in the build).
+        .target(name: "GridloopHTTP"),
 
         // The pipeline: intake -> store -> outbox relay.
         .target(
             name: "GridloopWorker",
             dependencies: [
-                "GridloopCore", "GridloopKafka", "GridloopPostgres",
+                "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
         // Executables.
         .executableTarget(
             name: "gridloopd",
             dependencies: [
-                "GridloopWorker", "GridloopCore",
+                "GridloopWorker", "GridloopCore", "GridloopHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .executableTarget(name: "gridloop-broker", dependencies: ["GridloopKafka"]),
 
@@ -53,6 +62,6 @@ let package = Package(
         .testTarget(name: "GridloopKafkaTests", dependencies: ["GridloopKafka"]),
         .testTarget(
             name: "GridloopIntegrationTests",
-            dependencies: ["GridloopWorker", "GridloopCore", "GridloopKafka", "GridloopPostgres"]),
+            dependencies: ["GridloopWorker", "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopHTTP"]),
     ]
 )

@@ -92,7 +92,9 @@ public struct IntakePlanner: Sendable {
     public private(set) var deadLetters: [DeadLetter] = []
     public private(set) var skipped: [SkippedMessage] = []
     /// Resends that changed nothing.
-    public private(set) var duplicates = 0
+    /// Resends recognised, by source.
+    public private(set) var duplicatesBySource: [CaseSource: Int] = [:]
+    public var duplicates: Int { duplicatesBySource.values.reduce(0, +) }
 
     private var appliedKeys: Set<String>
     private var held: [String: [HeldEvent]]
@@ -132,7 +134,7 @@ public struct IntakePlanner: Sendable {
             skipped.append(SkippedMessage(coordinates: item.coordinates, reason: reason, orderNo: orderNo))
         case .event(let event):
             if appliedKeys.contains(event.eventKey) || heldKeys.contains(event.eventKey) {
-                duplicates += 1
+                duplicatesBySource[event.source, default: 0] += 1
                 return
             }
             let state = states[event.caseId]
@@ -146,7 +148,7 @@ public struct IntakePlanner: Sendable {
                             + "(highest applied \(state.lastSequence)); treated as a resend, not applied",
                         orderNo: event.orderNo))
                 } else {
-                    duplicates += 1
+                    duplicatesBySource[event.source, default: 0] += 1
                 }
                 return
             }
@@ -189,7 +191,7 @@ public struct IntakePlanner: Sendable {
             let state = states[event.caseId]
             removeHeld(event)
             if let seq = event.sequence, let state, seq <= state.lastSequence {
-                duplicates += 1
+                duplicatesBySource[event.source, default: 0] += 1
             } else if state != nil || event.type == .dispatch {
                 let gap = event.sequence.map { $0 - (state?.lastSequence ?? 0) - 1 } ?? 0
                 apply(event, at: h.coordinates, gapBefore: max(0, gap))
@@ -246,7 +248,7 @@ public struct IntakePlanner: Sendable {
             // Resends that the case has overtaken are dropped from the hold.
             if let stale = list.first(where: { h in h.event.sequence.map { $0 <= (state?.lastSequence ?? 0) } ?? false }) {
                 removeHeld(stale.event)
-                duplicates += 1
+                duplicatesBySource[stale.event.source, default: 0] += 1
                 continue
             }
             let candidates = list.filter { isApplicable($0.event, to: state) }

@@ -40,6 +40,9 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Hashable {
             || code == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue
     }
 
+    /// Whether librdkafka reports that no broker of the cluster can be reached.
+    public var isAllBrokersDown: Bool { code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue }
+
     /// Whether the client is in a fatal state (idempotence or fencing) and must be recreated.
     public var isFatal: Bool { code == RD_KAFKA_RESP_ERR__FATAL.rawValue }
 

@@ -11,10 +11,17 @@ public final class PostgresConnection {
     private let conn: OpaquePointer
 
     /// Connects, failing with libpq's message (never the password) when the server cannot be reached.
-    public init(_ conninfo: String, applicationName: String = "gridloopd") throws {
-        // Keyword/value form so that application_name is added to whatever the user gave.
-        let keys = ["dbname", "application_name"]
-        let values = [conninfo, applicationName]
+    /// - Parameter password: overrides any password in `conninfo` (read from a credential file,
+    ///   so that it never appears in a URL, a command line or the environment).
+    public init(_ conninfo: String, applicationName: String = "gridloopd", password: String? = nil) throws {
+        // Keyword/value form so that application_name is added to whatever the user gave; later
+        // keywords override what the expanded conninfo set.
+        var keys = ["dbname", "application_name"]
+        var values = [conninfo, applicationName]
+        if let password {
+            keys.append("password")
+            values.append(password)
+        }
         let c: OpaquePointer? = keys.withCStringArray { k in
             values.withCStringArray { v in PQconnectdbParams(k, v, 1) }
         }

@@ -56,6 +56,19 @@ public struct GridloopConfig: Sendable, Equatable {
     /// Office hours on working days for `wh` limits, minutes after local midnight.
     public var officeHours: [Range<Int>] = GridloopConfig.defaultOfficeHours
 
+    // Service (http.*, shutdown.*, credentials): see GridloopConfig+Service.swift.
+    /// Address of the `/metrics`, `/healthz`, `/readyz` listener; nil: no listener.
+    public var httpListen: String? = "127.0.0.1:9464"
+    /// `/readyz` fails while the intake lag (messages, summed over the assigned partitions) is above this.
+    public var readyMaxLag = 10_000
+    /// After SIGTERM, how long the daemon may take to finish its batch and leave, in seconds.
+    public var graceSeconds = 20
+    /// Files holding secrets (systemd `LoadCredential=`); read at load time, never logged.
+    public var databasePasswordFile: String?
+    public var saslPasswordFile: String?
+    public var databasePassword: String?
+    public var saslPassword: String?
+
     public init() {}
 
     /// Environment variables that override the file, and the keys they set.
@@ -78,6 +91,11 @@ public struct GridloopConfig: Sendable, Equatable {
         ("GRIDLOOP_POLICY_FILE", "sla.policyFile"),
         ("GRIDLOOP_CALENDAR_DIR", "sla.calendarDirectory"),
         ("GRIDLOOP_OFFICE_HOURS", "sla.officeHours"),
+        ("GRIDLOOP_HTTP_LISTEN", "http.listen"),
+        ("GRIDLOOP_READY_MAX_LAG", "http.readyMaxLag"),
+        ("GRIDLOOP_GRACE_PERIOD", "shutdown.gracePeriod"),
+        ("GRIDLOOP_DATABASE_PASSWORD_FILE", "database.passwordFile"),
+        ("GRIDLOOP_SASL_PASSWORD_FILE", "kafka.saslPasswordFile"),
     ]
 
     /// Loads the file (if any), then applies the environment. Never connects to anything.
@@ -97,6 +115,7 @@ public struct GridloopConfig: Sendable, Equatable {
             try config.set(key, value, file: "environment variable \(variable)", line: nil)
         }
         try config.validate(file: file ?? "(defaults)")
+        try config.loadCredentials(environment: environment)
         return config
     }
 
@@ -112,11 +131,13 @@ public struct GridloopConfig: Sendable, Equatable {
             throw ConfigError(file: file, line: root.mark?.line, key: "(top level)", problem: "expected a mapping of sections")
         }
         let sections: [String: [String]] = [
-            "kafka": ["brokers", "consumerGroup", "properties", "consumerProperties", "producerProperties"],
+            "kafka": ["brokers", "consumerGroup", "properties", "consumerProperties", "producerProperties", "saslPasswordFile"],
             "topics": ["intake12345", "intake12319", "deadLetter", "escalations", "supervision", "outcomes"],
             "deployment": ["name"],
             "sla": ["enabled", "policyFile", "calendarDirectory", "officeHours"],
-            "database": ["url"],
+            "database": ["url", "passwordFile"],
+            "http": ["listen", "readyMaxLag"],
+            "shutdown": ["gracePeriod"],
             "intake": ["batchMaxMessages", "batchMaxWait", "holdWait"],
             "relay": ["batchSize"],
             "log": ["level"],
@@ -228,7 +249,7 @@ public struct GridloopConfig: Sendable, Equatable {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else { throw fail("expected one of \(levels.joined(separator: ", ")), got '\(value)'") }
             logLevel = value
-        default: throw fail("unknown key")
+        default: try setService(key, value, file: file, line: line)
         }
     }
 
@@ -266,6 +287,7 @@ public struct GridloopConfig: Sendable, Equatable {
         p["bootstrap.servers"] = brokers
         p["group.id"] = consumerGroup
         if p["client.id"] == nil { p["client.id"] = "gridloopd" }
+        if let saslPassword { p["sasl.password"] = saslPassword }
         return p
     }
 
@@ -273,6 +295,7 @@ public struct GridloopConfig: Sendable, Equatable {
         var p = kafkaProperties.merging(producerProperties) { _, b in b }
         p["bootstrap.servers"] = brokers
         if p["client.id"] == nil { p["client.id"] = "gridloopd" }
+        if let saslPassword { p["sasl.password"] = saslPassword }
         return p
     }
 }

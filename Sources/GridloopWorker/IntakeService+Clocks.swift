@@ -98,6 +98,7 @@ extension IntakeService {
         for r in changes.decisions { byType[r.decision.typeName.replacingOccurrences(of: "gridloop.case.", with: ""), default: 0] += 1 }
         // One line per round at info; one per decision at debug (a burst is 100,000s of them).
         logger.info("decisions taken", metadata: byType.mapValues { "\($0)" })
+        Metric.record(changes.decisions, now: wallClockMillis())
         for r in changes.decisions {
             let d = r.decision
             counters.add("decisions", 1)

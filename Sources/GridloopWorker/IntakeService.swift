@@ -1,6 +1,7 @@
 import GridloopCore
 import GridloopKafka
 import GridloopPostgres
+import CoreMetrics
 import Logging
 
 // Threading: `IntakeService.run()` runs on one dedicated thread, which owns the Kafka
@@ -25,9 +26,15 @@ public final class IntakeService: @unchecked Sendable {
     let config: GridloopConfig
     let logger: Logger
     /// The SLA clocks: started, stopped and fired by this thread, in the batches' transactions.
-    let keeper: ClockKeeper
+    /// Replaced by a reload (SIGHUP) between batches.
+    var keeper: ClockKeeper { keeperBox.withLock { $0 } }
+    private let keeperBox: Mutex<ClockKeeper>
     private let stop: StopSignal
     public let counters: IntakeCounters
+    /// Readiness and heartbeats, read by the HTTP listener and the systemd watchdog.
+    public let health: Health
+    private var lastObserved: UInt64 = 0
+    private var lastBrokerProbe: UInt64 = 0
     let onCommit: @Sendable () -> Void
 
     /// Reads (cases not cached, offsets at assignment) on the intake thread's own connection.
@@ -60,9 +67,11 @@ public final class IntakeService: @unchecked Sendable {
 
     /// - Parameter onCommit: called after every committed batch that wrote outbox rows (wakes the relay).
     public init(config: GridloopConfig, keeper: ClockKeeper, logger: Logger, stop: StopSignal,
-                counters: IntakeCounters = IntakeCounters(), onCommit: @escaping @Sendable () -> Void = {}) {
+                counters: IntakeCounters = IntakeCounters(), health: Health = Health(),
+                onCommit: @escaping @Sendable () -> Void = {}) {
         self.config = config
-        self.keeper = keeper
+        self.keeperBox = Mutex(keeper)
+        self.health = health
         self.logger = logger
         self.stop = stop
         self.counters = counters
@@ -93,6 +102,7 @@ public final class IntakeService: @unchecked Sendable {
                 reader = nil
                 writer = nil
                 committer = nil
+                health.update { $0.assignedPartitions = 0; $0.lag = -1; $0.intakeBeat = monotonicNanos() + UInt64(wait) * 1_000_000 }
                 stop.sleep(millis: wait)
             }
         }
@@ -102,7 +112,7 @@ public final class IntakeService: @unchecked Sendable {
     /// One connected session: a database connection and a consumer group membership.
     private func session() throws {
         let decode = Self.decoder(for: config.topics)
-        let readConnection = try PostgresConnection(config.databaseURL, applicationName: "gridloopd-intake")
+        let readConnection = try config.connectDatabase("gridloopd-intake")
         guard try Migrator.isCurrent(readConnection) else {
             throw ConfigError(file: "database", line: nil, key: "schema",
                               problem: "not migrated to this version; run `gridloopd migrate`")
@@ -110,7 +120,7 @@ public final class IntakeService: @unchecked Sendable {
         let reader = try IntakeStore(connection: readConnection, consumerGroup: config.consumerGroup,
                                      deadLetterTopic: config.topics.deadLetter, decode: decode)
         let writer = try IntakeStore(
-            connection: try PostgresConnection(config.databaseURL, applicationName: "gridloopd-commit"),
+            connection: try config.connectDatabase("gridloopd-commit"),
             consumerGroup: config.consumerGroup, deadLetterTopic: config.topics.deadLetter, decode: decode)
         let committer = BatchCommitter()
         self.reader = reader
@@ -123,11 +133,15 @@ public final class IntakeService: @unchecked Sendable {
         defer { committer.stop() }
         let handler = Rebalance(service: self)
         let logger = self.logger
+        let health = self.health
         let consumer = try KafkaConsumer(
             configuration: config.consumerConfiguration,
             topics: [config.topics.intake12345, config.topics.intake12319],
             rebalanceHandler: handler,
-            errorHandler: { error in logger.warning("kafka: \(error)") })
+            errorHandler: { error in
+                logger.warning("kafka: \(error)")
+                if error.isAllBrokersDown { health.update { $0.brokersOK = false; $0.brokersProblem = "\(error)" } }
+            })
         defer {
             // Finish what is planned (a graceful stop commits it), then leave the group.
             try? committer.drain()
@@ -149,6 +163,42 @@ public final class IntakeService: @unchecked Sendable {
                 try fireDue(consumer)
                 lastFiring = monotonicNanos()
             }
+            observe(consumer)
+        }
+    }
+
+    /// Replaces the SLA policy and calendar (a reload): clocks started from now on use them.
+    public func replaceKeeper(_ keeper: ClockKeeper) { keeperBox.withLock { $0 = keeper } }
+
+    /// Heartbeat, consumer lag per partition (gauges and readiness) and, while the brokers
+    /// were reported down, a cheap probe that notices when they are back.
+    private func observe(_ consumer: KafkaConsumer) {
+        let now = monotonicNanos()
+        guard now - lastObserved > 1_000_000_000 else {
+            health.update { $0.intakeBeat = now }
+            return
+        }
+        lastObserved = now
+        var total: Int64 = 0
+        var known = true
+        for (tp, position) in positions {
+            let high = consumer.cachedWatermarks(tp).high
+            guard high >= 0 else { known = false; continue }
+            let lag = max(0, high - max(position, 0))
+            total += lag
+            Gauge(label: Metric.consumerLag, dimensions: [("topic", tp.topic), ("partition", "\(tp.partition)")]).record(lag)
+        }
+        var brokersOK = health.state.brokersOK
+        if !brokersOK, now - lastBrokerProbe > 2_000_000_000, let tp = positions.keys.first {
+            lastBrokerProbe = now
+            if (try? consumer.watermarks(tp, timeout: .milliseconds(500))) != nil { brokersOK = true }
+        }
+        let assigned = positions.count
+        health.update {
+            $0.intakeBeat = now
+            $0.lag = known ? total : -1
+            $0.assignedPartitions = assigned
+            if brokersOK && !$0.brokersOK { $0.brokersOK = true; $0.brokersProblem = "" }
         }
     }
 
@@ -233,6 +283,8 @@ public final class IntakeService: @unchecked Sendable {
         try committer.submit { [self] in
             let begin = monotonicNanos()
             try writer.commit(plan, clocks: clockChanges, expected: expected, next: next)
+            Recorder(label: Metric.batchMessages, aggregate: true).record(count)
+            Timer(label: Metric.batchSeconds).recordNanoseconds(Int64(monotonicNanos() - started))
             record(plan, messages: count)
             record(clockChanges)
             if !plan.deadLetters.isEmpty || !clockChanges.decisions.isEmpty { onCommit() }
@@ -300,6 +352,7 @@ public final class IntakeService: @unchecked Sendable {
         counters.add("dead_letters", planner.deadLetters.count)
         counters.add("skipped", planner.skipped.count)
         counters.add("batches", messages > 0 ? 1 : 0)
+        Metric.record(planner, topics: config.topics)
         for d in planner.deadLetters {
             logger.warning("dead letter", metadata: [
                 "topic": "\(d.coordinates.topic)", "partition": "\(d.coordinates.partition)",
@@ -332,6 +385,7 @@ public final class IntakeService: @unchecked Sendable {
             positions[tp] = s.offset
             if s.offset >= 0 { start[tp] = s.offset }
         }
+        health.update { $0.brokersOK = true; $0.brokersProblem = ""; $0.assignedPartitions = positions.count }
         logger.info("partitions assigned", metadata: [
             "partitions": "\(partitions.map { "\($0.topic)[\($0.partition)]@\(positions[$0] ?? -2)" }.sorted().joined(separator: ","))",
         ])
@@ -346,7 +400,10 @@ public final class IntakeService: @unchecked Sendable {
         for p in partitions {
             positions[p] = nil
             eventTime[p] = nil
+            Gauge(label: Metric.consumerLag, dimensions: [("topic", p.topic), ("partition", "\(p.partition)")]).record(0)
         }
+        let assigned = positions.count
+        health.update { $0.assignedPartitions = assigned }
         cache = [:]
         logger.info("partitions revoked", metadata: ["count": "\(partitions.count)"])
     }

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -8,13 +9,18 @@ import Glibc
 /// priority (`<3>`, `<6>`, ...) that journald reads, followed by `key=value` metadata with
 /// stable keys (`case`, `topic`, `partition`, `offset`, `level`, `event`) for `journalctl -g`.
 public struct JournalLogHandler: LogHandler {
-    public var logLevel: Logger.Level
+    /// The level of every handler made with the same switch: a reload (SIGHUP) changes it.
+    public var logLevel: Logger.Level {
+        get { level.level }
+        set { level.level = newValue }
+    }
     public var metadata: Logger.Metadata = [:]
     private let label: String
+    private let level: LogLevelSwitch
 
-    public init(label: String, level: Logger.Level = .info) {
+    public init(label: String, level: LogLevelSwitch) {
         self.label = label
-        self.logLevel = level
+        self.level = level
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -42,6 +48,19 @@ public struct JournalLogHandler: LogHandler {
         line = line.replacingNewlines()
         line += "\n"
         line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// A log level shared by the handlers of a process, changeable while it runs.
+public final class LogLevelSwitch: Sendable {
+    private let raw: Atomic<UInt8>
+    private static let levels = Logger.Level.allCases
+
+    public init(_ level: Logger.Level) { raw = Atomic(UInt8(Self.levels.firstIndex(of: level) ?? 2)) }
+
+    public var level: Logger.Level {
+        get { Self.levels[Int(raw.load(ordering: .relaxed))] }
+        set { raw.store(UInt8(Self.levels.firstIndex(of: newValue) ?? 2), ordering: .relaxed) }
     }
 }
 

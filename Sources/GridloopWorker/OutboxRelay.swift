@@ -1,5 +1,6 @@
 import GridloopKafka
 import GridloopPostgres
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -16,9 +17,11 @@ public final class OutboxRelay: Sendable {
     private let stop: StopSignal
     private let pending = Atomic<Bool>(true)
     public let published = Atomic<Int>(0)
+    private let health: Health
 
-    public init(config: GridloopConfig, logger: Logger, stop: StopSignal) {
+    public init(config: GridloopConfig, logger: Logger, stop: StopSignal, health: Health = Health()) {
         self.config = config
+        self.health = health
         self.logger = logger
         self.stop = stop
     }
@@ -31,13 +34,14 @@ public final class OutboxRelay: Sendable {
         var errors = RepeatedErrorLog()
         while !stop.isSet {
             do {
-                let connection = try PostgresConnection(config.databaseURL, applicationName: "gridloopd-relay")
+                let connection = try config.connectDatabase("gridloopd-relay")
                 let producer = try KafkaProducer(configuration: config.producerConfiguration)
                 defer { producer.flush(timeout: .seconds(5)) }
                 backoff.reset()
                 errors.reset()
                 var idleRounds = 0
                 while !stop.isSet {
+                    health.update { $0.relayBeat = monotonicNanos() }
                     let sent = try publishRound(connection: connection, producer: producer)
                     if sent > 0 {
                         idleRounds = 0
@@ -54,6 +58,7 @@ public final class OutboxRelay: Sendable {
                 }
             } catch {
                 let wait = backoff.nextMillis()
+                health.update { $0.relayBeat = monotonicNanos() + UInt64(wait) * 1_000_000 }
                 errors.error(logger, "outbox relay interrupted, retrying in \(wait) ms: \(error)")
                 stop.sleep(millis: wait)
             }
@@ -86,9 +91,12 @@ public final class OutboxRelay: Sendable {
             var delivered: [Int64] = []
             var failures = 0
             var firstFailure = ""
+            var byTopic: [String: Int] = [:]
             for (i, r) in results.enumerated() {
                 switch r {
-                case .success: delivered.append(rows.int64(i, 0)!)
+                case .success:
+                    delivered.append(rows.int64(i, 0)!)
+                    byTopic[rows.string(i, 2)!, default: 0] += 1
                 case .failure(let e):
                     if failures == 0 { firstFailure = "\(e)" }
                     failures += 1
@@ -98,7 +106,9 @@ public final class OutboxRelay: Sendable {
                 try connection.query("UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])",
                                      [PostgresArray.int(delivered)], context: "mark outbox rows sent")
             }
+            for (topic, n) in byTopic { Counter(label: Metric.published, dimensions: [("topic", topic)]).increment(by: n) }
             if failures > 0 {
+                Counter(label: Metric.publishErrors).increment(by: failures)
                 logger.error("outbox publish failed; will retry", metadata: [
                     "failed": "\(failures)", "error": "\(firstFailure)",
                 ])

@@ -39,8 +39,8 @@ struct ConfigOptions: ParsableArguments {
 }
 
 func makeLogger(_ label: String, level: String) -> Logger {
-    let lvl = Logger.Level(rawValue: level) ?? .info
-    return Logger(label: label) { label in JournalLogHandler(label: label, level: lvl) }
+    let levels = LogLevelSwitch(Logger.Level(rawValue: level) ?? .info)
+    return Logger(label: label) { label in JournalLogHandler(label: label, level: levels) }
 }
 
 struct Migrate: ParsableCommand {
