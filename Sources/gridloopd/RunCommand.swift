@@ -226,13 +226,13 @@ final class Reloader: @unchecked Sendable {
             let new = try GridloopConfig.load(file: file, environment: ProcessInfo.processInfo.environment)
             let sla = try SLASettings.load(new)
             intake.replaceKeeper(ClockKeeper(policy: sla.policy, calendar: sla.calendar))
-            levels.level = Logger.Level(rawValue: new.logLevel) ?? .info
             let restart = running.keysNeedingRestart(comparedTo: new)
             var md: Logger.Metadata = ["policy": "\(sla.policySource)", "calendars": "\(sla.calendarSource)",
                                        "years": "\(sla.calendarYears)", "log_level": "\(new.logLevel)"]
             if !restart.isEmpty { md["needs_restart"] = "\(restart.joined(separator: ","))" }
             logger.notice("configuration reloaded: the policy applies to clocks started from now on", metadata: md)
             Run.announce(sla, config: new, logger: logger)
+            levels.level = Logger.Level(rawValue: new.logLevel) ?? .info  // after saying so at the old level
             Counter(label: Metric.reloads, dimensions: [("result", "applied")]).increment()
             running = new
         } catch {

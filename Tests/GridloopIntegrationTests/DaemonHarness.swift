@@ -9,6 +9,8 @@ enum DaemonHarness {
                            hold: String = "2s") -> [String: String] {
         ["GRIDLOOP_KAFKA_BROKERS": broker.bootstrap, "GRIDLOOP_DATABASE_URL": database,
          "GRIDLOOP_CONSUMER_GROUP": group, "GRIDLOOP_HOLD_WAIT": hold, "GRIDLOOP_LOG_LEVEL": "debug",
+         // Several daemons run at once: each listens on a port of its own (see `httpPort`).
+         "GRIDLOOP_HTTP_LISTEN": "127.0.0.1:0",
          // A killed member leaves the group after the session timeout: keep it short in tests.
          "GRIDLOOP_KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"]
     }
@@ -46,5 +48,16 @@ enum DaemonHarness {
             last = "committed \(r.int(0, 0)!), held \(r.int(0, 1)!), outbox unsent \(r.int(0, 2)!)"
             return r.int(0, 0)! >= total && r.int(0, 1)! == 0 && r.int(0, 2)! == 0
         }
+    }
+
+    /// The port of a daemon's HTTP listener, from its start-up log line (`http=127.0.0.1:PORT`).
+    static func httpPort(_ daemon: ChildProcess) throws -> Int {
+        var port: Int?
+        try eventually("the daemon logs its HTTP address") {
+            guard let r = daemon.log.range(of: #"http=127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return false }
+            port = Int(daemon.log[r].split(separator: ":").last!)
+            return true
+        }
+        return port!
     }
 }

@@ -25,6 +25,9 @@ struct FixtureOracle {
                     if let p = c["phone"] as? String { personalData.insert(p) }
                 }
                 if let content = order["content"] as? String { personalData.insert(content) }
+                if let location = order["location"] as? [String: Any], let address = location["address"] as? String {
+                    personalData.insert(address)
+                }
             }
             events[msgId] = no
         }
@@ -43,7 +46,7 @@ struct FixtureOracle {
             else { damaged += 1; continue }
             if ev == "new" {
                 opened.insert(id)
-                for k in ["caller_name", "caller_tel", "content"] {
+                for k in ["caller_name", "caller_tel", "content", "addr"] {
                     if let v = o[k] as? String { personalData.insert(v) }
                 }
             }

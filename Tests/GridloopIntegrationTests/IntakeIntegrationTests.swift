@@ -23,11 +23,29 @@ final class IntakeIntegrationTests: XCTestCase {
         let expected = FixtureOracle(feed12345: feed12345, feed12319: feed12319)
 
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "gridloopd")
+        // /metrics before the feed: valid Prometheus text, nothing counted yet.
+        let port = try DaemonHarness.httpPort(daemon)
+        let before = try PrometheusText(try XCTUnwrap(httpGet(port: port, "/metrics")?.body))
+        XCTAssertEqual(before.sum("gridloop_intake_messages_total"), 0)
+        XCTAssertEqual(httpGet(port: port, "/healthz")?.status, 200)
         try DaemonHarness.produce(feed12345, topic: Self.t12345, brokers: broker.bootstrap)
         try DaemonHarness.produce(feed12319, topic: Self.t12319, brokers: broker.bootstrap)
 
         let db = try PostgresConnection(database)
         try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
+
+        // The counters moved with the feed, and agree with the independent count.
+        let after = try PrometheusText(try XCTUnwrap(httpGet(port: port, "/metrics")?.body))
+        XCTAssertEqual(after.types["gridloop_intake_messages_total"], "counter")
+        XCTAssertEqual(Int(after.sum("gridloop_intake_messages_total", ["outcome": "applied"])), expected.appliedEvents)
+        XCTAssertEqual(Int(after.sum("gridloop_dead_letters_total")), expected.damaged + expected.orphans)
+        XCTAssertEqual(Int(after.sum("gridloop_outbox_published_total", ["topic": Self.dlq])), expected.damaged + expected.orphans)
+        XCTAssertGreaterThan(after.sum("gridloop_intake_messages_total", ["source": "12345", "outcome": "applied"]), 0)
+        XCTAssertGreaterThan(after.sum("gridloop_intake_messages_total", ["source": "12319", "outcome": "applied"]), 0)
+        XCTAssertGreaterThan(after.sum("gridloop_batch_messages_count"), 0)
+        XCTAssertEqual(after.sum("gridloop_consumer_lag_messages"), 0, "caught up")
+        XCTAssertEqual(httpGet(port: port, "/readyz")?.status, 200)
+
         XCTAssertEqual(daemon.terminate(), 0, "SIGTERM exits 0")
 
         let counts = try db.query("""
@@ -53,11 +71,27 @@ final class IntakeIntegrationTests: XCTestCase {
             XCTAssertEqual(m.headers["gridloop-source-topic"], rows.string(i, 0))
         }
 
-        // No personal data in the daemon's log.
+        // No personal data in the daemon's log (at debug level), nor in any event it emitted.
         let log = daemon.log
+        XCTAssertGreaterThan(expected.personalData.count, 100, "the fixtures' names, phones, appeals and addresses")
         for secret in expected.personalData where log.contains(secret) {
             XCTFail("daemon log contains personal data from the fixtures")
             break
+        }
+        let outbound = try db.query("""
+            SELECT topic, count(*) FROM outbox WHERE topic <> $1 GROUP BY topic
+            """, [Self.dlq])
+        XCTAssertGreaterThan(outbound.count, 0, "the fixtures' old orders went overdue: events were emitted")
+        for i in 0..<outbound.count {
+            let events = try consumeAll(topic: outbound.string(i, 0)!, brokers: broker.bootstrap, expected: outbound.int(i, 1)!)
+            XCTAssertEqual(events.count, outbound.int(i, 1)!)
+            for (id, e) in events {
+                let text = String(decoding: e.value, as: UTF8.self) + e.headers.values.joined()
+                if let secret = expected.personalData.first(where: { text.contains($0) }) {
+                    XCTFail("event \(id) contains personal data (\(secret.count) characters)")
+                    break
+                }
+            }
         }
     }
 

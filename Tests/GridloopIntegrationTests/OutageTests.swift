@@ -38,6 +38,8 @@ final class OutageTests: XCTestCase {
 
         try DaemonHarness.produce(feed12345, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
         try eventually("the daemon is applying") { daemon.log.contains("batch committed") }
+        let port = try DaemonHarness.httpPort(daemon)
+        try eventually("/readyz says ready") { httpGet(port: port, "/readyz")?.status == 200 }
         XCTAssertEqual(shell(stopDB), 0, "stop PostgreSQL")
         // Whatever happens below, the database must be back for the tests that follow.
         var restarted = false
@@ -45,13 +47,21 @@ final class OutageTests: XCTestCase {
         // While the database is away, the 12319 feed arrives; the daemon must not exit.
         try DaemonHarness.produce(feed12319, topic: IntakeIntegrationTests.t12319, brokers: broker.bootstrap)
         try eventually("the daemon reports the outage") { daemon.log.contains("retrying in") }
-        sleep(3)
+        var notReady = ""
+        try eventually("/readyz flips to not ready") {
+            guard let r = httpGet(port: port, "/readyz"), r.status == 503 else { return false }
+            notReady = r.body
+            return true
+        }
+        XCTAssertTrue(notReady.contains("database"), "/readyz names the database: \(notReady)")
+        XCTAssertEqual(httpGet(port: port, "/healthz")?.status, 200, "alive all the same")
         XCTAssertTrue(daemon.isRunning, "the daemon keeps running without its database")
         XCTAssertEqual(shell(startDB), 0, "start PostgreSQL again")
         restarted = true
 
         let db = try PostgresConnection(database)
         try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
+        try eventually("/readyz ready again") { httpGet(port: port, "/readyz")?.status == 200 }
         XCTAssertEqual(daemon.terminate(), 0)
         let r = try db.query("SELECT (SELECT count(*) FROM case_events), (SELECT count(*) FROM dead_letters)")
         XCTAssertEqual(r.int(0, 0), expected.appliedEvents, "nothing lost or applied twice across the outage")

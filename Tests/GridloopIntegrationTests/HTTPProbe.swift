@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+
+/// A plain HTTP/1.1 GET over a socket (the daemon's listener answers and closes).
+func httpGet(port: Int, _ path: String) -> (status: Int, body: String)? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return nil }
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        response += buffer[0..<n]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard let split = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    return (status, String(text[split.upperBound...]))
+}
+
+/// Prometheus text exposition, parsed strictly enough to catch a malformed line: `# TYPE` and
+/// `# HELP` comments, and samples `name{label="value",...} number`.
+struct PrometheusText {
+    struct Sample: Hashable {
+        var name: String
+        var labels: [String: String]
+    }
+    var samples: [Sample: Double] = [:]
+    var types: [String: String] = [:]
+
+    init(_ text: String) throws {
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            if line.hasPrefix("#") {
+                let parts = line.split(separator: " ")
+                if parts.count >= 4, parts[1] == "TYPE" {
+                    guard ["counter", "gauge", "histogram", "summary", "untyped"].contains(String(parts[3])) else {
+                        throw Problem("unknown metric type in: \(line)")
+                    }
+                    types[String(parts[2])] = String(parts[3])
+                }
+                continue
+            }
+            guard let r = line.range(of: #"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([-+0-9.eE]+|NaN|\+Inf|-Inf)$"#, options: .regularExpression),
+                  r.lowerBound == line.startIndex else {
+                throw Problem("not a Prometheus sample line: \(line)")
+            }
+            let nameEnd = line.firstIndex { $0 == "{" || $0 == " " }!
+            let name = String(line[..<nameEnd])
+            var labels: [String: String] = [:]
+            if line[nameEnd] == "{" {
+                let close = line.firstIndex(of: "}")!
+                let body = line[line.index(after: nameEnd)..<close]
+                for pair in body.split(separator: ",") where !pair.isEmpty {
+                    let kv = pair.split(separator: "=", maxSplits: 1)
+                    guard kv.count == 2, kv[1].hasPrefix("\""), kv[1].hasSuffix("\"") else { throw Problem("bad label in: \(line)") }
+                    labels[String(kv[0])] = String(kv[1].dropFirst().dropLast())
+                }
+            }
+            let value = line.split(separator: " ").last!
+            guard let v = Double(value == "+Inf" ? "inf" : value == "-Inf" ? "-inf" : String(value)) else { throw Problem("bad value in: \(line)") }
+            samples[Sample(name: name, labels: labels)] = v
+        }
+    }
+
+    /// The sum of the samples of `name` whose labels include `matching`.
+    func sum(_ name: String, _ matching: [String: String] = [:]) -> Double {
+        samples.filter { s, _ in s.name == name && matching.allSatisfy { s.labels[$0.key] == $0.value } }.values.reduce(0, +)
+    }
+
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+}

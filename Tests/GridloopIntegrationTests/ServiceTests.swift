@@ -1,0 +1,105 @@
+import Foundation
+import GridloopPostgres
+import XCTest
+
+/// Running gridloopd as a service: the systemd unit, and reloading on SIGHUP.
+final class ServiceTests: XCTestCase {
+    /// Runs a program and returns its exit status and combined output.
+    func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        if let directory { p.currentDirectoryURL = directory }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: out)
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        p.waitUntilExit()
+        try handle.close()
+        return (p.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "")
+    }
+
+    /// `deploy/gridloopd.service` passes `systemd-analyze verify` and rates "OK" or better in
+    /// `systemd-analyze security` (exposure at most 2.0), where systemd is installed.
+    func testUnitFileVerifiesAndIsHardened() throws {
+        let analyze = "/usr/bin/systemd-analyze"
+        guard FileManager.default.isExecutableFile(atPath: analyze) else { throw XCTSkip("systemd is not installed") }
+        let (_, binDir) = try TestEnvironment.require()
+        // verify checks that ExecStart exists: point it at the binary just built.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let unit = try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/gridloopd.service"), encoding: .utf8)
+        XCTAssertTrue(unit.contains("ExecStart=/usr/local/bin/gridloopd run"))
+        try unit.replacingOccurrences(of: "/usr/local/bin/gridloopd", with: binDir + "/gridloopd")
+            .write(to: dir.appendingPathComponent("gridloopd.service"), atomically: true, encoding: .utf8)
+
+        let (verified, verifyOutput) = try run(analyze, ["verify", "./gridloopd.service"], in: dir)
+        XCTAssertEqual(verified, 0, verifyOutput)
+        XCTAssertFalse(verifyOutput.contains("gridloopd.service:"), "verify complains about the unit: \(verifyOutput)")
+
+        let (_, security) = try run(analyze, ["security", "--offline=true", "./gridloopd.service"], in: dir)
+        guard let r = security.range(of: #"Overall exposure level for gridloopd.service: [0-9.]+"#, options: .regularExpression) else {
+            return XCTFail("no exposure level in: \(security.suffix(500))")
+        }
+        let exposure = Double(security[r].split(separator: " ").last!)!
+        XCTAssertLessThanOrEqual(exposure, 2.0, "systemd-analyze security rates the unit worse than OK")
+
+        for required in ["Type=notify", "WatchdogSec=", "Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                         "PrivateTmp=yes", "CapabilityBoundingSet=\n", "RestrictAddressFamilies=", "LoadCredential=database-password"] {
+            XCTAssertTrue(unit.contains(required), "the unit sets \(required)")
+        }
+        XCTAssertFalse(unit.lowercased().contains("password="), "no secret on a command line or in Environment=")
+    }
+
+    /// SIGHUP re-reads the configuration and the policy: an invalid policy is refused with its
+    /// file and line and the running one kept; a valid one is applied; the daemon keeps running.
+    func testReloadRefusesABadPolicyAndAppliesAGoodOne() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let database = try TestEnvironment.createDatabase("service_reload")
+        let broker = try TestBroker(binDir: binDir, topics: [
+            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+            "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+        ])
+        var env = DaemonHarness.environment(broker: broker, database: database)
+        env["GRIDLOOP_LOG_LEVEL"] = nil  // the file's level, so that a reload can change it
+        try DaemonHarness.migrate(binDir, env)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let policy = dir.appendingPathComponent("policy.yaml")
+        let good = try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/policy.yaml"), encoding: .utf8)
+        try good.write(to: policy, atomically: true, encoding: .utf8)
+        let config = dir.appendingPathComponent("gridloopd.yaml")
+        try "sla:\n  policyFile: \(policy.path)\nlog:\n  level: info\n".write(to: config, atomically: true, encoding: .utf8)
+
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run", "--config", config.path], environment: env, label: "reload")
+        let port = try DaemonHarness.httpPort(daemon)
+
+        // A typo in the policy: refused, with the file and the line, and the daemon carries on.
+        let bad = good.replacingOccurrences(of: "ESTATE: {sign: 2wh, handle: 2wd}", with: "ESTATE: {sign: 2 fortnights, handle: 2wd}")
+        XCTAssertNotEqual(bad, good)
+        try bad.write(to: policy, atomically: true, encoding: .utf8)
+        let badLine = bad.components(separatedBy: "\n").firstIndex { $0.contains("fortnights") }! + 1
+        kill(daemon.process.processIdentifier, SIGHUP)
+        try eventually("the reload is refused") { daemon.log.contains("reload refused") }
+        let refusal = daemon.log.components(separatedBy: "\n").first { $0.contains("reload refused") }!
+        XCTAssertTrue(refusal.hasPrefix("<3>"), "logged as an error for journald: \(refusal)")
+        XCTAssertTrue(refusal.contains("\(policy.path):\(badLine)"), "names the file and line: \(refusal)")
+        XCTAssertTrue(daemon.isRunning)
+
+        // Fixed, and the log level lowered: applied.
+        try good.write(to: policy, atomically: true, encoding: .utf8)
+        try "sla:\n  policyFile: \(policy.path)\nlog:\n  level: warning\n".write(to: config, atomically: true, encoding: .utf8)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        try eventually("the reload is applied") { daemon.log.contains("configuration reloaded") }
+        let metrics = try PrometheusText(try XCTUnwrap(httpGet(port: port, "/metrics")?.body))
+        XCTAssertEqual(metrics.sum("gridloop_config_reloads_total", ["result": "refused"]), 1)
+        XCTAssertEqual(metrics.sum("gridloop_config_reloads_total", ["result": "applied"]), 1)
+        XCTAssertEqual(daemon.terminate(), 0)
+        // At warning level, the stop (a notice) is no longer logged.
+        XCTAssertFalse(daemon.log.contains("gridloopd stopped"), "the reloaded log level applies")
+    }
+}
