@@ -135,6 +135,40 @@ final class JSONWriter {
         bytes += Array(String(v).utf8)
     }
 
+    func int64(_ k: String, _ v: Int64?) {
+        guard let v else { return }
+        key(k)
+        bytes += Array(String(v).utf8)
+    }
+
+    func bool(_ k: String, _ v: Bool) {
+        key(k)
+        bytes += Array((v ? "true" : "false").utf8)
+    }
+
+    /// `"k":{...}`, left out when `present` is false.
+    func object(_ k: String, present: Bool = true, _ body: () -> Void) {
+        guard present else { return }
+        key(k)
+        object(body)
+    }
+
+    /// `"k":[{...},{...}]`: `body` writes each element with `element`.
+    func array(_ k: String, _ body: () -> Void) {
+        key(k)
+        bytes.append(UInt8(ascii: "["))
+        first.append(true)
+        body()
+        first.removeLast()
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// One object element of an array.
+    func element(_ body: () -> Void) {
+        if first[first.count - 1] { first[first.count - 1] = false } else { bytes.append(UInt8(ascii: ",")) }
+        object(body)
+    }
+
     func number(_ k: String, _ v: Double) {
         key(k)
         bytes += Array((v == v.rounded() ? String(Int(v)) : String(v)).utf8)

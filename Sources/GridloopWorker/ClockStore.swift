@@ -22,12 +22,6 @@ public struct ClockChanges: Sendable {
 }
 
 extension IntakeStore {
-    private static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = .sortedKeys
-        return e
-    }()
-
     /// The stored clocks of these cases.
     public func clocks(caseIds: Set<String>) throws -> [String: CaseClock] {
         guard !caseIds.isEmpty else { return [:] }
@@ -57,9 +51,9 @@ extension IntakeStore {
 
     private func decodeClocks(_ rows: PostgresRows) throws -> [String: CaseClock] {
         var out: [String: CaseClock] = [:]
-        let decoder = JSONDecoder()
+        out.reserveCapacity(rows.count)
         for i in 0..<rows.count {
-            let c = try decoder.decode(CaseClock.self, from: Data(rows.string(i, 0)!.utf8))
+            let c = try CaseClock(json: Array((rows.string(i, 0) ?? "").utf8))
             out[c.caseId] = c
         }
         return out
@@ -68,46 +62,40 @@ extension IntakeStore {
     /// Writes changed clocks (with when each next needs attention) and the decisions' outbox rows.
     func write(_ changes: ClockChanges) throws {
         if !changes.clocks.isEmpty {
-            let clocks = changes.clocks.values.sorted { $0.caseId < $1.caseId }
-            let due = clocks.map { changes.due[$0.caseId].map(String.init) ?? "NULL" }
-            let json = try clocks.map { String(decoding: try Self.encoder.encode($0), as: UTF8.self) }
-            try connection.query("""
+            // Binary COPY into a stage, then one upsert: no array literals to escape and parse.
+            let t0 = monotonicNanos()
+            var copy = CopyBinaryWriter()
+            for clock in changes.clocks.values.sorted(by: { $0.caseId < $1.caseId }) {
+                copy.text(clock.caseId); copy.text(clock.topic); copy.int(Int(clock.partition)); copy.text(clock.level.rawValue)
+                copy.timestamp(epochMillis: changes.due[clock.caseId] ?? nil)
+                copy.text(String(decoding: clock.json, as: UTF8.self))
+                copy.endRow()
+            }
+            lastWriteTimings["clock_json_us"] = (monotonicNanos() - t0) / 1000
+            try connection.execute("""
+                CREATE TEMP TABLE IF NOT EXISTS clock_stage
+                    (case_id text, topic text, partition int, level text, next_due timestamptz, clock text)
+                """, context: "create clock_stage")
+            try connection.copyIn("COPY clock_stage FROM STDIN (FORMAT binary)", data: copy.finished, context: "COPY clock_stage")
+            try connection.execute("""
                 INSERT INTO case_clocks (case_id, topic, partition, level, next_due, clock)
-                SELECT id, t, p, l, to_timestamp(d / 1000.0), c::jsonb
-                FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[]) AS u(id, t, p, l, d, c)
+                SELECT case_id, topic, partition, level, next_due, clock::jsonb FROM clock_stage
                 ON CONFLICT (case_id) DO UPDATE SET topic = excluded.topic, partition = excluded.partition,
-                    level = excluded.level, next_due = excluded.next_due, clock = excluded.clock, updated_at = now()
-                """, [PostgresArray.text(clocks.map(\.caseId)), PostgresArray.text(clocks.map(\.topic)),
-                      PostgresArray.int(clocks.map(\.partition)), PostgresArray.text(clocks.map(\.level.rawValue)),
-                      "{" + due.joined(separator: ",") + "}", PostgresArray.text(json)],
-                context: "write clocks")
+                    level = excluded.level, next_due = excluded.next_due, clock = excluded.clock, updated_at = now();
+                TRUNCATE clock_stage
+                """, context: "write clocks")
+            lastWriteTimings["clock_upsert_us"] = (monotonicNanos() - t0) / 1000
         }
         guard !changes.decisions.isEmpty else { return }
+        let t1 = monotonicNanos()
+        lastWriteTimings["decisions"] = UInt64(changes.decisions.count)
+        lastWriteTimings["clocks"] = UInt64(changes.clocks.count)
+        defer { lastWriteTimings["decisions_us"] = (monotonicNanos() - t1) / 1000 }
+        // One binary COPY of the decisions, then the outbox rows and the decision records from it.
         var copy = CopyBinaryWriter()
         for r in changes.decisions {
-            copy.text(r.decision.id); copy.text(r.topic); copy.bytea(Array(r.decision.caseId.utf8)); copy.bytea(r.payload)
-            copy.textArray(OutboundEvent.headers(r.decision))
-            copy.endRow()
-        }
-        // A decision is taken once: replaying the same events yields the same ids, which the
-        // unique id turns into no-ops rather than second events.
-        try connection.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS outbox_stage (id text, topic text, msg_key bytea, payload bytea, headers text[])
-            """, context: "create outbox_stage")
-        try connection.copyIn("COPY outbox_stage (id, topic, msg_key, payload, headers) FROM STDIN (FORMAT binary)",
-                              data: copy.finished, context: "COPY outbox_stage")
-        try connection.execute("""
-            INSERT INTO outbox (id, topic, msg_key, payload, headers)
-            SELECT id, topic, msg_key, payload, headers FROM outbox_stage ON CONFLICT (id) DO NOTHING;
-            TRUNCATE outbox_stage
-            """, context: "write decisions to the outbox")
-        var ids: [String] = [], cases: [String] = [], types: [String] = [], levels: [String] = []
-        var toLevels: [String] = [], kinds: [String] = [], times: [Int64] = [], deadlines: [String] = []
-        for r in changes.decisions {
             let d = r.decision
-            ids.append(d.id); cases.append(d.caseId); types.append(d.typeName); levels.append(r.level.rawValue)
-            times.append(d.time)
-            var to = "", kind = "", deadline: Int64?
+            var level = r.level.rawValue, to: String?, kind = "", deadline: Int64?
             switch d.kind {
             case .warning(let l, let dl, _), .overdue(let l, let dl), .urge(let l, let dl, _):
                 kind = l.rawValue
@@ -118,18 +106,28 @@ extension IntakeStore {
                 deadline = dl
             case .resolved(let resolvedAt, let result, _, _, _, _):
                 kind = result
-                levels[levels.count - 1] = resolvedAt.rawValue  // the 721 count: where it was resolved
+                level = resolvedAt.rawValue  // the 721 count: where it was resolved
             }
-            toLevels.append(to); kinds.append(kind); deadlines.append(deadline.map(String.init) ?? "NULL")
+            copy.text(d.id); copy.text(r.topic); copy.bytea(Array(d.caseId.utf8)); copy.bytea(r.payload)
+            copy.textArray(OutboundEvent.headers(d))
+            copy.text(d.caseId); copy.text(d.typeName); copy.text(level); copy.text(to); copy.text(kind)
+            copy.timestamp(epochMillis: d.time); copy.timestamp(epochMillis: deadline)
+            copy.endRow()
         }
-        try connection.query("""
+        try connection.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS decision_stage (id text, topic text, msg_key bytea, payload bytea, headers text[],
+                case_id text, type text, level text, to_level text, clock text, decided_at timestamptz, deadline timestamptz)
+            """, context: "create decision_stage")
+        try connection.copyIn("COPY decision_stage FROM STDIN (FORMAT binary)", data: copy.finished, context: "COPY decision_stage")
+        // A decision is taken once: replaying the same events yields the same ids, which the
+        // unique ids turn into no-ops rather than second events.
+        try connection.execute("""
+            INSERT INTO outbox (id, topic, msg_key, payload, headers)
+            SELECT id, topic, msg_key, payload, headers FROM decision_stage ON CONFLICT (id) DO NOTHING;
             INSERT INTO sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline)
-            SELECT id, c, ty, l, nullif(tl, ''), k, to_timestamp(t / 1000.0), to_timestamp(d / 1000.0)
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[])
-                AS u(id, c, ty, l, tl, k, t, d)
-            ON CONFLICT (id) DO NOTHING
-            """, [PostgresArray.text(ids), PostgresArray.text(cases), PostgresArray.text(types), PostgresArray.text(levels),
-                  PostgresArray.text(toLevels), PostgresArray.text(kinds), PostgresArray.int(times),
-                  "{" + deadlines.joined(separator: ",") + "}"], context: "record decisions")
+            SELECT id, case_id, type, level, to_level, clock, decided_at, deadline FROM decision_stage
+            ON CONFLICT (id) DO NOTHING;
+            TRUNCATE decision_stage
+            """, context: "write decisions to the outbox")
     }
 }

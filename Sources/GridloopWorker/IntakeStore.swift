@@ -163,8 +163,12 @@ public final class IntakeStore: @unchecked Sendable {
                        next: [PartitionOffset]) throws {
         try connection.transaction {
             try write(plan)
+            var t = monotonicNanos()
             try write(clocks)
+            lastWriteTimings["clocks_us"] = (monotonicNanos() - t) / 1000
+            t = monotonicNanos()
             try moveOffsets(expected: expected, next: next)
+            lastWriteTimings["offsets_us"] = (monotonicNanos() - t) / 1000
         }
     }
 
@@ -187,7 +191,7 @@ public final class IntakeStore: @unchecked Sendable {
     }
 
     /// Microseconds spent in each step of the last `write`, for the debug log.
-    public private(set) var lastWriteTimings: [String: UInt64] = [:]
+    public internal(set) var lastWriteTimings: [String: UInt64] = [:]
 
     private func write(_ plan: IntakePlanner) throws {
         lastWriteTimings = [:]

@@ -1,0 +1,52 @@
+import Foundation
+import XCTest
+@testable import GridloopCore
+
+/// The stored clocks are written and read by a hand-written codec; rows written earlier by
+/// `JSONEncoder` must still read, and both must agree on every field.
+final class CaseClockJSONTests: XCTestCase {
+    func sample() -> CaseClock {
+        var c = CaseClock(caseId: "12345:HF2611230001", topic: "hotline.12345.workorders", partition: 3,
+                          level: .street, assignedAt: 1_764_000_000_000)
+        c.assignment = 3
+        c.platformAssigned = false
+        var sign = CaseClock.Clock(kind: .sign, limit: TimeLimit("2wh")!)
+        sign.stage = .warned
+        sign.deadline = 1_764_000_720_000
+        sign.warningAt = 1_764_000_576_000
+        var handle = CaseClock.Clock(kind: .handle, limit: TimeLimit("5wd")!)
+        handle.stage = .overdue
+        handle.urges = 2
+        handle.deadline = nil  // suspended
+        c.sign = sign
+        c.handle = handle
+        c.platformHandle = 1_764_400_000_000
+        c.suspensions = [Suspension(from: 1_764_100_000_000, to: 1_764_200_000_000), Suspension(from: 1_764_300_000_000, to: nil)]
+        c.escalations = 2
+        c.awaitingRedispatch = true
+        c.replied = false
+        c.closed = false
+        return c
+    }
+
+    func testRoundTripAndAgreementWithCodable() throws {
+        let clock = sample()
+        XCTAssertEqual(try CaseClock(json: clock.json), clock)
+        // What JSONEncoder wrote (the stored form before the codec) reads the same.
+        let legacy = try JSONEncoder().encode(clock)
+        XCTAssertEqual(try CaseClock(json: Array(legacy)), clock)
+        // And what the codec writes, JSONDecoder reads the same.
+        XCTAssertEqual(try JSONDecoder().decode(CaseClock.self, from: Data(clock.json)), clock)
+        // A bare clock, without sign/handle or suspensions.
+        let bare = CaseClock(caseId: "12319:12319-2026-000001", topic: "t", partition: 0, level: .estate, assignedAt: 0)
+        XCTAssertEqual(try CaseClock(json: bare.json), bare)
+    }
+
+    func testDamagedRowsAreRefusedWithTheField() {
+        XCTAssertThrowsError(try CaseClock(json: Array("{}".utf8))) { XCTAssertTrue("\($0)".contains("caseId")) }
+        XCTAssertThrowsError(try CaseClock(json: Array("[1]".utf8)))
+        var text = String(decoding: sample().json, as: UTF8.self)
+        text = text.replacingOccurrences(of: "\"2wh\"", with: "\"2 weeks\"")
+        XCTAssertThrowsError(try CaseClock(json: Array(text.utf8))) { XCTAssertTrue("\($0)".contains("limit")) }
+    }
+}
