@@ -84,24 +84,10 @@ public struct DeadlineCalculator: Sendable {
         if remaining == 0 { return Result(deadline: start, fallbackDates: []) }
         // Walk day by day through the countable windows (at most a few years of days).
         for _ in 0..<(366 * 20) {
-            let windows: [Range<Int64>]
-            let dayStart = date.startMillis
-            switch limit.unit {
-            case .seconds, .minutes, .hours, .days:
-                windows = [dayStart..<(dayStart + LocalDate.dayMillis)]
-            case .workingDays, .workingHours:
-                if calendar.isFallback(date), !fallbacks.contains(date) { fallbacks.append(date) }
-                if !calendar.isWorkingDay(date) {
-                    windows = []
-                } else if limit.unit == .workingDays {
-                    windows = [dayStart..<(dayStart + LocalDate.dayMillis)]
-                } else {
-                    windows = calendar.officeHours.map {
-                        (dayStart + Int64($0.lowerBound) * 60_000)..<(dayStart + Int64($0.upperBound) * 60_000)
-                    }
-                }
+            if limit.unit == .workingDays || limit.unit == .workingHours, calendar.isFallback(date), !fallbacks.contains(date) {
+                fallbacks.append(date)
             }
-            for w in windows {
+            for w in windows(on: date, unit: limit.unit) {
                 let lower = max(w.lowerBound, start)
                 guard lower < w.upperBound else { continue }
                 // Subtract the pauses from [lower, upper): count the free pieces in order.
@@ -127,5 +113,42 @@ public struct DeadlineCalculator: Sendable {
             date = LocalDate(day: date.day + 1)
         }
         return Result(deadline: nil, fallbackDates: fallbacks)
+    }
+
+    /// The time countable in `unit` from `start` to `end` (epoch ms), not counting `suspensions`:
+    /// how much of a limit's budget is used at `end`.
+    public func counted(start: Int64, until end: Int64, unit: TimeLimit.Unit, suspensions: [Suspension] = []) -> Int64 {
+        guard end > start else { return 0 }
+        var total: Int64 = 0
+        var date = LocalDate(containing: start)
+        if unit == .workingDays { date = LocalDate(day: date.day + 1) }
+        while date.startMillis < end {
+            for w in windows(on: date, unit: unit) {
+                let lower = max(w.lowerBound, start), upper = min(w.upperBound, end)
+                guard lower < upper else { continue }
+                total += upper - lower
+                for p in suspensions {
+                    let overlap = min(upper, p.to ?? Int64.max) - max(lower, p.from)
+                    if overlap > 0 { total -= overlap }
+                }
+            }
+            date = LocalDate(day: date.day + 1)
+        }
+        return max(0, total)
+    }
+
+    /// The countable windows of one local day for `unit`.
+    private func windows(on date: LocalDate, unit: TimeLimit.Unit) -> [Range<Int64>] {
+        let dayStart = date.startMillis
+        switch unit {
+        case .seconds, .minutes, .hours, .days:
+            return [dayStart..<(dayStart + LocalDate.dayMillis)]
+        case .workingDays, .workingHours:
+            if !calendar.isWorkingDay(date) { return [] }
+            if unit == .workingDays { return [dayStart..<(dayStart + LocalDate.dayMillis)] }
+            return calendar.officeHours.map {
+                (dayStart + Int64($0.lowerBound) * 60_000)..<(dayStart + Int64($0.upperBound) * 60_000)
+            }
+        }
     }
 }

@@ -41,6 +41,11 @@ public struct CaseView: Codable, Sendable {
     public var repliedLevel: String?
     public var gapCount: Int
     public var events: [Event]
+    /// The SLA clocks at the current level, as of `asOf` (see CaseView+Clocks.swift).
+    public var clocks: [ClockView] = []
+    /// Every event the ladder emitted for the case, and whether it has been published.
+    public var emitted: [Emitted] = []
+    public var asOf: String?
 
     /// Times are shown in Asia/Shanghai, RFC 3339.
     static let timeSQL = #"to_char(%@ AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"')"#
@@ -93,6 +98,7 @@ public struct CaseView: Codable, Sendable {
         if let suspendedSince { out += "\nsuspended since \(suspendedSince)" }
         if extensionDays > 0 { out += "\nextended  \(extensionDays) working days" }
         if gapCount > 0 { out += "\ngaps      \(gapCount) event_seq gap(s) accepted after the hold" }
+        out += clocksText()
         out += "\n\nevents:"
         for e in events {
             var what = e.type
@@ -104,6 +110,7 @@ public struct CaseView: Codable, Sendable {
             let seq = e.sequence.map { " seq \($0)" } ?? ""
             out += "\n  \(String(e.eventNo).leftPad(3)). \(e.eventTime)  \(what.rightPad(28)) \(e.topic)[\(e.partition)]@\(e.offset)\(seq)"
         }
+        out += emittedText()
         return out
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GridloopCore
 import GridloopPostgres
 import GridloopWorker
 
@@ -18,9 +19,12 @@ struct CaseCommand: ParsableCommand {
         func run() throws {
             let config = try options.load()
             let db = try PostgresConnectionFactory.connect(config)
-            guard let view = try CaseView.load(caseId: caseId, from: db) else {
+            guard var view = try CaseView.load(caseId: caseId, from: db) else {
                 throw ValidationError("no case \(caseId) (case ids look like 12345:HF261123000095 or 12319:12319-2026-000001)")
             }
+            let sla = try options.loadSLA(config)
+            try view.loadSLA(from: db, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar),
+                             now: Int64(Date().timeIntervalSince1970 * 1000))
             if json {
                 print(try view.json())
             } else {

@@ -147,3 +147,22 @@ final class DeadlinePropertyTests: XCTestCase {
         }
     }
 }
+
+/// `counted` is the inverse of `deadline`: at the deadline the whole budget is used.
+final class CountedTimeTests: XCTestCase {
+    func testCountedAtTheDeadlineIsTheBudget() throws {
+        let calc = DeadlineCalculator(calendar: WorkingCalendar())
+        let start: Int64 = 1_764_041_400_000  // 2025-11-25 11:30 +08:00, a Tuesday
+        for text in ["45s", "30m", "2h", "3d", "3wd", "4wh", "13wh"] {
+            let limit = try XCTUnwrap(TimeLimit(text))
+            let pause = [Suspension(from: start + 3_600_000, to: start + 30 * 3_600_000)]
+            for suspensions in [[], pause] {
+                let deadline = try XCTUnwrap(calc.deadline(start: start, limit: limit, suspensions: suspensions).deadline)
+                XCTAssertEqual(calc.counted(start: start, until: deadline, unit: limit.unit, suspensions: suspensions),
+                               limit.budgetMillis, "\(text) \(suspensions)")
+                XCTAssertLessThan(calc.counted(start: start, until: deadline - 1, unit: limit.unit, suspensions: suspensions),
+                                  limit.budgetMillis, "\(text): not used up before the deadline")
+            }
+        }
+    }
+}
