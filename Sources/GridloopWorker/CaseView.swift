@@ -125,16 +125,19 @@ public struct DeadLetterView: Codable, Sendable {
     public var caseId: String?
     public var createdAt: String
     public var bytes: Int
+    /// When `dlq retry` re-drove it; nil if it has not been.
+    public var retriedAt: String?
 
     public static func list(limit: Int, from db: PostgresConnection) throws -> [DeadLetterView] {
         let r = try db.query("""
-            SELECT id, topic, partition, "offset", reason, case_id, \(CaseView.t("created_at")), length(msg_value)
+            SELECT id, topic, partition, "offset", reason, case_id, \(CaseView.t("created_at")), length(msg_value),
+                   \(CaseView.t("retried_at"))
             FROM dead_letters ORDER BY id DESC LIMIT $1
             """, [String(limit)], context: "read dead_letters")
         return (0..<r.count).map { i in
             DeadLetterView(id: r.int64(i, 0)!, topic: r.string(i, 1)!, partition: r.int(i, 2)!, offset: r.int64(i, 3)!,
                            reason: r.string(i, 4)!, caseId: r.string(i, 5), createdAt: r.string(i, 6)!,
-                           bytes: r.int(i, 7) ?? 0)
+                           bytes: r.int(i, 7) ?? 0, retriedAt: r.string(i, 8))
         }
     }
 
@@ -148,7 +151,8 @@ public struct DeadLetterView: Codable, Sendable {
         guard !letters.isEmpty else { return "no dead letters" }
         var out = "\("ID".leftPad(6))  \("WHERE".rightPad(34))  REASON"
         for d in letters {
-            out += "\n\(String(d.id).leftPad(6))  \("\(d.topic)[\(d.partition)]@\(d.offset)".rightPad(34))  \(d.reason)"
+            let retried = d.retriedAt.map { " [retried \($0)]" } ?? ""
+            out += "\n\(String(d.id).leftPad(6))  \("\(d.topic)[\(d.partition)]@\(d.offset)".rightPad(34))  \(d.reason)\(retried)"
         }
         return out
     }

@@ -12,7 +12,7 @@ struct Gridloopd: ParsableCommand {
             Consumes the hotline intake topics into PostgreSQL effectively once. Configuration comes \
             from --config (YAML) with GRIDLOOP_* environment variables on top; see the README.
             """,
-        subcommands: [Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self])
+        subcommands: [Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self, StatusCommand.self, ReportCommand.self])
 }
 
 /// Options every command shares.

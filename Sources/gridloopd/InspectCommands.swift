@@ -36,7 +36,7 @@ struct CaseCommand: ParsableCommand {
 
 struct DLQCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dlq", abstract: "Look at dead letters.", subcommands: [List.self])
+        commandName: "dlq", abstract: "Look at and re-drive dead letters.", subcommands: [List.self, Retry.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List dead letters, newest first.")
@@ -53,6 +53,100 @@ struct DLQCommand: ParsableCommand {
             } else {
                 print(DeadLetterView.table(letters))
             }
+        }
+    }
+}
+
+extension DLQCommand {
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish dead letters again to the partition they came from, after a fix.",
+            discussion: """
+                The intake applies a re-driven message if it is valid now, or dead-letters it again \
+                as a new row. Each dead letter is retried once; `dlq list` shows which were.
+                """)
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "Dead letter ids (from dlq list).") var ids: [Int64] = []
+        @Flag(help: "Every dead letter not retried yet.") var all = false
+        @Flag(help: "Print a JSON array.") var json = false
+
+        func validate() throws {
+            if ids.isEmpty == !all { throw ValidationError("give dead letter ids, or --all") }
+        }
+
+        func run() throws {
+            let config = try options.load()
+            let db = try PostgresConnectionFactory.connect(config)
+            let outcomes: [DeadLetterRetry.Outcome]
+            do {
+                outcomes = try DeadLetterRetry.retry(ids: all ? nil : ids, config: config, db: db)
+            } catch let refusal as DeadLetterRetry.Refusal {
+                throw ValidationError(refusal.description)
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(outcomes), as: UTF8.self))
+            } else if outcomes.isEmpty {
+                print("nothing to retry")
+            } else {
+                for o in outcomes { print("dead letter \(o.id) published again to \(o.topic)[\(o.partition)]@\(o.newOffset)") }
+            }
+        }
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Lag per partition, outbox backlog, oldest due timer, dead letters today, open cases by level.")
+    @OptionGroup var options: ConfigOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let config = try options.load()
+        let db = try PostgresConnectionFactory.connect(config)
+        let status = try StatusView.load(config: config, db: db)
+        print(json ? try status.json() : status.text())
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Reports for people.", subcommands: [Report721Command.self])
+
+    struct Report721Command: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "721",
+            abstract: "Share of cases resolved at estate/community, street and district against the 70/20/10 target, with breach rates.")
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "First day, YYYY-MM-DD (Asia/Shanghai), inclusive.") var from: String
+        @Option(help: "Last day, YYYY-MM-DD (Asia/Shanghai), inclusive.") var to: String
+        @Option(help: "One row per street or community as well.") var by: String?
+        @Option(help: "Also write a self-contained HTML page with a chart to this file.") var html: String?
+        @Flag(help: "Print JSON instead of the table.") var json = false
+
+        func validate() throws {
+            for (name, value) in [("--from", from), ("--to", to)] where LocalDate(value) == nil {
+                throw ValidationError("\(name): expected a date YYYY-MM-DD, got '\(value)'")
+            }
+            if let a = LocalDate(from), let b = LocalDate(to), a.day > b.day { throw ValidationError("--from is after --to") }
+            if let by, by != "street", by != "community" { throw ValidationError("--by: street or community, got '\(by)'") }
+        }
+
+        func run() throws {
+            let config = try options.load()
+            let db = try PostgresConnectionFactory.connect(config)
+            let report = try Report721.load(from: from, to: to, by: by, db: db)
+            if let html {
+                do {
+                    try report.html(deployment: config.deploymentName).write(toFile: html, atomically: true, encoding: .utf8)
+                } catch {
+                    throw ValidationError("cannot write \(html): \(error.localizedDescription)")
+                }
+            }
+            print(json ? try report.json() : report.text())
+            if let html, !json { print("\nHTML page written to \(html)") }
         }
     }
 }
