@@ -68,6 +68,26 @@ log "dead letters"
 first=$(psql -tAq "$GRIDLOOP_DATABASE_URL" -c "SELECT case_id FROM cases ORDER BY event_count DESC, case_id LIMIT 1")
 log "one case: gridloopd case show $first"
 "$bin/gridloopd" case show "$first"
+log "gridloopd status"
+"$bin/gridloopd" status
+report="${TMPDIR:-/tmp}/gridloop-721.html"
+log "gridloopd report 721 (the sample feeds' days; HTML page: $report)"
+"$bin/gridloopd" report 721 --from 2026-11-20 --to 2026-12-31 --html "$report"
+log "health and a few metrics from http://127.0.0.1:9464"
+python3 - <<'PY'
+import urllib.request, urllib.error
+base = "http://127.0.0.1:9464"
+for path in ("/healthz", "/readyz"):
+    try:
+        with urllib.request.urlopen(base + path, timeout=5) as r: print(f"  {path}: {r.status} {r.read().decode().strip()}")
+    except urllib.error.HTTPError as e: print(f"  {path}: {e.code} {e.read().decode().strip()}")
+    except OSError as e: print(f"  {path}: {e}")
+try:
+    text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith(("gridloop_intake_messages_total", "gridloop_open_cases", "gridloop_escalations_total")): print("  " + line)
+except OSError as e: print(f"  /metrics: {e}")
+PY
 
 if $once; then exit 0; fi
 log "gridloopd is running; its log follows. Ctrl-C stops the daemon, the broker and PostgreSQL."
