@@ -102,7 +102,14 @@ public final class IntakeService: @unchecked Sendable {
                 reader = nil
                 writer = nil
                 committer = nil
-                health.update { $0.assignedPartitions = 0; $0.lag = -1; $0.intakeBeat = monotonicNanos() + UInt64(wait) * 1_000_000 }
+                let lostDatabase = error is PostgresError
+                health.update {
+                    $0.assignedPartitions = 0
+                    $0.lag = -1
+                    $0.intakeBeat = monotonicNanos() + UInt64(wait) * 1_000_000
+                    // Say at once what the health probe would find within a second.
+                    if lostDatabase { $0.databaseOK = false; $0.databaseProblem = "\(error)" }
+                }
                 stop.sleep(millis: wait)
             }
         }

@@ -51,7 +51,7 @@ final class OutageTests: XCTestCase {
         try eventually("/readyz flips to not ready") {
             guard let r = httpGet(port: port, "/readyz"), r.status == 503 else { return false }
             notReady = r.body
-            return true
+            return r.body.contains("database")
         }
         XCTAssertTrue(notReady.contains("database"), "/readyz names the database: \(notReady)")
         XCTAssertEqual(httpGet(port: port, "/healthz")?.status, 200, "alive all the same")
