@@ -228,13 +228,7 @@ public final class KafkaConsumer {
     public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(5)) throws
         -> (low: Int64, high: Int64)
     {
-        var low: Int64 = 0
-        var high: Int64 = 0
-        let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeout.kafkaMilliseconds)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(err, context: "query watermarks of \(topic)[\(partition)]")
-        }
-        return (low, high)
+        try queryWatermarks(handle, topic: topic, partition: partition, timeout: timeout)
     }
 
     /// Low and high watermarks of `tp`, asked of its leader (one round trip).
@@ -401,4 +395,15 @@ final class ConsumerContext {
             fail(rk, error)
         }
     }
+}
+
+/// Low and high watermarks of a partition, asked of its leader by any client handle.
+func queryWatermarks(_ handle: OpaquePointer, topic: String, partition: Int32, timeout: Duration) throws -> (low: Int64, high: Int64) {
+    var low: Int64 = 0
+    var high: Int64 = 0
+    let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeout.kafkaMilliseconds)
+    guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        throw KafkaError(err, context: "query watermarks of \(topic)[\(partition)]")
+    }
+    return (low, high)
 }

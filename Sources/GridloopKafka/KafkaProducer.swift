@@ -63,13 +63,7 @@ public final class KafkaProducer: @unchecked Sendable {
     ///     polling (inside `send` or `flush`). Without it librdkafka logs them.
     /// Low and high watermarks of a partition, asked of its leader (one round trip).
     public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(5)) throws -> (low: Int64, high: Int64) {
-        var low: Int64 = 0
-        var high: Int64 = 0
-        let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeout.kafkaMilliseconds)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(err, context: "query watermarks of \(topic)[\(partition)]")
-        }
-        return (low, high)
+        try queryWatermarks(handle, topic: topic, partition: partition, timeout: timeout)
     }
 
     public init(configuration: [String: String], errorHandler: (@Sendable (KafkaError) -> Void)? = nil) throws {

@@ -80,9 +80,7 @@ public struct CaseView: Codable, Sendable {
     }
 
     public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        try prettyJSON(self)
     }
 
     public func text() -> String {
@@ -142,9 +140,7 @@ public struct DeadLetterView: Codable, Sendable {
     }
 
     public static func json(_ letters: [DeadLetterView]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(letters), as: UTF8.self)
+        try prettyJSON(letters)
     }
 
     public static func table(_ letters: [DeadLetterView]) -> String {
@@ -156,6 +152,13 @@ public struct DeadLetterView: Codable, Sendable {
         }
         return out
     }
+}
+
+/// The JSON that commands print: indented, keys sorted (stable for scripts and diffs).
+public func prettyJSON<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
 extension String {

@@ -84,9 +84,7 @@ extension DLQCommand {
                 throw ValidationError(refusal.description)
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(outcomes), as: UTF8.self))
+                print(try prettyJSON(outcomes))
             } else if outcomes.isEmpty {
                 print("nothing to retry")
             } else {
