@@ -24,7 +24,7 @@ struct CaseCommand: ParsableCommand {
             }
             let sla = try options.loadSLA(config)
             try view.loadSLA(from: db, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar),
-                             now: Int64(Date().timeIntervalSince1970 * 1000))
+                             now: Int64(Date().timeIntervalSince1970) * 1000)  // whole seconds, as asOf shows it
             if json {
                 print(try view.json())
             } else {
