@@ -62,13 +62,16 @@ extension DLQCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish dead letters again to the partition they came from, after a fix.",
             discussion: """
-                The intake applies a re-driven message if it is valid now, or dead-letters it again \
-                as a new row. Each dead letter is retried once; `dlq list` shows which were.
+                The original key, bytes and headers go back to the partition the message came from, \
+                with a gridloop-retry-of header. The intake applies it if it is valid now, or \
+                dead-letters it again as a new row. Each dead letter is retried once; `dlq list` \
+                shows which were, and where they went.
                 """)
         @OptionGroup var options: ConfigOptions
         @Argument(help: "Dead letter ids (from dlq list).") var ids: [Int64] = []
         @Flag(help: "Every dead letter not retried yet.") var all = false
-        @Flag(help: "Print a JSON array.") var json = false
+        @Flag(help: "Print one JSON object: published (id, topic, partition, newOffset, headers) and failed (id, error).")
+        var json = false
 
         func validate() throws {
             if ids.isEmpty == !all { throw ValidationError("give dead letter ids, or --all") }
@@ -77,20 +80,23 @@ extension DLQCommand {
         func run() throws {
             let config = try options.load()
             let db = try PostgresConnectionFactory.connect(config)
-            let outcomes: [DeadLetterRetry.Outcome]
-            do {
-                outcomes = try DeadLetterRetry.retry(ids: all ? nil : ids, config: config, db: db)
-            } catch let refusal as DeadLetterRetry.Refusal {
-                throw ValidationError(refusal.description)
-            }
+            // A refusal (unknown id, retried already) prints as "Error: ..." and exits 1.
+            let summary = try DeadLetterRetry.retry(ids: all ? nil : ids, config: config, db: db)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(outcomes), as: UTF8.self))
-            } else if outcomes.isEmpty {
-                print("nothing to retry")
+                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            } else if summary.published.isEmpty && summary.failed.isEmpty {
+                print("nothing to retry: every dead letter was retried already (gridloopd dlq list)")
             } else {
-                for o in outcomes { print("dead letter \(o.id) published again to \(o.topic)[\(o.partition)]@\(o.newOffset)") }
+                for o in summary.published {
+                    let headers = o.headers.map { "\($0) original header(s)" } ?? "no headers kept (stored before migration 003)"
+                    print("dead letter \(o.id) published again to \(o.topic)[\(o.partition)]@\(o.newOffset), \(headers)")
+                }
+            }
+            if !summary.failed.isEmpty {
+                for f in summary.failed { FileHandle.standardError.write(Data("gridloopd: \(f)\n".utf8)) }
+                throw ExitCode(1)
             }
         }
     }
