@@ -18,9 +18,9 @@ struct CaseCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connect(config)
+            let db = try PostgresConnectionFactory.connectMigrated(config)
             guard var view = try CaseView.load(caseId: caseId, from: db) else {
-                throw ValidationError("no case \(caseId) (case ids look like 12345:HF261123000095 or 12319:12319-2026-000001)")
+                throw CommandFailure(message: "no case \(caseId) (case ids look like 12345:HF261123000095 or 12319:12319-2026-000001)")
             }
             let sla = try options.loadSLA(config)
             try view.loadSLA(from: db, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar),
@@ -46,7 +46,7 @@ struct DLQCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connect(config)
+            let db = try PostgresConnectionFactory.connectMigrated(config)
             let letters = try DeadLetterView.list(limit: limit, from: db)
             if json {
                 print(try DeadLetterView.json(letters))
@@ -79,7 +79,7 @@ extension DLQCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connect(config)
+            let db = try PostgresConnectionFactory.connectMigrated(config)
             // A refusal (unknown id, retried already) prints as "Error: ..." and exits 1.
             let summary = try DeadLetterRetry.retry(ids: all ? nil : ids, config: config, db: db)
             if json {
@@ -87,7 +87,7 @@ extension DLQCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 print(String(decoding: try encoder.encode(summary), as: UTF8.self))
             } else if summary.published.isEmpty && summary.failed.isEmpty {
-                print("nothing to retry: every dead letter was retried already (gridloopd dlq list)")
+                print("nothing to retry: no dead letter is waiting (gridloopd dlq list shows them all)")
             } else {
                 for o in summary.published {
                     let headers = o.headers.map { "\($0) original header(s)" } ?? "no headers kept (stored before migration 003)"
@@ -111,7 +111,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let db = try PostgresConnectionFactory.connect(config)
+        let db = try PostgresConnectionFactory.connectMigrated(config)
         let status = try StatusView.load(config: config, db: db)
         print(json ? try status.json() : status.text())
     }
@@ -142,17 +142,29 @@ struct ReportCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connect(config)
+            let db = try PostgresConnectionFactory.connectMigrated(config)
             let report = try Report721.load(from: from, to: to, by: by, db: db)
             if let html {
                 do {
                     try report.html(deployment: config.deploymentName).write(toFile: html, atomically: true, encoding: .utf8)
                 } catch {
-                    throw ValidationError("cannot write \(html): \(error.localizedDescription)")
+                    throw CommandFailure(message: "cannot write the HTML page \(html): \(error.localizedDescription)")
                 }
             }
             print(json ? try report.json() : report.text())
             if let html, !json { print("\nHTML page written to \(html)") }
         }
+    }
+}
+
+extension PostgresConnectionFactory {
+    /// Connects for a command that reads this version's schema; an older one is refused with what to do.
+    static func connectMigrated(_ config: GridloopConfig) throws -> PostgresConnection {
+        let db = try connect(config)
+        guard (try? Migrator.isCurrent(db)) == true else {
+            throw CommandFailure(message: "the database \(redact(config.databaseURL)) is not migrated to this version of "
+                + "gridloopd: run `gridloopd migrate` first")
+        }
+        return db
     }
 }
