@@ -10,16 +10,31 @@ public struct SourceCoordinates: Sendable, Hashable, Codable {
     }
 }
 
+/// One Kafka record header of a consumed message, kept with its bytes so that a re-driven dead
+/// letter is published as it came. A nil value is a header without a value.
+public struct MessageHeader: Sendable, Hashable {
+    public var name: String
+    public var value: [UInt8]?
+    public init(name: String, value: [UInt8]?) {
+        self.name = name
+        self.value = value
+    }
+}
+
 /// One consumed message with what its feed adapter made of it.
 public struct IntakeItem: Sendable {
     public var coordinates: SourceCoordinates
     public var key: [UInt8]?
     public var value: [UInt8]
+    /// The record's headers, in order.
+    public var headers: [MessageHeader]
     public var outcome: FeedDecodeOutcome
-    public init(coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8], outcome: FeedDecodeOutcome) {
+    public init(coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8], headers: [MessageHeader] = [],
+                outcome: FeedDecodeOutcome) {
         self.coordinates = coordinates
         self.key = key
         self.value = value
+        self.headers = headers
         self.outcome = outcome
     }
 }
@@ -31,13 +46,16 @@ public struct HeldEvent: Sendable, Hashable {
     public var coordinates: SourceCoordinates
     public var key: [UInt8]?
     public var value: [UInt8]
+    public var headers: [MessageHeader]
     /// When it was first held, epoch ms (wall clock of the intake).
     public var heldAt: Int64
-    public init(event: CaseEvent, coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8], heldAt: Int64) {
+    public init(event: CaseEvent, coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8],
+                headers: [MessageHeader] = [], heldAt: Int64) {
         self.event = event
         self.coordinates = coordinates
         self.key = key
         self.value = value
+        self.headers = headers
         self.heldAt = heldAt
     }
 }
@@ -63,6 +81,7 @@ public struct DeadLetter: Sendable, Hashable {
     public var coordinates: SourceCoordinates
     public var key: [UInt8]?
     public var value: [UInt8]
+    public var headers: [MessageHeader]
     public var reason: String
     public var caseId: String?
 }
@@ -129,7 +148,7 @@ public struct IntakePlanner: Sendable {
         switch item.outcome {
         case .rejected(let reason):
             deadLetters.append(DeadLetter(coordinates: item.coordinates, key: item.key, value: item.value,
-                                          reason: reason, caseId: nil))
+                                          headers: item.headers, reason: reason, caseId: nil))
         case .skipped(let reason, let orderNo):
             skipped.append(SkippedMessage(coordinates: item.coordinates, reason: reason, orderNo: orderNo))
         case .event(let event):
@@ -157,7 +176,7 @@ public struct IntakePlanner: Sendable {
                 releaseApplicable(caseId: event.caseId)
             } else {
                 let h = HeldEvent(event: event, coordinates: item.coordinates, key: item.key, value: item.value,
-                                  heldAt: now)
+                                  headers: item.headers, heldAt: now)
                 held[event.caseId, default: []].append(h)
                 heldKeys.insert(event.eventKey)
                 newlyHeld.append(h)
@@ -199,7 +218,7 @@ public struct IntakePlanner: Sendable {
             } else {
                 let what = event.sequence.map { "\(event.type.rawValue) (event_seq \($0))" } ?? event.type.rawValue
                 deadLetters.append(DeadLetter(
-                    coordinates: h.coordinates, key: h.key, value: h.value,
+                    coordinates: h.coordinates, key: h.key, value: h.value, headers: h.headers,
                     reason: "\(what) for order \(event.orderNo), which was never dispatched "
                         + "(held \(holdSeconds) s for its DISPATCH)",
                     caseId: event.caseId))

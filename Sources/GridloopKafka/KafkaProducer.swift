@@ -61,11 +61,6 @@ public final class KafkaProducer: @unchecked Sendable {
     ///     `enable.idempotence=true` and `acks=all` are forced.
     ///   - errorHandler: client-level errors (broker down, ...), called on whichever thread is
     ///     polling (inside `send` or `flush`). Without it librdkafka logs them.
-    /// Low and high watermarks of a partition, asked of its leader (one round trip).
-    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(5)) throws -> (low: Int64, high: Int64) {
-        try queryWatermarks(handle, topic: topic, partition: partition, timeout: timeout)
-    }
-
     public init(configuration: [String: String], errorHandler: (@Sendable (KafkaError) -> Void)? = nil) throws {
         var props = configuration
         props["enable.idempotence"] = "true"
@@ -163,6 +158,19 @@ public final class KafkaProducer: @unchecked Sendable {
         // librdkafka owns the headers only when the produce call succeeded.
         if err != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
         return err
+    }
+
+    /// Low and high watermarks of a partition, asked of its leader (one round trip). Used by
+    /// `gridloopd status` on a short-lived producer: no consumer group is joined.
+    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(5)) throws -> (low: Int64, high: Int64) {
+        try queryWatermarks(handle, topic: topic, partition: partition, timeout: timeout)
+    }
+
+    /// The partition ids of each of `topics` that the cluster knows (absent: no such topic), from
+    /// one metadata request for all topics: asking for a topic by name could create it on brokers
+    /// that create topics on first use.
+    public func partitions(of topics: [String], timeout: Duration = .seconds(5)) throws -> [String: [Int32]] {
+        try clusterPartitions(handle, topics: topics, timeout: timeout)
     }
 
     /// Waits until everything queued is delivered or `timeout` passes; false if messages remain.

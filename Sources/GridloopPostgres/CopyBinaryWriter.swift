@@ -1,6 +1,7 @@
 /// Builds the body of `COPY ... FROM STDIN (FORMAT binary)`: no text parsing on the server,
 /// which matters for timestamps. Each call must match its column's type exactly
-/// (`int` → integer, `int64` → bigint, `timestamp` → timestamptz, `text`, `bytea`).
+/// (`int` → integer, `int64` → bigint, `timestamp` → timestamptz, `text`, `bytea`, `text[]`,
+/// `bytea[]`).
 public struct CopyBinaryWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
     public private(set) var rows = 0
@@ -89,18 +90,32 @@ public struct CopyBinaryWriter: Sendable {
 
     /// A one-dimensional `text[]` without NULL elements.
     public mutating func textArray(_ values: [String]) {
+        array(elementType: 25, values.map { Array($0.utf8) })
+    }
+
+    /// A one-dimensional `bytea[]`; nil elements are NULL.
+    public mutating func byteaArray(_ values: [[UInt8]?]) {
+        array(elementType: 17, values)
+    }
+
+    /// A one-dimensional array of elements already in their binary form (`elementType`: the
+    /// element type's oid); an empty array has no dimension, as PostgreSQL writes it.
+    private mutating func array(elementType: Int32, _ values: [[UInt8]?]) {
         field()
         var body: [UInt8] = []
         func put32(_ v: Int32) {
             let u = UInt32(bitPattern: v)
             body.append(contentsOf: [UInt8(u >> 24), UInt8(u >> 16 & 0xFF), UInt8(u >> 8 & 0xFF), UInt8(u & 0xFF)])
         }
-        put32(1); put32(0); put32(25)  // one dimension, no NULLs, element type text (oid 25)
-        put32(Int32(values.count)); put32(1)
+        put32(values.isEmpty ? 0 : 1); put32(values.contains(nil) ? 1 : 0); put32(elementType)
+        if !values.isEmpty { put32(Int32(values.count)); put32(1) }  // dimension size, lower bound
         for v in values {
-            let u = Array(v.utf8)
-            put32(Int32(u.count))
-            body.append(contentsOf: u)
+            guard let v else {
+                put32(-1)
+                continue
+            }
+            put32(Int32(v.count))
+            body.append(contentsOf: v)
         }
         append32(Int32(body.count))
         bytes.append(contentsOf: body)

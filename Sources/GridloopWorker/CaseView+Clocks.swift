@@ -12,9 +12,23 @@ extension CaseView {
         public var state: String
         public var deadline: String?
         public var warningAt: String?
-        /// Countable time used over the limit's budget, at `asOf` (1.0 = the limit is reached).
+        /// The share of the limit used at `asOf`: countable time (working time for working-day
+        /// and working-hour limits, suspensions not counted) since the assignment, over the
+        /// countable time from the assignment to the deadline in force. 1.0 = the deadline.
         public var usedShare: Double?
         public var urges: Int
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(level, forKey: .level)
+            try c.encode(limit, forKey: .limit)
+            try c.encode(state, forKey: .state)
+            try c.encode(deadline, forKey: .deadline)
+            try c.encode(warningAt, forKey: .warningAt)
+            try c.encode(usedShare, forKey: .usedShare)
+            try c.encode(urges, forKey: .urges)
+        }
     }
 
     public struct Emitted: Codable, Sendable {
@@ -24,7 +38,19 @@ extension CaseView {
         public var toLevel: String?
         public var time: String
         public var topic: String?
+        /// When the relay published it; nil: not yet.
         public var publishedAt: String?
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(type, forKey: .type)
+            try c.encode(level, forKey: .level)
+            try c.encode(toLevel, forKey: .toLevel)
+            try c.encode(time, forKey: .time)
+            try c.encode(topic, forKey: .topic)
+            try c.encode(publishedAt, forKey: .publishedAt)
+        }
     }
 
     /// Adds the clocks (computed with `keeper` at `now`, epoch ms) and the emitted events.
@@ -35,8 +61,12 @@ extension CaseView {
             let clock = try CaseClock(json: Array((c.string(0, 0) ?? "").utf8))
             for kind in ClockKind.allCases {
                 guard let k = clock[kind] else { continue }
-                let used = keeper.calculator.counted(start: clock.assignedAt, until: now, unit: k.limit.unit,
-                                                     suspensions: clock.suspensions)
+                let calc = keeper.calculator
+                let used = calc.counted(start: clock.assignedAt, until: now, unit: k.limit.unit, suspensions: clock.suspensions)
+                // The deadline in force may be the platform's (earlier) or extended: measure against it.
+                let whole = k.deadline.map {
+                    calc.counted(start: clock.assignedAt, until: $0, unit: k.limit.unit, suspensions: clock.suspensions)
+                } ?? k.limit.budgetMillis
                 var state: String
                 switch k.stage {
                 case .running: state = "running"
@@ -49,14 +79,17 @@ extension CaseView {
                 clocks.append(ClockView(
                     kind: kind.rawValue, level: clock.level.rawValue, limit: k.limit.description, state: state,
                     deadline: k.deadline.map { RFC3339.format($0) }, warningAt: k.warningAt.map { RFC3339.format($0) },
-                    usedShare: k.limit.budgetMillis > 0 ? (Double(used) / Double(k.limit.budgetMillis) * 1000).rounded() / 1000 : nil,
+                    usedShare: whole > 0 ? (Double(used) / Double(whole) * 1000).rounded() / 1000 : nil,
                     urges: k.urges))
             }
         }
         let e = try db.query("""
             SELECT d.id, d.type, d.level, d.to_level, \(Self.t("d.decided_at")), o.topic, \(Self.t("o.sent_at"))
             FROM sla_decisions d LEFT JOIN outbox o ON o.id = d.id
-            WHERE d.case_id = $1 ORDER BY d.decided_at, d.id
+            WHERE d.case_id = $1
+            ORDER BY d.decided_at, CASE d.type WHEN 'gridloop.case.supervision.warning' THEN 1
+                WHEN 'gridloop.case.supervision.overdue' THEN 2 WHEN 'gridloop.case.supervision.urge' THEN 3
+                WHEN 'gridloop.case.escalated' THEN 4 ELSE 5 END, d.id
             """, [caseId], context: "read emitted events")
         emitted = (0..<e.count).map { i in
             Emitted(id: e.string(i, 0)!, type: e.string(i, 1)!, level: e.string(i, 2)!, toLevel: e.string(i, 3),
@@ -65,7 +98,13 @@ extension CaseView {
     }
 
     func clocksText() -> String {
-        guard !clocks.isEmpty else { return "" }
+        guard !clocks.isEmpty else {
+            guard asOf != nil else { return "" }
+            let why = status == "CLOSED" || status == "WITHDRAWN" ? "the case is \(status.lowercased())"
+                : status == "REPLIED" ? "replied, awaiting the callback" : status == "RETURNED" ? "returned, awaiting a redispatch"
+                : "none running"
+            return "\n\nclocks: none (\(why))"
+        }
         var out = "\n\nclocks at \(clocks[0].level) (as of \(asOf ?? "now")):"
         for c in clocks {
             let share = c.usedShare.map { "\(Int(($0 * 100).rounded()))% used" } ?? ""

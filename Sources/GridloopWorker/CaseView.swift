@@ -123,19 +123,41 @@ public struct DeadLetterView: Codable, Sendable {
     public var caseId: String?
     public var createdAt: String
     public var bytes: Int
-    /// When `dlq retry` re-drove it; nil if it has not been.
+    /// When `dlq retry` re-drove it, and the offset it was published at (same topic and
+    /// partition); nil if it has not been.
     public var retriedAt: String?
+    public var retriedOffset: Int64?
+    /// The dead letter this message re-drove (its `gridloop-retry-of` header): the message
+    /// failed again.
+    public var retryOf: Int64?
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(topic, forKey: .topic)
+        try c.encode(partition, forKey: .partition)
+        try c.encode(offset, forKey: .offset)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(caseId, forKey: .caseId)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(retriedAt, forKey: .retriedAt)
+        try c.encode(retriedOffset, forKey: .retriedOffset)
+        try c.encode(retryOf, forKey: .retryOf)
+    }
 
     public static func list(limit: Int, from db: PostgresConnection) throws -> [DeadLetterView] {
         let r = try db.query("""
             SELECT id, topic, partition, "offset", reason, case_id, \(CaseView.t("created_at")), length(msg_value),
-                   \(CaseView.t("retried_at"))
+                   \(CaseView.t("retried_at")), retried_offset,
+                   encode(msg_header_values[array_position(msg_header_names, 'gridloop-retry-of')], 'escape')
             FROM dead_letters ORDER BY id DESC LIMIT $1
             """, [String(limit)], context: "read dead_letters")
         return (0..<r.count).map { i in
             DeadLetterView(id: r.int64(i, 0)!, topic: r.string(i, 1)!, partition: r.int(i, 2)!, offset: r.int64(i, 3)!,
                            reason: r.string(i, 4)!, caseId: r.string(i, 5), createdAt: r.string(i, 6)!,
-                           bytes: r.int(i, 7) ?? 0, retriedAt: r.string(i, 8))
+                           bytes: r.int(i, 7) ?? 0, retriedAt: r.string(i, 8), retriedOffset: r.int64(i, 9),
+                           retryOf: r.string(i, 10).flatMap { Int64($0) })
         }
     }
 
@@ -147,8 +169,11 @@ public struct DeadLetterView: Codable, Sendable {
         guard !letters.isEmpty else { return "no dead letters" }
         var out = "\("ID".leftPad(6))  \("WHERE".rightPad(34))  REASON"
         for d in letters {
-            let retried = d.retriedAt.map { " [retried \($0)]" } ?? ""
-            out += "\n\(String(d.id).leftPad(6))  \("\(d.topic)[\(d.partition)]@\(d.offset)".rightPad(34))  \(d.reason)\(retried)"
+            var notes: [String] = []
+            if let retryOf = d.retryOf { notes.append("failed again: re-drive of \(retryOf)") }
+            if let at = d.retriedAt { notes.append("retried \(at) → @\(d.retriedOffset.map(String.init) ?? "?")") }
+            let note = notes.isEmpty ? "" : "  [\(notes.joined(separator: "; "))]"
+            out += "\n\(String(d.id).leftPad(6))  \("\(d.topic)[\(d.partition)]@\(d.offset)".rightPad(34))  \(d.reason)\(note)"
         }
         return out
     }
@@ -162,6 +187,19 @@ public func prettyJSON<T: Encodable>(_ value: T) throws -> String {
 }
 
 extension String {
-    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
-    func rightPad(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+    /// Columns the text takes in a terminal: Chinese characters (and other East Asian wide
+    /// forms) take two, so that tables of category and unit names stay aligned.
+    var displayWidth: Int {
+        unicodeScalars.reduce(0) { width, u in
+            switch u.value {
+            case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
+                 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x20000...0x3FFFD:
+                width + 2
+            default:
+                width + 1
+            }
+        }
+    }
+    func leftPad(_ n: Int) -> String { displayWidth >= n ? self : String(repeating: " ", count: n - displayWidth) + self }
+    func rightPad(_ n: Int) -> String { displayWidth >= n ? self : self + String(repeating: " ", count: n - displayWidth) }
 }

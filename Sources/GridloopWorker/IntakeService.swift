@@ -234,7 +234,8 @@ public final class IntakeService: @unchecked Sendable {
                 if e.eventTime > eventTime[tp] ?? .min { eventTime[tp] = e.eventTime }
             }
             items.append(IntakeItem(coordinates: SourceCoordinates(topic: m.topic, partition: m.partition, offset: m.offset),
-                                    key: m.key, value: m.value, outcome: outcome))
+                                    key: m.key, value: m.value,
+                                    headers: m.headers.map { MessageHeader(name: $0.name, value: $0.value) }, outcome: outcome))
         }
         guard !items.isEmpty else { return }
         let decoded = monotonicNanos()

@@ -137,9 +137,12 @@ public final class IntakeStore: @unchecked Sendable {
 
     private func heldEvents(where clause: String, _ params: [String?], lock: Bool) throws -> [HeldEvent] {
         let rows = try connection.query("""
-            SELECT topic, partition, "offset", msg_key, msg_value, (extract(epoch from held_at) * 1000)::bigint
+            SELECT topic, partition, "offset", msg_key, msg_value, (extract(epoch from held_at) * 1000)::bigint,
+                   event_key, coalesce(cardinality(msg_header_names), 0)
             FROM held_events WHERE \(clause)\(lock ? " FOR UPDATE SKIP LOCKED" : "")
             """, params, context: "load held events")
+        let withHeaders = (0..<rows.count).filter { rows.int($0, 7)! > 0 }.map { rows.string($0, 6)! }
+        let headers = try StoredHeaders.read(connection, table: "held_events", keyColumn: "event_key", keys: withHeaders)
         var out: [HeldEvent] = []
         for i in 0..<rows.count {
             let topic = rows.string(i, 0)!
@@ -150,7 +153,7 @@ public final class IntakeStore: @unchecked Sendable {
             out.append(HeldEvent(
                 event: event,
                 coordinates: SourceCoordinates(topic: topic, partition: Int32(rows.int(i, 1)!), offset: rows.int64(i, 2)!),
-                key: key, value: value, heldAt: rows.int64(i, 5)!))
+                key: key, value: value, headers: headers[rows.string(i, 6)!] ?? [], heldAt: rows.int64(i, 5)!))
         }
         return out
     }
@@ -261,11 +264,12 @@ public final class IntakeStore: @unchecked Sendable {
                 copy.text(h.event.eventKey); copy.text(h.event.caseId); copy.int(h.event.sequence)
                 copy.text(h.coordinates.topic); copy.int(Int(h.coordinates.partition)); copy.int64(h.coordinates.offset)
                 copy.bytea(h.key); copy.bytea(h.value); copy.timestamp(epochMillis: h.heldAt)
+                StoredHeaders.write(h.headers, to: &copy)
                 copy.endRow()
             }
             try connection.copyIn("""
-                COPY held_events (event_key, case_id, sequence, topic, partition, "offset", msg_key, msg_value, held_at)
-                FROM STDIN (FORMAT binary)
+                COPY held_events (event_key, case_id, sequence, topic, partition, "offset", msg_key, msg_value, held_at,
+                msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)
                 """, data: copy.finished, context: "COPY held_events")
         }
         if !plan.deadLetters.isEmpty { try writeDeadLetters(plan.deadLetters) }
@@ -286,10 +290,12 @@ public final class IntakeStore: @unchecked Sendable {
         for d in letters {
             copy.text(d.coordinates.topic); copy.int(Int(d.coordinates.partition)); copy.int64(d.coordinates.offset)
             copy.text(d.reason); copy.text(d.caseId); copy.bytea(d.key); copy.bytea(d.value)
+            StoredHeaders.write(d.headers, to: &copy)
             copy.endRow()
         }
         try connection.copyIn("""
-            COPY dead_letters (topic, partition, "offset", reason, case_id, msg_key, msg_value) FROM STDIN (FORMAT binary)
+            COPY dead_letters (topic, partition, "offset", reason, case_id, msg_key, msg_value, msg_header_names,
+            msg_header_values) FROM STDIN (FORMAT binary)
             """, data: copy.finished, context: "COPY dead_letters")
         copy.reset()
         for d in letters {

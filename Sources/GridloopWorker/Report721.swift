@@ -1,15 +1,24 @@
 import Foundation
 import GridloopPostgres
 
-/// The "721" picture of a district: of the cases resolved in a period, the share resolved at
-/// estate or community (target 70%), at street (20%) and at district (10%), and how often
-/// each level let a limit pass (breach rate), overall, by category and by street or community.
+/// The "721" picture of a district (七二一: 70% of appeals resolved at estate or community, 20%
+/// at street, 10% at district): of the cases closed in a period, the share resolved at each
+/// level against those targets, and how often cases went overdue, by level, by category and by
+/// street or community.
 ///
-/// Definitions (README, "The 721 report"): a case counts once, at its last resolution
-/// (`gridloop.case.resolved`, event time) within the period, Asia/Shanghai dates inclusive,
-/// at the level that resolved it. A level's breach rate: of those cases that were handled at
-/// that level (resolved there or escalated from it), the share with an overdue decision there.
-/// A category's or unit's breach rate: the share of its cases with any overdue decision.
+/// Definitions (README, "The 721 report"):
+/// - The cases counted: those whose state is CLOSED (a REPLY followed by a callback other than
+///   UNSATISFIED), with the closing callback's time in the period, Asia/Shanghai dates, both
+///   inclusive. Each case once. Withdrawn cases, and cases reopened and not closed again, are not
+///   resolved and are not counted; a case reopened and closed again counts in the period of its
+///   last closing.
+/// - The resolving level: the level at which the case's last REPLY was made (`cases.replied_level`,
+///   the same level as the `resolvedLevel` of the case's `gridloop.case.resolved` event).
+/// - Went overdue: the case has a `gridloop.case.supervision.overdue` decision (any limit, any
+///   time of its life). A level's breach rate: of the counted cases handled at that level
+///   (dispatched or redispatched there, escalated to it, or resolved there), the share that went
+///   overdue there. A category's, street's or community's: the share of its cases that went
+///   overdue anywhere.
 public struct Report721: Codable, Sendable {
     public struct LevelRow: Codable, Sendable {
         public var level: String
@@ -19,105 +28,147 @@ public struct Report721: Codable, Sendable {
         public var breached: Int
         public var breachRate: Double
     }
+    /// One category, street or community.
     public struct GroupRow: Codable, Sendable {
-        public var code: String
-        public var name: String?
+        /// The category's name (`大类/小类`), or the street's or community's administrative code;
+        /// `(none)` when the feed did not give it.
+        public var key: String
         public var resolved: Int
         /// Resolved at estate or community, street, district.
         public var estateCommunity: Int
         public var street: Int
         public var district: Int
+        /// The share resolved at estate or community (against 70%).
+        public var estateCommunityShare: Double
         public var breached: Int
         public var breachRate: Double
     }
     public struct Target: Codable, Sendable {
         public var tier: String
+        public var resolved: Int
         public var actual: Double
         public var target: Double
+        /// ESTATE+COMMUNITY at or above its target; STREET and DISTRICT at or below theirs.
+        public var met: Bool
     }
 
     public var from: String
     public var to: String
     public var resolved: Int
+    /// Counted cases that went overdue at least once, and their share.
+    public var breached: Int
+    public var breachRate: Double
+    /// Counted cases that had SLA clocks (0 with `sla.enabled: false`: breach rates say nothing then).
+    public var withClocks: Int
     /// ESTATE+COMMUNITY vs 0.7, STREET vs 0.2, DISTRICT vs 0.1.
     public var targets: [Target]
     public var levels: [LevelRow]
     public var categories: [GroupRow]
-    /// Per street or community, when asked (`by`).
+    /// `street` or `community` when asked for one row per unit, else nil (and `units` empty).
     public var by: String?
     public var units: [GroupRow]
 
+    enum CodingKeys: String, CodingKey {
+        case from, to, resolved, breached, breachRate, withClocks, targets, levels, categories, by, units
+    }
+
+    /// Every key always present (`by` null when not asked).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(from, forKey: .from)
+        try c.encode(to, forKey: .to)
+        try c.encode(resolved, forKey: .resolved)
+        try c.encode(breached, forKey: .breached)
+        try c.encode(breachRate, forKey: .breachRate)
+        try c.encode(withClocks, forKey: .withClocks)
+        try c.encode(targets, forKey: .targets)
+        try c.encode(levels, forKey: .levels)
+        try c.encode(categories, forKey: .categories)
+        try c.encode(by, forKey: .by)
+        try c.encode(units, forKey: .units)
+    }
+
     public static let levelOrder = ["ESTATE", "COMMUNITY", "STREET", "DISTRICT"]
 
-    /// - Parameters: from/to: `YYYY-MM-DD`; by: nil, "street" or "community".
+    /// The counted cases, with their resolving level; `overdue` and `handled`: (case, level) pairs.
+    static let cohortSQL = """
+        WITH cohort AS (
+            SELECT case_id, replied_level AS resolved_level, category_name, street_code, community_code
+            FROM cases
+            WHERE status = 'CLOSED' AND replied_level IS NOT NULL
+              AND closed_at >= ($1::date::timestamp AT TIME ZONE 'Asia/Shanghai')
+              AND closed_at < (($2::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')),
+        overdue AS (
+            SELECT DISTINCT d.case_id, d.level FROM sla_decisions d JOIN cohort USING (case_id)
+            WHERE d.type = 'gridloop.case.supervision.overdue'),
+        handled AS (
+            SELECT DISTINCT case_id, level FROM (
+                SELECT e.case_id, e.level FROM case_events e JOIN cohort USING (case_id)
+                WHERE e.type IN ('DISPATCH', 'REDISPATCH') AND e.level IS NOT NULL
+                UNION ALL
+                SELECT d.case_id, d.to_level FROM sla_decisions d JOIN cohort USING (case_id)
+                WHERE d.type = 'gridloop.case.escalated'
+                UNION ALL
+                SELECT case_id, resolved_level FROM cohort) h)
+        """
+
+    /// - Parameters: from/to: `YYYY-MM-DD` (Asia/Shanghai), inclusive; by: nil, "street" or "community".
     public static func load(from: String, to: String, by: String?, db: PostgresConnection) throws -> Report721 {
-        // The cohort: one row per case, its last resolution in the period.
-        let cohort = """
-            WITH cohort AS (
-                SELECT DISTINCT ON (d.case_id) d.case_id, d.level AS resolved_level
-                FROM sla_decisions d
-                WHERE d.type = 'gridloop.case.resolved'
-                  AND d.decided_at >= ($1::date::timestamp AT TIME ZONE 'Asia/Shanghai')
-                  AND d.decided_at < (($2::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')
-                ORDER BY d.case_id, d.decided_at DESC),
-            overdue AS (
-                SELECT DISTINCT d.case_id, d.level FROM sla_decisions d JOIN cohort USING (case_id)
-                WHERE d.type = 'gridloop.case.supervision.overdue'),
-            escalated AS (
-                SELECT DISTINCT d.case_id, d.level FROM sla_decisions d JOIN cohort USING (case_id)
-                WHERE d.type = 'gridloop.case.escalated')
-            """
         let params = [from, to]
-        let lv = try db.query(cohort + """
+        let lv = try db.query(cohortSQL + """
             , levels(level) AS (SELECT unnest(ARRAY['ESTATE', 'COMMUNITY', 'STREET', 'DISTRICT']))
             SELECT l.level,
                    (SELECT count(*) FROM cohort c WHERE c.resolved_level = l.level),
-                   (SELECT count(*) FROM cohort c WHERE c.resolved_level = l.level
-                        OR EXISTS (SELECT 1 FROM escalated e WHERE e.case_id = c.case_id AND e.level = l.level)),
+                   (SELECT count(*) FROM handled h WHERE h.level = l.level),
                    (SELECT count(*) FROM overdue o WHERE o.level = l.level)
             FROM levels l
             """, params, context: "721 by level")
         var levels: [LevelRow] = []
         for i in 0..<lv.count {
             levels.append(LevelRow(level: lv.string(i, 0)!, resolved: lv.int(i, 1)!, share: 0, handled: lv.int(i, 2)!,
-                                   breached: lv.int(i, 3)!, breachRate: 0))
-        }
-        let total = levels.map(\.resolved).reduce(0, +)
-        for i in levels.indices {
-            levels[i].share = ratio(levels[i].resolved, total)
-            levels[i].breachRate = ratio(levels[i].breached, levels[i].handled)
+                                   breached: lv.int(i, 3)!, breachRate: ratio(lv.int(i, 3)!, lv.int(i, 2)!)))
         }
         levels.sort { levelOrder.firstIndex(of: $0.level)! < levelOrder.firstIndex(of: $1.level)! }
+        let total = levels.map(\.resolved).reduce(0, +)
+        for i in levels.indices { levels[i].share = ratio(levels[i].resolved, total) }
+        let all = try db.query(cohortSQL + """
+            SELECT (SELECT count(DISTINCT case_id) FROM overdue),
+                   (SELECT count(*) FROM cohort c WHERE EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = c.case_id))
+            """, params, context: "721 totals")
         func count(_ names: [String]) -> Int { levels.filter { names.contains($0.level) }.map(\.resolved).reduce(0, +) }
-        let targets = [
-            Target(tier: "ESTATE+COMMUNITY", actual: ratio(count(["ESTATE", "COMMUNITY"]), total), target: 0.7),
-            Target(tier: "STREET", actual: ratio(count(["STREET"]), total), target: 0.2),
-            Target(tier: "DISTRICT", actual: ratio(count(["DISTRICT"]), total), target: 0.1),
-        ]
-        func groups(_ code: String, _ name: String) throws -> [GroupRow] {
-            let r = try db.query(cohort + """
-                SELECT coalesce(\(code), '(none)'), \(name), count(*),
+        let tiers: [(String, [String], Double)] = [("ESTATE+COMMUNITY", ["ESTATE", "COMMUNITY"], 0.7), ("STREET", ["STREET"], 0.2),
+                                                   ("DISTRICT", ["DISTRICT"], 0.1)]
+        let targets = tiers.map { tier, names, target in
+            let actual = ratio(count(names), total)
+            return Target(tier: tier, resolved: count(names), actual: actual, target: target,
+                          met: tier == "ESTATE+COMMUNITY" ? actual >= target : actual <= target)
+        }
+        func groups(_ column: String) throws -> [GroupRow] {
+            let r = try db.query(cohortSQL + """
+                SELECT coalesce(c.\(column), '(none)'), count(*),
                        count(*) FILTER (WHERE c.resolved_level IN ('ESTATE', 'COMMUNITY')),
                        count(*) FILTER (WHERE c.resolved_level = 'STREET'),
                        count(*) FILTER (WHERE c.resolved_level = 'DISTRICT'),
                        count(*) FILTER (WHERE EXISTS (SELECT 1 FROM overdue o WHERE o.case_id = c.case_id))
-                FROM cohort c JOIN cases k USING (case_id)
-                GROUP BY 1 ORDER BY 3 DESC, 1
-                """, params, context: "721 by group")
+                FROM cohort c
+                GROUP BY 1 ORDER BY 2 DESC, 1
+                """, params, context: "721 by \(column)")
             return (0..<r.count).map { i in
-                GroupRow(code: r.string(i, 0)!, name: r.string(i, 1), resolved: r.int(i, 2)!, estateCommunity: r.int(i, 3)!,
-                         street: r.int(i, 4)!, district: r.int(i, 5)!, breached: r.int(i, 6)!,
-                         breachRate: ratio(r.int(i, 6)!, r.int(i, 2)!))
+                GroupRow(key: r.string(i, 0)!, resolved: r.int(i, 1)!, estateCommunity: r.int(i, 2)!, street: r.int(i, 3)!,
+                         district: r.int(i, 4)!, estateCommunityShare: ratio(r.int(i, 2)!, r.int(i, 1)!),
+                         breached: r.int(i, 5)!, breachRate: ratio(r.int(i, 5)!, r.int(i, 1)!))
             }
         }
-        let categories = try groups("k.category_name", "max(NULL::text)")  // by name: 12319 has no category code
-        var units: [GroupRow] = []
-        if by == "street" { units = try groups("k.street_code", "max(NULL::text)") }
-        if by == "community" { units = try groups("k.community_code", "max(NULL::text)") }
-        return Report721(from: from, to: to, resolved: total, targets: targets, levels: levels, categories: categories,
+        // By name: 12319 has no category code, and both platforms use the same 大类/小类 names.
+        let categories = try groups("category_name")
+        let units = by == "street" ? try groups("street_code") : by == "community" ? try groups("community_code") : []
+        let breached = all.int(0, 0) ?? 0
+        return Report721(from: from, to: to, resolved: total, breached: breached, breachRate: ratio(breached, total),
+                         withClocks: all.int(0, 1) ?? 0, targets: targets, levels: levels, categories: categories,
                          by: by, units: units)
     }
 
+    /// a / b, rounded to 4 decimals; 0 when b is 0.
     static func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? 0 : (Double(a) / Double(b) * 10000).rounded() / 10000 }
 
     public func json() throws -> String {

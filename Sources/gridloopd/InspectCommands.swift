@@ -18,13 +18,13 @@ struct CaseCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connect(config)
+            let db = try PostgresConnectionFactory.connectMigrated(config)
             guard var view = try CaseView.load(caseId: caseId, from: db) else {
-                throw ValidationError("no case \(caseId) (case ids look like 12345:HF261123000095 or 12319:12319-2026-000001)")
+                throw CommandFailure(message: "no case \(caseId) (case ids look like 12345:HF261123000095 or 12319:12319-2026-000001)")
             }
             let sla = try options.loadSLA(config)
             try view.loadSLA(from: db, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar),
-                             now: Int64(Date().timeIntervalSince1970 * 1000))
+                             now: Int64(Date().timeIntervalSince1970) * 1000)  // whole seconds, as asOf shows it
             if json {
                 print(try view.json())
             } else {
@@ -46,7 +46,7 @@ struct DLQCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connect(config)
+            let db = try PostgresConnectionFactory.connectMigrated(config)
             let letters = try DeadLetterView.list(limit: limit, from: db)
             if json {
                 print(try DeadLetterView.json(letters))
@@ -62,13 +62,16 @@ extension DLQCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish dead letters again to the partition they came from, after a fix.",
             discussion: """
-                The intake applies a re-driven message if it is valid now, or dead-letters it again \
-                as a new row. Each dead letter is retried once; `dlq list` shows which were.
+                The original key, bytes and headers go back to the partition the message came from, \
+                with a gridloop-retry-of header. The intake applies it if it is valid now, or \
+                dead-letters it again as a new row. Each dead letter is retried once; `dlq list` \
+                shows which were, and where they went.
                 """)
         @OptionGroup var options: ConfigOptions
         @Argument(help: "Dead letter ids (from dlq list).") var ids: [Int64] = []
         @Flag(help: "Every dead letter not retried yet.") var all = false
-        @Flag(help: "Print a JSON array.") var json = false
+        @Flag(help: "Print one JSON object: published (id, topic, partition, newOffset, headers) and failed (id, error).")
+        var json = false
 
         func validate() throws {
             if ids.isEmpty == !all { throw ValidationError("give dead letter ids, or --all") }
@@ -76,19 +79,22 @@ extension DLQCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connect(config)
-            let outcomes: [DeadLetterRetry.Outcome]
-            do {
-                outcomes = try DeadLetterRetry.retry(ids: all ? nil : ids, config: config, db: db)
-            } catch let refusal as DeadLetterRetry.Refusal {
-                throw ValidationError(refusal.description)
-            }
+            let db = try PostgresConnectionFactory.connectMigrated(config)
+            // A refusal (unknown id, retried already) prints as "Error: ..." and exits 1.
+            let summary = try DeadLetterRetry.retry(ids: all ? nil : ids, config: config, db: db)
             if json {
-                print(try prettyJSON(outcomes))
-            } else if outcomes.isEmpty {
-                print("nothing to retry")
+                print(try prettyJSON(summary))
+            } else if summary.published.isEmpty && summary.failed.isEmpty {
+                print("nothing to retry: no dead letter is waiting (gridloopd dlq list shows them all)")
             } else {
-                for o in outcomes { print("dead letter \(o.id) published again to \(o.topic)[\(o.partition)]@\(o.newOffset)") }
+                for o in summary.published {
+                    let headers = o.headers.map { "\($0) original header(s)" } ?? "no headers kept (stored before migration 003)"
+                    print("dead letter \(o.id) published again to \(o.topic)[\(o.partition)]@\(o.newOffset), \(headers)")
+                }
+            }
+            if !summary.failed.isEmpty {
+                for f in summary.failed { FileHandle.standardError.write(Data("gridloopd: \(f)\n".utf8)) }
+                throw ExitCode(1)
             }
         }
     }
@@ -103,7 +109,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let db = try PostgresConnectionFactory.connect(config)
+        let db = try PostgresConnectionFactory.connectMigrated(config)
         let status = try StatusView.load(config: config, db: db)
         print(json ? try status.json() : status.text())
     }
@@ -134,17 +140,29 @@ struct ReportCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connect(config)
+            let db = try PostgresConnectionFactory.connectMigrated(config)
             let report = try Report721.load(from: from, to: to, by: by, db: db)
             if let html {
                 do {
                     try report.html(deployment: config.deploymentName).write(toFile: html, atomically: true, encoding: .utf8)
                 } catch {
-                    throw ValidationError("cannot write \(html): \(error.localizedDescription)")
+                    throw CommandFailure(message: "cannot write the HTML page \(html): \(error.localizedDescription)")
                 }
             }
             print(json ? try report.json() : report.text())
             if let html, !json { print("\nHTML page written to \(html)") }
         }
+    }
+}
+
+extension PostgresConnectionFactory {
+    /// Connects for a command that reads this version's schema; an older one is refused with what to do.
+    static func connectMigrated(_ config: GridloopConfig) throws -> PostgresConnection {
+        let db = try connect(config)
+        guard (try? Migrator.isCurrent(db)) == true else {
+            throw CommandFailure(message: "the database \(redact(config.databaseURL)) is not migrated to this version of "
+                + "gridloopd: run `gridloopd migrate` first")
+        }
+        return db
     }
 }

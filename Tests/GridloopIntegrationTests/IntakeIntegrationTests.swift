@@ -78,13 +78,16 @@ final class IntakeIntegrationTests: XCTestCase {
             XCTFail("daemon log contains personal data from the fixtures")
             break
         }
+        // Only what the relay marked sent: a clock may fire just before SIGTERM, and its event
+        // stays in the outbox for the next start (the relay publishes at least once, not before
+        // it stops).
         let outbound = try db.query("""
-            SELECT topic, count(*) FROM outbox WHERE topic <> $1 GROUP BY topic
+            SELECT topic, count(*) FROM outbox WHERE topic <> $1 AND sent_at IS NOT NULL GROUP BY topic
             """, [Self.dlq])
         XCTAssertGreaterThan(outbound.count, 0, "the fixtures' old orders went overdue: events were emitted")
         for i in 0..<outbound.count {
             let events = try consumeAll(topic: outbound.string(i, 0)!, brokers: broker.bootstrap, expected: outbound.int(i, 1)!)
-            XCTAssertEqual(events.count, outbound.int(i, 1)!)
+            XCTAssertGreaterThanOrEqual(events.count, outbound.int(i, 1)!, "every event marked sent is on its topic")
             for (id, e) in events {
                 let text = String(decoding: e.value, as: UTF8.self) + e.headers.values.joined()
                 if let secret = expected.personalData.first(where: { text.contains($0) }) {

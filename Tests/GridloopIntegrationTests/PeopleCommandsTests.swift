@@ -1,9 +1,12 @@
 import Foundation
+import GridloopKafka
 import GridloopPostgres
 import XCTest
 
-/// The commands the operations team uses: `status`, `case show`, `report 721`, `dlq retry`.
-/// (An extension of the SLA tests, whose set-up and message builder they share.)
+/// The commands the operations team uses: `status`, `case show`, `dlq retry` (and `report 721`
+/// in Report721Tests.swift), run as a person runs them: the `gridloopd` binary against the real
+/// database and the development broker. (An extension of the SLA tests, whose set-up and
+/// message builder they share.)
 extension SLAIntegrationTests {
     /// Runs `gridloopd ARGS`; returns the exit status, stdout and stderr.
     func gridloopd(_ binDir: String, _ args: [String], _ env: [String: String]) throws -> (status: Int32, out: String, err: String) {
@@ -24,180 +27,182 @@ extension SLAIntegrationTests {
         return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
     }
 
+    /// `gridloopd ARGS --json`, which must succeed, parsed.
+    func gridloopdJSON(_ binDir: String, _ args: [String], _ env: [String: String]) throws -> Any {
+        let r = try gridloopd(binDir, args + ["--json"], env)
+        XCTAssertEqual(r.status, 0, "gridloopd \(args.joined(separator: " ")): \(r.err)")
+        return try JSONSerialization.jsonObject(with: Data(r.out.utf8))
+    }
+
     func jsonObject(_ text: String) throws -> [String: Any] {
         try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
     }
 
-    /// `status --json`: the lag is what was produced and not consumed, the open cases are there.
-    func testStatusShowsTheLagAndTheOpenCases() throws {
-        let (binDir, broker, database, env) = try setUpLadder("people_status", sign: "3600s")
-        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "status")
-        try DaemonHarness.produce(try (0..<5).map { try message("DISPATCH", "HFST\($0)", at: Date()) },
-                                  topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
-        let db = try PostgresConnection(database)
-        try eventually("5 cases applied") { try db.query("SELECT count(*) FROM cases").int(0, 0) == 5 }
-        XCTAssertEqual(daemon.terminate(), 0)
-        // Seven more while no daemon runs: the lag.
-        try DaemonHarness.produce(try (5..<12).map { try message("DISPATCH", "HFST\($0)", at: Date()) },
-                                  topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
-
-        let r = try gridloopd(binDir, ["status", "--json"], env)
-        XCTAssertEqual(r.status, 0, r.err)
-        let status = try jsonObject(r.out)
-        let partitions = try XCTUnwrap(status["partitions"] as? [[String: Any]])
-        XCTAssertFalse(partitions.isEmpty)
-        let lag = partitions.compactMap { $0["lag"] as? Int }.reduce(0, +)
-        XCTAssertEqual(lag, 7, "the messages produced while no daemon ran")
-        XCTAssertNil(status["brokerProblem"])
-        XCTAssertEqual((status["openCasesByLevel"] as? [String: Int])?["ESTATE"], 5)
-        XCTAssertEqual(status["outboxBacklog"] as? Int, 0)
-        XCTAssertEqual(status["deadLettersToday"] as? Int, 0)
-        let table = try gridloopd(binDir, ["status"], env)
-        XCTAssertTrue(table.out.contains("ESTATE 5"), table.out)
-
-        // Once a daemon has caught up, no lag.
-        let again = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "status-2")
-        try eventually("12 cases applied") { try db.query("SELECT count(*) FROM cases").int(0, 0) == 12 }
-        XCTAssertEqual(again.terminate(), 0)
-        let after = try jsonObject(try gridloopd(binDir, ["status", "--json"], env).out)
-        XCTAssertEqual((after["partitions"] as? [[String: Any]])?.compactMap { $0["lag"] as? Int }.reduce(0, +), 0)
+    /// Publishes `lines` to `topic`; returns the partition each landed in, in order.
+    func produceCounting(_ lines: [(key: [UInt8]?, value: [UInt8])], topic: String, brokers: String,
+                         headers: [KafkaHeader] = []) throws -> [Int32] {
+        let producer = try KafkaProducer(configuration: ["bootstrap.servers": brokers])
+        let results = try producer.send(lines.map { ProducerRecord(topic: topic, key: $0.key, value: $0.value, headers: headers) },
+                                        timeout: .seconds(60))
+        return try results.map { try $0.get().partition }
     }
 
-    /// `case show --json`: a climbing case's clocks with deadlines and used share, and the events
-    /// emitted for it, published.
-    func testCaseShowHasTheClocksAndTheEmittedEvents() throws {
-        let (binDir, broker, database, env) = try setUpLadder("people_case")
-        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "case-show")
-        try DaemonHarness.produce([try message("DISPATCH", "HFSHOW", at: Date())],
-                                  topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+    /// `status --json`: the lag is exactly what was produced and not consumed, per partition, before
+    /// any daemon ran and between runs; open cases by level, clocks due while no daemon runs, the
+    /// outbox backlog and today's dead letters are what the test made them; unreachable brokers
+    /// make the lag unknown, not the command fail.
+    func testStatusShowsTheLagTheBacklogAndTheOpenCases() throws {
+        let (binDir, broker, database, env) = try setUpLadder("people_status", sign: "30s")
+        let topic = IntakeIntegrationTests.t12345
+        let now = Date()
+        func dispatch(_ no: String, _ level: String) throws -> (key: [UInt8]?, value: [UInt8]) {
+            try message("DISPATCH", no, at: now, order: ["assignee": ["unitCode": "U-\(no)", "unitName": "承办单位", "level": level]])
+        }
+        // Never consumed by anyone: all of it is lag, although no offset is committed yet.
+        let first = try produceCounting([try dispatch("HFST1", "ESTATE"), try dispatch("HFST2", "ESTATE"),
+                                         try dispatch("HFST3", "COMMUNITY"), try dispatch("HFST4", "STREET")],
+                                        topic: topic, brokers: broker.bootstrap)
+        var status = try XCTUnwrap(try gridloopdJSON(binDir, ["status"], env) as? [String: Any])
+        XCTAssertEqual(status["totalLag"] as? Int, 4)
+        var partitions = try XCTUnwrap(status["partitions"] as? [[String: Any]])
+        XCTAssertEqual(partitions.filter { $0["topic"] as? String == topic }.count, 4, "every partition of the intake topic")
+        XCTAssertTrue(partitions.allSatisfy { $0["committed"] is NSNull }, "nothing committed yet")
+
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "status")
         let db = try PostgresConnection(database)
-        try eventually("escalated to COMMUNITY and published") {
-            try db.query("SELECT count(*) FROM sla_decisions WHERE case_id = '12345:HFSHOW' AND type = 'gridloop.case.escalated'").int(0, 0)! >= 1
+        // One closed case (not open any more) and one damaged message (a dead letter today).
+        try DaemonHarness.produce([
+            try dispatch("HFSTDONE", "ESTATE"),
+            try message("SIGN", "HFSTDONE", at: now, order: ["unitCode": "U-HFSTDONE"]),
+            try message("REPLY", "HFSTDONE", at: now, order: ["unitCode": "U-HFSTDONE", "result": "RESOLVED", "content": "已处理"]),
+            try message("VISIT", "HFSTDONE", at: now, order: ["satisfaction": "SATISFIED"]),
+            (Array("HFSTBROKEN".utf8), Array("{\"msgId\": ".utf8)),
+        ], topic: topic, brokers: broker.bootstrap)
+        try DaemonHarness.waitUntilConsumed(db, total: first.count + 5, daemon: daemon)
+        XCTAssertEqual(daemon.terminate(), 0)
+
+        // While no daemon runs: seven more (the lag), and the 30 s sign clocks fall due.
+        var counts: [Int32: Int] = [:]
+        for p in try produceCounting(try (5..<12).map { try dispatch("HFST\($0)", "DISTRICT") }, topic: topic, brokers: broker.bootstrap) {
+            counts[p, default: 0] += 1
+        }
+        // A relay that could not publish for two minutes: three events waiting.
+        try db.execute("""
+            INSERT INTO outbox (id, topic, payload, created_at)
+            SELECT 'stuck-' || n, 'gridloop.supervision', '\\x7b7d', now() - interval '2 minutes' FROM generate_series(1, 3) n
+            """)
+        // A dead letter of yesterday (Asia/Shanghai): not today's.
+        try db.execute("""
+            INSERT INTO dead_letters (topic, partition, "offset", reason, msg_value, created_at)
+            VALUES ('\(topic)', 0, 999999, 'test: yesterday', '\\x00',
+                    date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai' - interval '1 second')
+            """)
+        try eventually("the open cases' clocks fall due with no daemon to fire them", attempts: 900) {
+            status = try XCTUnwrap(try gridloopdJSON(binDir, ["status"], env) as? [String: Any])
+            return status["dueTimers"] as? Int == 4
+        }
+        XCTAssertEqual(status["totalLag"] as? Int, 7, "the messages produced while no daemon ran")
+        partitions = try XCTUnwrap(status["partitions"] as? [[String: Any]])
+        for p in partitions where p["topic"] as? String == topic {
+            XCTAssertEqual(p["lag"] as? Int, counts[Int32(p["partition"] as! Int)] ?? 0, "\(p)")
+            XCTAssertEqual((p["highWatermark"] as? Int).map { $0 - (p["committed"] as? Int ?? 0) }, p["lag"] as? Int, "\(p)")
+        }
+        XCTAssertTrue(status["brokerProblem"] is NSNull)
+        XCTAssertEqual(status["openCasesByLevel"] as? [String: Int], ["ESTATE": 2, "COMMUNITY": 1, "STREET": 1, "DISTRICT": 0])
+        XCTAssertEqual(status["outboxBacklog"] as? Int, 3)
+        XCTAssertGreaterThanOrEqual(status["oldestUnsentAgeSeconds"] as? Double ?? 0, 120)
+        XCTAssertEqual(status["deadLettersToday"] as? Int, 1)
+        XCTAssertEqual(status["deadLettersNotRetried"] as? Int, 2)
+        XCTAssertTrue((status["oldestDueCase"] as? String)?.hasPrefix("12345:HFST") == true, "\(status)")
+        XCTAssertTrue((status["oldestDueTimer"] as? String)?.hasSuffix("+08:00") == true, "\(status)")
+        let table = try gridloopd(binDir, ["status"], env)
+        XCTAssertEqual(table.status, 0, table.err)
+        for line in ["ESTATE 2   COMMUNITY 1   STREET 1   DISTRICT 0", "outbox backlog      3 unsent", "dead letters today  1"] {
+            XCTAssertTrue(table.out.contains(line), "'\(line)' in\n\(table.out)")
+        }
+
+        // The brokers cannot be reached: the database's figures, the lag unknown and why.
+        var away = env
+        away["GRIDLOOP_KAFKA_BROKERS"] = "127.0.0.1:9"
+        let blind = try XCTUnwrap(try gridloopdJSON(binDir, ["status"], away) as? [String: Any])
+        XCTAssertTrue(blind["totalLag"] is NSNull)
+        XCTAssertTrue((blind["brokerProblem"] as? String)?.contains("127.0.0.1:9") == true, "\(blind)")
+        XCTAssertTrue((blind["partitions"] as? [[String: Any]])?.allSatisfy { $0["lag"] is NSNull } == true)
+        XCTAssertEqual(blind["outboxBacklog"] as? Int, 3)
+        let blindTable = try gridloopd(binDir, ["status"], away)
+        XCTAssertEqual(blindTable.status, 0, blindTable.err)
+        XCTAssertTrue(blindTable.out.contains("unknown") && blindTable.out.contains("did not answer"), blindTable.out)
+
+        // A daemon catches up: no lag.
+        try db.execute("DELETE FROM outbox WHERE id LIKE 'stuck-%'")
+        let again = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "status-2")
+        try DaemonHarness.waitUntilConsumed(db, total: first.count + 5 + 7, daemon: again)
+        XCTAssertEqual(again.terminate(), 0)
+        let after = try XCTUnwrap(try gridloopdJSON(binDir, ["status"], env) as? [String: Any])
+        XCTAssertEqual(after["totalLag"] as? Int, 0)
+    }
+
+    /// `case show --json`: an open case's clocks with their deadlines (+08:00) and the share of
+    /// each limit used; a case that went overdue and climbed a level, with the events emitted for
+    /// it and their publication.
+    func testCaseShowHasTheClocksAndTheEmittedEvents() throws {
+        // Ladder policy with a one-hour sign limit: handle 600 s at every level.
+        let (binDir, broker, database, env) = try setUpLadder("people_case", sign: "3600s")
+        let whole = floor(Date().timeIntervalSince1970)
+        let fresh = Date(timeIntervalSince1970: whole - 60), late = Date(timeIntervalSince1970: whole - 700)
+        // Produced before the daemon starts, so that it reads them as a backlog in event time.
+        try DaemonHarness.produce([try message("DISPATCH", "HFLATE", at: late), try message("DISPATCH", "HFFRESH", at: fresh)],
+                                  topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "case-show")
+        let db = try PostgresConnection(database)
+        // HFLATE: handle limit (600 s) passed at ESTATE → overdue, escalated to COMMUNITY.
+        try eventually("HFLATE escalated and its events published") {
+            try db.query("SELECT count(*) FROM sla_decisions WHERE case_id = '12345:HFLATE' AND type = 'gridloop.case.escalated'").int(0, 0) == 1
                 && db.query("SELECT count(*) FROM outbox WHERE sent_at IS NULL").int(0, 0) == 0
         }
         XCTAssertEqual(daemon.terminate(), 0)
-        let r = try gridloopd(binDir, ["case", "show", "12345:HFSHOW", "--json"], env)
-        XCTAssertEqual(r.status, 0, r.err)
-        let view = try jsonObject(r.out)
-        XCTAssertEqual(view["caseId"] as? String, "12345:HFSHOW")
-        let level = try XCTUnwrap(view["level"] as? String)
-        XCTAssertNotEqual(level, "ESTATE", "it climbed")
-        let clocks = try XCTUnwrap(view["clocks"] as? [[String: Any]])
-        let sign = try XCTUnwrap(clocks.first { $0["kind"] as? String == "SIGN" }, "the sign clock at the new level")
-        XCTAssertEqual(sign["level"] as? String, level)
-        XCTAssertEqual(sign["limit"] as? String, "3s")
-        XCTAssertTrue((sign["deadline"] as? String)?.hasSuffix("+08:00") == true, "\(sign)")
-        XCTAssertNotNil(sign["usedShare"] as? Double)
-        let emitted = try XCTUnwrap(view["emitted"] as? [[String: Any]])
-        let first = try XCTUnwrap(emitted.first { $0["type"] as? String == "gridloop.case.escalated" })
-        XCTAssertEqual(first["level"] as? String, "ESTATE")
-        XCTAssertEqual(first["toLevel"] as? String, "COMMUNITY")
-        XCTAssertNotNil(first["publishedAt"], "published")
-        XCTAssertTrue(emitted.contains { $0["type"] as? String == "gridloop.case.supervision.warning" })
-        let text = try gridloopd(binDir, ["case", "show", "12345:HFSHOW"], env).out
-        XCTAssertTrue(text.contains("clocks at \(level)") && text.contains("emitted:"), text)
-    }
-
-    /// `report 721` agrees with a count done from the `gridloop.case.resolved` events that
-    /// subscribers received (another path than the report's SQL).
-    func testReport721AgreesWithTheResolvedEventsPublished() throws {
-        let (binDir, broker, database, env) = try setUpLadder("people_721")
-        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "721")
-        // Orders signed and closed at different levels: some in time, some after climbing.
-        let start = Date().addingTimeInterval(-3600)
-        var feed: [(key: [UInt8]?, value: [UInt8])] = []
-        let plan: [(String, Double)] = (0..<24).map { ("HF721N\($0)", [1.0, 2.0, 4.0, 7.0, 10.0, 13.0][$0 % 6]) }
-        for (no, _) in plan { feed.append(try message("DISPATCH", no, at: start)) }
-        for (no, signAfter) in plan {
-            feed.append(try message("SIGN", no, at: start.addingTimeInterval(signAfter), order: ["unitCode": "X"]))
-            feed.append(try message("REPLY", no, at: start.addingTimeInterval(signAfter + 1),
-                                    order: ["unitCode": "X", "result": "RESOLVED", "content": "已处理"]))
-            feed.append(try message("VISIT", no, at: start.addingTimeInterval(signAfter + 2),
-                                    order: ["satisfaction": "SATISFIED"]))
-        }
-        try DaemonHarness.produce(feed, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
-        let db = try PostgresConnection(database)
-        try DaemonHarness.waitUntilConsumed(db, total: feed.count, daemon: daemon)
-        XCTAssertEqual(daemon.terminate(), 0)
-
-        let resolvedEvents = try read(topic: "gridloop.outcomes", brokers: broker.bootstrap, atLeast: 1)
-        var lastLevel: [String: (String, String)] = [:]  // case -> (resolvedAt, level)
-        for e in resolvedEvents {
-            let d = data(e)
-            guard let c = e["subject"] as? String, let at = d["resolvedAt"] as? String, let l = d["resolvedLevel"] as? String else { continue }
-            if (lastLevel[c]?.0 ?? "") <= at { lastLevel[c] = (at, l) }
-        }
-        XCTAssertEqual(lastLevel.count, plan.count, "every order resolved once")
-        var expected: [String: Int] = [:]
-        for (_, l) in lastLevel.values { expected[l, default: 0] += 1 }
-        XCTAssertGreaterThan(expected.count, 1, "resolved at more than one level")
-
-        let f = DateFormatter()
-        f.dateFormat = "yyyy-MM-dd"
+        let f = ISO8601DateFormatter()
         f.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        let day = f.string(from: start), next = f.string(from: start.addingTimeInterval(86_400))
-        let html = FileManager.default.temporaryDirectory.appendingPathComponent("721-\(UUID().uuidString).html")
-        defer { try? FileManager.default.removeItem(at: html) }
-        let r = try gridloopd(binDir, ["report", "721", "--from", day, "--to", next, "--by", "community", "--json", "--html", html.path], env)
-        XCTAssertEqual(r.status, 0, r.err)
-        let report = try jsonObject(r.out)
-        XCTAssertEqual(report["resolved"] as? Int, plan.count)
-        let levels = try XCTUnwrap(report["levels"] as? [[String: Any]])
-        for l in levels {
-            XCTAssertEqual(l["resolved"] as? Int, expected[l["level"] as! String] ?? 0, "\(l)")
-        }
-        let targets = try XCTUnwrap(report["targets"] as? [[String: Any]])
-        let low = Double((expected["ESTATE"] ?? 0) + (expected["COMMUNITY"] ?? 0)) / Double(plan.count)
-        XCTAssertEqual(targets.first { $0["tier"] as? String == "ESTATE+COMMUNITY" }?["actual"] as? Double ?? -1, low, accuracy: 0.0001)
-        XCTAssertEqual(targets.map { $0["target"] as? Double ?? 0 }, [0.7, 0.2, 0.1])
-        XCTAssertEqual((report["units"] as? [[String: Any]])?.first?["resolved"] as? Int, plan.count, "one community, all its cases")
-        let page = try String(contentsOf: html, encoding: .utf8)
-        XCTAssertTrue(page.contains("<svg") && page.contains("721"), "an HTML page with a chart")
-        XCTAssertFalse(page.contains("<script") || page.contains("http://") && !page.contains("http://www.w3.org/2000/svg"),
-                       "self-contained")
-        // Outside the period: nothing.
-        let empty = try jsonObject(try gridloopd(binDir, ["report", "721", "--from", "2020-01-01", "--to", "2020-01-31", "--json"], env).out)
-        XCTAssertEqual(empty["resolved"] as? Int, 0)
-        let bad = try gridloopd(binDir, ["report", "721", "--from", "yesterday", "--to", day], env)
-        XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.err.contains("--from"), bad.err)
-    }
+        func at(_ d: Date) -> String { f.string(from: d) }
 
-    /// `dlq retry`: a message dead-lettered for want of its DISPATCH is applied once re-driven
-    /// after the DISPATCH came; a damaged one is dead-lettered again as a new row; a second
-    /// retry of the same dead letter is refused.
-    func testDeadLettersAreReDrivenOnce() throws {
-        let (binDir, broker, database, env) = try setUpLadder("people_dlq", sign: "3600s")
-        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "dlq")
-        defer { daemon.terminate() }
-        let sign = try message("SIGN", "HFORPHAN", at: Date(), order: ["unitCode": "E1"])
-        try DaemonHarness.produce([sign, (Array("HFBROKEN".utf8), Array("{\"msgId\": \"x\", ".utf8))],
-                                  topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
-        let db = try PostgresConnection(database)
-        try eventually("both dead-lettered (the orphan after the hold)") {
-            try db.query("SELECT count(*) FROM dead_letters").int(0, 0) == 2
+        let open = try XCTUnwrap(try gridloopdJSON(binDir, ["case", "show", "12345:HFFRESH"], env) as? [String: Any])
+        for key in ["caseId", "source", "orderNo", "status", "level", "events"] { XCTAssertNotNil(open[key], "kept: \(key)") }
+        XCTAssertEqual(open["level"] as? String, "ESTATE")
+        let asOf = try XCTUnwrap(f.date(from: try XCTUnwrap(open["asOf"] as? String)))
+        let clocks = try XCTUnwrap(open["clocks"] as? [[String: Any]])
+        XCTAssertEqual(clocks.map { $0["kind"] as? String }, ["SIGN", "HANDLE"])
+        for (clock, limit) in zip(clocks, [3600.0, 600.0]) {
+            XCTAssertEqual(clock["level"] as? String, "ESTATE")
+            XCTAssertEqual(clock["deadline"] as? String, at(fresh.addingTimeInterval(limit)), "\(clock)")
+            XCTAssertEqual(clock["warningAt"] as? String, at(fresh.addingTimeInterval(limit / 2)), "\(clock)")
+            XCTAssertEqual(clock["usedShare"] as? Double ?? -1, asOf.timeIntervalSince(fresh) / limit, accuracy: 0.002, "\(clock)")
         }
-        let orphan = try XCTUnwrap(db.query("SELECT id FROM dead_letters WHERE reason LIKE '%never dispatched%'").int64(0, 0))
-        let broken = try XCTUnwrap(db.query("SELECT id FROM dead_letters WHERE id <> $1", [String(orphan)]).int64(0, 0))
-        try DaemonHarness.produce([try message("DISPATCH", "HFORPHAN", at: Date())],
-                                  topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
-        try eventually("the order exists") { try db.query("SELECT count(*) FROM cases").int(0, 0) == 1 }
+        XCTAssertEqual((open["emitted"] as? [Any])?.count, 0)
 
-        let r = try gridloopd(binDir, ["dlq", "retry", String(orphan), String(broken)], env)
-        XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.out.contains("dead letter \(orphan) published again"), r.out)
-        try eventually("the SIGN is applied now") {
-            try db.query("SELECT count(*) FROM cases WHERE case_id = '12345:HFORPHAN' AND status = 'SIGNED'").int(0, 0) == 1
+        let climbed = try XCTUnwrap(try gridloopdJSON(binDir, ["case", "show", "12345:HFLATE"], env) as? [String: Any])
+        XCTAssertEqual(climbed["level"] as? String, "COMMUNITY")
+        let assigned = late.addingTimeInterval(600)  // the escalation: at the ESTATE handle deadline
+        let sign = try XCTUnwrap((climbed["clocks"] as? [[String: Any]])?.first { $0["kind"] as? String == "SIGN" })
+        XCTAssertEqual(sign["level"] as? String, "COMMUNITY")
+        XCTAssertEqual(sign["limit"] as? String, "3600s")
+        XCTAssertEqual(sign["deadline"] as? String, at(assigned.addingTimeInterval(3600)))
+        let emitted = try XCTUnwrap(climbed["emitted"] as? [[String: Any]])
+        XCTAssertEqual(emitted.map { $0["type"] as? String ?? "" }, ["gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
+                                                                     "gridloop.case.escalated"])
+        XCTAssertEqual(emitted.map { $0["time"] as? String }, [at(late.addingTimeInterval(300)), at(assigned), at(assigned)])
+        XCTAssertEqual(emitted.last?["level"] as? String, "ESTATE")
+        XCTAssertEqual(emitted.last?["toLevel"] as? String, "COMMUNITY")
+        XCTAssertEqual(emitted.last?["id"] as? String, "12345:HFLATE/a1/HANDLE/escalated")
+        XCTAssertTrue(emitted.allSatisfy { $0["publishedAt"] is String }, "all published: \(emitted)")
+
+        let text = try gridloopd(binDir, ["case", "show", "12345:HFLATE"], env)
+        XCTAssertEqual(text.status, 0, text.err)
+        XCTAssertTrue(text.out.contains("clocks at COMMUNITY") && text.out.contains("escalated → COMMUNITY"), text.out)
+        for secret in ["王女士", "13800001111", "下水道堵塞，污水外溢", "包河区某小区1栋"] {
+            XCTAssertFalse(text.out.contains(secret), "personal data in case show")
         }
-        try eventually("the damaged one is a dead letter again, with a new id") {
-            try db.query("SELECT count(*) FROM dead_letters").int(0, 0) == 3
-        }
-        let again = try gridloopd(binDir, ["dlq", "retry", String(orphan)], env)
-        XCTAssertNotEqual(again.status, 0)
-        XCTAssertTrue(again.err.contains("retried already"), again.err)
-        let list = try gridloopd(binDir, ["dlq", "list", "--json"], env)
-        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.out.utf8)) as? [[String: Any]])
-        XCTAssertEqual(rows.filter { $0["retriedAt"] != nil }.count, 2)
-        XCTAssertEqual(daemon.terminate(), 0)
+        let unknown = try gridloopd(binDir, ["case", "show", "12345:NOSUCH"], env)
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.err.contains("no case 12345:NOSUCH"), unknown.err)
     }
 }
