@@ -67,18 +67,23 @@ kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
 s=$(now_ms); start_daemon; ready=$(wait_ready "$s" 2)
 sleep 3  # the intake has caught up with its (empty) partitions: its watermark is the wall clock
 
+# Waits until at least $1 events of the seeded cases are published.
+wait_published() {
+  while :; do
+    n=$(q "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND id LIKE '12345:BN%'")
+    [ "$n" -ge "$1" ] && break
+    kill -0 "$DAEMON_PID" || { tail "$GRIDLOOP_RUN_DIR/gridloopd.log" >&2; exit 1; }
+    sleep 0.2
+  done
+}
+
 log "2/5 burst: $BURST clocks due at the same instant"
 t0=$(( $(now_ms) + 3000 ))
 q "UPDATE case_clocks SET next_due = to_timestamp($t0 / 1000.0),
      clock = jsonb_set(jsonb_set(clock, '{sign,deadline}', to_jsonb($t0::bigint)), '{sign,stage}', '1')
    WHERE case_id IN (SELECT '12345:BN' || i FROM generate_series(1, $BURST) i)" >/dev/null
 want=$(( BURST * 2 ))
-while :; do
-  n=$(q "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND id LIKE '12345:BN%'")
-  [ "$n" -ge "$want" ] && break
-  kill -0 "$DAEMON_PID" || { tail "$GRIDLOOP_RUN_DIR/gridloopd.log" >&2; exit 1; }
-  sleep 0.2
-done
+wait_published "$want"
 burst=$(q "SELECT round(extract(epoch from max(sent_at)) * 1000 - $t0) FROM outbox WHERE id LIKE '12345:BN%'")
 burst_decided=$(q "SELECT round(extract(epoch from max(created_at)) * 1000 - $t0) FROM outbox WHERE id LIKE '12345:BN%'")
 
@@ -89,12 +94,7 @@ q "UPDATE case_clocks c SET next_due = to_timestamp(d / 1000.0),
    FROM (SELECT '12345:BN' || i AS id, ($t1 + (i - $BURST - 1) * 20000 / $STEADY)::bigint AS d
          FROM generate_series($BURST + 1, $BURST + $STEADY) i) s WHERE c.case_id = s.id" >/dev/null
 want=$(( want + STEADY * 2 ))
-while :; do
-  n=$(q "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND id LIKE '12345:BN%'")
-  [ "$n" -ge "$want" ] && break
-  kill -0 "$DAEMON_PID" || { tail "$GRIDLOOP_RUN_DIR/gridloopd.log" >&2; exit 1; }
-  sleep 0.2
-done
+wait_published "$want"
 p99=$(q "SELECT round(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch from o.sent_at - d.decided_at) * 1000))
          FROM sla_decisions d JOIN outbox o ON o.id = d.id
          WHERE d.case_id IN (SELECT '12345:BN' || i FROM generate_series($BURST + 1, $BURST + $STEADY) i)")

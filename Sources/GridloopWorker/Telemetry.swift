@@ -62,22 +62,31 @@ public enum Metric {
     /// Counts the SLA decisions of a committed batch or firing round.
     static func record(_ decisions: [DecisionRecord], now: Int64) {
         guard !decisions.isEmpty else { return }
+        // Counted per round first: a burst is 100,000s of decisions, and each handle lookup takes
+        // the registry's lock.
         var kinds: [String: Int] = [:]
+        var escalated: [String: Int] = [:]  // "from>to"
+        var resolvedAt: [String: Int] = [:]
         let lag = Timer(label: fireLag)
         for r in decisions {
             let d = r.decision
             kinds[d.typeName.replacingOccurrences(of: "gridloop.case.", with: ""), default: 0] += 1
             switch d.kind {
             case .escalated(let from, let to, _, _, _):
-                Counter(label: escalations, dimensions: [("from", from.rawValue), ("to", to.rawValue)]).increment()
+                escalated["\(from.rawValue)>\(to.rawValue)", default: 0] += 1
             case .resolved(let level, _, _, _, _, _):
-                Counter(label: resolved, dimensions: [("level", level.rawValue)]).increment()
+                resolvedAt[level.rawValue, default: 0] += 1
             case .warning, .overdue, .urge:
                 // Timers that fell due: how late, in event time, they fired.
                 lag.recordNanoseconds(max(0, now - d.time) * 1_000_000)
             }
         }
         for (k, n) in kinds { Counter(label: timersFired, dimensions: [("kind", k)]).increment(by: n) }
+        for (pair, n) in escalated {
+            let levels = pair.split(separator: ">").map(String.init)
+            Counter(label: escalations, dimensions: [("from", levels[0]), ("to", levels[1])]).increment(by: n)
+        }
+        for (level, n) in resolvedAt { Counter(label: resolved, dimensions: [("level", level)]).increment(by: n) }
     }
 }
 
