@@ -30,23 +30,50 @@ extension IntakeStore {
         return try decodeClocks(rows)
     }
 
-    /// Clocks due at or before their partition's watermark (epoch ms), earliest first per
-    /// partition, about `limit` in all.
-    public func dueClocks(watermarks: [(topic: String, partition: Int32, watermark: Int64)], limit: Int) throws -> [CaseClock] {
-        guard !watermarks.isEmpty else { return [] }
-        // Per partition, an index range scan on (topic, partition, next_due): never a scan of
-        // all open cases, however many there are.
-        let perPartition = max(100, limit / watermarks.count)
+    /// Where a partition's due clocks are read from, up to what, and after which clock.
+    public struct DueCursor: Sendable {
+        public var topic: String
+        public var partition: Int32
+        /// Epoch ms: clocks due at or before it are due.
+        public var watermark: Int64
+        /// The last clock read, `(next_due as stored, case id)`; nil: from the start.
+        public var after: (due: String, caseId: String)?
+        public init(topic: String, partition: Int32, watermark: Int64) {
+            self.topic = topic
+            self.partition = partition
+            self.watermark = watermark
+        }
+    }
+
+    /// The next page of due clocks, earliest first per partition, `perPartition` at most from
+    /// each, after each cursor's last clock; moves the cursors past what it returns. A clock read
+    /// here is never returned again for the same cursor, so the next page can be read while
+    /// this one is still being committed.
+    public func dueClocks(_ cursors: inout [DueCursor], perPartition: Int) throws -> [CaseClock] {
+        guard !cursors.isEmpty else { return [] }
+        // Per partition, an index range scan on (topic, partition, next_due, case_id): never a
+        // scan of all open cases, however many there are.
         let rows = try connection.query("""
-            SELECT c.clock::text FROM unnest($1::text[], $2::int[], $3::bigint[]) AS w(t, p, wm)
+            SELECT w.i, c.next_due::text, c.case_id, c.clock::text
+            FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[]) WITH ORDINALITY AS w(t, p, wm, ad, ac, i)
             CROSS JOIN LATERAL (
-                SELECT clock FROM case_clocks
+                SELECT next_due, case_id, clock FROM case_clocks
                 WHERE topic = w.t AND partition = w.p AND next_due IS NOT NULL
                   AND next_due <= to_timestamp(w.wm / 1000.0)
-                ORDER BY next_due LIMIT \(perPartition)) c
-            """, [PostgresArray.text(watermarks.map(\.topic)), PostgresArray.int(watermarks.map(\.partition)),
-                  PostgresArray.int(watermarks.map(\.watermark))], context: "load due clocks")
-        return Array(try decodeClocks(rows).values)
+                  AND (next_due, case_id) > (w.ad::timestamptz, w.ac)
+                ORDER BY next_due, case_id LIMIT \(perPartition)) c
+            ORDER BY w.i, c.next_due, c.case_id
+            """, [PostgresArray.text(cursors.map(\.topic)), PostgresArray.int(cursors.map(\.partition)),
+                  PostgresArray.int(cursors.map(\.watermark)), PostgresArray.text(cursors.map { $0.after?.due ?? "-infinity" }),
+                  PostgresArray.text(cursors.map { $0.after?.caseId ?? "" })], context: "load due clocks")
+        var out: [CaseClock] = []
+        out.reserveCapacity(rows.count)
+        for r in 0..<rows.count {
+            guard let i = rows.string(r, 0).flatMap({ Int($0) }), let due = rows.string(r, 1), let id = rows.string(r, 2) else { continue }
+            cursors[i - 1].after = (due, id)
+            out.append(try CaseClock(json: Array((rows.string(r, 3) ?? "").utf8)))
+        }
+        return out
     }
 
     private func decodeClocks(_ rows: PostgresRows) throws -> [String: CaseClock] {

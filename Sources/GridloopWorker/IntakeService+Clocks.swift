@@ -28,25 +28,37 @@ extension IntakeService {
     func fireDue(_ consumer: KafkaConsumer) throws {
         guard config.slaEnabled, let reader, let writer, let committer, !positions.isEmpty else { return }
         let now = wallClockMillis()
-        var watermarks: [(topic: String, partition: Int32, watermark: Int64)] = []
+        var cursors: [IntakeStore.DueCursor] = []
         var byPartition: [TopicPartition: Int64] = [:]
         for (tp, position) in positions {
             let high = consumer.cachedWatermarks(tp).high
             let caughtUp = high >= 0 && (position >= high || (position < 0 && high == 0))
             let wm = caughtUp ? max(now, eventTime[tp] ?? .min) : (eventTime[tp] ?? .min)
             guard wm > .min else { continue }
-            watermarks.append((tp.topic, tp.partition, wm))
+            cursors.append(.init(topic: tp.topic, partition: tp.partition, watermark: wm))
             byPartition[tp] = wm
         }
-        guard !watermarks.isEmpty else { return }
+        guard !cursors.isEmpty else { return }
         try committer.drain()  // the due clocks must include what the last batches wrote
+        // Pages of about `roundSize` clocks, each committed in its own transaction. The next
+        // page is read and decided while the previous one commits: the cursors never return a
+        // clock twice, and the pages hold different cases.
+        let roundSize = 2000
         for _ in 0..<50 {
-            let due = try reader.dueClocks(watermarks: watermarks, limit: 2000)
-            if due.isEmpty { return }
+            let perPartition = max(50, roundSize / cursors.count)
+            let t0 = monotonicNanos()
+            let due = try reader.dueClocks(&cursors, perPartition: perPartition)
+            if due.isEmpty { break }
+            // A partition that gave fewer than it was asked for has nothing more due.
+            var returned: [TopicPartition: Int] = [:]
+            for c in due { returned[TopicPartition(topic: c.topic, partition: c.partition), default: 0] += 1 }
+            cursors.removeAll { (returned[TopicPartition(topic: $0.topic, partition: $0.partition)] ?? 0) < perPartition }
+            let t1 = monotonicNanos()
             // Cases not cached are read for this round only and not kept: a burst of due clocks
-            // must not fill the intake's cache (each round is committed before the next reads).
+            // must not fill the intake's cache.
             let misses = Set(due.map(\.caseId)).filter { cache[$0] == nil }
             let ctx = try reader.context(caseIds: misses, withKeys: false)
+            let t2 = monotonicNanos()
             var plan = IntakePlanner(states: [:], appliedKeys: [], held: [])
             var changes = ClockChanges()
             var touched: Set<TopicPartition> = []
@@ -71,13 +83,25 @@ extension IntakeService {
             for id in misses { cache[id] = nil }
             let decided = changes
             let fired = plan
+            let timings: Logger.Metadata = [
+                "due": "\(due.count)", "decided": "\(decided.decisions.count)", "load_us": "\((t1 - t0) / 1000)",
+                "cases_us": "\((t2 - t1) / 1000)", "decide_us": "\((monotonicNanos() - t2) / 1000)",
+            ]
             try committer.submit { [self] in
+                let t3 = monotonicNanos()
                 try writer.commit(fired, clocks: decided, expected: fence, next: fence)
                 record(decided)
                 if !decided.decisions.isEmpty { onCommit() }
+                if logger.logLevel <= .debug {
+                    var md = timings
+                    md["commit_us"] = "\((monotonicNanos() - t3) / 1000)"
+                    for (k, v) in writer.lastWriteTimings { md[k] = "\(v)" }
+                    logger.debug("fired due clocks", metadata: md)
+                }
             }
-            try committer.drain()
+            if cursors.isEmpty { break }
         }
+        try committer.drain()
     }
 
     /// The outbox record of a decision: the CloudEvents message, on its topic.
@@ -95,18 +119,21 @@ extension IntakeService {
     func record(_ changes: ClockChanges) {
         guard !changes.decisions.isEmpty else { return }
         var byType: [String: Int] = [:]
-        for r in changes.decisions { byType[r.decision.typeName.replacingOccurrences(of: "gridloop.case.", with: ""), default: 0] += 1 }
+        for r in changes.decisions { byType[r.decision.typeName, default: 0] += 1 }
         // One line per round at info; one per decision at debug (a burst is 100,000s of them).
-        logger.info("decisions taken", metadata: byType.mapValues { "\($0)" })
+        var md: Logger.Metadata = [:]
+        for (type, n) in byType { md[String(type.dropFirst(type.hasPrefix("gridloop.case.") ? 14 : 0))] = "\(n)" }
+        logger.info("decisions taken", metadata: md)
         Metric.record(changes.decisions, now: wallClockMillis())
+        counters.add("decisions", changes.decisions.count)
+        counters.add("escalations", changes.decisions.count { if case .escalated = $0.decision.kind { true } else { false } })
+        guard logger.logLevel <= .debug else { return }
         for r in changes.decisions {
             let d = r.decision
-            counters.add("decisions", 1)
             var md: Logger.Metadata = ["case": "\(d.caseId)", "event": "\(d.typeName)", "level": "\(r.level.rawValue)", "id": "\(d.id)"]
             if case .escalated(_, let to, let reason, _, _) = d.kind {
                 md["to_level"] = "\(to.rawValue)"
                 md["reason"] = "\(reason)"
-                counters.add("escalations", 1)
             }
             logger.debug("decision", metadata: md)
         }
