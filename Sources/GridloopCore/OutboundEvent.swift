@@ -132,13 +132,13 @@ final class JSONWriter {
 
     func int(_ k: String, _ v: Int) {
         key(k)
-        bytes += Array(String(v).utf8)
+        bytes.append(contentsOf: String(v).utf8)
     }
 
     func int64(_ k: String, _ v: Int64?) {
         guard let v else { return }
         key(k)
-        bytes += Array(String(v).utf8)
+        bytes.append(contentsOf: String(v).utf8)
     }
 
     func bool(_ k: String, _ v: Bool) {
@@ -176,6 +176,16 @@ final class JSONWriter {
 
     private func string(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escaping: one append of the whole UTF-8 run.
+        let plain = s.utf8.withContiguousStorageIfAvailable { buf -> Bool in
+            guard !buf.contains(where: { $0 == 34 || $0 == 92 || $0 < 0x20 }) else { return false }
+            bytes.append(contentsOf: buf)
+            return true
+        } ?? false
+        if plain {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): bytes += [92, 34]
