@@ -2,6 +2,9 @@
 # SLA firing benchmark. With OPEN open cases in PostgreSQL (seeded directly: cases and their
 # clocks, spread over the 12345 topic's partitions), measures in one run
 #   1. restart to ready: gridloopd started (after a graceful stop) until its partitions are assigned,
+#      split into the group coordinator's part (joining the group until the assignment: on
+#      librdkafka's mock cluster, a group whose last member left waits session.timeout.ms - 1 s,
+#      an empty one 3 s; rdkafka_mock_cgrp.c) and gridloopd's own,
 #   2. burst: BURST sign clocks at ESTATE due at the same instant T0; the time from T0 until
 #      every resulting event (overdue + escalation, 2 per clock) is published to Kafka,
 #   3. steady state: STEADY clocks due evenly over 20 s; p99 of (publication - due instant),
@@ -24,7 +27,9 @@ trap stop_all EXIT
 start_postgres
 start_broker "$bin/gridloop-broker" --partitions "$PARTITIONS"
 "$bin/gridloopd" migrate >/dev/null
-q() { psql -tAq "$GRIDLOOP_DATABASE_URL" -c "$1"; }
+# psql itself, not Debian's perl wrapper: the waits below poll, and must not steal the CPU they measure.
+PSQL="$(pg_bin)/psql"
+q() { "$PSQL" -tAq "$GRIDLOOP_DATABASE_URL" -c "$1"; }
 now_ms() { date +%s%3N; }
 
 log "seeding $OPEN open cases with their clocks"
@@ -49,7 +54,7 @@ SQL
 log "seeded in $(( ($(now_ms) - t) / 1000 )) s"
 
 start_daemon() {
-  GRIDLOOP_LOG_LEVEL=info "$bin/gridloopd" run >>"$GRIDLOOP_RUN_DIR/gridloopd.log" 2>&1 &
+  GRIDLOOP_LOG_LEVEL=${BENCH_LOG_LEVEL:-info} "$bin/gridloopd" run >>"$GRIDLOOP_RUN_DIR/gridloopd.log" 2>&1 &
   DAEMON_PID=$!
 }
 wait_ready() {  # prints ms from $1 until the log has $2 "partitions assigned" lines
@@ -65,6 +70,9 @@ s=$(now_ms); start_daemon; first_ready=$(wait_ready "$s" 1)
 sleep 2
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
 s=$(now_ms); start_daemon; ready=$(wait_ready "$s" 2)
+# Of which the group coordinator's part: from joining the group to the assignment.
+group_wait=$(grep 'partitions assigned' "$GRIDLOOP_RUN_DIR/gridloopd.log" | sed -n 2p | sed 's/.*group_wait_ms=\([0-9]*\).*/\1/')
+first_wait=$(grep 'partitions assigned' "$GRIDLOOP_RUN_DIR/gridloopd.log" | sed -n 1p | sed 's/.*group_wait_ms=\([0-9]*\).*/\1/')
 sleep 3  # the intake has caught up with its (empty) partitions: its watermark is the wall clock
 
 # Waits until at least $1 events of the seeded cases are published.
@@ -73,7 +81,7 @@ wait_published() {
     n=$(q "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND id LIKE '12345:BN%'")
     [ "$n" -ge "$1" ] && break
     kill -0 "$DAEMON_PID" || { tail "$GRIDLOOP_RUN_DIR/gridloopd.log" >&2; exit 1; }
-    sleep 0.2
+    sleep 0.5
   done
 }
 
@@ -102,6 +110,8 @@ rss=$(awk '/VmHWM/ {print $2}' "/proc/$DAEMON_PID/status")
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=
 
 log "4/5 naive baseline: one clock per transaction, $NAIVE clocks"
+# The naive firer scans by next_due alone: give it its own index (a generous baseline).
+q "CREATE INDEX IF NOT EXISTS naive_due ON case_clocks (next_due) WHERE next_due IS NOT NULL" >/dev/null
 lo=$(( BURST + STEADY + 1 )); hi=$(( BURST + STEADY + NAIVE ))
 q "UPDATE case_clocks SET next_due = now() - interval '1 s'
    WHERE case_id IN (SELECT '12345:BN' || i FROM generate_series($lo, $hi) i)" >/dev/null
@@ -119,8 +129,8 @@ naive_rate=$(awk -v n="$fired" -v ms="$naive_ms" 'BEGIN { printf "%.0f", n * 100
 naive_burst=$(awk -v b="$BURST" -v r="$naive_rate" 'BEGIN { printf "%.0f", b * 1000 / r }')
 echo
 echo "open cases                         $OPEN"
-echo "restart to ready (first start)     $first_ready ms"
-echo "restart to ready (after SIGTERM)   $ready ms            target ≤ 5000 ms"
+echo "restart to ready (first start)     $first_ready ms   (group coordinator $first_wait ms, gridloopd $(( first_ready - first_wait )) ms)"
+echo "restart to ready (after SIGTERM)   $ready ms   (group coordinator $group_wait ms, gridloopd $(( ready - group_wait )) ms)   target ≤ 5000 ms"
 echo "burst: $BURST clocks fired, $(( BURST * 2 )) events published   $burst ms   target ≤ 10000 ms"
 echo "   of which deciding and committing (last outbox row written)   $burst_decided ms"
 echo "steady state p99 due → published   $p99 ms              target ≤ 1000 ms"

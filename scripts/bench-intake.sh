@@ -26,7 +26,9 @@ log "producing $total messages"
 produce_file hotline.12345.workorders "$GRIDLOOP_RUN_DIR/a.kafka"
 produce_file hotline.12319.cases "$GRIDLOOP_RUN_DIR/b.kafka"
 
-q() { psql -tAq "$1" -c "$2"; }
+# psql itself, not Debian's perl wrapper: the wait below polls, and must not steal the CPU it measures.
+PSQL="$(pg_bin)/psql"
+q() { "$PSQL" -tAq "$1" -c "$2"; }
 
 # Runs the daemon on a fresh database until `want` messages are committed; prints "messages seconds".
 run_daemon() {
@@ -42,7 +44,7 @@ run_daemon() {
     n=$(q "$url" "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0")
     [ "$n" -ge "$want" ] && break
     kill -0 "$DAEMON_PID" || { cat "$GRIDLOOP_RUN_DIR/$group.log" >&2; exit 1; }
-    sleep 0.1
+    sleep 0.5
   done
   kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=
   q "$url" "SELECT sum(next_offset), extract(epoch from max(updated_at) - (SELECT min(applied_at) FROM case_events))

@@ -34,6 +34,8 @@ public final class IntakeService: @unchecked Sendable {
     /// Readiness and heartbeats, read by the HTTP listener and the systemd watchdog.
     public let health: Health
     private var lastObserved: UInt64 = 0
+    /// When this instance last joined the group or gave partitions up (monotonic ns).
+    private var groupWaitStart: UInt64 = 0
     private var lastBrokerProbe: UInt64 = 0
     let onCommit: @Sendable () -> Void
 
@@ -155,6 +157,7 @@ public final class IntakeService: @unchecked Sendable {
             consumer.close()
         }
         logger.info("intake connected", metadata: ["group": "\(config.consumerGroup)"])
+        groupWaitStart = monotonicNanos()
         errors.reset()
         var lastExpiry = monotonicNanos()
         var lastFiring = monotonicNanos()
@@ -394,8 +397,11 @@ public final class IntakeService: @unchecked Sendable {
             if s.offset >= 0 { start[tp] = s.offset }
         }
         health.update { $0.brokersOK = true; $0.brokersProblem = ""; $0.assignedPartitions = positions.count }
+        // How long the group coordinator took to hand the partitions over (since joining or the
+        // last revocation): on a restart that is most of the time to ready.
         logger.info("partitions assigned", metadata: [
             "partitions": "\(partitions.map { "\($0.topic)[\($0.partition)]@\(positions[$0] ?? -2)" }.sorted().joined(separator: ","))",
+            "group_wait_ms": "\((monotonicNanos() - groupWaitStart) / 1_000_000)",
         ])
         return start
     }
@@ -405,6 +411,7 @@ public final class IntakeService: @unchecked Sendable {
         // next submit and restarts the session), then forget the positions so that stray
         // messages are not applied.
         do { try committer?.drain() } catch { logger.error("commit before revocation failed: \(error)") }
+        groupWaitStart = monotonicNanos()
         for p in partitions {
             positions[p] = nil
             eventTime[p] = nil
