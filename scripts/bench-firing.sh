@@ -27,9 +27,7 @@ trap stop_all EXIT
 start_postgres
 start_broker "$bin/gridloop-broker" --partitions "$PARTITIONS"
 "$bin/gridloopd" migrate >/dev/null
-# psql itself, not Debian's perl wrapper: the waits below poll, and must not steal the CPU they measure.
-PSQL="$(pg_bin)/psql"
-q() { "$PSQL" -tAq "$GRIDLOOP_DATABASE_URL" -c "$1"; }
+q() { pg_psql -tAq "$GRIDLOOP_DATABASE_URL" -c "$1"; }
 now_ms() { date +%s%3N; }
 
 log "seeding $OPEN open cases with their clocks"

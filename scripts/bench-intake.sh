@@ -26,9 +26,7 @@ log "producing $total messages"
 produce_file hotline.12345.workorders "$GRIDLOOP_RUN_DIR/a.kafka"
 produce_file hotline.12319.cases "$GRIDLOOP_RUN_DIR/b.kafka"
 
-# psql itself, not Debian's perl wrapper: the wait below polls, and must not steal the CPU it measures.
-PSQL="$(pg_bin)/psql"
-q() { "$PSQL" -tAq "$1" -c "$2"; }
+q() { pg_psql -tAq "$1" -c "$2"; }
 
 # Runs the daemon on a fresh database until `want` messages are committed; prints "messages seconds".
 run_daemon() {
