@@ -287,6 +287,11 @@ public struct GridloopConfig: Sendable, Equatable {
         p["bootstrap.servers"] = brokers
         p["group.id"] = consumerGroup
         if p["client.id"] == nil { p["client.id"] = "gridloopd" }
+        // An instance that dies without leaving (kill -9, a lost host) holds its partitions, and
+        // so the SLA clocks of their cases, until the group coordinator gives up on it: 10 s
+        // rather than librdkafka's 45 s. Heartbeats come from librdkafka's own thread (every 3 s),
+        // so a long batch does not count against it.
+        if p["session.timeout.ms"] == nil { p["session.timeout.ms"] = "10000" }
         if let saslPassword { p["sasl.password"] = saslPassword }
         return p
     }
