@@ -50,10 +50,10 @@ psql -q "$GRIDLOOP_DATABASE_URL" -c "
   SELECT (SELECT count(*) FROM case_events) AS events_applied,
          (SELECT count(*) FROM dead_letters) AS dead_letters,
          (SELECT count(*) FROM skipped_messages) AS skipped,
-         (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS outbox_unsent"
+         (SELECT count(*) FROM outbox) AS outbox_unsent"
 log "SLA decisions (supervision and escalation events; built-in policy, event time)"
 for _ in $(seq 1 50); do
-  unsent=$(psql -tAq "$GRIDLOOP_DATABASE_URL" -c "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 2>/dev/null || echo 1)
+  unsent=$(psql -tAq "$GRIDLOOP_DATABASE_URL" -c "SELECT count(*) FROM outbox" 2>/dev/null || echo 1)
   [ "$unsent" -eq 0 ] && break
   sleep 0.2
 done
@@ -61,8 +61,8 @@ psql -q "$GRIDLOOP_DATABASE_URL" -c "
   SELECT type, level, coalesce(to_level, '') AS to_level, count(*) AS events
   FROM sla_decisions GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
 psql -q "$GRIDLOOP_DATABASE_URL" -c "
-  SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND id NOT LIKE 'dlq:%') AS events_published,
-         (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS outbox_unsent"
+  SELECT (SELECT count(*) FROM sla_decisions d WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = d.id)) AS events_published,
+         (SELECT count(*) FROM outbox) AS outbox_unsent"
 log "dead letters"
 "$bin/gridloopd" dlq list --limit 20
 first=$(psql -tAq "$GRIDLOOP_DATABASE_URL" -c "SELECT case_id FROM cases ORDER BY event_count DESC, case_id LIMIT 1")

@@ -38,8 +38,8 @@ extension CaseView {
         public var toLevel: String?
         public var time: String
         public var topic: String?
-        /// When the relay published it; nil: not yet.
-        public var publishedAt: String?
+        /// Whether the relay has published it (false: still in the outbox).
+        public var published: Bool
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -49,7 +49,7 @@ extension CaseView {
             try c.encode(toLevel, forKey: .toLevel)
             try c.encode(time, forKey: .time)
             try c.encode(topic, forKey: .topic)
-            try c.encode(publishedAt, forKey: .publishedAt)
+            try c.encode(published, forKey: .published)
         }
     }
 
@@ -84,7 +84,7 @@ extension CaseView {
             }
         }
         let e = try db.query("""
-            SELECT d.id, d.type, d.level, d.to_level, \(Self.t("d.decided_at")), o.topic, \(Self.t("o.sent_at"))
+            SELECT d.id, d.type, d.level, d.to_level, \(Self.t("d.decided_at")), coalesce(d.topic, o.topic), o.seq IS NULL
             FROM sla_decisions d LEFT JOIN outbox o ON o.id = d.id
             WHERE d.case_id = $1
             ORDER BY d.decided_at, CASE d.type WHEN 'gridloop.case.supervision.warning' THEN 1
@@ -93,7 +93,7 @@ extension CaseView {
             """, [caseId], context: "read emitted events")
         emitted = (0..<e.count).map { i in
             Emitted(id: e.string(i, 0)!, type: e.string(i, 1)!, level: e.string(i, 2)!, toLevel: e.string(i, 3),
-                    time: e.string(i, 4)!, topic: e.string(i, 5), publishedAt: e.string(i, 6))
+                    time: e.string(i, 4)!, topic: e.string(i, 5), published: e.string(i, 6) == "t")
         }
     }
 
@@ -119,7 +119,7 @@ extension CaseView {
         var out = "\n\nemitted:"
         for e in emitted {
             let what = e.type.replacingOccurrences(of: "gridloop.case.", with: "") + (e.toLevel.map { " → \($0)" } ?? "")
-            out += "\n  \(e.time)  \(what.rightPad(30)) at \(e.level.rightPad(9)) \(e.publishedAt == nil ? "not published yet" : "published")  \(e.id)"
+            out += "\n  \(e.time)  \(what.rightPad(30)) at \(e.level.rightPad(9)) \(e.published ? "published" : "not published yet")  \(e.id)"
         }
         return out
     }

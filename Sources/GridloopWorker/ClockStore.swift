@@ -143,17 +143,33 @@ extension IntakeStore {
         }
         try connection.execute("""
             CREATE TEMP TABLE IF NOT EXISTS decision_stage (id text, topic text, msg_key bytea, payload bytea, headers text[],
-                case_id text, type text, level text, to_level text, clock text, decided_at timestamptz, deadline timestamptz)
+                case_id text, type text, level text, to_level text, clock text, decided_at timestamptz, deadline timestamptz,
+                ord serial)
             """, context: "create decision_stage")
-        try connection.copyIn("COPY decision_stage FROM STDIN (FORMAT binary)", data: copy.finished, context: "COPY decision_stage")
+        try connection.copyIn("""
+            COPY decision_stage (id, topic, msg_key, payload, headers, case_id, type, level, to_level, clock, decided_at,
+                deadline) FROM STDIN (FORMAT binary)
+            """, data: copy.finished, context: "COPY decision_stage")
         // A decision is taken once: replaying the same events yields the same ids, which the
-        // unique ids turn into no-ops rather than second events.
+        // primary key of `sla_decisions` turns into no-ops rather than second events; only the
+        // decisions new there are queued for the relay. (No join of the stage with the ids
+        // inserted: without statistics on the stage, the planner loops over both, n² per page.)
+        let inserted = try connection.query("""
+            INSERT INTO sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic)
+            SELECT id, case_id, type, level, to_level, clock, decided_at, deadline, topic FROM decision_stage
+            ON CONFLICT (id) DO NOTHING
+            """, context: "record decisions").affected
+        if inserted < changes.decisions.count {
+            // A replay (after a crash, or a partition taken over): drop the decisions recorded
+            // by an earlier transaction, whose events were queued then.
+            try connection.execute("""
+                DELETE FROM decision_stage s USING sla_decisions d
+                WHERE d.id = s.id AND d.xmin::text::bigint <> txid_current() % 4294967296
+                """, context: "drop decisions taken before")
+        }
         try connection.execute("""
             INSERT INTO outbox (id, topic, msg_key, payload, headers)
-            SELECT id, topic, msg_key, payload, headers FROM decision_stage ON CONFLICT (id) DO NOTHING;
-            INSERT INTO sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline)
-            SELECT id, case_id, type, level, to_level, clock, decided_at, deadline FROM decision_stage
-            ON CONFLICT (id) DO NOTHING;
+            SELECT id, topic, msg_key, payload, headers FROM decision_stage ORDER BY ord;
             TRUNCATE decision_stage
             """, context: "write decisions to the outbox")
     }

@@ -58,7 +58,7 @@ public final class HealthProbe: Sendable {
         }
         let outbox = try db.query("""
             SELECT count(*), COALESCE(extract(epoch FROM now() - min(created_at)), 0)::float8
-            FROM outbox WHERE sent_at IS NULL
+            FROM outbox
             """, context: "count the outbox backlog")
         let backlog = outbox.int(0, 0) ?? 0
         Gauge(label: Metric.outboxBacklog).record(backlog)

@@ -7,10 +7,11 @@ import Synchronization
 // Threading: `OutboxRelay.run()` runs on its own thread with its own PostgreSQL connection;
 // the producer is thread-safe (librdkafka). `wake()` may be called from any thread.
 
-/// Publishes outbox rows (dead letters now, supervision events later) with the idempotent
-/// producer and marks them sent. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several
-/// daemons never publish the same row at once; after a crash, unmarked rows are published
-/// again with the same id (the `gridloop-id` header), which consumers use to drop repeats.
+/// Publishes outbox rows (dead letters, the ladder's events) with the idempotent producer and
+/// deletes the delivered ones: the outbox is a queue of what is still to be published. Rows are
+/// claimed with `FOR UPDATE SKIP LOCKED`, so several daemons never publish the same row at
+/// once; after a crash, rows not yet deleted are published again with the same id (the
+/// `gridloop-id` header), which consumers use to drop repeats.
 public final class OutboxRelay: Sendable {
     private let config: GridloopConfig
     private let logger: Logger
@@ -65,13 +66,13 @@ public final class OutboxRelay: Sendable {
         }
     }
 
-    /// Claims up to a batch of unsent rows, publishes them, marks the delivered ones sent.
-    /// Returns how many were marked sent.
+    /// Claims up to a batch of rows, publishes them, deletes the delivered ones.
+    /// Returns how many were delivered.
     func publishRound(connection: PostgresConnection, producer: KafkaProducer) throws -> Int {
         try connection.transaction {
             let rows = try connection.query("""
                 SELECT seq, id, topic, msg_key, payload, headers FROM outbox
-                WHERE sent_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+                ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
                 """, [String(config.relayBatchSize)], context: "claim outbox rows")
             guard rows.count > 0 else { return 0 }
             var records: [ProducerRecord] = []
@@ -103,8 +104,8 @@ public final class OutboxRelay: Sendable {
                 }
             }
             if !delivered.isEmpty {
-                try connection.query("UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])",
-                                     [PostgresArray.int(delivered)], context: "mark outbox rows sent")
+                try connection.query("DELETE FROM outbox WHERE seq = ANY($1::bigint[])",
+                                     [PostgresArray.int(delivered)], context: "delete published outbox rows")
             }
             for (topic, n) in byTopic { Counter(label: Metric.published, dimensions: [("topic", topic)]).increment(by: n) }
             if failures > 0 {

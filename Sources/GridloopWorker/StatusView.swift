@@ -96,8 +96,8 @@ public struct StatusView: Encodable, Sendable {
                 + "check kafka.brokers and that the brokers are up"
         }
         let r = try db.query("""
-            SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL),
-                   (SELECT extract(epoch FROM now() - min(created_at))::float8 FROM outbox WHERE sent_at IS NULL),
+            SELECT (SELECT count(*) FROM outbox),
+                   (SELECT extract(epoch FROM now() - min(created_at))::float8 FROM outbox),
                    (SELECT count(*) FROM case_clocks WHERE next_due <= now()),
                    (SELECT count(*) FROM dead_letters
                      WHERE created_at >= (date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai')),

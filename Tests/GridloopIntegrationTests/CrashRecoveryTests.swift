@@ -123,7 +123,8 @@ enum CanonicalDump {
             "SELECT topic || ':' || partition || ':' || \"offset\" || ' ' || reason || ' ' || md5(msg_value) FROM dead_letters ORDER BY topic, partition, \"offset\"",
             "SELECT topic || ':' || partition || ':' || \"offset\" || ' ' || reason FROM skipped_messages ORDER BY 1",
             "SELECT 'held ' || event_key FROM held_events ORDER BY 1",
-            "SELECT id || ' ' || topic || ' ' || md5(payload) || ' ' || (sent_at IS NOT NULL) FROM outbox ORDER BY id",
+            "SELECT 'unpublished ' || id || ' ' || topic || ' ' || md5(payload) FROM outbox ORDER BY id",
+            "SELECT id || ' ' || type || ' ' || level || ' ' || coalesce(to_level, '') || ' ' || decided_at || ' ' || coalesce(topic, '') FROM sla_decisions ORDER BY id",
             "SELECT case_id || ' ' || next_due || ' ' || clock::text FROM case_clocks ORDER BY case_id",
         ]
         for q in queries {

@@ -43,7 +43,7 @@ enum DaemonHarness {
             let r = try db.query("""
                 SELECT (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0),
                        (SELECT count(*) FROM held_events),
-                       (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
+                       (SELECT count(*) FROM outbox)
                 """)
             last = "committed \(r.int(0, 0)!), held \(r.int(0, 1)!), outbox unsent \(r.int(0, 2)!)"
             return r.int(0, 0)! >= total && r.int(0, 1)! == 0 && r.int(0, 2)! == 0

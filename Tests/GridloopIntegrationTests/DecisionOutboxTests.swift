@@ -1,0 +1,50 @@
+@testable import GridloopCore
+import GridloopPostgres
+@testable import GridloopWorker
+import XCTest
+
+/// The outbox is a queue of what is still to be published; `sla_decisions` is the record. A
+/// decision taken again (a replay after a crash, a partition taken over) must not be queued a
+/// second time, even after its first event was published and left the outbox, while the new
+/// decisions of the same batch are queued, in the order they were taken.
+final class DecisionOutboxTests: XCTestCase {
+    func testADecisionTakenAgainIsNotQueuedTwiceAndNewOnesKeepTheirOrder() throws {
+        let database = try TestEnvironment.createDatabase("decision_outbox")
+        let db = try PostgresConnection(database)
+        _ = try Migrator.migrate(db)
+        let store = try IntakeStore(connection: db, consumerGroup: "g", deadLetterTopic: "dlq",
+                                    decode: IntakeService.decoder(for: GridloopConfig().topics))
+        let t0: Int64 = 1_764_000_000_000
+        func decision(_ n: Int) -> DecisionRecord {
+            let d = SLADecision(id: "12345:HF\(n)/a1/sign/overdue", caseId: "12345:HF\(n)", time: t0 + Int64(n),
+                                kind: .overdue(limit: .sign, deadline: t0))
+            return DecisionRecord(decision: d, level: .estate, topic: "gridloop.supervision", payload: Array("{\"n\":\(n)}".utf8))
+        }
+        func commit(_ numbers: [Int]) throws {
+            var changes = ClockChanges()
+            changes.decisions = numbers.map(decision)
+            try store.commit(IntakePlanner(states: [:], appliedKeys: [], held: []), clocks: changes, expected: [], next: [])
+        }
+        func queued() throws -> [String] {
+            let r = try db.query("SELECT id FROM outbox ORDER BY seq")
+            return (0..<r.count).map { r.string($0, 0)! }
+        }
+
+        try commit([1, 2])
+        XCTAssertEqual(try queued(), ["12345:HF1/a1/sign/overdue", "12345:HF2/a1/sign/overdue"])
+        try db.execute("DELETE FROM outbox")  // what the relay does once the broker has them
+
+        // 1 and 2 again (already published), with 5, 3, 4 new: only the new ones, in order.
+        try commit([1, 5, 2, 3, 4])
+        XCTAssertEqual(try queued(), ["12345:HF5/a1/sign/overdue", "12345:HF3/a1/sign/overdue", "12345:HF4/a1/sign/overdue"])
+        XCTAssertEqual(try db.query("SELECT count(*) FROM sla_decisions").int(0, 0), 5, "each decision recorded once")
+        let topics = try db.query("SELECT DISTINCT topic FROM sla_decisions")
+        XCTAssertEqual(topics.count, 1)
+        XCTAssertEqual(topics.string(0, 0), "gridloop.supervision", "the record says where the event went")
+
+        // All of a batch taken before: nothing queued.
+        try db.execute("DELETE FROM outbox")
+        try commit([3, 4])
+        XCTAssertEqual(try queued(), [])
+    }
+}
