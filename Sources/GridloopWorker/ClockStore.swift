@@ -118,10 +118,13 @@ extension IntakeStore {
         lastWriteTimings["decisions"] = UInt64(changes.decisions.count)
         lastWriteTimings["clocks"] = UInt64(changes.clocks.count)
         defer { lastWriteTimings["decisions_us"] = (monotonicNanos() - t1) / 1000 }
-        // One binary COPY of the decisions, then the outbox rows and the decision records from it.
+        // One binary COPY of the decisions, then the decision records and the outbox rows from
+        // it. Each id once: the outbox has no unique index to drop a repeat.
         var copy = CopyBinaryWriter()
+        var ids = Set<String>(minimumCapacity: changes.decisions.count)
         for r in changes.decisions {
             let d = r.decision
+            guard ids.insert(d.id).inserted else { continue }
             var level = r.level.rawValue, to: String?, kind = "", deadline: Int64?
             switch d.kind {
             case .warning(let l, let dl, _), .overdue(let l, let dl), .urge(let l, let dl, _):
@@ -159,7 +162,7 @@ extension IntakeStore {
             SELECT id, case_id, type, level, to_level, clock, decided_at, deadline, topic FROM decision_stage
             ON CONFLICT (id) DO NOTHING
             """, context: "record decisions").affected
-        if inserted < changes.decisions.count {
+        if inserted < ids.count {
             // A replay (after a crash, or a partition taken over): drop the decisions recorded
             // by an earlier transaction, whose events were queued then.
             try connection.execute("""
@@ -170,7 +173,7 @@ extension IntakeStore {
         try connection.execute("""
             INSERT INTO outbox (id, topic, msg_key, payload, headers)
             SELECT id, topic, msg_key, payload, headers FROM decision_stage ORDER BY ord;
-            TRUNCATE decision_stage
+            TRUNCATE decision_stage RESTART IDENTITY
             """, context: "write decisions to the outbox")
     }
 }

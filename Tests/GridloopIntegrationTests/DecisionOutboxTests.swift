@@ -5,8 +5,8 @@ import XCTest
 
 /// The outbox is a queue of what is still to be published; `sla_decisions` is the record. A
 /// decision taken again (a replay after a crash, a partition taken over) must not be queued a
-/// second time, even after its first event was published and left the outbox, while the new
-/// decisions of the same batch are queued, in the order they were taken.
+/// second time, even after its first event was published and left the outbox, nor twice within
+/// one batch, while the new decisions of the same batch are queued, in the order they were taken.
 final class DecisionOutboxTests: XCTestCase {
     func testADecisionTakenAgainIsNotQueuedTwiceAndNewOnesKeepTheirOrder() throws {
         let database = try TestEnvironment.createDatabase("decision_outbox")
@@ -46,5 +46,9 @@ final class DecisionOutboxTests: XCTestCase {
         try db.execute("DELETE FROM outbox")
         try commit([3, 4])
         XCTAssertEqual(try queued(), [])
+
+        // The same decision twice in one batch: one event.
+        try commit([6, 6])
+        XCTAssertEqual(try queued(), ["12345:HF6/a1/sign/overdue"])
     }
 }
