@@ -67,4 +67,54 @@ final class OutageTests: XCTestCase {
         XCTAssertEqual(r.int(0, 0), expected.appliedEvents, "nothing lost or applied twice across the outage")
         XCTAssertEqual(r.int(0, 1), expected.damaged + expected.orphans)
     }
+
+    /// A stop that cannot finish within `shutdown.gracePeriod` (here: the daemon's database
+    /// sessions frozen with SIGSTOP, so its queries never return) ends with exit status 1 and a
+    /// log line saying why, instead of hanging until systemd kills it; the next start applies
+    /// what was not committed, nothing lost or applied twice.
+    func testAStopThatOutlastsTheGracePeriodExitsOneAndTheNextStartLosesNothing() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let database = try TestEnvironment.createDatabase("grace_period")
+        let broker = try TestBroker(binDir: binDir, topics: [
+            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+        ])
+        var daemonEnv = DaemonHarness.environment(broker: broker, database: database)
+        daemonEnv["GRIDLOOP_GRACE_PERIOD"] = "2s"
+        try DaemonHarness.migrate(binDir, daemonEnv)
+        let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))
+        let feed12319 = try TestEnvironment.feedLines(TestEnvironment.fixture("12319-dirty.kafka"))
+        let expected = FixtureOracle(feed12345: feed12345, feed12319: feed12319)
+        let db = try PostgresConnection(database)
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: daemonEnv, label: "grace")
+        try DaemonHarness.produce(feed12345, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        try eventually("the daemon is applying") { daemon.log.contains("batch committed") }
+        try eventually("the daemon's four sessions are open") {
+            try db.query("""
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'gridloopd-%'
+                """).int(0, 0) == 4
+        }
+        let sessions = try db.query("""
+            SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'gridloopd-%'
+            """)
+        let pids = (0..<sessions.count).compactMap { sessions.int($0, 0) }.map { pid_t($0) }
+        for pid in pids { XCTAssertEqual(kill(pid, SIGSTOP), 0, "freeze session \(pid)") }
+        var frozen = true
+        defer { if frozen { for pid in pids { kill(pid, SIGCONT) } } }
+        // The 12319 feed arrives while the sessions are frozen: the intake has a batch to commit.
+        try DaemonHarness.produce(feed12319, topic: IntakeIntegrationTests.t12319, brokers: broker.bootstrap)
+        usleep(1_500_000)  // the health probe's next query (every second) is stuck too
+        kill(daemon.process.processIdentifier, SIGTERM)
+        try eventually("the daemon gives up waiting for its workers") { !daemon.isRunning }
+        XCTAssertEqual(daemon.terminate(), 1, "a stop that outlasts the grace period exits 1")
+        XCTAssertTrue(daemon.log.contains("grace period over"), "and says why: \(daemon.log.suffix(2000))")
+        for pid in pids { kill(pid, SIGCONT) }
+        frozen = false
+
+        let again = try ChildProcess(binDir + "/gridloopd", ["run"], environment: daemonEnv, label: "grace-again")
+        try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: again)
+        XCTAssertEqual(again.terminate(), 0, "a stop with nothing stuck exits 0")
+        let r = try db.query("SELECT (SELECT count(*) FROM case_events), (SELECT count(*) FROM dead_letters)")
+        XCTAssertEqual(r.int(0, 0), expected.appliedEvents, "nothing lost or applied twice across the forced exit")
+        XCTAssertEqual(r.int(0, 1), expected.damaged + expected.orphans)
+    }
 }
