@@ -13,6 +13,8 @@ final class BatchCommitter: @unchecked Sendable {
     private var running = false
     private var stopped = false
     private var failure: Error?
+    private var submittedJobs = 0
+    private var completedJobs = 0
     private let done = DispatchSemaphore(value: 0)
     /// Batches planned ahead of the one being committed, at most.
     private let depth: Int
@@ -24,14 +26,25 @@ final class BatchCommitter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues a job, waiting while `depth` jobs are already queued.
-    func submit(_ job: @escaping Job) throws {
+    /// Queues a job, waiting while `depth` jobs are already queued. Returns the job's number
+    /// (1, 2, ...): it has been committed once `completed` reaches it.
+    @discardableResult
+    func submit(_ job: @escaping Job) throws -> Int {
         condition.lock()
         defer { condition.unlock() }
         while queue.count >= depth, failure == nil { condition.wait() }
         if let failure { throw failure }
         queue.append(job)
+        submittedJobs += 1
         condition.broadcast()
+        return submittedJobs
+    }
+
+    /// How many jobs have run successfully, in order.
+    var completed: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return completedJobs
     }
 
     /// Waits until every submitted job has run; rethrows the first failure.
@@ -66,6 +79,7 @@ final class BatchCommitter: @unchecked Sendable {
             do { try job() } catch let e { error = e }
             condition.lock()
             running = false
+            if error == nil { completedJobs += 1 }
             if let error, failure == nil {
                 failure = error
                 queue.removeAll()

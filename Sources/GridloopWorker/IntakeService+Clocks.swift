@@ -39,7 +39,11 @@ extension IntakeService {
             byPartition[tp] = wm
         }
         guard !cursors.isEmpty else { return }
-        try committer.drain()  // the due clocks must include what the last batches wrote
+        // No wait for the batches in flight: a cached case's clock is its newest (what a batch
+        // in flight writes), and is used instead of the stored one; a clock that such a batch
+        // made due is found by the next pass. Cases fired last pass and not cached are read
+        // from the database, so that pass must have committed first.
+        if committer.completed < lastFireJob { try committer.drain() }
         // Pages of about `roundSize` clocks, each committed in its own transaction. The next
         // page is read and decided while the previous one commits: the cursors never return a
         // clock twice, and the pages hold different cases.
@@ -62,10 +66,16 @@ extension IntakeService {
             var plan = IntakePlanner(states: [:], appliedKeys: [], held: [])
             var changes = ClockChanges()
             var touched: Set<TopicPartition> = []
-            for clock in due {
-                let tp = TopicPartition(topic: clock.topic, partition: clock.partition)
-                guard let wm = byPartition[tp], let state = cache[clock.caseId]?.state ?? ctx.states[clock.caseId] else { continue }
-                // A cached clock is newer than the stored one only while its batch commits: drained above.
+            for stored in due {
+                let tp = TopicPartition(topic: stored.topic, partition: stored.partition)
+                guard let wm = byPartition[tp], let state = cache[stored.caseId]?.state ?? ctx.states[stored.caseId] else { continue }
+                // A cached clock differs from the stored one while the batch that moved it
+                // commits: that batch stores when it is due next; fire it now only if it is due.
+                var clock = stored
+                if let cached = cache[stored.caseId]?.clock, cached != stored {
+                    guard let at = keeper.nextDue(cached), at <= wm else { continue }
+                    clock = cached
+                }
                 let (after, newState, decisions) = keeper.fire(clock, state: state, until: wm)
                 changes.clocks[clock.caseId] = after
                 changes.due[clock.caseId] = keeper.nextDue(after)
@@ -87,7 +97,7 @@ extension IntakeService {
                 "due": "\(due.count)", "decided": "\(decided.decisions.count)", "load_us": "\((t1 - t0) / 1000)",
                 "cases_us": "\((t2 - t1) / 1000)", "decide_us": "\((monotonicNanos() - t2) / 1000)",
             ]
-            try committer.submit { [self] in
+            lastFireJob = try committer.submit { [self] in
                 let t3 = monotonicNanos()
                 try writer.commit(fired, clocks: decided, expected: fence, next: fence)
                 record(decided)
@@ -99,9 +109,9 @@ extension IntakeService {
                     logger.debug("fired due clocks", metadata: md)
                 }
             }
+            firedUncached.append((lastFireJob, misses))
             if cursors.isEmpty { break }
         }
-        try committer.drain()
     }
 
     /// The outbox record of a decision: the CloudEvents message, on its topic.

@@ -55,6 +55,15 @@ public final class IntakeService: @unchecked Sendable {
     var cache: [String: CachedCase] = [:]
     /// A superset of the cases with stored held events on the partitions held.
     private var heldCases: Set<String> = []
+    /// Per batch submitted and perhaps not committed yet (its committer job number), the cases
+    /// whose held rows it writes or deletes: only those need the commit thread to catch up
+    /// before their held rows are read.
+    private var heldInFlight: [(job: Int, cases: Set<String>)] = []
+    /// The committer job of the last page of due clocks fired.
+    var lastFireJob = 0
+    /// Per page of due clocks fired and perhaps not committed yet, the cases it fired that are
+    /// not cached: they are read from the database only once it has committed.
+    var firedUncached: [(job: Int, cases: Set<String>)] = []
     private let cacheLimit = 250_000
     /// Clocks of cases outside the cache, loaded for an expiry pass.
     var preloadedClocks: [String: CaseClock] = [:]
@@ -139,6 +148,9 @@ public final class IntakeService: @unchecked Sendable {
         eventTime = [:]
         cache = [:]
         heldCases = []
+        heldInFlight = []
+        lastFireJob = 0
+        firedUncached = []
         defer { committer.stop() }
         let handler = Rebalance(service: self)
         let logger = self.logger
@@ -244,6 +256,14 @@ public final class IntakeService: @unchecked Sendable {
         let decoded = monotonicNanos()
         let now = wallClockMillis()
         let misses = caseIds.filter { cache[$0] == nil }
+        if !firedUncached.isEmpty {
+            let done = committer.completed
+            firedUncached.removeAll { $0.job <= done }
+            if firedUncached.contains(where: { !$0.cases.isDisjoint(with: misses) }) {
+                try committer.drain()
+                firedUncached = []
+            }
+        }
         // A case not in the cache is not in any batch still being committed, so the reader sees its latest state.
         let ctx = try reader.context(caseIds: misses)
         let clocks = try reader.clocks(caseIds: Set(ctx.states.keys))
@@ -265,7 +285,13 @@ public final class IntakeService: @unchecked Sendable {
         let heldHere = caseIds.intersection(heldCases)
         var held: [HeldEvent] = []
         if !heldHere.isEmpty {
-            try committer.drain()  // held rows of an in-flight batch must be visible first (rare)
+            // Held rows that a batch still in flight writes or deletes must be visible first.
+            let done = committer.completed
+            heldInFlight.removeAll { $0.job <= done }
+            if heldInFlight.contains(where: { !$0.cases.isDisjoint(with: heldHere) }) {
+                try committer.drain()
+                heldInFlight = []
+            }
             held = try reader.heldEvents(caseIds: heldHere)
         }
         let loaded = monotonicNanos()
@@ -291,7 +317,8 @@ public final class IntakeService: @unchecked Sendable {
             "plan_us": "\((planned - loaded) / 1000)",
         ]
         let plan = planner
-        try committer.submit { [self] in
+        let heldTouched = heldHere.union(planner.newlyHeld.map(\.event.caseId))
+        let job = try committer.submit { [self] in
             let begin = monotonicNanos()
             try writer.commit(plan, clocks: clockChanges, expected: expected, next: next)
             Recorder(label: Metric.batchMessages, aggregate: true).record(count)
@@ -304,6 +331,7 @@ public final class IntakeService: @unchecked Sendable {
             for (k, v) in writer.lastWriteTimings { md[k] = "\(v)" }
             logger.debug("batch committed", metadata: md)
         }
+        if !heldTouched.isEmpty { heldInFlight.append((job, heldTouched)) }
     }
 
     /// Ends the hold of events that waited `holdWait` for what they need, on partitions the
