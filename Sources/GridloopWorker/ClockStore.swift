@@ -118,30 +118,38 @@ extension IntakeStore {
         lastWriteTimings["decisions"] = UInt64(changes.decisions.count)
         lastWriteTimings["clocks"] = UInt64(changes.clocks.count)
         defer { lastWriteTimings["decisions_us"] = (monotonicNanos() - t1) / 1000 }
-        // One binary COPY of the decisions, then the decision records and the outbox rows from
-        // it. Each id once: the outbox has no unique index to drop a repeat.
-        var copy = CopyBinaryWriter()
+        // Each id once: the outbox has no unique index to drop a repeat.
         var ids = Set<String>(minimumCapacity: changes.decisions.count)
-        for r in changes.decisions {
-            let d = r.decision
-            guard ids.insert(d.id).inserted else { continue }
-            var level = r.level.rawValue, to: String?, kind = "", deadline: Int64?
-            switch d.kind {
-            case .warning(let l, let dl, _), .overdue(let l, let dl), .urge(let l, let dl, _):
-                kind = l.rawValue
-                deadline = dl
-            case .escalated(_, let t, let reason, let dl, _):
-                to = t.rawValue
-                kind = reason
-                deadline = dl
-            case .resolved(let resolvedAt, let result, _, _, _, _):
-                kind = result
-                level = resolvedAt.rawValue  // the 721 count: where it was resolved
+        let rows = changes.decisions.filter { ids.insert($0.decision.id).inserted }.map(DecisionRow.init)
+        // A decision is taken once: replaying the same events yields the same ids. Usually none
+        // of them is recorded yet, and the decisions are copied straight into `sla_decisions` and
+        // the outbox, under a savepoint. A replay (after a crash, or a partition taken over)
+        // violates the primary key of `sla_decisions`: then back to the savepoint, and through a
+        // stage that drops the decisions recorded before (their events were queued then).
+        try connection.execute("SAVEPOINT decisions", context: "savepoint decisions")
+        do {
+            var records = CopyBinaryWriter(), queued = CopyBinaryWriter()
+            for r in rows {
+                r.writeRecord(to: &records)
+                r.writeOutbox(to: &queued)
             }
-            copy.text(d.id); copy.text(r.topic); copy.bytea(Array(d.caseId.utf8)); copy.bytea(r.payload)
-            copy.textArray(OutboundEvent.headers(d))
-            copy.text(d.caseId); copy.text(d.typeName); copy.text(level); copy.text(to); copy.text(kind)
-            copy.timestamp(epochMillis: d.time); copy.timestamp(epochMillis: deadline)
+            try connection.copyIn("""
+                COPY sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic)
+                FROM STDIN (FORMAT binary)
+                """, data: records.finished, context: "COPY sla_decisions")
+            try connection.copyIn("COPY outbox (id, topic, msg_key, payload, headers) FROM STDIN (FORMAT binary)",
+                                  data: queued.finished, context: "COPY outbox (decisions)")
+            try connection.execute("RELEASE SAVEPOINT decisions", context: "release savepoint decisions")
+            return
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            try connection.execute("ROLLBACK TO SAVEPOINT decisions; RELEASE SAVEPOINT decisions",
+                                   context: "roll back to savepoint decisions")
+        }
+        lastWriteTimings["decisions_replayed"] = 1
+        var copy = CopyBinaryWriter()
+        for r in rows {
+            r.writeOutboxColumns(to: &copy)
+            r.writeRecordColumns(to: &copy)
             copy.endRow()
         }
         try connection.execute("""
@@ -153,18 +161,14 @@ extension IntakeStore {
             COPY decision_stage (id, topic, msg_key, payload, headers, case_id, type, level, to_level, clock, decided_at,
                 deadline) FROM STDIN (FORMAT binary)
             """, data: copy.finished, context: "COPY decision_stage")
-        // A decision is taken once: replaying the same events yields the same ids, which the
-        // primary key of `sla_decisions` turns into no-ops rather than second events; only the
-        // decisions new there are queued for the relay. (No join of the stage with the ids
-        // inserted: without statistics on the stage, the planner loops over both, n² per page.)
+        // (No join of the stage with the ids inserted: without statistics on the stage, the
+        // planner loops over both, n² per page.)
         let inserted = try connection.query("""
             INSERT INTO sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic)
             SELECT id, case_id, type, level, to_level, clock, decided_at, deadline, topic FROM decision_stage
             ON CONFLICT (id) DO NOTHING
             """, context: "record decisions").affected
-        if inserted < ids.count {
-            // A replay (after a crash, or a partition taken over): drop the decisions recorded
-            // by an earlier transaction, whose events were queued then.
+        if inserted < rows.count {
             try connection.execute("""
                 DELETE FROM decision_stage s USING sla_decisions d
                 WHERE d.id = s.id AND d.xmin::text::bigint <> txid_current() % 4294967296
@@ -175,5 +179,59 @@ extension IntakeStore {
             SELECT id, topic, msg_key, payload, headers FROM decision_stage ORDER BY ord;
             TRUNCATE decision_stage RESTART IDENTITY
             """, context: "write decisions to the outbox")
+    }
+}
+
+/// The columns of a decision in `sla_decisions` and in the outbox.
+private struct DecisionRow {
+    var record: DecisionRecord
+    var level: String
+    var toLevel: String?
+    var kind: String
+    var deadline: Int64?
+
+    init(_ r: DecisionRecord) {
+        record = r
+        level = r.level.rawValue
+        kind = ""
+        switch r.decision.kind {
+        case .warning(let l, let dl, _), .overdue(let l, let dl), .urge(let l, let dl, _):
+            kind = l.rawValue
+            deadline = dl
+        case .escalated(_, let t, let reason, let dl, _):
+            toLevel = t.rawValue
+            kind = reason
+            deadline = dl
+        case .resolved(let resolvedAt, let result, _, _, _, _):
+            kind = result
+            level = resolvedAt.rawValue  // the 721 count: where it was resolved
+        }
+    }
+
+    /// id, topic, msg_key, payload, headers (the outbox's columns), without ending the row.
+    func writeOutboxColumns(to copy: inout CopyBinaryWriter) {
+        let d = record.decision
+        copy.text(d.id); copy.text(record.topic); copy.bytea(Array(d.caseId.utf8)); copy.bytea(record.payload)
+        copy.textArray(OutboundEvent.headers(d))
+    }
+
+    func writeOutbox(to copy: inout CopyBinaryWriter) {
+        writeOutboxColumns(to: &copy)
+        copy.endRow()
+    }
+
+    /// case_id, type, level, to_level, clock, decided_at, deadline, without ending the row.
+    func writeRecordColumns(to copy: inout CopyBinaryWriter) {
+        let d = record.decision
+        copy.text(d.caseId); copy.text(d.typeName); copy.text(level); copy.text(toLevel); copy.text(kind)
+        copy.timestamp(epochMillis: d.time); copy.timestamp(epochMillis: deadline)
+    }
+
+    /// A row of `sla_decisions`: id, case_id, type, level, to_level, clock, decided_at, deadline, topic.
+    func writeRecord(to copy: inout CopyBinaryWriter) {
+        copy.text(record.decision.id)
+        writeRecordColumns(to: &copy)
+        copy.text(record.topic)
+        copy.endRow()
     }
 }

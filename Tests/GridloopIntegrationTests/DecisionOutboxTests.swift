@@ -38,6 +38,29 @@ final class DecisionOutboxTests: XCTestCase {
         try commit([1, 5, 2, 3, 4])
         XCTAssertEqual(try queued(), ["12345:HF5/a1/sign/overdue", "12345:HF3/a1/sign/overdue", "12345:HF4/a1/sign/overdue"])
         XCTAssertEqual(try db.query("SELECT count(*) FROM sla_decisions").int(0, 0), 5, "each decision recorded once")
+        // The same columns whichever way a decision was written: copied straight in (1, 2: a
+        // batch of new decisions) or through the stage (3, 4, 5: a batch with replays).
+        let rows = try db.query("""
+            SELECT d.id, d.case_id, d.type, d.level, d.clock, extract(epoch FROM d.decided_at) * 1000,
+                   extract(epoch FROM d.deadline) * 1000, convert_from(o.payload, 'UTF8'), o.headers::text,
+                   convert_from(o.msg_key, 'UTF8')
+            FROM sla_decisions d LEFT JOIN outbox o USING (id) ORDER BY d.id
+            """)
+        XCTAssertEqual(rows.count, 5)
+        for i in 0..<rows.count {
+            let n = i + 1
+            XCTAssertEqual(rows.string(i, 1), "12345:HF\(n)")
+            XCTAssertEqual(rows.string(i, 2), "gridloop.case.supervision.overdue")
+            XCTAssertEqual(rows.string(i, 3), "ESTATE")
+            XCTAssertEqual(rows.string(i, 4), "SIGN")
+            XCTAssertEqual(rows.string(i, 5).flatMap { Double($0) }.map { Int64($0) }, t0 + Int64(n))
+            XCTAssertEqual(rows.string(i, 6).flatMap { Double($0) }.map { Int64($0) }, t0)
+            if n >= 3 {  // still queued
+                XCTAssertEqual(rows.string(i, 7), "{\"n\":\(n)}")
+                XCTAssertEqual(rows.string(i, 9), "12345:HF\(n)")
+                XCTAssertTrue(rows.string(i, 8)?.contains("gridloop-id,12345:HF\(n)/a1/sign/overdue") == true, rows.string(i, 8) ?? "")
+            }
+        }
         let topics = try db.query("SELECT DISTINCT topic FROM sla_decisions")
         XCTAssertEqual(topics.count, 1)
         XCTAssertEqual(topics.string(0, 0), "gridloop.supervision", "the record says where the event went")
