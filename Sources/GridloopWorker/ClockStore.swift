@@ -137,7 +137,7 @@ extension IntakeStore {
                 COPY sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic)
                 FROM STDIN (FORMAT binary)
                 """, data: records.finished, context: "COPY sla_decisions")
-            try connection.copyIn("COPY outbox (id, topic, msg_key, payload, headers) FROM STDIN (FORMAT binary)",
+            try connection.copyIn("COPY outbox (id, topic, msg_key, payload) FROM STDIN (FORMAT binary)",
                                   data: queued.finished, context: "COPY outbox (decisions)")
             try connection.execute("RELEASE SAVEPOINT decisions", context: "release savepoint decisions")
             return
@@ -153,12 +153,12 @@ extension IntakeStore {
             copy.endRow()
         }
         try connection.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS decision_stage (id text, topic text, msg_key bytea, payload bytea, headers text[],
+            CREATE TEMP TABLE IF NOT EXISTS decision_stage (id text, topic text, msg_key bytea, payload bytea,
                 case_id text, type text, level text, to_level text, clock text, decided_at timestamptz, deadline timestamptz,
                 ord serial)
             """, context: "create decision_stage")
         try connection.copyIn("""
-            COPY decision_stage (id, topic, msg_key, payload, headers, case_id, type, level, to_level, clock, decided_at,
+            COPY decision_stage (id, topic, msg_key, payload, case_id, type, level, to_level, clock, decided_at,
                 deadline) FROM STDIN (FORMAT binary)
             """, data: copy.finished, context: "COPY decision_stage")
         // (No join of the stage with the ids inserted: without statistics on the stage, the
@@ -175,8 +175,8 @@ extension IntakeStore {
                 """, context: "drop decisions taken before")
         }
         try connection.execute("""
-            INSERT INTO outbox (id, topic, msg_key, payload, headers)
-            SELECT id, topic, msg_key, payload, headers FROM decision_stage ORDER BY ord;
+            INSERT INTO outbox (id, topic, msg_key, payload)
+            SELECT id, topic, msg_key, payload FROM decision_stage ORDER BY ord;
             TRUNCATE decision_stage RESTART IDENTITY
             """, context: "write decisions to the outbox")
     }
@@ -208,11 +208,11 @@ private struct DecisionRow {
         }
     }
 
-    /// id, topic, msg_key, payload, headers (the outbox's columns), without ending the row.
+    /// id, topic, msg_key, payload (the outbox's columns; `headers` stays empty: the relay
+    /// derives a decision's headers from its id), without ending the row.
     func writeOutboxColumns(to copy: inout CopyBinaryWriter) {
         let d = record.decision
         copy.text(d.id); copy.text(record.topic); copy.bytea(Array(d.caseId.utf8)); copy.bytea(record.payload)
-        copy.textArray(OutboundEvent.headers(d))
     }
 
     func writeOutbox(to copy: inout CopyBinaryWriter) {

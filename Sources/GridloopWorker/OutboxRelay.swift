@@ -1,3 +1,4 @@
+import GridloopCore
 import GridloopKafka
 import GridloopPostgres
 import CoreMetrics
@@ -120,6 +121,21 @@ public final class OutboxRelay: Sendable {
     }
 
     /// Parses PostgreSQL's text form of a `text[]` (`{a,"b c"}`).
+    /// A row's Kafka headers: those stored with it (dead letters), or, for a decision (stored
+    /// without), the ones that follow from its id.
+    static func headers(stored: String, id: String) -> [KafkaHeader] {
+        var flat = stored == "{}" ? [] : parseTextArray(stored)
+        if flat.isEmpty { flat = OutboundEvent.headers(id: id) }
+        var out: [KafkaHeader] = []
+        out.reserveCapacity(flat.count / 2)
+        var j = 0
+        while j + 1 < flat.count {
+            out.append(KafkaHeader(name: flat[j], value: Array(flat[j + 1].utf8)))
+            j += 2
+        }
+        return out
+    }
+
     static func parseTextArray(_ s: String) -> [String] {
         var out: [String] = []
         var chars = Array(s.unicodeScalars)
