@@ -120,7 +120,6 @@ public final class OutboxRelay: Sendable {
         }
     }
 
-    /// Parses PostgreSQL's text form of a `text[]` (`{a,"b c"}`).
     /// A row's Kafka headers: those stored with it (dead letters), or, for a decision (stored
     /// without), the ones that follow from its id.
     static func headers(stored: String, id: String) -> [KafkaHeader] {
@@ -136,6 +135,7 @@ public final class OutboxRelay: Sendable {
         return out
     }
 
+    /// Parses PostgreSQL's text form of a `text[]` (`{a,"b c"}`).
     static func parseTextArray(_ s: String) -> [String] {
         var out: [String] = []
         var chars = Array(s.unicodeScalars)
