@@ -256,14 +256,7 @@ public final class IntakeService: @unchecked Sendable {
         let decoded = monotonicNanos()
         let now = wallClockMillis()
         let misses = caseIds.filter { cache[$0] == nil }
-        if !firedUncached.isEmpty {
-            let done = committer.completed
-            firedUncached.removeAll { $0.job <= done }
-            if firedUncached.contains(where: { !$0.cases.isDisjoint(with: misses) }) {
-                try committer.drain()
-                firedUncached = []
-            }
-        }
+        try Self.wait(for: &firedUncached, touching: misses, committer)
         // A case not in the cache is not in any batch still being committed, so the reader sees its latest state.
         let ctx = try reader.context(caseIds: misses)
         let clocks = try reader.clocks(caseIds: Set(ctx.states.keys))
@@ -286,12 +279,7 @@ public final class IntakeService: @unchecked Sendable {
         var held: [HeldEvent] = []
         if !heldHere.isEmpty {
             // Held rows that a batch still in flight writes or deletes must be visible first.
-            let done = committer.completed
-            heldInFlight.removeAll { $0.job <= done }
-            if heldInFlight.contains(where: { !$0.cases.isDisjoint(with: heldHere) }) {
-                try committer.drain()
-                heldInFlight = []
-            }
+            try Self.wait(for: &heldInFlight, touching: heldHere, committer)
             held = try reader.heldEvents(caseIds: heldHere)
         }
         let loaded = monotonicNanos()
@@ -332,6 +320,19 @@ public final class IntakeService: @unchecked Sendable {
             logger.debug("batch committed", metadata: md)
         }
         if !heldTouched.isEmpty { heldInFlight.append((job, heldTouched)) }
+    }
+
+    /// Waits for the commit thread if a job of `pending` not committed yet touches `cases`;
+    /// forgets the jobs committed.
+    private static func wait(for pending: inout [(job: Int, cases: Set<String>)], touching cases: Set<String>,
+                             _ committer: BatchCommitter) throws {
+        guard !pending.isEmpty else { return }
+        let done = committer.completed
+        pending.removeAll { $0.job <= done }
+        if pending.contains(where: { !$0.cases.isDisjoint(with: cases) }) {
+            try committer.drain()
+            pending = []
+        }
     }
 
     /// Ends the hold of events that waited `holdWait` for what they need, on partitions the
