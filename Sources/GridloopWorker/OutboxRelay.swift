@@ -79,13 +79,7 @@ public final class OutboxRelay: Sendable {
             var records: [ProducerRecord] = []
             records.reserveCapacity(rows.count)
             for i in 0..<rows.count {
-                let headers = Self.parseTextArray(rows.string(i, 5) ?? "{}")
-                var kafkaHeaders: [KafkaHeader] = []
-                var j = 0
-                while j + 1 < headers.count {
-                    kafkaHeaders.append(KafkaHeader(name: headers[j], value: Array(headers[j + 1].utf8)))
-                    j += 2
-                }
+                let kafkaHeaders = Self.headers(stored: rows.string(i, 5) ?? "{}", id: rows.string(i, 1)!)
                 records.append(ProducerRecord(topic: rows.string(i, 2)!, partition: nil, key: rows.bytes(i, 3),
                                               value: rows.bytes(i, 4) ?? [], headers: kafkaHeaders))
             }
