@@ -122,23 +122,13 @@ extension IntakeStore {
         var ids = Set<String>(minimumCapacity: changes.decisions.count)
         let rows = changes.decisions.filter { ids.insert($0.decision.id).inserted }.map(DecisionRow.init)
         // A decision is taken once: replaying the same events yields the same ids. Usually none
-        // of them is recorded yet, and the decisions are copied straight into `sla_decisions` and
-        // the outbox, under a savepoint. A replay (after a crash, or a partition taken over)
-        // violates the primary key of `sla_decisions`: then back to the savepoint, and through a
-        // stage that drops the decisions recorded before (their events were queued then).
+        // of them is recorded yet, and they are copied straight into `sla_decisions` and the
+        // outbox, under a savepoint. A replay (after a crash, or a partition taken over) violates
+        // the primary key of `sla_decisions`: then back to the savepoint, and the decisions
+        // recorded before (their events were queued then) are left out.
         try connection.execute("SAVEPOINT decisions", context: "savepoint decisions")
         do {
-            var records = CopyBinaryWriter(), queued = CopyBinaryWriter()
-            for r in rows {
-                r.writeRecord(to: &records)
-                r.writeOutbox(to: &queued)
-            }
-            try connection.copyIn("""
-                COPY sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic)
-                FROM STDIN (FORMAT binary)
-                """, data: records.finished, context: "COPY sla_decisions")
-            try connection.copyIn("COPY outbox (id, topic, msg_key, payload) FROM STDIN (FORMAT binary)",
-                                  data: queued.finished, context: "COPY outbox (decisions)")
+            try copyDecisions(rows)
             try connection.execute("RELEASE SAVEPOINT decisions", context: "release savepoint decisions")
             return
         } catch let error as PostgresError where error.sqlState == "23505" {
@@ -146,39 +136,27 @@ extension IntakeStore {
                                    context: "roll back to savepoint decisions")
         }
         lastWriteTimings["decisions_replayed"] = 1
-        var copy = CopyBinaryWriter()
+        let recorded = try connection.query("SELECT id FROM sla_decisions WHERE id = ANY($1::text[])",
+                                             [PostgresArray.text(rows.map(\.record.decision.id))],
+                                             context: "decisions recorded before")
+        let known = Set((0..<recorded.count).compactMap { recorded.string($0, 0) })
+        try copyDecisions(rows.filter { !known.contains($0.record.decision.id) })
+    }
+
+    /// Decision records and their outbox rows (in order), by binary COPY.
+    private func copyDecisions(_ rows: [DecisionRow]) throws {
+        guard !rows.isEmpty else { return }
+        var records = CopyBinaryWriter(), queued = CopyBinaryWriter()
         for r in rows {
-            r.writeOutboxColumns(to: &copy)
-            r.writeRecordColumns(to: &copy)
-            copy.endRow()
+            r.writeRecord(to: &records)
+            r.writeOutbox(to: &queued)
         }
-        try connection.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS decision_stage (id text, topic text, msg_key bytea, payload bytea,
-                case_id text, type text, level text, to_level text, clock text, decided_at timestamptz, deadline timestamptz,
-                ord serial)
-            """, context: "create decision_stage")
         try connection.copyIn("""
-            COPY decision_stage (id, topic, msg_key, payload, case_id, type, level, to_level, clock, decided_at,
-                deadline) FROM STDIN (FORMAT binary)
-            """, data: copy.finished, context: "COPY decision_stage")
-        // (No join of the stage with the ids inserted: without statistics on the stage, the
-        // planner loops over both, n² per page.)
-        let inserted = try connection.query("""
-            INSERT INTO sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic)
-            SELECT id, case_id, type, level, to_level, clock, decided_at, deadline, topic FROM decision_stage
-            ON CONFLICT (id) DO NOTHING
-            """, context: "record decisions").affected
-        if inserted < rows.count {
-            try connection.execute("""
-                DELETE FROM decision_stage s USING sla_decisions d
-                WHERE d.id = s.id AND d.xmin::text::bigint <> txid_current() % 4294967296
-                """, context: "drop decisions taken before")
-        }
-        try connection.execute("""
-            INSERT INTO outbox (id, topic, msg_key, payload)
-            SELECT id, topic, msg_key, payload FROM decision_stage ORDER BY ord;
-            TRUNCATE decision_stage RESTART IDENTITY
-            """, context: "write decisions to the outbox")
+            COPY sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic)
+            FROM STDIN (FORMAT binary)
+            """, data: records.finished, context: "COPY sla_decisions")
+        try connection.copyIn("COPY outbox (id, topic, msg_key, payload) FROM STDIN (FORMAT binary)",
+                              data: queued.finished, context: "COPY outbox (decisions)")
     }
 }
 
@@ -208,30 +186,19 @@ private struct DecisionRow {
         }
     }
 
-    /// id, topic, msg_key, payload (the outbox's columns; `headers` stays empty: the relay
-    /// derives a decision's headers from its id), without ending the row.
-    func writeOutboxColumns(to copy: inout CopyBinaryWriter) {
+    /// An outbox row: id, topic, msg_key, payload (`headers` stays empty: the relay derives a
+    /// decision's headers from its id).
+    func writeOutbox(to copy: inout CopyBinaryWriter) {
         let d = record.decision
         copy.text(d.id); copy.text(record.topic); copy.bytea(Array(d.caseId.utf8)); copy.bytea(record.payload)
-    }
-
-    func writeOutbox(to copy: inout CopyBinaryWriter) {
-        writeOutboxColumns(to: &copy)
         copy.endRow()
-    }
-
-    /// case_id, type, level, to_level, clock, decided_at, deadline, without ending the row.
-    func writeRecordColumns(to copy: inout CopyBinaryWriter) {
-        let d = record.decision
-        copy.text(d.caseId); copy.text(d.typeName); copy.text(level); copy.text(toLevel); copy.text(kind)
-        copy.timestamp(epochMillis: d.time); copy.timestamp(epochMillis: deadline)
     }
 
     /// A row of `sla_decisions`: id, case_id, type, level, to_level, clock, decided_at, deadline, topic.
     func writeRecord(to copy: inout CopyBinaryWriter) {
-        copy.text(record.decision.id)
-        writeRecordColumns(to: &copy)
-        copy.text(record.topic)
+        let d = record.decision
+        copy.text(d.id); copy.text(d.caseId); copy.text(d.typeName); copy.text(level); copy.text(toLevel); copy.text(kind)
+        copy.timestamp(epochMillis: d.time); copy.timestamp(epochMillis: deadline); copy.text(record.topic)
         copy.endRow()
     }
 }
