@@ -13,11 +13,8 @@ public enum OutboundEvent {
         }
     }
 
-    /// Kafka headers, flattened as name, value, ...
-    public static func headers(_ d: SLADecision) -> [String] { headers(id: d.id) }
-
-    /// The headers of the decision with this id: they follow from the id alone, so the outbox
-    /// does not store them.
+    /// The Kafka headers of the decision with this id, flattened as name, value, ...: they
+    /// follow from the id alone, so the outbox does not store them.
     public static func headers(id: String) -> [String] {
         ["content-type", "application/cloudevents+json; charset=UTF-8", "gridloop-id", id]
     }

@@ -109,7 +109,7 @@ extension IntakeService {
                     logger.debug("fired due clocks", metadata: md)
                 }
             }
-            firedUncached.append((lastFireJob, misses))
+            if !misses.isEmpty { firedUncached.append((lastFireJob, misses)) }
             if cursors.isEmpty { break }
         }
     }

@@ -117,7 +117,7 @@ public final class OutboxRelay: Sendable {
     /// A row's Kafka headers: those stored with it (dead letters), or, for a decision (stored
     /// without), the ones that follow from its id.
     static func headers(stored: String, id: String) -> [KafkaHeader] {
-        var flat = stored == "{}" ? [] : parseTextArray(stored)
+        var flat = parseTextArray(stored)
         if flat.isEmpty { flat = OutboundEvent.headers(id: id) }
         var out: [KafkaHeader] = []
         out.reserveCapacity(flat.count / 2)
