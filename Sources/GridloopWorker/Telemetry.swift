@@ -70,7 +70,7 @@ public enum Metric {
         let lag = Timer(label: fireLag)
         for r in decisions {
             let d = r.decision
-            kinds[d.typeName.replacingOccurrences(of: "gridloop.case.", with: ""), default: 0] += 1
+            kinds[d.typeName, default: 0] += 1
             switch d.kind {
             case .escalated(let from, let to, _, _, _):
                 escalated["\(from.rawValue)>\(to.rawValue)", default: 0] += 1
@@ -81,7 +81,10 @@ public enum Metric {
                 lag.recordNanoseconds(max(0, now - d.time) * 1_000_000)
             }
         }
-        for (k, n) in kinds { Counter(label: timersFired, dimensions: [("kind", k)]).increment(by: n) }
+        for (type, n) in kinds {
+            let kind = type.hasPrefix("gridloop.case.") ? String(type.dropFirst(14)) : type
+            Counter(label: timersFired, dimensions: [("kind", kind)]).increment(by: n)
+        }
         for (pair, n) in escalated {
             let levels = pair.split(separator: ">").map(String.init)
             Counter(label: escalations, dimensions: [("from", levels[0]), ("to", levels[1])]).increment(by: n)
