@@ -278,6 +278,10 @@ public struct IntakePlanner: Sendable {
         }
     }
 
+    /// The events of a case still held after this batch (stored before, or held by it), in the
+    /// order they were held.
+    public func heldEvents(of caseId: String) -> [HeldEvent] { held[caseId] ?? [] }
+
     private mutating func removeHeld(_ event: CaseEvent) {
         held[event.caseId]?.removeAll { $0.event.eventKey == event.eventKey }
         if held[event.caseId]?.isEmpty == true { held[event.caseId] = nil }

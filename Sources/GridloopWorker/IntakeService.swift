@@ -55,10 +55,11 @@ public final class IntakeService: @unchecked Sendable {
     var cache: [String: CachedCase] = [:]
     /// A superset of the cases with stored held events on the partitions held.
     private var heldCases: Set<String> = []
-    /// Per batch submitted and perhaps not committed yet (its committer job number), the cases
-    /// whose held rows it writes or deletes: only those need the commit thread to catch up
-    /// before their held rows are read.
-    private var heldInFlight: [(job: Int, cases: Set<String>)] = []
+    /// Per batch submitted and perhaps not committed yet (its committer job number), the held
+    /// events that remain, after it, of each case whose held rows it writes or deletes. The next
+    /// batch takes those cases' held events from here (the stored rows may not be written yet)
+    /// and reads only the others from the database, so it never waits for the commit thread.
+    private var heldInFlight: [(job: Int, held: [String: [HeldEvent]])] = []
     /// The committer job of the last page of due clocks fired.
     var lastFireJob = 0
     /// Per page of due clocks fired and perhaps not committed yet, the cases it fired that are
@@ -278,9 +279,17 @@ public final class IntakeService: @unchecked Sendable {
         let heldHere = caseIds.intersection(heldCases)
         var held: [HeldEvent] = []
         if !heldHere.isEmpty {
-            // Held rows that a batch still in flight writes or deletes must be visible first.
-            try Self.wait(for: &heldInFlight, touching: heldHere, committer)
-            held = try reader.heldEvents(caseIds: heldHere)
+            // A case whose held rows a batch in flight writes or deletes: its held events as they
+            // are after that batch (the latest such batch wins). The others: as stored.
+            let done = committer.completed
+            heldInFlight.removeAll { $0.job <= done }
+            var pending: [String: [HeldEvent]] = [:]
+            for batch in heldInFlight {
+                for (id, events) in batch.held where heldHere.contains(id) { pending[id] = events }
+            }
+            for events in pending.values { held += events }
+            let stored = heldHere.subtracting(pending.keys)
+            if !stored.isEmpty { held += try reader.heldEvents(caseIds: stored) }
         }
         let loaded = monotonicNanos()
         var planner = IntakePlanner(states: states, appliedKeys: applied, held: held)
@@ -319,7 +328,9 @@ public final class IntakeService: @unchecked Sendable {
             for (k, v) in writer.lastWriteTimings { md[k] = "\(v)" }
             logger.debug("batch committed", metadata: md)
         }
-        if !heldTouched.isEmpty { heldInFlight.append((job, heldTouched)) }
+        if !heldTouched.isEmpty {
+            heldInFlight.append((job, Dictionary(uniqueKeysWithValues: heldTouched.map { ($0, plan.heldEvents(of: $0)) })))
+        }
     }
 
     /// Waits for the commit thread if a job of `pending` not committed yet touches `cases`;
@@ -339,7 +350,7 @@ public final class IntakeService: @unchecked Sendable {
     /// intake has caught up with: after a restart or an outage the backlog may still hold the
     /// missing event, so a partition with a backlog expires nothing yet.
     private func expireHeld(_ consumer: KafkaConsumer) throws {
-        guard let writer, let committer else { return }
+        guard let reader, let writer, let committer else { return }
         let owned = positions.compactMap { tp, position -> PartitionOffset? in
             let high = consumer.cachedWatermarks(tp).high
             guard high >= 0, position >= high || (position < 0 && high == 0) else { return nil }
@@ -347,6 +358,9 @@ public final class IntakeService: @unchecked Sendable {
         }
         guard !owned.isEmpty else { return }
         let cutoff = wallClockMillis() - Int64(config.holdSeconds) * 1000
+        // Usually nothing has waited that long: ask the reader first, and wait for the commit
+        // thread only when there is work (rows that batches in flight write were held just now).
+        guard try reader.hasHeld(before: cutoff, partitions: owned) else { return }
         try committer.drain()  // the writer is ours while nothing is in flight
         var changes = ClockChanges()
         let planner = try writer.expireHeld(before: cutoff, holdSeconds: config.holdSeconds, partitions: owned) { plan in

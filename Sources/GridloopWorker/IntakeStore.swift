@@ -135,6 +135,17 @@ public final class IntakeStore: @unchecked Sendable {
             lock: true)
     }
 
+    /// Whether any held event on these partitions waits since before `cutoff` (epoch ms).
+    public func hasHeld(before cutoff: Int64, partitions: [PartitionOffset]) throws -> Bool {
+        guard !partitions.isEmpty else { return false }
+        let rows = try connection.query("""
+            SELECT EXISTS (SELECT 1 FROM held_events WHERE held_at < to_timestamp($1::double precision / 1000)
+                           AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[])))
+            """, [String(cutoff), PostgresArray.text(partitions.map(\.topic)), PostgresArray.int(partitions.map(\.partition))],
+            context: "look for expired held events")
+        return rows.bool(0, 0) == true
+    }
+
     private func heldEvents(where clause: String, _ params: [String?], lock: Bool) throws -> [HeldEvent] {
         let rows = try connection.query("""
             SELECT topic, partition, "offset", msg_key, msg_value, (extract(epoch from held_at) * 1000)::bigint,
