@@ -19,6 +19,40 @@ public struct ClockChanges: Sendable {
     public var decisions: [DecisionRecord] = []
     public init() {}
     public var isEmpty: Bool { clocks.isEmpty && decisions.isEmpty }
+
+    /// The COPY bodies of the clocks and of the decisions, built by `prepare()`: the intake
+    /// thread builds them while the commit thread is still writing the batch before.
+    var prepared: Prepared?
+
+    struct Prepared: Sendable {
+        /// Rows of `clock_stage`, one per changed clock (nil: none).
+        var clocks: [UInt8]?
+        /// The decisions, each id once.
+        var rows: [DecisionRow]
+        /// Their `sla_decisions` and outbox rows (nil: none).
+        var copies: (records: [UInt8], outbox: [UInt8])?
+    }
+
+    /// Encodes the clocks (JSON) and decisions into their COPY bodies now, so that writing them
+    /// is I/O only.
+    public mutating func prepare() {
+        guard prepared == nil else { return }
+        var body: [UInt8]?
+        if !clocks.isEmpty {
+            var copy = CopyBinaryWriter(capacity: clocks.count * 512)
+            for clock in clocks.values.sorted(by: { $0.caseId < $1.caseId }) {
+                copy.text(clock.caseId); copy.text(clock.topic); copy.int(Int(clock.partition)); copy.text(clock.level.rawValue)
+                copy.timestamp(epochMillis: due[clock.caseId])
+                copy.text(String(decoding: clock.json, as: UTF8.self))
+                copy.endRow()
+            }
+            body = copy.finished
+        }
+        // Each id once: the outbox has no unique index to drop a repeat.
+        var ids = Set<String>(minimumCapacity: decisions.count)
+        let rows = decisions.filter { ids.insert($0.decision.id).inserted }.map(DecisionRow.init)
+        prepared = Prepared(clocks: body, rows: rows, copies: rows.isEmpty ? nil : DecisionRow.copies(rows))
+    }
 }
 
 extension IntakeStore {
@@ -88,22 +122,18 @@ extension IntakeStore {
 
     /// Writes changed clocks (with when each next needs attention) and the decisions' outbox rows.
     func write(_ changes: ClockChanges) throws {
-        if !changes.clocks.isEmpty {
+        var changes = changes
+        let t0 = monotonicNanos()
+        changes.prepare()  // already done on the intake's path
+        guard let prepared = changes.prepared else { return }
+        lastWriteTimings["clock_json_us"] = (monotonicNanos() - t0) / 1000
+        if let body = prepared.clocks {
             // Binary COPY into a stage, then one upsert: no array literals to escape and parse.
-            let t0 = monotonicNanos()
-            var copy = CopyBinaryWriter()
-            for clock in changes.clocks.values.sorted(by: { $0.caseId < $1.caseId }) {
-                copy.text(clock.caseId); copy.text(clock.topic); copy.int(Int(clock.partition)); copy.text(clock.level.rawValue)
-                copy.timestamp(epochMillis: changes.due[clock.caseId] ?? nil)
-                copy.text(String(decoding: clock.json, as: UTF8.self))
-                copy.endRow()
-            }
-            lastWriteTimings["clock_json_us"] = (monotonicNanos() - t0) / 1000
             try connection.execute("""
                 CREATE TEMP TABLE IF NOT EXISTS clock_stage
                     (case_id text, topic text, partition int, level text, next_due timestamptz, clock text)
                 """, context: "create clock_stage")
-            try connection.copyIn("COPY clock_stage FROM STDIN (FORMAT binary)", data: copy.finished, context: "COPY clock_stage")
+            try connection.copyIn("COPY clock_stage FROM STDIN (FORMAT binary)", data: body, context: "COPY clock_stage")
             try connection.execute("""
                 INSERT INTO case_clocks (case_id, topic, partition, level, next_due, clock)
                 SELECT case_id, topic, partition, level, next_due, clock::jsonb FROM clock_stage
@@ -113,14 +143,12 @@ extension IntakeStore {
                 """, context: "write clocks")
             lastWriteTimings["clock_upsert_us"] = (monotonicNanos() - t0) / 1000
         }
-        guard !changes.decisions.isEmpty else { return }
+        guard let copies = prepared.copies else { return }
+        let rows = prepared.rows
         let t1 = monotonicNanos()
         lastWriteTimings["decisions"] = UInt64(changes.decisions.count)
         lastWriteTimings["clocks"] = UInt64(changes.clocks.count)
         defer { lastWriteTimings["decisions_us"] = (monotonicNanos() - t1) / 1000 }
-        // Each id once: the outbox has no unique index to drop a repeat.
-        var ids = Set<String>(minimumCapacity: changes.decisions.count)
-        let rows = changes.decisions.filter { ids.insert($0.decision.id).inserted }.map(DecisionRow.init)
         // A decision is taken once: replaying the same events yields the same ids. Usually none
         // of them is recorded yet, and they are copied straight into `sla_decisions` and the
         // outbox, under a savepoint. A replay (after a crash, or a partition taken over) violates
@@ -128,7 +156,7 @@ extension IntakeStore {
         // recorded before (their events were queued then) are left out.
         try connection.execute("SAVEPOINT decisions", context: "savepoint decisions")
         do {
-            try copyDecisions(rows)
+            try copyDecisions(copies)
             try connection.execute("RELEASE SAVEPOINT decisions", context: "release savepoint decisions")
             return
         } catch let error as PostgresError where error.sqlState == "23505" {
@@ -140,28 +168,23 @@ extension IntakeStore {
                                              [PostgresArray.text(rows.map(\.record.decision.id))],
                                              context: "decisions recorded before")
         let known = Set((0..<recorded.count).compactMap { recorded.string($0, 0) })
-        try copyDecisions(rows.filter { !known.contains($0.record.decision.id) })
+        let rest = rows.filter { !known.contains($0.record.decision.id) }
+        if !rest.isEmpty { try copyDecisions(DecisionRow.copies(rest)) }
     }
 
     /// Decision records and their outbox rows (in order), by binary COPY.
-    private func copyDecisions(_ rows: [DecisionRow]) throws {
-        guard !rows.isEmpty else { return }
-        var records = CopyBinaryWriter(), queued = CopyBinaryWriter()
-        for r in rows {
-            r.writeRecord(to: &records)
-            r.writeOutbox(to: &queued)
-        }
+    private func copyDecisions(_ copies: (records: [UInt8], outbox: [UInt8])) throws {
         try connection.copyIn("""
             COPY sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic)
             FROM STDIN (FORMAT binary)
-            """, data: records.finished, context: "COPY sla_decisions")
+            """, data: copies.records, context: "COPY sla_decisions")
         try connection.copyIn("COPY outbox (id, topic, msg_key, payload) FROM STDIN (FORMAT binary)",
-                              data: queued.finished, context: "COPY outbox (decisions)")
+                              data: copies.outbox, context: "COPY outbox (decisions)")
     }
 }
 
 /// The columns of a decision in `sla_decisions` and in the outbox.
-private struct DecisionRow {
+struct DecisionRow: Sendable {
     var record: DecisionRecord
     var level: String
     var toLevel: String?
@@ -184,6 +207,16 @@ private struct DecisionRow {
             kind = result
             level = resolvedAt.rawValue  // the 721 count: where it was resolved
         }
+    }
+
+    /// The COPY bodies of these decisions' records and outbox rows.
+    static func copies(_ rows: [DecisionRow]) -> (records: [UInt8], outbox: [UInt8]) {
+        var records = CopyBinaryWriter(capacity: rows.count * 160), queued = CopyBinaryWriter(capacity: rows.count * 900)
+        for r in rows {
+            r.writeRecord(to: &records)
+            r.writeOutbox(to: &queued)
+        }
+        return (records.finished, queued.finished)
     }
 
     /// An outbox row: id, topic, msg_key, payload (`headers` stays empty: the relay derives a

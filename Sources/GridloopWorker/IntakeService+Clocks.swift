@@ -91,6 +91,7 @@ extension IntakeService {
             let fence = touched.map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: positions[$0] ?? -2) }
             try remember(plan, clocks: changes)
             for id in misses { cache[id] = nil }
+            changes.prepare()  // the COPY bodies, here rather than on the commit thread
             let decided = changes
             let fired = plan
             let timings: Logger.Metadata = [

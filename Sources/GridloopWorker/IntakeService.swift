@@ -294,7 +294,9 @@ public final class IntakeService: @unchecked Sendable {
         let loaded = monotonicNanos()
         var planner = IntakePlanner(states: states, appliedKeys: applied, held: held)
         for item in items { planner.offer(item, now: now) }
-        let clockChanges = runClocks(&planner)
+        var changed = runClocks(&planner)
+        changed.prepare()  // the COPY bodies, here rather than on the commit thread
+        let clockChanges = changed
         let planned = monotonicNanos()
         let next = IntakePlanner.nextOffsets(items).map {
             PartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset)
