@@ -64,6 +64,17 @@ public final class PostgresConnection {
         return PostgresRows(result: result!)
     }
 
+    /// Like `query`, with the rows in binary format: a `bytea` cell is its bytes (no hex to
+    /// encode and decode), a `text` cell its UTF-8, a `bigint` 8 bytes big-endian.
+    public func queryBinary(_ sql: String, _ parameters: [String?] = [], context: String? = nil) throws -> PostgresBinaryRows {
+        let result = withParameterPointers(parameters) { ptrs in
+            PQexecParams(conn, sql, Int32(parameters.count), nil, ptrs, nil, nil, 1)
+        }
+        defer { PQclear(result) }
+        try check(result, context: context ?? String(sql.prefix(60)))
+        return PostgresBinaryRows(result: result!)
+    }
+
     /// Streams `data` (PostgreSQL COPY text format) into `COPY <target> FROM STDIN`; returns the row count.
     @discardableResult
     public func copyIn(_ copySQL: String, data: [UInt8], context: String? = nil) throws -> Int {

@@ -48,6 +48,44 @@ public struct PostgresRows: Sendable {
     }
 }
 
+/// The rows of one query in binary format (`PostgresConnection.queryBinary`).
+public struct PostgresBinaryRows: Sendable {
+    public let columnCount: Int
+    /// Row-major cells; nil is SQL NULL.
+    public let cells: [[UInt8]?]
+    public var count: Int { columnCount == 0 ? 0 : cells.count / columnCount }
+
+    init(result: OpaquePointer) {
+        let nf = Int(PQnfields(result))
+        let nt = Int(PQntuples(result))
+        var cells: [[UInt8]?] = []
+        cells.reserveCapacity(nf * nt)
+        for t in 0..<nt {
+            for f in 0..<nf {
+                if PQgetisnull(result, Int32(t), Int32(f)) == 1 {
+                    cells.append(nil)
+                } else {
+                    let len = Int(PQgetlength(result, Int32(t), Int32(f)))
+                    let ptr = PQgetvalue(result, Int32(t), Int32(f))!
+                    cells.append(ptr.withMemoryRebound(to: UInt8.self, capacity: len) { Array(UnsafeBufferPointer(start: $0, count: len)) })
+                }
+            }
+        }
+        columnCount = nf
+        self.cells = cells
+    }
+
+    /// A `bytea` cell's bytes (or a `text` cell's UTF-8).
+    public func bytes(_ row: Int, _ column: Int) -> [UInt8]? { cells[row * columnCount + column] }
+    /// A `text` cell.
+    public func string(_ row: Int, _ column: Int) -> String? { bytes(row, column).map { String(decoding: $0, as: UTF8.self) } }
+    /// A `bigint` cell.
+    public func int64(_ row: Int, _ column: Int) -> Int64? {
+        guard let b = bytes(row, column), b.count == 8 else { return nil }
+        return b.reduce(0) { $0 << 8 | Int64($1) }
+    }
+}
+
 /// Text encodings of `bytea`.
 public enum PostgresBytea {
     /// `\x` followed by lowercase hex, the form PostgreSQL accepts as a text parameter.

@@ -9,10 +9,10 @@ import Synchronization
 // the producer is thread-safe (librdkafka). `wake()` may be called from any thread.
 
 /// Publishes outbox rows (dead letters, the ladder's events) with the idempotent producer and
-/// deletes the delivered ones: the outbox is a queue of what is still to be published. Rows are
-/// claimed with `FOR UPDATE SKIP LOCKED`, so several daemons never publish the same row at
-/// once; after a crash, rows not yet deleted are published again with the same id (the
-/// `gridloop-id` header), which consumers use to drop repeats.
+/// deletes the delivered ones: the outbox is a queue of what is still to be published. A round
+/// runs under a transaction-level advisory lock, so of several daemons one relay publishes at a
+/// time and none publishes a row another is publishing; after a crash, rows not yet deleted are
+/// published again with the same id (the `gridloop-id` header), which consumers use to drop repeats.
 public final class OutboxRelay: Sendable {
     private let config: GridloopConfig
     private let logger: Logger
@@ -67,14 +67,23 @@ public final class OutboxRelay: Sendable {
         }
     }
 
+    /// The advisory lock that the relays of all daemons sharing the database take in turn.
+    static let lockKey: Int64 = 0x6772_6964_6C6F_6F70  // "gridloop"
+
     /// Claims up to a batch of rows, publishes them, deletes the delivered ones.
     /// Returns how many were delivered.
     func publishRound(connection: PostgresConnection, producer: KafkaProducer) throws -> Int {
         try connection.transaction {
-            let rows = try connection.query("""
-                SELECT seq, id, topic, msg_key, payload, headers FROM outbox
-                ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
-                """, [String(config.relayBatchSize)], context: "claim outbox rows")
+            // One relay of the cluster publishes at a time: the others find the lock taken and
+            // wait for their next round. Rows need no lock of their own then (a row lock is a
+            // write, and a WAL record, per row).
+            let lock = try connection.query("SELECT pg_try_advisory_xact_lock($1)", [String(Self.lockKey)],
+                                            context: "take the relay lock")
+            guard lock.bool(0, 0) == true else { return 0 }
+            // Binary rows: payloads come as their bytes, not as hex.
+            let rows = try connection.queryBinary("""
+                SELECT seq, id, topic, msg_key, payload, headers::text FROM outbox ORDER BY seq LIMIT $1
+                """, [String(config.relayBatchSize)], context: "read outbox rows")
             guard rows.count > 0 else { return 0 }
             var records: [ProducerRecord] = []
             records.reserveCapacity(rows.count)
