@@ -141,7 +141,9 @@ public final class IntakeService: @unchecked Sendable {
         let writer = try IntakeStore(
             connection: try config.connectDatabase("gridloopd-commit"),
             consumerGroup: config.consumerGroup, deadLetterTopic: config.topics.deadLetter, decode: decode)
-        let committer = BatchCommitter()
+        // Up to three jobs planned ahead: batches and pages of due clocks differ in size, and with
+        // one the intake and the commit thread kept waiting for each other.
+        let committer = BatchCommitter(depth: 3)
         self.reader = reader
         self.writer = writer
         self.committer = committer
