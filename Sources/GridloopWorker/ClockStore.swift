@@ -129,17 +129,12 @@ extension IntakeStore {
         lastWriteTimings["clock_json_us"] = (monotonicNanos() - t0) / 1000
         if let body = prepared.clocks {
             // Binary COPY into a stage, then one upsert: no array literals to escape and parse.
-            try connection.execute("""
-                CREATE TEMP TABLE IF NOT EXISTS clock_stage
-                    (case_id text, topic text, partition int, level text, next_due timestamptz, clock text)
-                """, context: "create clock_stage")
             try connection.copyIn("COPY clock_stage FROM STDIN (FORMAT binary)", data: body, context: "COPY clock_stage")
             try connection.execute("""
                 INSERT INTO case_clocks (case_id, topic, partition, level, next_due, clock)
                 SELECT case_id, topic, partition, level, next_due, clock::jsonb FROM clock_stage
                 ON CONFLICT (case_id) DO UPDATE SET topic = excluded.topic, partition = excluded.partition,
-                    level = excluded.level, next_due = excluded.next_due, clock = excluded.clock, updated_at = now();
-                TRUNCATE clock_stage
+                    level = excluded.level, next_due = excluded.next_due, clock = excluded.clock, updated_at = now()
                 """, context: "write clocks")
             lastWriteTimings["clock_upsert_us"] = (monotonicNanos() - t0) / 1000
         }
