@@ -34,7 +34,7 @@ public struct ClockChanges: Sendable {
     }
 
     /// Encodes the clocks (JSON) and decisions into their COPY bodies now, so that writing them
-    /// is I/O only.
+    /// is I/O only. Call it once the changes are complete: later changes are not in the bodies.
     public mutating func prepare() {
         guard prepared == nil else { return }
         var body: [UInt8]?
