@@ -56,23 +56,23 @@ public final class PostgresConnection {
     /// Runs one statement with text parameters (`$1`, `$2`, ...; nil is NULL) and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = [], context: String? = nil) throws -> PostgresRows {
-        let result = withParameterPointers(parameters) { ptrs in
-            PQexecParams(conn, sql, Int32(parameters.count), nil, ptrs, nil, nil, 0)
-        }
-        defer { PQclear(result) }
-        try check(result, context: context ?? String(sql.prefix(60)))
-        return PostgresRows(result: result!)
+        try run(sql, parameters, binary: false, context: context) { PostgresRows(result: $0) }
     }
 
     /// Like `query`, with the rows in binary format: a `bytea` cell is its bytes (no hex to
     /// encode and decode), a `text` cell its UTF-8, a `bigint` 8 bytes big-endian.
     public func queryBinary(_ sql: String, _ parameters: [String?] = [], context: String? = nil) throws -> PostgresBinaryRows {
+        try run(sql, parameters, binary: true, context: context) { PostgresBinaryRows(result: $0) }
+    }
+
+    private func run<R>(_ sql: String, _ parameters: [String?], binary: Bool, context: String?,
+                        _ rows: (OpaquePointer) -> R) throws -> R {
         let result = withParameterPointers(parameters) { ptrs in
-            PQexecParams(conn, sql, Int32(parameters.count), nil, ptrs, nil, nil, 1)
+            PQexecParams(conn, sql, Int32(parameters.count), nil, ptrs, nil, nil, binary ? 1 : 0)
         }
         defer { PQclear(result) }
         try check(result, context: context ?? String(sql.prefix(60)))
-        return PostgresBinaryRows(result: result!)
+        return rows(result!)
     }
 
     /// Streams `data` (PostgreSQL COPY text format) into `COPY <target> FROM STDIN`; returns the row count.

@@ -11,27 +11,11 @@ public struct PostgresRows: Sendable {
 
     init(result: OpaquePointer) {
         let nf = Int(PQnfields(result))
-        let nt = Int(PQntuples(result))
         var columns: [String] = []
         columns.reserveCapacity(nf)
         for f in 0..<nf { columns.append(String(cString: PQfname(result, Int32(f)))) }
-        var cells: [String?] = []
-        cells.reserveCapacity(nf * nt)
-        for t in 0..<nt {
-            for f in 0..<nf {
-                if PQgetisnull(result, Int32(t), Int32(f)) == 1 {
-                    cells.append(nil)
-                } else {
-                    let len = Int(PQgetlength(result, Int32(t), Int32(f)))
-                    let ptr = PQgetvalue(result, Int32(t), Int32(f))!
-                    cells.append(ptr.withMemoryRebound(to: UInt8.self, capacity: len) {
-                        String(decoding: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self)
-                    })
-                }
-            }
-        }
         self.columns = columns
-        self.cells = cells
+        self.cells = cellsOf(result) { String(decoding: $0, as: UTF8.self) }
         self.affected = Int(String(cString: PQcmdTuples(result))) ?? 0
     }
 
@@ -56,23 +40,8 @@ public struct PostgresBinaryRows: Sendable {
     public var count: Int { columnCount == 0 ? 0 : cells.count / columnCount }
 
     init(result: OpaquePointer) {
-        let nf = Int(PQnfields(result))
-        let nt = Int(PQntuples(result))
-        var cells: [[UInt8]?] = []
-        cells.reserveCapacity(nf * nt)
-        for t in 0..<nt {
-            for f in 0..<nf {
-                if PQgetisnull(result, Int32(t), Int32(f)) == 1 {
-                    cells.append(nil)
-                } else {
-                    let len = Int(PQgetlength(result, Int32(t), Int32(f)))
-                    let ptr = PQgetvalue(result, Int32(t), Int32(f))!
-                    cells.append(ptr.withMemoryRebound(to: UInt8.self, capacity: len) { Array(UnsafeBufferPointer(start: $0, count: len)) })
-                }
-            }
-        }
-        columnCount = nf
-        self.cells = cells
+        columnCount = Int(PQnfields(result))
+        cells = cellsOf(result) { Array($0) }
     }
 
     /// A `bytea` cell's bytes (or a `text` cell's UTF-8).
@@ -84,6 +53,27 @@ public struct PostgresBinaryRows: Sendable {
         guard let b = bytes(row, column), b.count == 8 else { return nil }
         return b.reduce(0) { $0 << 8 | Int64($1) }
     }
+}
+
+/// Every cell of a result, row-major, each made by `cell` from its bytes; nil for SQL NULL.
+private func cellsOf<T>(_ result: OpaquePointer, _ cell: (UnsafeBufferPointer<UInt8>) -> T) -> [T?] {
+    let nf = Int(PQnfields(result))
+    let nt = Int(PQntuples(result))
+    var cells: [T?] = []
+    cells.reserveCapacity(nf * nt)
+    for t in 0..<Int32(nt) {
+        for f in 0..<Int32(nf) {
+            if PQgetisnull(result, t, f) == 1 {
+                cells.append(nil)
+            } else {
+                let len = Int(PQgetlength(result, t, f))
+                cells.append(PQgetvalue(result, t, f)!.withMemoryRebound(to: UInt8.self, capacity: len) {
+                    cell(UnsafeBufferPointer(start: $0, count: len))
+                })
+            }
+        }
+    }
+    return cells
 }
 
 /// Text encodings of `bytea`.
