@@ -118,7 +118,7 @@ extension CaseView {
         guard !emitted.isEmpty else { return "" }
         var out = "\n\nemitted:"
         for e in emitted {
-            let what = e.type.replacingOccurrences(of: "gridloop.case.", with: "") + (e.toLevel.map { " → \($0)" } ?? "")
+            let what = Metric.shortType(e.type) + (e.toLevel.map { " → \($0)" } ?? "")
             out += "\n  \(e.time)  \(what.rightPad(30)) at \(e.level.rightPad(9)) \(e.published ? "published" : "not published yet")  \(e.id)"
         }
         return out

@@ -27,9 +27,7 @@ public struct ClockChanges: Sendable {
     struct Prepared: Sendable {
         /// Rows of `clock_stage`, one per changed clock (nil: none).
         var clocks: [UInt8]?
-        /// The decisions, each id once.
-        var rows: [DecisionRow]
-        /// Their `sla_decisions` and outbox rows (nil: none).
+        /// The decisions' `sla_decisions` and outbox rows, each id once (nil: none).
         var copies: (records: [UInt8], outbox: [UInt8])?
     }
 
@@ -48,10 +46,8 @@ public struct ClockChanges: Sendable {
             }
             body = copy.finished
         }
-        // Each id once: the outbox has no unique index to drop a repeat.
-        var ids = Set<String>(minimumCapacity: decisions.count)
-        let rows = decisions.filter { ids.insert($0.decision.id).inserted }.map(DecisionRow.init)
-        prepared = Prepared(clocks: body, rows: rows, copies: rows.isEmpty ? nil : DecisionRow.copies(rows))
+        let rows = DecisionRow.unique(decisions)
+        prepared = Prepared(clocks: body, copies: rows.isEmpty ? nil : DecisionRow.copies(rows))
     }
 }
 
@@ -139,7 +135,6 @@ extension IntakeStore {
             lastWriteTimings["clock_upsert_us"] = (monotonicNanos() - t0) / 1000
         }
         guard let copies = prepared.copies else { return }
-        let rows = prepared.rows
         let t1 = monotonicNanos()
         lastWriteTimings["decisions"] = UInt64(changes.decisions.count)
         lastWriteTimings["clocks"] = UInt64(changes.clocks.count)
@@ -159,6 +154,7 @@ extension IntakeStore {
                                    context: "roll back to savepoint decisions")
         }
         lastWriteTimings["decisions_replayed"] = 1
+        let rows = DecisionRow.unique(changes.decisions)
         let recorded = try connection.query("SELECT id FROM sla_decisions WHERE id = ANY($1::text[])",
                                              [PostgresArray.text(rows.map(\.record.decision.id))],
                                              context: "decisions recorded before")
@@ -202,6 +198,12 @@ struct DecisionRow: Sendable {
             kind = result
             level = resolvedAt.rawValue  // the 721 count: where it was resolved
         }
+    }
+
+    /// The rows of these decisions, each id once: the outbox has no unique index to drop a repeat.
+    static func unique(_ decisions: [DecisionRecord]) -> [DecisionRow] {
+        var ids = Set<String>(minimumCapacity: decisions.count)
+        return decisions.filter { ids.insert($0.decision.id).inserted }.map(DecisionRow.init)
     }
 
     /// The COPY bodies of these decisions' records and outbox rows.

@@ -129,13 +129,9 @@ extension IntakeService {
 
     func record(_ changes: ClockChanges) {
         guard !changes.decisions.isEmpty else { return }
-        var byType: [String: Int] = [:]
-        for r in changes.decisions { byType[r.decision.typeName, default: 0] += 1 }
+        let byKind = Metric.record(changes.decisions, now: wallClockMillis())
         // One line per round at info; one per decision at debug (a burst is 100,000s of them).
-        var md: Logger.Metadata = [:]
-        for (type, n) in byType { md[String(type.dropFirst(type.hasPrefix("gridloop.case.") ? 14 : 0))] = "\(n)" }
-        logger.info("decisions taken", metadata: md)
-        Metric.record(changes.decisions, now: wallClockMillis())
+        logger.info("decisions taken", metadata: byKind.mapValues { "\($0)" })
         counters.add("decisions", changes.decisions.count)
         counters.add("escalations", changes.decisions.count { if case .escalated = $0.decision.kind { true } else { false } })
         guard logger.logLevel <= .debug else { return }

@@ -130,24 +130,25 @@ public final class IntakeStore: @unchecked Sendable {
     /// for this transaction. Call inside `commit`'s transaction via `expire`.
     func expiredHeld(before cutoff: Int64, partitions: [PartitionOffset], limit: Int) throws -> [HeldEvent] {
         guard !partitions.isEmpty else { return [] }
-        return try heldEvents(
-            where: """
-                held_at < to_timestamp($1::double precision / 1000)
-                AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
-                ORDER BY held_at LIMIT \(limit)
-                """,
-            [String(cutoff), PostgresArray.text(partitions.map(\.topic)), PostgresArray.int(partitions.map(\.partition))],
-            lock: true)
+        return try heldEvents(where: Self.heldBefore + " ORDER BY held_at LIMIT \(limit)",
+                              Self.heldBeforeParameters(cutoff, partitions), lock: true)
+    }
+
+    /// Held rows on partitions `$2`, `$3` that wait since before `$1` (epoch ms).
+    private static let heldBefore = """
+        held_at < to_timestamp($1::double precision / 1000)
+        AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+        """
+
+    private static func heldBeforeParameters(_ cutoff: Int64, _ partitions: [PartitionOffset]) -> [String?] {
+        [String(cutoff), PostgresArray.text(partitions.map(\.topic)), PostgresArray.int(partitions.map(\.partition))]
     }
 
     /// Whether any held event on these partitions waits since before `cutoff` (epoch ms).
     public func hasHeld(before cutoff: Int64, partitions: [PartitionOffset]) throws -> Bool {
         guard !partitions.isEmpty else { return false }
-        let rows = try connection.query("""
-            SELECT EXISTS (SELECT 1 FROM held_events WHERE held_at < to_timestamp($1::double precision / 1000)
-                           AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[])))
-            """, [String(cutoff), PostgresArray.text(partitions.map(\.topic)), PostgresArray.int(partitions.map(\.partition))],
-            context: "look for expired held events")
+        let rows = try connection.query("SELECT EXISTS (SELECT 1 FROM held_events WHERE \(Self.heldBefore))",
+                                        Self.heldBeforeParameters(cutoff, partitions), context: "look for expired held events")
         return rows.bool(0, 0) == true
     }
 

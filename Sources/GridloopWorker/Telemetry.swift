@@ -59,9 +59,16 @@ public enum Metric {
         }
     }
 
-    /// Counts the SLA decisions of a committed batch or firing round.
-    static func record(_ decisions: [DecisionRecord], now: Int64) {
-        guard !decisions.isEmpty else { return }
+    /// An event type without its `gridloop.case.` prefix (`supervision.warning`, `escalated`).
+    static func shortType(_ type: String) -> String {
+        type.hasPrefix("gridloop.case.") ? String(type.dropFirst(14)) : type
+    }
+
+    /// Counts the SLA decisions of a committed batch or firing round; returns how many of each
+    /// kind (short type) there were.
+    @discardableResult
+    static func record(_ decisions: [DecisionRecord], now: Int64) -> [String: Int] {
+        guard !decisions.isEmpty else { return [:] }
         // Counted per round first: a burst is 100,000s of decisions, and each handle lookup takes
         // the registry's lock.
         var kinds: [String: Int] = [:]
@@ -81,8 +88,10 @@ public enum Metric {
                 lag.recordNanoseconds(max(0, now - d.time) * 1_000_000)
             }
         }
+        var byKind: [String: Int] = [:]
         for (type, n) in kinds {
-            let kind = type.hasPrefix("gridloop.case.") ? String(type.dropFirst(14)) : type
+            let kind = shortType(type)
+            byKind[kind] = n
             Counter(label: timersFired, dimensions: [("kind", kind)]).increment(by: n)
         }
         for (pair, n) in escalated {
@@ -90,6 +99,7 @@ public enum Metric {
             Counter(label: escalations, dimensions: [("from", levels[0]), ("to", levels[1])]).increment(by: n)
         }
         for (level, n) in resolvedAt { Counter(label: resolved, dimensions: [("level", level)]).increment(by: n) }
+        return byKind
     }
 }
 
