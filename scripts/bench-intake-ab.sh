@@ -33,16 +33,8 @@ run_once() (
   start_broker "$bin/gridloop-broker" --partitions 16 2>/dev/null
   produce_file hotline.12345.workorders "$feed_dir/a.kafka"
   produce_file hotline.12319.cases "$feed_dir/b.kafka"
-  "$daemon" migrate >/dev/null
-  GRIDLOOP_LOG_LEVEL=warning "$daemon" run 2>>"$GRIDLOOP_RUN_DIR/daemon.log" &
-  DAEMON_PID=$!
-  q() { pg_psql -tAq "$GRIDLOOP_DATABASE_URL" -c "$1"; }
-  until [ "$(q "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0")" -ge "$total" ]; do
-    kill -0 "$DAEMON_PID" || { cat "$GRIDLOOP_RUN_DIR/daemon.log" >&2; exit 1; }
-    sleep 0.5
-  done
-  q "SELECT round(sum(next_offset) / extract(epoch from max(updated_at) - (SELECT min(applied_at) FROM case_events)))
-     FROM consumer_offsets WHERE next_offset >= 0"
+  read -r m secs < <(GRIDLOOPD=$daemon run_daemon bench ab "$total")
+  python3 -c "print(round($m / $secs))"
 )
 
 log "$PAIRS pairs of runs, $total messages each"

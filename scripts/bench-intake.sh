@@ -29,27 +29,6 @@ produce_file hotline.12319.cases "$GRIDLOOP_RUN_DIR/b.kafka"
 
 q() { pg_psql -tAq "$1" -c "$2"; }
 
-# Runs the daemon on a fresh database until `want` messages are committed; prints "messages seconds".
-run_daemon() {
-  local db=$1 group=$2 want=$3; shift 3
-  psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE $db" >/dev/null
-  local url="${GRIDLOOP_DATABASE_URL/\/gridloop\?//$db?}"
-  GRIDLOOP_DATABASE_URL=$url "$bin/gridloopd" migrate >/dev/null
-  env GRIDLOOP_DATABASE_URL="$url" GRIDLOOP_CONSUMER_GROUP="$group" GRIDLOOP_LOG_LEVEL="${BENCH_LOG_LEVEL:-warning}" "$@" \
-    "$bin/gridloopd" run 2>>"$GRIDLOOP_RUN_DIR/$group.log" &
-  DAEMON_PID=$!
-  while :; do
-    local n
-    n=$(q "$url" "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0")
-    [ "$n" -ge "$want" ] && break
-    kill -0 "$DAEMON_PID" || { cat "$GRIDLOOP_RUN_DIR/$group.log" >&2; exit 1; }
-    sleep 0.5
-  done
-  kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=
-  q "$url" "SELECT sum(next_offset), extract(epoch from max(updated_at) - (SELECT min(applied_at) FROM case_events))
-            FROM consumer_offsets WHERE next_offset >= 0" | tr '|' ' '
-}
-
 log "1/3 gridloopd, batched"
 read -r m1 s1 < <(run_daemon bench_batched batched "$total")
 batched_url="${GRIDLOOP_DATABASE_URL/\/gridloop\?//bench_batched?}"

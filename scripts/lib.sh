@@ -100,6 +100,31 @@ produce_file() {
   kcat -P -b "$GRIDLOOP_KAFKA_BROKERS" -t "$1" -K $'\t' -z none <"$2"
 }
 
+# Runs gridloopd ($GRIDLOOPD, default the release build) on a new database `db` of the cluster
+# in consumer group `group` until `want` messages are committed, then stops it; prints
+# "messages seconds" (durable intake: first batch started to last batch committed). Further
+# arguments are environment settings for the daemon. Its log goes to $GRIDLOOP_RUN_DIR/<group>.log.
+run_daemon() {
+  local db=$1 group=$2 want=$3; shift 3
+  local daemon=${GRIDLOOPD:-$bin/gridloopd}
+  psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE $db" >/dev/null
+  local url="${GRIDLOOP_DATABASE_URL/\/gridloop\?//$db?}"
+  GRIDLOOP_DATABASE_URL=$url "$daemon" migrate >/dev/null
+  env GRIDLOOP_DATABASE_URL="$url" GRIDLOOP_CONSUMER_GROUP="$group" GRIDLOOP_LOG_LEVEL="${BENCH_LOG_LEVEL:-warning}" "$@" \
+    "$daemon" run 2>>"$GRIDLOOP_RUN_DIR/$group.log" &
+  DAEMON_PID=$!
+  while :; do
+    local n
+    n=$(pg_psql -tAq "$url" -c "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0")
+    [ "$n" -ge "$want" ] && break
+    kill -0 "$DAEMON_PID" || { cat "$GRIDLOOP_RUN_DIR/$group.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=
+  pg_psql -tAq "$url" -c "SELECT sum(next_offset), extract(epoch from max(updated_at) - (SELECT min(applied_at) FROM case_events))
+            FROM consumer_offsets WHERE next_offset >= 0" | tr '|' ' '
+}
+
 # Builds the daemon and the development broker in release mode; sets `bin` to their directory.
 build_release() {
   cd "$GRIDLOOP_ROOT"
