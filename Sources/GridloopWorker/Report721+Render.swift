@@ -37,7 +37,7 @@ extension Report721 {
             out += "\n\n\(title.rightPad(30)) \("RESOLVED".leftPad(9)) \("EST+COM".leftPad(8)) \("STREET".leftPad(8)) "
                 + "\("DISTRICT".leftPad(8)) \("BREACH".leftPad(8))"
             for r in rows {
-                out += "\n\(r.key.rightPad(30)) \(String(r.resolved).leftPad(9)) \(Self.percent(r.estateCommunityShare).leftPad(8)) "
+                out += "\n\(r.label.rightPad(30)) \(String(r.resolved).leftPad(9)) \(Self.percent(r.estateCommunityShare).leftPad(8)) "
                     + "\(Self.percent(Self.ratio(r.street, r.resolved)).leftPad(8)) "
                     + "\(Self.percent(Self.ratio(r.district, r.resolved)).leftPad(8)) \(Self.percent(r.breachRate).leftPad(8))"
             }
@@ -85,7 +85,7 @@ extension Report721 {
     public func html(deployment: String) -> String {
         func rows(_ groups: [GroupRow]) -> String {
             groups.map { r in
-                "<tr><td>\(Self.escape(r.key))</td><td>\(r.resolved)</td><td>\(Self.percent(r.estateCommunityShare))</td>"
+                "<tr><td>\(Self.escape(r.label))</td><td>\(r.resolved)</td><td>\(Self.percent(r.estateCommunityShare))</td>"
                     + "<td>\(Self.percent(Self.ratio(r.street, r.resolved)))</td><td>\(Self.percent(Self.ratio(r.district, r.resolved)))</td>"
                     + "<td>\(Self.percent(r.breachRate))</td></tr>"
             }.joined(separator: "\n")
@@ -133,4 +133,9 @@ extension Report721 {
             </body></html>
             """
     }
+}
+
+extension Report721.GroupRow {
+    /// What a table shows: the code and, when known, the office's name.
+    var label: String { name.map { "\(key) \($0)" } ?? key }
 }

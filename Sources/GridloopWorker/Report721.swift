@@ -33,6 +33,10 @@ public struct Report721: Codable, Sendable {
         /// The category's name (`大类/小类`), or the street's or community's administrative code;
         /// `(none)` when the feed did not give it.
         public var key: String
+        /// For a street or community: the name of its office as the feeds name it (the unit name
+        /// most of its cases at that level are assigned to, e.g. `骆岗街道办事处`); null when none
+        /// of its cases is at that level now, and for categories.
+        public var name: String?
         public var resolved: Int
         /// Resolved at estate or community, street, district.
         public var estateCommunity: Int
@@ -42,6 +46,24 @@ public struct Report721: Codable, Sendable {
         public var estateCommunityShare: Double
         public var breached: Int
         public var breachRate: Double
+
+        enum CodingKeys: String, CodingKey {
+            case key, name, resolved, estateCommunity, street, district, estateCommunityShare, breached, breachRate
+        }
+
+        /// `name` always present (null when unknown), like the report's other keys.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(key, forKey: .key)
+            try c.encode(name, forKey: .name)
+            try c.encode(resolved, forKey: .resolved)
+            try c.encode(estateCommunity, forKey: .estateCommunity)
+            try c.encode(street, forKey: .street)
+            try c.encode(district, forKey: .district)
+            try c.encode(estateCommunityShare, forKey: .estateCommunityShare)
+            try c.encode(breached, forKey: .breached)
+            try c.encode(breachRate, forKey: .breachRate)
+        }
     }
     public struct Target: Codable, Sendable {
         public var tier: String
@@ -154,18 +176,42 @@ public struct Report721: Codable, Sendable {
                 GROUP BY 1 ORDER BY 2 DESC, 1
                 """, params, context: "721 by \(column)")
             return (0..<r.count).map { i in
-                GroupRow(key: r.string(i, 0)!, resolved: r.int(i, 1)!, estateCommunity: r.int(i, 2)!, street: r.int(i, 3)!,
+                GroupRow(key: r.string(i, 0)!, name: nil, resolved: r.int(i, 1)!, estateCommunity: r.int(i, 2)!, street: r.int(i, 3)!,
                          district: r.int(i, 4)!, estateCommunityShare: ratio(r.int(i, 2)!, r.int(i, 1)!),
                          breached: r.int(i, 5)!, breachRate: ratio(r.int(i, 5)!, r.int(i, 1)!))
             }
         }
         // By name: 12319 has no category code, and both platforms use the same 大类/小类 names.
         let categories = try groups("category_name")
-        let units = by == "street" ? try groups("street_code") : by == "community" ? try groups("community_code") : []
+        var units = by == "street" ? try groups("street_code") : by == "community" ? try groups("community_code") : []
+        if let by, !units.isEmpty {
+            let names = try unitNames(by == "street" ? ("street_code", "STREET") : ("community_code", "COMMUNITY"),
+                                      codes: units.map(\.key), db: db)
+            for i in units.indices { units[i].name = names[units[i].key] }
+        }
         let breached = all.int(0, 0) ?? 0
         return Report721(from: from, to: to, resolved: total, breached: breached, breachRate: ratio(breached, total),
                          withClocks: all.int(0, 1) ?? 0, targets: targets, levels: levels, categories: categories,
                          by: by, units: units)
+    }
+
+    /// The feeds carry only codes for streets and communities; the name a leader knows one by is
+    /// its office's: the unit the platform assigns its cases to at the STREET level (a
+    /// community's: at COMMUNITY). The most frequent name among the cases whose current unit was
+    /// assigned at that level by a DISPATCH or REDISPATCH (an escalation moves a case up the
+    /// ladder but keeps the unit the platform gave it), over all cases, not only the period's.
+    static func unitNames(_ unit: (column: String, level: String), codes: [String],
+                          db: PostgresConnection) throws -> [String: String] {
+        let r = try db.query("""
+            SELECT c.\(unit.column), mode() WITHIN GROUP (ORDER BY c.unit_name) FROM cases c
+            WHERE c.\(unit.column) = ANY($2::text[]) AND c.unit_name <> ''
+              AND EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.case_id AND e.type IN ('DISPATCH', 'REDISPATCH')
+                          AND e.level = $1 AND e.unit_code = c.unit_code)
+            GROUP BY 1
+            """, [unit.level, PostgresArray.text(codes)], context: "721 unit names")
+        var names: [String: String] = [:]
+        for i in 0..<r.count { if let code = r.string(i, 0), let name = r.string(i, 1) { names[code] = name } }
+        return names
     }
 
     /// a / b, rounded to 4 decimals; 0 when b is 0.

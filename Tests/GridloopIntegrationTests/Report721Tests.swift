@@ -82,7 +82,10 @@ extension SLAIntegrationTests {
                      street: "340111002", community: "340111002003")
         // Not counted: withdrawn, replied without callback, closed two days earlier.
         for (s, no, type, extra) in [(0.0, "HF721W", "DISPATCH", [:]), (1, "HF721W", "SIGN", ["unitCode": "X"]), (2, "HF721W", "WITHDRAW", [:]),
-                                     (0, "HF721R", "DISPATCH", [:]), (1, "HF721R", "SIGN", ["unitCode": "X"]),
+                                     // (dispatched straight to the street office: the report names the street by it)
+                                     (0, "HF721R", "DISPATCH", ["assignee": ["unitCode": "S340111002", "unitName": "望湖街道办事处",
+                                                                             "level": "STREET"]]),
+                                     (1, "HF721R", "SIGN", ["unitCode": "X"]),
                                      (2, "HF721R", "REPLY", ["unitCode": "X", "result": "RESOLVED", "content": "已处理"]),
                                      (-172_800, "HF721OLD", "DISPATCH", [:]), (-172_799, "HF721OLD", "SIGN", ["unitCode": "X"]),
                                      (-172_798, "HF721OLD", "REPLY", ["unitCode": "X", "result": "RESOLVED", "content": "已处理"]),
@@ -109,6 +112,16 @@ extension SLAIntegrationTests {
         let byStreet = try XCTUnwrap(try gridloopdJSON(binDir, ["report", "721", "--from", from, "--to", to, "--by", "street"], env)
             as? [String: Any])
         expected.check(byStreet, by: "street")
+        // Streets by the name of their office: known where a case was assigned at the STREET
+        // level; not the estate unit of a case that only climbed there by escalation.
+        let names = Dictionary(uniqueKeysWithValues: (byStreet["units"] as? [[String: Any]] ?? []).map {
+            ($0["key"] as? String ?? "", $0["name"] ?? "missing")
+        })
+        XCTAssertEqual(names["340111002"] as? String, "望湖街道办事处")
+        XCTAssertTrue(names["340111006"] is NSNull, "\(names)")
+        XCTAssertTrue(names["340111009"] is NSNull, "\(names)")
+        let streets = try gridloopd(binDir, ["report", "721", "--from", from, "--to", to, "--by", "street"], env)
+        XCTAssertTrue(streets.out.contains("340111002 望湖街道办事处"), streets.out)
 
         let page = try String(contentsOf: html, encoding: .utf8)
         XCTAssertTrue(page.contains("<svg") && page.contains("721"), "an HTML page with a chart")
