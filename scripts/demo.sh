@@ -72,7 +72,7 @@ log "gridloopd status"
 "$bin/gridloopd" status
 report="${TMPDIR:-/tmp}/gridloop-721.html"
 log "gridloopd report 721 (the sample feeds' days; HTML page: $report)"
-"$bin/gridloopd" report 721 --from 2026-11-20 --to 2026-12-31 --html "$report"
+"$bin/gridloopd" report 721 --from 2026-11-20 --to 2026-12-31 --by street --html "$report"
 log "health and a few metrics from http://127.0.0.1:9464"
 python3 - <<'PY'
 import urllib.request, urllib.error
