@@ -68,8 +68,32 @@ public final class KafkaConsumer {
     ///   - rebalanceHandler: decides where assigned partitions start; kept until the consumer is gone.
     ///   - errorHandler: non-fatal errors (broker down, per-message errors, failed async commits,
     ///     a failed assignment), called on the polling thread.
-    public init(configuration: [String: String], topics: [String], rebalanceHandler: KafkaRebalanceHandler,
-                errorHandler: @escaping (KafkaError) -> Void) throws {
+    public convenience init(configuration: [String: String], topics: [String], rebalanceHandler: KafkaRebalanceHandler,
+                            errorHandler: @escaping (KafkaError) -> Void) throws {
+        try self.init(configuration: configuration, source: .group(topics), rebalanceHandler: rebalanceHandler,
+                      errorHandler: errorHandler)
+    }
+
+    /// Creates a consumer that reads `start` (each partition from its offset) outside any group:
+    /// `rd_kafka_assign`, no subscription, no rebalances, nothing committed. `configuration`
+    /// still needs a `group.id` (librdkafka's consumer queue hangs off it); no group is joined.
+    public convenience init(configuration: [String: String], reading start: [TopicPartition: Int64],
+                            errorHandler: @escaping (KafkaError) -> Void) throws {
+        final class NoGroup: KafkaRebalanceHandler {
+            func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] { [:] }
+            func revoked(_ partitions: [TopicPartition]) {}
+        }
+        try self.init(configuration: configuration, source: .partitions(start), rebalanceHandler: NoGroup(),
+                      errorHandler: errorHandler)
+    }
+
+    private enum Source {
+        case group([String])
+        case partitions([TopicPartition: Int64])
+    }
+
+    private init(configuration: [String: String], source: Source, rebalanceHandler: KafkaRebalanceHandler,
+                 errorHandler: @escaping (KafkaError) -> Void) throws {
         var props = configuration
         props["enable.auto.commit"] = "false"
         props["enable.auto.offset.store"] = "false"
@@ -124,12 +148,23 @@ public final class KafkaConsumer {
         // From here on deinit cleans up (closes, destroys, releases the context).
         let err = rd_kafka_poll_set_consumer(rk)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "poll_set_consumer") }
-        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for t in topics { rd_kafka_topic_partition_list_add(list, t, RD_KAFKA_PARTITION_UA) }
-        let subscribed = rd_kafka_subscribe(rk, list)
-        guard subscribed == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(subscribed, context: "subscribe to \(topics.joined(separator: ", "))")
+        switch source {
+        case .group(let topics):
+            let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for t in topics { rd_kafka_topic_partition_list_add(list, t, RD_KAFKA_PARTITION_UA) }
+            let subscribed = rd_kafka_subscribe(rk, list)
+            guard subscribed == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(subscribed, context: "subscribe to \(topics.joined(separator: ", "))")
+            }
+        case .partitions(let start):
+            let list = rd_kafka_topic_partition_list_new(Int32(start.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for (tp, offset) in start { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset }
+            let assigned = rd_kafka_assign(rk, list)
+            guard assigned == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(assigned, context: "assign \(start.keys.map(\.description).sorted().joined(separator: ", "))")
+            }
         }
     }
 
