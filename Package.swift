@@ -62,6 +62,9 @@ let package = Package(
         .testTarget(name: "GridloopKafkaTests", dependencies: ["GridloopKafka"]),
         .testTarget(
             name: "GridloopIntegrationTests",
-            dependencies: ["GridloopWorker", "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopHTTP"]),
+            dependencies: [
+                "GridloopWorker", "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )

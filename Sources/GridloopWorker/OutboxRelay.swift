@@ -11,8 +11,15 @@ import Synchronization
 /// Publishes outbox rows (dead letters, the ladder's events) with the idempotent producer and
 /// deletes the delivered ones: the outbox is a queue of what is still to be published. A round
 /// runs under a transaction-level advisory lock, so of several daemons one relay publishes at a
-/// time and none publishes a row another is publishing; after a crash, rows not yet deleted are
-/// published again with the same id (the `gridloop-id` header), which consumers use to drop repeats.
+/// time and none publishes a row another is publishing.
+///
+/// A relay that dies between the broker's acknowledgement and its commit leaves rows in the
+/// outbox that are on the topics already. So each round also records, per partition, the offset
+/// after the last message it delivered (`relay_positions`), and a relay that cannot be sure it
+/// was the last to publish (a new session, a failed delivery, the lock found taken since) first
+/// reads every partition from its recorded position to the high watermark and deletes the rows
+/// whose `gridloop-id` it finds there (`takeOver`). Only a message still in flight to the broker
+/// when its relay died can then be published twice; it carries the same id.
 public final class OutboxRelay: Sendable {
     private let config: GridloopConfig
     private let logger: Logger
@@ -42,9 +49,10 @@ public final class OutboxRelay: Sendable {
                 backoff.reset()
                 errors.reset()
                 var idleRounds = 0
+                var caughtUp = false  // a new session may follow a relay that died mid-round
                 while !stop.isSet {
                     health.update { $0.relayBeat = monotonicNanos() }
-                    let sent = try publishRound(connection: connection, producer: producer)
+                    let sent = try publishRound(connection: connection, producer: producer, caughtUp: &caughtUp)
                     if sent > 0 {
                         idleRounds = 0
                         continue
@@ -71,15 +79,26 @@ public final class OutboxRelay: Sendable {
     static let lockKey: Int64 = 0x6772_6964_6C6F_6F70  // "gridloop"
 
     /// Claims up to a batch of rows, publishes them, deletes the delivered ones.
-    /// Returns how many were delivered.
-    func publishRound(connection: PostgresConnection, producer: KafkaProducer) throws -> Int {
+    /// Returns how many were delivered. `caughtUp`: whether this relay knows that no other
+    /// publisher has left delivered rows behind since its last round (see `takeOver`); a round
+    /// that finds the lock taken or has a delivery fail clears it.
+    func publishRound(connection: PostgresConnection, producer: KafkaProducer, caughtUp: inout Bool) throws -> Int {
         try connection.transaction {
             // One relay of the cluster publishes at a time: the others find the lock taken and
             // wait for their next round. Rows need no lock of their own then (a row lock is a
             // write, and a WAL record, per row).
             let lock = try connection.query("SELECT pg_try_advisory_xact_lock($1)", [String(Self.lockKey)],
                                             context: "take the relay lock")
-            guard lock.bool(0, 0) == true else { return 0 }
+            guard lock.bool(0, 0) == true else {
+                caughtUp = false
+                return 0
+            }
+            if !caughtUp {
+                // Committed with this round; a failed commit ends the session, and the next
+                // session takes over again.
+                try takeOver(connection: connection, producer: producer)
+                caughtUp = true
+            }
             // Binary rows: payloads come as their bytes, not as hex.
             let rows = try connection.queryBinary("""
                 SELECT seq, id, topic, msg_key, payload, headers::text FROM outbox ORDER BY seq LIMIT $1
@@ -97,20 +116,31 @@ public final class OutboxRelay: Sendable {
             var failures = 0
             var firstFailure = ""
             var byTopic: [String: Int] = [:]
+            var next: [TopicPartition: Int64] = [:]
             for (i, r) in results.enumerated() {
                 switch r {
-                case .success:
+                case .success(let at):
                     delivered.append(rows.int64(i, 0)!)
-                    byTopic[rows.string(i, 2)!, default: 0] += 1
+                    let topic = rows.string(i, 2)!
+                    byTopic[topic, default: 0] += 1
+                    let tp = TopicPartition(topic: topic, partition: at.partition)
+                    next[tp] = max(next[tp] ?? 0, at.offset + 1)
                 case .failure(let e):
                     if failures == 0 { firstFailure = "\(e)" }
                     failures += 1
                 }
             }
             if !delivered.isEmpty {
-                try connection.query("DELETE FROM outbox WHERE seq = ANY($1::bigint[])",
-                                     [PostgresArray.int(delivered)], context: "delete published outbox rows")
+                // One statement: the rows go, the positions move.
+                try connection.query("""
+                    WITH published AS (DELETE FROM outbox WHERE seq = ANY($1::bigint[]))
+                    \(Self.upsertPositions(from: 2))
+                    """, [PostgresArray.int(delivered)] + Self.positionArrays(next),
+                    context: "delete published outbox rows")
             }
+            // A failed delivery may still have been written (a timeout, say): look before a
+            // round publishes it again.
+            if failures > 0 { caughtUp = false }
             for (topic, n) in byTopic { Counter(label: Metric.published, dimensions: [("topic", topic)]).increment(by: n) }
             if failures > 0 {
                 Counter(label: Metric.publishErrors).increment(by: failures)
@@ -121,6 +151,94 @@ public final class OutboxRelay: Sendable {
             published.add(delivered.count, ordering: .relaxed)
             return delivered.count
         }
+    }
+
+    /// Makes the outbox agree with the topics before this relay publishes: every partition of the
+    /// topics the relay publishes to is read from its recorded position to its high watermark,
+    /// and the rows whose `gridloop-id` is found there (delivered by a relay that died before its
+    /// commit) are deleted rather than published again. A partition with no position yet (new,
+    /// or from before migration 006) gets its high watermark as its position, unread. Runs in
+    /// the round's transaction, under the relay lock. Returns how many rows it found published.
+    @discardableResult
+    func takeOver(connection: PostgresConnection, producer: KafkaProducer) throws -> Int {
+        let stored = try connection.query("SELECT topic, partition, next_offset FROM relay_positions",
+                                          context: "read relay positions")
+        var recorded: [TopicPartition: Int64] = [:]
+        for i in 0..<stored.count {
+            recorded[TopicPartition(topic: stored.string(i, 0)!, partition: Int32(stored.int(i, 1)!))] = stored.int64(i, 2)!
+        }
+        let topics = [config.topics.deadLetter, config.topics.escalations, config.topics.supervision, config.topics.outcomes]
+        var start: [TopicPartition: Int64] = [:]
+        var end: [TopicPartition: Int64] = [:]
+        var positions: [TopicPartition: Int64] = [:]
+        for (topic, partitions) in try producer.partitions(of: topics) {
+            for p in partitions {
+                let tp = TopicPartition(topic: topic, partition: p)
+                let (low, high) = try producer.watermarks(topic: topic, partition: p)
+                if let from = recorded[tp].map({ max($0, low) }), from < high {
+                    start[tp] = from
+                    end[tp] = high
+                }
+                if recorded[tp] != high { positions[tp] = high }
+            }
+        }
+        let ids = start.isEmpty ? [] : try publishedIds(start: start, end: end)
+        var found = 0
+        if !ids.isEmpty {
+            found = try connection.query("DELETE FROM outbox WHERE id = ANY($1::text[])", [PostgresArray.text(ids)],
+                                         context: "delete outbox rows found published").affected
+        }
+        if !positions.isEmpty {
+            try connection.query(Self.upsertPositions(from: 1), Self.positionArrays(positions),
+                                 context: "record relay positions")
+        }
+        let read = end.reduce(Int64(0)) { $0 + $1.value - start[$1.key]! }
+        logger.log(level: found > 0 ? .info : .debug, "outbox relay took over", metadata: [
+            "read": "\(read)", "found_published": "\(found)",
+        ])
+        return found
+    }
+
+    /// The `gridloop-id` headers of the messages from `start` up to `end` (exclusive) per partition.
+    private func publishedIds(start: [TopicPartition: Int64], end: [TopicPartition: Int64]) throws -> Set<String> {
+        var props = config.consumerConfiguration
+        props["group.id"] = "\(config.consumerGroup).relay-takeover"  // joined by no one: assign only
+        let reader = try KafkaConsumer(configuration: props, reading: start) { [logger] error in
+            logger.warning("outbox relay take-over read: \(error)")
+        }
+        defer { reader.close() }
+        var remaining = end
+        var ids: Set<String> = []
+        let deadline = monotonicNanos() + 30_000_000_000
+        while !remaining.isEmpty {
+            guard monotonicNanos() < deadline, !stop.isSet else {
+                throw RelayTakeOverError(unread: remaining.keys.map(\.description).sorted())
+            }
+            for m in try reader.poll(maxMessages: 5000, timeout: .milliseconds(200)) {
+                if let id = m.headers.first(where: { $0.name == "gridloop-id" })?.value {
+                    ids.insert(String(decoding: id, as: UTF8.self))
+                }
+                let tp = TopicPartition(topic: m.topic, partition: m.partition)
+                if let e = remaining[tp], m.offset + 1 >= e { remaining[tp] = nil }
+            }
+        }
+        return ids
+    }
+
+    /// `INSERT ... ON CONFLICT` of relay positions from three array parameters, `$first` on.
+    static func upsertPositions(from first: Int) -> String {
+        """
+        INSERT INTO relay_positions (topic, partition, next_offset)
+        SELECT * FROM unnest($\(first)::text[], $\(first + 1)::int[], $\(first + 2)::bigint[])
+        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset
+        """
+    }
+
+    /// The three array parameters of `upsertPositions`.
+    static func positionArrays(_ positions: [TopicPartition: Int64]) -> [String?] {
+        let entries = Array(positions)
+        return [PostgresArray.text(entries.map(\.key.topic)), PostgresArray.int(entries.map(\.key.partition)),
+                PostgresArray.int(entries.map(\.value))]
     }
 
     /// A row's Kafka headers: those stored with it (dead letters), or, for a decision (stored
@@ -166,4 +284,11 @@ public final class OutboxRelay: Sendable {
         }
         return out
     }
+}
+
+/// The take-over could not read a partition up to its high watermark in time: the round
+/// publishes nothing, and the next session tries again.
+struct RelayTakeOverError: Error, CustomStringConvertible {
+    let unread: [String]
+    var description: String { "could not read \(unread.joined(separator: ", ")) back to its high watermark within 30 s" }
 }
