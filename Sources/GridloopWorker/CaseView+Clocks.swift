@@ -56,7 +56,7 @@ extension CaseView {
     /// Adds the clocks (computed with `keeper` at `now`, epoch ms) and the emitted events.
     public mutating func loadSLA(from db: PostgresConnection, keeper: ClockKeeper, now: Int64) throws {
         asOf = RFC3339.format(now)
-        let c = try db.query("SELECT clock::text FROM case_clocks WHERE case_id = $1", [caseId], context: "read clocks")
+        let c = try db.query("SELECT clock FROM case_clocks WHERE case_id = $1", [caseId], context: "read clocks")
         if c.count == 1 {
             let clock = try CaseClock(json: Array((c.string(0, 0) ?? "").utf8))
             for kind in ClockKind.allCases {

@@ -55,7 +55,7 @@ extension IntakeStore {
     /// The stored clocks of these cases.
     public func clocks(caseIds: Set<String>) throws -> [String: CaseClock] {
         guard !caseIds.isEmpty else { return [:] }
-        let rows = try connection.query("SELECT clock::text FROM case_clocks WHERE case_id = ANY($1::text[])",
+        let rows = try connection.query("SELECT clock FROM case_clocks WHERE case_id = ANY($1::text[])",
                                         [PostgresArray.text(caseIds)], context: "load clocks")
         return try decodeClocks(rows)
     }
@@ -84,7 +84,7 @@ extension IntakeStore {
         // Per partition, an index range scan on (topic, partition, next_due, case_id): never a
         // scan of all open cases, however many there are.
         let rows = try connection.query("""
-            SELECT w.i, c.next_due::text, c.case_id, c.clock::text
+            SELECT w.i, c.next_due::text, c.case_id, c.clock
             FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[]) WITH ORDINALITY AS w(t, p, wm, ad, ac, i)
             CROSS JOIN LATERAL (
                 SELECT next_due, case_id, clock FROM case_clocks
@@ -128,7 +128,7 @@ extension IntakeStore {
             try connection.copyIn("COPY clock_stage FROM STDIN (FORMAT binary)", data: body, context: "COPY clock_stage")
             try connection.execute("""
                 INSERT INTO case_clocks (case_id, topic, partition, level, next_due, clock)
-                SELECT case_id, topic, partition, level, next_due, clock::jsonb FROM clock_stage
+                SELECT case_id, topic, partition, level, next_due, clock FROM clock_stage
                 ON CONFLICT (case_id) DO UPDATE SET topic = excluded.topic, partition = excluded.partition,
                     level = excluded.level, next_due = excluded.next_due, clock = excluded.clock, updated_at = now()
                 """, context: "write clocks")
