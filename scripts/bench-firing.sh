@@ -36,7 +36,8 @@ for topic in gridloop.supervision gridloop.escalations; do
   kcat -C -q -u -b "$GRIDLOOP_KAFKA_BROKERS" -t "$topic" -o beginning -f '%k %T\n' >"$GRIDLOOP_RUN_DIR/published.$topic" 2>/dev/null &
   KCAT_PIDS+=($!)
 done
-"$bin/gridloopd" migrate >/dev/null
+daemon=${GRIDLOOPD:-$bin/gridloopd}  # another build to compare: GRIDLOOPD=path
+"$daemon" migrate >/dev/null
 q() { pg_psql -tAq "$GRIDLOOP_DATABASE_URL" -c "$1"; }
 now_ms() { date +%s%3N; }
 
@@ -66,7 +67,7 @@ SQL
 log "seeded in $(( ($(now_ms) - t) / 1000 )) s"
 
 start_daemon() {
-  GRIDLOOP_LOG_LEVEL=${BENCH_LOG_LEVEL:-info} "$bin/gridloopd" run >>"$GRIDLOOP_RUN_DIR/gridloopd.log" 2>&1 &
+  GRIDLOOP_LOG_LEVEL=${BENCH_LOG_LEVEL:-info} "$daemon" run >>"$GRIDLOOP_RUN_DIR/gridloopd.log" 2>&1 &
   DAEMON_PID=$!
 }
 wait_ready() {  # prints ms from $1 until the log has $2 "partitions assigned" lines
@@ -102,7 +103,7 @@ log "2/5 burst: $BURST clocks due at the same instant"
 log "WAL so far: $(wal_stats)"
 t0=$(( $(now_ms) + 3000 ))
 q "UPDATE case_clocks SET next_due = to_timestamp($t0 / 1000.0),
-     clock = jsonb_set(jsonb_set(clock, '{sign,deadline}', to_jsonb($t0::bigint)), '{sign,stage}', '1')
+     clock = jsonb_set(jsonb_set(clock::jsonb, '{sign,deadline}', to_jsonb($t0::bigint)), '{sign,stage}', '1')
    WHERE case_id IN (SELECT '12345:BN' || i FROM generate_series(1, $BURST) i)" >/dev/null
 want=$(( BURST * 2 ))
 wait_published "$want"
@@ -119,7 +120,7 @@ burst=$(q "SELECT max(ts) - $t0 FROM bench_published WHERE substr(case_id, 9)::i
 log "3/5 steady state: $STEADY clocks due evenly over 20 s"
 t1=$(( $(now_ms) + 3000 ))
 q "UPDATE case_clocks c SET next_due = to_timestamp(d / 1000.0),
-     clock = jsonb_set(jsonb_set(clock, '{sign,deadline}', to_jsonb(d)), '{sign,stage}', '1')
+     clock = jsonb_set(jsonb_set(clock::jsonb, '{sign,deadline}', to_jsonb(d)), '{sign,stage}', '1')
    FROM (SELECT '12345:BN' || i AS id, ($t1 + (i - $BURST - 1) * 20000 / $STEADY)::bigint AS d
          FROM generate_series($BURST + 1, $BURST + $STEADY) i) s WHERE c.case_id = s.id" >/dev/null
 want=$(( want + STEADY * 2 ))
