@@ -158,9 +158,10 @@ public final class OutboxRelay: Sendable {
     /// and the rows whose `gridloop-id` is found there (delivered by a relay that died before its
     /// commit) are deleted rather than published again. A partition with no position yet (new,
     /// or from before migration 006) gets its high watermark as its position, unread. Runs in
-    /// the round's transaction, under the relay lock. Returns how many rows it found published.
+    /// the round's transaction, under the relay lock. Returns how many messages it read and how
+    /// many rows it found published.
     @discardableResult
-    func takeOver(connection: PostgresConnection, producer: KafkaProducer) throws -> Int {
+    func takeOver(connection: PostgresConnection, producer: KafkaProducer) throws -> (read: Int64, found: Int) {
         let stored = try connection.query("SELECT topic, partition, next_offset FROM relay_positions",
                                           context: "read relay positions")
         var recorded: [TopicPartition: Int64] = [:]
@@ -175,7 +176,11 @@ public final class OutboxRelay: Sendable {
             for p in partitions {
                 let tp = TopicPartition(topic: topic, partition: p)
                 let (low, high) = try producer.watermarks(topic: topic, partition: p)
-                if let from = recorded[tp].map({ max($0, low) }), from < high {
+                // A round publishes `relay.batchSize` rows at most, so no more than that many
+                // at the end of a partition can be from a round that did not commit; anything
+                // before them came from another producer (an older gridloopd during an upgrade,
+                // say) and needs no reading.
+                if let r = recorded[tp], case let from = max(r, low, high - Int64(config.relayBatchSize)), from < high {
                     start[tp] = from
                     end[tp] = high
                 }
@@ -196,7 +201,7 @@ public final class OutboxRelay: Sendable {
         logger.log(level: found > 0 ? .info : .debug, "outbox relay took over", metadata: [
             "read": "\(read)", "found_published": "\(found)",
         ])
-        return found
+        return (read, found)
     }
 
     /// The `gridloop-id` headers of the messages from `start` up to `end` (exclusive) per partition.

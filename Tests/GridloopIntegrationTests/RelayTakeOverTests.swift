@@ -23,7 +23,7 @@ final class RelayTakeOverTests: XCTestCase {
         let producer = try KafkaProducer(configuration: config.producerConfiguration)
 
         // A relay starts on empty topics: each partition's position is its high watermark.
-        XCTAssertEqual(try db.transaction { try relay.takeOver(connection: db, producer: producer) }, 0)
+        XCTAssertEqual(try db.transaction { try relay.takeOver(connection: db, producer: producer) }.found, 0)
         // 100 decisions of 25 cases queued; the relay holding the lock delivers the first 60
         // and dies before its commit, so they stay in the outbox.
         let ids = (0..<100).map { "12345:HF\($0 % 25)/a1/SIGN/n\($0)" }
@@ -73,7 +73,48 @@ final class RelayTakeOverTests: XCTestCase {
         try take(waiting: 500)  // and anything more
         XCTAssertEqual(seen.sorted(), ids.sorted(), "every event once, none missing")
 
-        // Taking over again finds nothing: the positions moved with the round.
-        XCTAssertEqual(try db.transaction { try relay.takeOver(connection: db, producer: producer) }, 0)
+        // Taking over again reads and finds nothing: the positions moved with the round.
+        let again = try db.transaction { try relay.takeOver(connection: db, producer: producer) }
+        XCTAssertEqual(again.read, 0)
+        XCTAssertEqual(again.found, 0)
+    }
+
+    /// Messages that another producer wrote since the last recorded position (an older
+    /// gridloopd's relay during an upgrade, say) are not all read: a round publishes
+    /// `relay.batchSize` rows at most, so only that many at the end of a partition can be a dead
+    /// round's.
+    func testATakeOverReadsNoFurtherBackThanOneRound() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        var config = GridloopConfig()
+        let topic = config.topics.outcomes
+        let broker = try TestBroker(binDir: binDir, partitions: 1,
+                                    topics: [config.topics.deadLetter, config.topics.escalations, config.topics.supervision, topic])
+        let database = try TestEnvironment.createDatabase("relay_takeover_bound")
+        let db = try PostgresConnection(database)
+        _ = try Migrator.migrate(db)
+        config.brokers = broker.bootstrap
+        config.databaseURL = database
+        config.relayBatchSize = 10
+        let relay = OutboxRelay(config: config, logger: Logger(label: "relay-test"), stop: StopSignal())
+        let producer = try KafkaProducer(configuration: config.producerConfiguration)
+        try db.transaction { _ = try relay.takeOver(connection: db, producer: producer) }
+
+        // 500 messages from elsewhere, then a dead round's 4.
+        let foreign = (0..<500).map { ProducerRecord(topic: topic, key: nil, value: Array("other \($0)".utf8)) }
+        let ids = (0..<4).map { "12345:HF\($0)/a1/resolved" }
+        try db.query("""
+            INSERT INTO outbox (id, topic, msg_key, payload)
+            SELECT i, $2, convert_to(i, 'UTF8'), convert_to(i, 'UTF8') FROM unnest($1::text[]) AS i
+            """, [PostgresArray.text(ids), topic])
+        let dead = ids.map { ProducerRecord(topic: topic, key: Array($0.utf8), value: Array($0.utf8),
+                                            headers: OutboxRelay.headers(stored: "{}", id: $0)) }
+        for r in try producer.send(foreign + dead, timeout: .seconds(30)) {
+            if case .failure(let e) = r { throw e }
+        }
+
+        let takeOver = try db.transaction { try relay.takeOver(connection: db, producer: producer) }
+        XCTAssertEqual(takeOver.read, 10, "the last relay.batchSize messages, not all 504")
+        XCTAssertEqual(takeOver.found, 4)
+        XCTAssertEqual(try db.query("SELECT count(*) FROM outbox").int(0, 0), 0)
     }
 }
