@@ -23,3 +23,26 @@ func clusterPartitions(_ handle: OpaquePointer, topics: [String], timeout: Durat
     }
     return out
 }
+
+/// The offset at `position` (`KafkaOffset.end`: the high watermark; `KafkaOffset.beginning`:
+/// the oldest kept) of each of `partitions`, with one ListOffsets request per partition leader
+/// (`rd_kafka_offsets_for_times`) rather than one round trip per partition.
+func listOffsets(_ handle: OpaquePointer, _ partitions: [TopicPartition], at position: Int64,
+                 timeout: Duration) throws -> [TopicPartition: Int64] {
+    guard !partitions.isEmpty else { return [:] }
+    let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+    defer { rd_kafka_topic_partition_list_destroy(list) }
+    for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = position }
+    let err = rd_kafka_offsets_for_times(handle, list, timeout.kafkaMilliseconds)
+    guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        throw KafkaError(err, context: "list offsets of \(partitions.count) partitions")
+    }
+    var out: [TopicPartition: Int64] = [:]
+    for i in 0..<Int(list.pointee.cnt) {
+        let e = list.pointee.elems[i]
+        let tp = TopicPartition(topic: String(cString: e.topic), partition: e.partition)
+        guard e.err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(e.err, context: "list offsets of \(tp)") }
+        out[tp] = e.offset
+    }
+    return out
+}

@@ -166,6 +166,13 @@ public final class KafkaProducer: @unchecked Sendable {
         try queryWatermarks(handle, topic: topic, partition: partition, timeout: timeout)
     }
 
+    /// The offset at `position` (`KafkaOffset.end` or `.beginning`) of each of `partitions`, with
+    /// one request per partition leader.
+    public func offsets(_ partitions: [TopicPartition], at position: Int64,
+                        timeout: Duration = .seconds(5)) throws -> [TopicPartition: Int64] {
+        try listOffsets(handle, partitions, at: position, timeout: timeout)
+    }
+
     /// The partition ids of each of `topics` that the cluster knows (absent: no such topic), from
     /// one metadata request for all topics: asking for a topic by name could create it on brokers
     /// that create topics on first use.

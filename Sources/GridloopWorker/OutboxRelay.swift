@@ -169,24 +169,25 @@ public final class OutboxRelay: Sendable {
             recorded[TopicPartition(topic: stored.string(i, 0)!, partition: Int32(stored.int(i, 1)!))] = stored.int64(i, 2)!
         }
         let topics = [config.topics.deadLetter, config.topics.escalations, config.topics.supervision, config.topics.outcomes]
+        let all = try producer.partitions(of: topics).flatMap { t, ps in ps.map { TopicPartition(topic: t, partition: $0) } }
+        let highs = try producer.offsets(all, at: KafkaOffset.end)
+        // Where each partition with messages after its recorded position is read from. A round
+        // publishes `relay.batchSize` rows at most, so no more than that many at the end of a
+        // partition can be from a round that did not commit; anything before them came from
+        // another producer (an older gridloopd during an upgrade, say) and needs no reading.
         var start: [TopicPartition: Int64] = [:]
         var end: [TopicPartition: Int64] = [:]
-        var positions: [TopicPartition: Int64] = [:]
-        for (topic, partitions) in try producer.partitions(of: topics) {
-            for p in partitions {
-                let tp = TopicPartition(topic: topic, partition: p)
-                let (low, high) = try producer.watermarks(topic: topic, partition: p)
-                // A round publishes `relay.batchSize` rows at most, so no more than that many
-                // at the end of a partition can be from a round that did not commit; anything
-                // before them came from another producer (an older gridloopd during an upgrade,
-                // say) and needs no reading.
-                if let r = recorded[tp], case let from = max(r, low, high - Int64(config.relayBatchSize)), from < high {
-                    start[tp] = from
-                    end[tp] = high
-                }
-                if recorded[tp] != high { positions[tp] = high }
+        for (tp, high) in highs {
+            if let r = recorded[tp], case let from = max(r, high - Int64(config.relayBatchSize)), from < high {
+                start[tp] = from
+                end[tp] = high
             }
         }
+        // Nor from before the oldest message kept.
+        for (tp, low) in try producer.offsets(Array(start.keys), at: KafkaOffset.beginning) where low > start[tp]! {
+            if low < end[tp]! { start[tp] = low } else { start[tp] = nil; end[tp] = nil }
+        }
+        let positions = highs.filter { recorded[$0.key] != $0.value }
         let ids = start.isEmpty ? [] : try publishedIds(start: start, end: end)
         var found = 0
         if !ids.isEmpty {

@@ -26,7 +26,7 @@ final class DueClockPagingTests: XCTestCase {
                      'level', 'ESTATE', 'assignment', 1, 'assignedAt', \(t0), 'platformAssigned', true,
                      'sign', jsonb_build_object('kind', 'SIGN', 'limit', '2wh', 'stage', 0, 'deadline', \(t0), 'warningAt', \(t0), 'urges', 0),
                      'handle', jsonb_build_object('kind', 'HANDLE', 'limit', '2wd', 'stage', 0, 'deadline', \(t0), 'warningAt', \(t0), 'urges', 0),
-                     'suspensions', '[]'::jsonb, 'escalations', 0, 'awaitingRedispatch', false, 'replied', false, 'closed', false)::text
+                     'suspensions', '[]'::jsonb, 'escalations', 0, 'awaitingRedispatch', false, 'replied', false, 'closed', false)
             FROM generate_series(1, 900) i
             """)
         let watermark = t0 + 600_000
