@@ -8,19 +8,28 @@ import XCTest
 /// outbox that are on the topic already. The relay that takes over finds them there and
 /// publishes only the rest, so a subscriber sees every event once.
 final class RelayTakeOverTests: XCTestCase {
-    func testRowsADeadRelayDeliveredAreNotPublishedAgain() throws {
+    /// A development broker with the relay's four topics, a migrated database, a relay and a producer.
+    func setUpRelay(_ name: String, partitions: Int = 4, batchSize: Int? = nil) throws
+        -> (config: GridloopConfig, broker: TestBroker, db: PostgresConnection, relay: OutboxRelay, producer: KafkaProducer) {
         let (_, binDir) = try TestEnvironment.require()
         var config = GridloopConfig()
-        let topic = config.topics.supervision
-        let broker = try TestBroker(binDir: binDir, topics: [config.topics.deadLetter, config.topics.escalations,
-                                                              topic, config.topics.outcomes])
-        let database = try TestEnvironment.createDatabase("relay_takeover")
+        let t = config.topics
+        let broker = try TestBroker(binDir: binDir, partitions: partitions,
+                                    topics: [t.deadLetter, t.escalations, t.supervision, t.outcomes])
+        let database = try TestEnvironment.createDatabase(name)
         let db = try PostgresConnection(database)
         _ = try Migrator.migrate(db)
         config.brokers = broker.bootstrap
         config.databaseURL = database
+        if let batchSize { config.relayBatchSize = batchSize }
         let relay = OutboxRelay(config: config, logger: Logger(label: "relay-test"), stop: StopSignal())
-        let producer = try KafkaProducer(configuration: config.producerConfiguration)
+        return (config, broker, db, relay, try KafkaProducer(configuration: config.producerConfiguration))
+    }
+
+    func testRowsADeadRelayDeliveredAreNotPublishedAgain() throws {
+        let (config, broker, db, relay, producer) = try setUpRelay("relay_takeover")
+        defer { withExtendedLifetime(broker) {} }  // the broker stops when released
+        let topic = config.topics.supervision
 
         // A relay starts on empty topics: each partition's position is its high watermark.
         XCTAssertEqual(try db.transaction { try relay.takeOver(connection: db, producer: producer) }.found, 0)
@@ -84,19 +93,9 @@ final class RelayTakeOverTests: XCTestCase {
     /// `relay.batchSize` rows at most, so only that many at the end of a partition can be a dead
     /// round's.
     func testATakeOverReadsNoFurtherBackThanOneRound() throws {
-        let (_, binDir) = try TestEnvironment.require()
-        var config = GridloopConfig()
+        let (config, broker, db, relay, producer) = try setUpRelay("relay_takeover_bound", partitions: 1, batchSize: 10)
+        defer { withExtendedLifetime(broker) {} }  // the broker stops when released
         let topic = config.topics.outcomes
-        let broker = try TestBroker(binDir: binDir, partitions: 1,
-                                    topics: [config.topics.deadLetter, config.topics.escalations, config.topics.supervision, topic])
-        let database = try TestEnvironment.createDatabase("relay_takeover_bound")
-        let db = try PostgresConnection(database)
-        _ = try Migrator.migrate(db)
-        config.brokers = broker.bootstrap
-        config.databaseURL = database
-        config.relayBatchSize = 10
-        let relay = OutboxRelay(config: config, logger: Logger(label: "relay-test"), stop: StopSignal())
-        let producer = try KafkaProducer(configuration: config.producerConfiguration)
         try db.transaction { _ = try relay.takeOver(connection: db, producer: producer) }
 
         // 500 messages from elsewhere, then a dead round's 4.
