@@ -49,4 +49,10 @@ final class CaseClockJSONTests: XCTestCase {
         text = text.replacingOccurrences(of: "\"2wh\"", with: "\"2 weeks\"")
         XCTAssertThrowsError(try CaseClock(json: Array(text.utf8))) { XCTAssertTrue("\($0)".contains("limit")) }
     }
+
+    /// The bytes themselves: the fast reader takes exactly this form (anything else goes through
+    /// the general parser), so the writer must not drift from it unnoticed.
+    func testAStoredClockIsWrittenInItsFixedForm() {
+        XCTAssertEqual(String(decoding: sample().json, as: UTF8.self), #"{"caseId":"12345:HF2611230001","topic":"hotline.12345.workorders","partition":3,"level":"STREET","assignment":3,"assignedAt":1764000000000,"platformAssigned":false,"sign":{"kind":"SIGN","limit":"2wh","stage":1,"deadline":1764000720000,"warningAt":1764000576000,"urges":0},"handle":{"kind":"HANDLE","limit":"5wd","stage":2,"urges":2},"platformHandle":1764400000000,"suspensions":[{"from":1764100000000,"to":1764200000000},{"from":1764300000000}],"escalations":2,"awaitingRedispatch":true,"replied":false,"closed":false}"#)
+    }
 }

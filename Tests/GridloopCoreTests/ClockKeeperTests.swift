@@ -1,4 +1,4 @@
-import GridloopCore
+@testable import GridloopCore
 import XCTest
 
 /// The SLA clocks against every kind of event, with an injected clock: time is whatever
@@ -175,5 +175,39 @@ final class ClockKeeperTests: XCTestCase {
         }
         let parsed = try JSONParser.parse(Array(json.utf8))
         XCTAssertNotNil(parsed)
+    }
+
+    func testEventsAreWrittenInTheirFixedForm() {
+        let (clock, state, _) = run([event(.dispatch, at: 0)])
+        let (_, s, d) = fire(clock!, state!, until: 60)
+        let texts = d.map { String(decoding: OutboundEvent.json($0, state: s, deployment: "hefei-baohe"), as: UTF8.self) }
+        XCTAssertEqual(texts, [
+            #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/warning","source":"/gridloop/hefei-baohe","type":"gridloop.case.supervision.warning","subject":"12345:HF1","time":"2025-11-24T16:00:48.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"limit":"SIGN","deadline":"2025-11-24T16:01:00.000Z","usedShare":0.8}}"#,
+            #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/overdue","source":"/gridloop/hefei-baohe","type":"gridloop.case.supervision.overdue","subject":"12345:HF1","time":"2025-11-24T16:01:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"limit":"SIGN","deadline":"2025-11-24T16:01:00.000Z","overdueBy":"PT0H0M0S"}}"#,
+            #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/escalated","source":"/gridloop/hefei-baohe","type":"gridloop.case.escalated","subject":"12345:HF1","time":"2025-11-24T16:01:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"fromLevel":"ESTATE","toLevel":"COMMUNITY","reason":"SIGN_OVERDUE","deadline":"2025-11-24T16:01:00.000Z","escalationCount":1}}"#])
+    }
+
+    func testEveryKindOfEventAndEveryEscapeIsWrittenInItsFixedForm() {
+        let (clock, state, _) = run([event(.dispatch, at: 0)])
+        var (_, s, _) = fire(clock!, state!, until: 60)
+        s.unitName = "A \"B\" \\ C/\n\u{1}\u{7F}"
+        let t = s.order.acceptTime
+        let kinds: [SLADecision.Kind] = [
+            .urge(limit: .handle, deadline: t - 1, count: 3),
+            .escalated(from: .street, to: .district, reason: "HANDLE_OVERDUE", deadline: nil, count: 3),
+            .resolved(level: .community, result: "SOLVED", escalations: 1, satisfaction: .satisfied, openedAt: t, resolvedAt: t + 90_061_001),
+            .resolved(level: .estate, result: "SOLVED", escalations: 0, satisfaction: nil, openedAt: t, resolvedAt: t),
+            .warning(limit: .sign, deadline: t, usedShare: 0.8125),
+        ]
+        let texts = kinds.enumerated().map { i, k in
+            String(decoding: OutboundEvent.json(SLADecision(id: "x/\(i)", caseId: s.caseId, time: t - 86_400_000 * 400, kind: k),
+                                                state: s, deployment: "d"), as: UTF8.self)
+        }
+        XCTAssertEqual(texts, [
+            #"{"specversion":"1.0","id":"x/0","source":"/gridloop/d","type":"gridloop.case.supervision.urge","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"limit":"HANDLE","deadline":"2025-11-24T15:59:59.999Z","urgeCount":3}}"#,
+            #"{"specversion":"1.0","id":"x/1","source":"/gridloop/d","type":"gridloop.case.escalated","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"fromLevel":"STREET","toLevel":"DISTRICT","reason":"HANDLE_OVERDUE","escalationCount":3}}"#,
+            #"{"specversion":"1.0","id":"x/2","source":"/gridloop/d","type":"gridloop.case.resolved","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"resolvedLevel":"COMMUNITY","result":"SOLVED","escalationCount":1,"satisfaction":"SATISFIED","openedAt":"2025-11-24T16:00:00.000Z","resolvedAt":"2025-11-25T17:01:01.001Z"}}"#,
+            #"{"specversion":"1.0","id":"x/3","source":"/gridloop/d","type":"gridloop.case.resolved","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"resolvedLevel":"ESTATE","result":"SOLVED","escalationCount":0,"openedAt":"2025-11-24T16:00:00.000Z","resolvedAt":"2025-11-24T16:00:00.000Z"}}"#,
+            #"{"specversion":"1.0","id":"x/4","source":"/gridloop/d","type":"gridloop.case.supervision.warning","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"limit":"SIGN","deadline":"2025-11-24T16:00:00.000Z","usedShare":0.8125}}"#])
     }
 }
