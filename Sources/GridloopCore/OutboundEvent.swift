@@ -21,182 +21,279 @@ public enum OutboundEvent {
 
     /// The JSON value of the event; `state` is the case after the decision.
     public static func json(_ d: SLADecision, state s: CaseState, deployment: String) -> [UInt8] {
-        let w = JSONWriter()
-        w.object {
-            w.field("specversion", "1.0")
-            w.field("id", d.id)
-            w.field("source", "/gridloop/\(deployment)")
-            w.field("type", d.typeName)
-            w.field("subject", d.caseId)
-            w.field("time", rfc3339UTC(d.time))
-            w.field("datacontenttype", "application/json")
-            w.key("data")
-            w.object {
-                w.field("caseId", s.caseId)
-                w.field("source", s.source.rawValue)
-                w.field("orderNo", s.orderNo)
-                w.key("category")
-                w.object {
-                    w.field("code", ClockKeeper.categoryCode(s))
-                    w.field("name", s.order.categoryName)
-                }
-                w.field("urgency", s.order.urgency.rawValue)
-                w.field("level", s.level.rawValue)
-                w.key("grid")
-                w.object {
-                    w.field("districtCode", s.order.districtCode)
-                    w.field("streetCode", s.order.streetCode)
-                    w.field("communityCode", s.order.communityCode)
-                    w.field("gridCode", s.order.gridCode)
-                }
-                if !s.unitCode.isEmpty {
-                    w.key("assignee")
-                    w.object {
-                        w.field("unitCode", s.unitCode)
-                        w.field("unitName", s.unitName)
-                    }
-                }
-                switch d.kind {
-                case .warning(let limit, let deadline, let share):
-                    w.field("limit", limit.rawValue)
-                    w.field("deadline", rfc3339UTC(deadline))
-                    w.number("usedShare", share)
-                case .overdue(let limit, let deadline):
-                    w.field("limit", limit.rawValue)
-                    w.field("deadline", rfc3339UTC(deadline))
-                    w.field("overdueBy", isoDuration(millis: d.time - deadline))
-                case .urge(let limit, let deadline, let count):
-                    w.field("limit", limit.rawValue)
-                    w.field("deadline", rfc3339UTC(deadline))
-                    w.int("urgeCount", count)
-                case .escalated(let from, let to, let reason, let deadline, let count):
-                    w.field("fromLevel", from.rawValue)
-                    w.field("toLevel", to.rawValue)
-                    w.field("reason", reason)
-                    w.field("deadline", deadline.map(rfc3339UTC))
-                    w.int("escalationCount", count)
-                case .resolved(let level, let result, let escalations, let satisfaction, let openedAt, let resolvedAt):
-                    w.field("resolvedLevel", level.rawValue)
-                    w.field("result", result)
-                    w.int("escalationCount", escalations)
-                    w.field("satisfaction", satisfaction?.rawValue)
-                    w.field("openedAt", rfc3339UTC(openedAt))
-                    w.field("resolvedAt", rfc3339UTC(resolvedAt))
-                }
-            }
+        var w = JSONWriter(capacity: 1024)
+        w.beginObject()
+        w.field("specversion", "1.0")
+        w.field("id", d.id)
+        w.field("source", "/gridloop/", deployment)
+        w.field("type", d.typeName)
+        w.field("subject", d.caseId)
+        w.time("time", d.time)
+        w.field("datacontenttype", "application/json")
+        w.beginObject("data")
+        w.field("caseId", s.caseId)
+        w.field("source", s.source.rawValue)
+        w.field("orderNo", s.orderNo)
+        w.beginObject("category")
+        w.field("code", ClockKeeper.categoryCode(s))
+        w.field("name", s.order.categoryName)
+        w.endObject()
+        w.field("urgency", s.order.urgency.rawValue)
+        w.field("level", s.level.rawValue)
+        w.beginObject("grid")
+        w.field("districtCode", s.order.districtCode)
+        w.field("streetCode", s.order.streetCode)
+        w.field("communityCode", s.order.communityCode)
+        w.field("gridCode", s.order.gridCode)
+        w.endObject()
+        if !s.unitCode.isEmpty {
+            w.beginObject("assignee")
+            w.field("unitCode", s.unitCode)
+            w.field("unitName", s.unitName)
+            w.endObject()
         }
+        switch d.kind {
+        case .warning(let limit, let deadline, let share):
+            w.field("limit", limit.rawValue)
+            w.time("deadline", deadline)
+            w.number("usedShare", share)
+        case .overdue(let limit, let deadline):
+            w.field("limit", limit.rawValue)
+            w.time("deadline", deadline)
+            w.duration("overdueBy", millis: d.time - deadline)
+        case .urge(let limit, let deadline, let count):
+            w.field("limit", limit.rawValue)
+            w.time("deadline", deadline)
+            w.int("urgeCount", count)
+        case .escalated(let from, let to, let reason, let deadline, let count):
+            w.field("fromLevel", from.rawValue)
+            w.field("toLevel", to.rawValue)
+            w.field("reason", reason)
+            w.time("deadline", deadline)
+            w.int("escalationCount", count)
+        case .resolved(let level, let result, let escalations, let satisfaction, let openedAt, let resolvedAt):
+            w.field("resolvedLevel", level.rawValue)
+            w.field("result", result)
+            w.int("escalationCount", escalations)
+            w.field("satisfaction", satisfaction?.rawValue)
+            w.time("openedAt", openedAt)
+            w.time("resolvedAt", resolvedAt)
+        }
+        w.endObject()
+        w.endObject()
         return w.bytes
-    }
-
-    /// `2026-11-24T04:21:07.000Z`
-    public static func rfc3339UTC(_ millis: Int64) -> String {
-        let day = LocalDate(day: millis.floorDiv(LocalDate.dayMillis))
-        let ms = millis.floorMod(LocalDate.dayMillis)
-        let c = day.civil
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let frac = ms % 1000
-        let fracText = frac < 10 ? "00\(frac)" : frac < 100 ? "0\(frac)" : "\(frac)"
-        return "\(c.year)-\(two(Int64(c.month)))-\(two(Int64(c.day)))T\(two(ms / 3_600_000)):\(two(ms / 60_000 % 60)):\(two(ms / 1000 % 60)).\(fracText)Z"
-    }
-
-    /// ISO 8601 duration: `PT26H3M0S`.
-    public static func isoDuration(millis: Int64) -> String {
-        let s = max(0, millis) / 1000
-        return "PT\(s / 3600)H\(s / 60 % 60)M\(s % 60)S"
     }
 }
 
-/// A minimal JSON writer with a fixed key order; `nil` values are left out.
-final class JSONWriter {
+/// A minimal JSON writer with a fixed key order; `nil` values are left out. A value type
+/// writing into one growing buffer: keys are static strings, copied without escaping, numbers
+/// and times are written digit by digit (a decision's event is built for every decision, and
+/// a burst takes 200,000 of them).
+struct JSONWriter {
     private(set) var bytes: [UInt8] = []
-    private var first = [true]
+    /// A value has been written at the current level: the next key or element needs a comma.
+    private var comma = false
 
-    func object(_ body: () -> Void) {
+    init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
+
+    mutating func beginObject() {
         bytes.append(UInt8(ascii: "{"))
-        first.append(true)
-        body()
-        first.removeLast()
-        bytes.append(UInt8(ascii: "}"))
+        comma = false
     }
 
-    func key(_ k: String) {
-        if first[first.count - 1] { first[first.count - 1] = false } else { bytes.append(UInt8(ascii: ",")) }
-        string(k)
+    /// `"k":{`
+    mutating func beginObject(_ k: StaticString) {
+        key(k)
+        beginObject()
+    }
+
+    mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        comma = true
+    }
+
+    /// `"k":[`; each element is an object opened with `beginElement`.
+    mutating func beginArray(_ k: StaticString) {
+        key(k)
+        bytes.append(UInt8(ascii: "["))
+        comma = false
+    }
+
+    mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        comma = true
+    }
+
+    /// Opens one object element of an array (close it with `endObject`).
+    mutating func beginElement() {
+        if comma { bytes.append(UInt8(ascii: ",")) }
+        beginObject()
+    }
+
+    mutating func key(_ k: StaticString) {
+        if comma { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        k.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
     }
 
-    func field(_ k: String, _ v: String?) {
+    mutating func field(_ k: StaticString, _ v: String?) {
         guard let v else { return }
         key(k)
-        string(v)
-    }
-
-    func int(_ k: String, _ v: Int) {
-        key(k)
-        bytes.append(contentsOf: String(v).utf8)
-    }
-
-    func int64(_ k: String, _ v: Int64?) {
-        guard let v else { return }
-        key(k)
-        bytes.append(contentsOf: String(v).utf8)
-    }
-
-    func bool(_ k: String, _ v: Bool) {
-        key(k)
-        bytes += Array((v ? "true" : "false").utf8)
-    }
-
-    /// `"k":{...}`, left out when `present` is false.
-    func object(_ k: String, present: Bool = true, _ body: () -> Void) {
-        guard present else { return }
-        key(k)
-        object(body)
-    }
-
-    /// `"k":[{...},{...}]`: `body` writes each element with `element`.
-    func array(_ k: String, _ body: () -> Void) {
-        key(k)
-        bytes.append(UInt8(ascii: "["))
-        first.append(true)
-        body()
-        first.removeLast()
-        bytes.append(UInt8(ascii: "]"))
-    }
-
-    /// One object element of an array.
-    func element(_ body: () -> Void) {
-        if first[first.count - 1] { first[first.count - 1] = false } else { bytes.append(UInt8(ascii: ",")) }
-        object(body)
-    }
-
-    func number(_ k: String, _ v: Double) {
-        key(k)
-        bytes += Array((v == v.rounded() ? String(Int(v)) : String(v)).utf8)
-    }
-
-    private func string(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
-        // Most strings need no escaping: one append of the whole UTF-8 run.
-        let plain = s.utf8.withContiguousStorageIfAvailable { buf -> Bool in
-            guard !buf.contains(where: { $0 == 34 || $0 == 92 || $0 < 0x20 }) else { return false }
-            bytes.append(contentsOf: buf)
-            return true
-        } ?? false
-        if plain {
-            bytes.append(UInt8(ascii: "\""))
+        escaped(v)
+        bytes.append(UInt8(ascii: "\""))
+        comma = true
+    }
+
+    /// A string value made of a fixed prefix and a string: `"k":"/gridloop/name"`.
+    mutating func field(_ k: StaticString, _ prefix: StaticString, _ v: String) {
+        key(k)
+        bytes.append(UInt8(ascii: "\""))
+        prefix.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        escaped(v)
+        bytes.append(UInt8(ascii: "\""))
+        comma = true
+    }
+
+    mutating func int(_ k: StaticString, _ v: Int) {
+        key(k)
+        digits(Int64(v))
+        comma = true
+    }
+
+    mutating func int64(_ k: StaticString, _ v: Int64?) {
+        guard let v else { return }
+        key(k)
+        digits(v)
+        comma = true
+    }
+
+    mutating func bool(_ k: StaticString, _ v: Bool) {
+        key(k)
+        if v {
+            bytes.append(contentsOf: [UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e")])
+        } else {
+            bytes.append(contentsOf: [UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e")])
+        }
+        comma = true
+    }
+
+    mutating func number(_ k: StaticString, _ v: Double) {
+        key(k)
+        bytes.append(contentsOf: (v == v.rounded() ? String(Int(v)) : String(v)).utf8)
+        comma = true
+    }
+
+    /// `"k":"2026-11-24T04:21:07.000Z"`, left out when nil.
+    mutating func time(_ k: StaticString, _ millis: Int64?) {
+        guard let millis else { return }
+        key(k)
+        bytes.append(UInt8(ascii: "\""))
+        rfc3339(millis)
+        bytes.append(UInt8(ascii: "\""))
+        comma = true
+    }
+
+    /// `"k":"PT26H3M0S"`
+    mutating func duration(_ k: StaticString, millis: Int64) {
+        key(k)
+        bytes.append(UInt8(ascii: "\""))
+        isoDuration(millis: millis)
+        bytes.append(UInt8(ascii: "\""))
+        comma = true
+    }
+
+    /// `2026-11-24T04:21:07.000Z` (UTC), unquoted.
+    mutating func rfc3339(_ millis: Int64) {
+        let day = LocalDate(day: millis.floorDiv(LocalDate.dayMillis))
+        let ms = millis.floorMod(LocalDate.dayMillis)
+        let c = day.civil
+        digits(Int64(c.year))
+        bytes.append(UInt8(ascii: "-"))
+        padded(Int64(c.month), 2)
+        bytes.append(UInt8(ascii: "-"))
+        padded(Int64(c.day), 2)
+        bytes.append(UInt8(ascii: "T"))
+        padded(ms / 3_600_000, 2)
+        bytes.append(UInt8(ascii: ":"))
+        padded(ms / 60_000 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        padded(ms / 1000 % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        padded(ms % 1000, 3)
+        bytes.append(UInt8(ascii: "Z"))
+    }
+
+    /// ISO 8601 duration `PT26H3M0S` (negative durations as zero), unquoted.
+    mutating func isoDuration(millis: Int64) {
+        let s = max(0, millis) / 1000
+        bytes.append(UInt8(ascii: "P"))
+        bytes.append(UInt8(ascii: "T"))
+        digits(s / 3600)
+        bytes.append(UInt8(ascii: "H"))
+        digits(s / 60 % 60)
+        bytes.append(UInt8(ascii: "M"))
+        digits(s % 60)
+        bytes.append(UInt8(ascii: "S"))
+    }
+
+    /// The decimal digits of `v`, with a minus sign if negative.
+    private mutating func digits(_ v: Int64) {
+        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        guard m >= 10 else {
+            bytes.append(UInt8(ascii: "0") + UInt8(m))
             return
         }
+        // 20 digits hold any UInt64.
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            var i = raw.count
+            while m > 0 {
+                i -= 1
+                raw[i] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+            }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i...]))
+        }
+    }
+
+    /// `v` (0 or more) with leading zeros to `width` digits.
+    private mutating func padded(_ v: Int64, _ width: Int) {
+        var scale: Int64 = 1
+        for _ in 1..<width { scale *= 10 }
+        while scale > 1 && v < scale {
+            bytes.append(UInt8(ascii: "0"))
+            scale /= 10
+        }
+        digits(v)
+    }
+
+    /// The string's UTF-8 with `"`, `\\` and control characters escaped (no quotes).
+    private mutating func escaped(_ s: String) {
+        var s = s
+        // Most strings need no escaping: one append of the whole UTF-8 run.
+        let plain = s.withUTF8 { buf -> Bool in
+            for b in buf where b == 34 || b == 92 || b < 0x20 { return false }
+            bytes.append(contentsOf: buf)
+            return true
+        }
+        if plain { return }
+        let hex: StaticString = "0123456789abcdef"
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "\""): bytes += [92, 34]
-            case 92: bytes += [92, 92]
+            case UInt8(ascii: "\""): bytes.append(92); bytes.append(34)
+            case 92: bytes.append(92); bytes.append(92)
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes += [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]]
+                bytes.append(92); bytes.append(UInt8(ascii: "u")); bytes.append(48); bytes.append(48)
+                hex.withUTF8Buffer { h in
+                    bytes.append(h[Int(b >> 4)])
+                    bytes.append(h[Int(b & 15)])
+                }
             default: bytes.append(b)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 }

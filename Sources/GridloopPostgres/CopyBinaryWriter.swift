@@ -59,6 +59,13 @@ public struct CopyBinaryWriter: Sendable {
         }
     }
 
+    /// A `text` field from bytes that are UTF-8 already (its binary form is those bytes).
+    public mutating func text(utf8 v: [UInt8]) {
+        field()
+        append32(Int32(v.count))
+        bytes.append(contentsOf: v)
+    }
+
     public mutating func int(_ v: Int?) {
         guard let v else { return null() }
         field()

@@ -41,7 +41,7 @@ public struct ClockChanges: Sendable {
             for clock in clocks.values.sorted(by: { $0.caseId < $1.caseId }) {
                 copy.text(clock.caseId); copy.text(clock.topic); copy.int(Int(clock.partition)); copy.text(clock.level.rawValue)
                 copy.timestamp(epochMillis: due[clock.caseId])
-                copy.text(String(decoding: clock.json, as: UTF8.self))
+                copy.text(utf8: clock.json)
                 copy.endRow()
             }
             body = copy.finished
@@ -101,7 +101,7 @@ extension IntakeStore {
         for r in 0..<rows.count {
             guard let i = rows.string(r, 0).flatMap({ Int($0) }), let due = rows.string(r, 1), let id = rows.string(r, 2) else { continue }
             cursors[i - 1].after = (due, id)
-            out.append(try CaseClock(json: Array((rows.string(r, 3) ?? "").utf8)))
+            out.append(try CaseClock(jsonText: rows.string(r, 3) ?? ""))
         }
         return out
     }
@@ -110,7 +110,7 @@ extension IntakeStore {
         var out: [String: CaseClock] = [:]
         out.reserveCapacity(rows.count)
         for i in 0..<rows.count {
-            let c = try CaseClock(json: Array((rows.string(i, 0) ?? "").utf8))
+            let c = try CaseClock(jsonText: rows.string(i, 0) ?? "")
             out[c.caseId] = c
         }
         return out
