@@ -288,10 +288,14 @@ public struct GridloopConfig: Sendable, Equatable {
         p["group.id"] = consumerGroup
         if p["client.id"] == nil { p["client.id"] = "gridloopd" }
         // An instance that dies without leaving (kill -9, a lost host) holds its partitions, and
-        // so the SLA clocks of their cases, until the group coordinator gives up on it: 10 s
-        // rather than librdkafka's 45 s. Heartbeats come from librdkafka's own thread (every 3 s),
-        // so a long batch does not count against it.
-        if p["session.timeout.ms"] == nil { p["session.timeout.ms"] = "10000" }
+        // so the SLA clocks of their cases, until the group coordinator gives up on it: 6 s (the
+        // least a broker accepts by default, `group.min.session.timeout.ms`) rather than
+        // librdkafka's 45 s, with a heartbeat every 2 s, so that it takes three lost heartbeats in
+        // a row. Heartbeats come from librdkafka's own thread, so a long batch does not count
+        // against it. The development broker also waits this long, less 1 s, before it assigns
+        // the partitions of a group whose last member left: a restart.
+        if p["session.timeout.ms"] == nil { p["session.timeout.ms"] = "6000" }
+        if p["heartbeat.interval.ms"] == nil { p["heartbeat.interval.ms"] = "2000" }
         if let saslPassword { p["sasl.password"] = saslPassword }
         return p
     }

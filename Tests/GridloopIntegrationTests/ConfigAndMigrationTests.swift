@@ -40,6 +40,18 @@ final class ConfigAndMigrationTests: XCTestCase {
         }
     }
 
+    /// A member that died without leaving is given up after 6 s unless the operator says otherwise.
+    func testTheConsumerSessionDefaultsAndTheirOverride() throws {
+        let sample = try GridloopConfig.load(
+            file: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/gridloopd.yaml").path, environment: [:])
+        XCTAssertEqual(sample.consumerConfiguration["session.timeout.ms"], "6000")
+        XCTAssertEqual(sample.consumerConfiguration["heartbeat.interval.ms"], "2000")
+        let path = try write("kafka:\n  consumerProperties:\n    session.timeout.ms: \"30000\"\n")
+        let config = try GridloopConfig.load(file: path, environment: [:])
+        XCTAssertEqual(config.consumerConfiguration["session.timeout.ms"], "30000")
+        XCTAssertEqual(config.consumerConfiguration["heartbeat.interval.ms"], "2000")
+    }
+
     func testSLAKeysFromTheFileAndTheEnvironment() throws {
         let sample = try GridloopConfig.load(
             file: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/gridloopd.yaml").path, environment: [:])
