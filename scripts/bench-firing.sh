@@ -98,12 +98,19 @@ wait_published() {
   done
 }
 
-# CPU time so far (clock ticks) of gridloopd and of every PostgreSQL process, as "daemon postgres".
-cpu_ticks() {
-  local d pg
-  d=$(awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat")
-  pg=$(cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" {t += $14 + $15} END {print t + 0}')
-  echo "$d $pg"
+# CPU time so far (clock ticks) of gridloopd and of each PostgreSQL process, as "pid ticks" lines
+# (gridloopd's pid first) in file $1.
+cpu_snapshot() {
+  { awk '{print $1, $14 + $15}' "/proc/$DAEMON_PID/stat"
+    cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(postgres)" {print $1, $14 + $15}'; } >"$1"
+}
+# Milliseconds of CPU between two snapshots, as "gridloopd postgres": PostgreSQL counts the
+# processes alive at both (its server processes and gridloopd's connections, not a short-lived
+# autovacuum worker).
+cpu_between() {
+  awk -v hz="$(getconf CLK_TCK)" -v d="$DAEMON_PID" 'NR == FNR {t[$1] = $2; next}
+    ($1 in t) {if ($1 == d) g = $2 - t[$1]; else p += $2 - t[$1]}
+    END {printf "%d %d", g * 1000 / hz, p * 1000 / hz}' "$1" "$2"
 }
 wal_stats() { q "SELECT wal_records || ' records, ' || wal_fpi || ' full pages, ' || pg_size_pretty(wal_bytes) || ', checkpoints ' || (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter) FROM pg_stat_wal"; }
 log "2/5 burst: $BURST clocks due at the same instant"
@@ -118,10 +125,10 @@ q "UPDATE case_clocks SET next_due = to_timestamp($t0 / 1000.0),
 committed=$(now_ms)
 log "burst's clocks committed $(( t0 - committed )) ms before they fall due"
 burst_start=$(( committed > t0 ? committed : t0 ))
-cpu0=$(cpu_ticks)
+cpu_snapshot "$GRIDLOOP_RUN_DIR/cpu.0"
 want=$(( BURST * 2 ))
 wait_published "$want"
-cpu1=$(cpu_ticks)
+cpu_snapshot "$GRIDLOOP_RUN_DIR/cpu.1"
 # The events read so far, as (case number, Kafka timestamp).
 load_published() {
   q "SET client_min_messages = warning; CREATE TABLE IF NOT EXISTS bench_published (case_id text, ts bigint); TRUNCATE bench_published" >/dev/null
@@ -171,8 +178,8 @@ echo "open cases                         $OPEN"
 echo "restart to ready (first start)     $first_ready ms   (group coordinator $first_wait ms, gridloopd $(( first_ready - first_wait )) ms)"
 echo "restart to ready (after SIGTERM)   $ready ms   (group coordinator $group_wait ms, gridloopd $(( ready - group_wait )) ms)   target ≤ 5000 ms"
 echo "burst: $BURST clocks fired, $(( BURST * 2 )) events published   $burst ms   target ≤ 10000 ms"
-read -r d0 p0 <<<"$cpu0"; read -r d1 p1 <<<"$cpu1"; hz=$(getconf CLK_TCK)
-echo "  CPU from the commit until all were read: gridloopd $(( (d1 - d0) * 1000 / hz )) ms, PostgreSQL $(( (p1 - p0) * 1000 / hz )) ms"
+read -r cpu_d cpu_p <<<"$(cpu_between "$GRIDLOOP_RUN_DIR/cpu.0" "$GRIDLOOP_RUN_DIR/cpu.1")"
+echo "  CPU from the commit until all were read: gridloopd $cpu_d ms, PostgreSQL $cpu_p ms"
 echo "steady state p99 due → published   $p99 ms              target ≤ 1000 ms"
 echo "peak RSS (VmHWM)                   $(( rss / 1024 )) MB   target ≤ 200 MB"
 echo "naive: $fired clocks, one per transaction, $naive_ms ms = $naive_rate clocks/s"
