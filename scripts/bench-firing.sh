@@ -129,6 +129,7 @@ cpu_snapshot "$GRIDLOOP_RUN_DIR/cpu.0"
 want=$(( BURST * 2 ))
 wait_published "$want"
 cpu_snapshot "$GRIDLOOP_RUN_DIR/cpu.1"
+read -r cpu_d cpu_p <<<"$(cpu_between "$GRIDLOOP_RUN_DIR/cpu.0" "$GRIDLOOP_RUN_DIR/cpu.1")"
 # The events read so far, as (case number, Kafka timestamp).
 load_published() {
   q "SET client_min_messages = warning; CREATE TABLE IF NOT EXISTS bench_published (case_id text, ts bigint); TRUNCATE bench_published" >/dev/null
@@ -178,7 +179,6 @@ echo "open cases                         $OPEN"
 echo "restart to ready (first start)     $first_ready ms   (group coordinator $first_wait ms, gridloopd $(( first_ready - first_wait )) ms)"
 echo "restart to ready (after SIGTERM)   $ready ms   (group coordinator $group_wait ms, gridloopd $(( ready - group_wait )) ms)   target ≤ 5000 ms"
 echo "burst: $BURST clocks fired, $(( BURST * 2 )) events published   $burst ms   target ≤ 10000 ms"
-read -r cpu_d cpu_p <<<"$(cpu_between "$GRIDLOOP_RUN_DIR/cpu.0" "$GRIDLOOP_RUN_DIR/cpu.1")"
 echo "  CPU from the commit until all were read: gridloopd $cpu_d ms, PostgreSQL $cpu_p ms"
 echo "steady state p99 due → published   $p99 ms              target ≤ 1000 ms"
 echo "peak RSS (VmHWM)                   $(( rss / 1024 )) MB   target ≤ 200 MB"
