@@ -138,23 +138,26 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: ":"))
     }
 
-    mutating func field(_ k: StaticString, _ v: String?) {
-        guard let v else { return }
+    /// `"k":"..."`, the text between the quotes written by `body`.
+    private mutating func quoted(_ k: StaticString, _ body: (inout JSONWriter) -> Void) {
         key(k)
         bytes.append(UInt8(ascii: "\""))
-        escaped(v)
+        body(&self)
         bytes.append(UInt8(ascii: "\""))
         comma = true
     }
 
+    mutating func field(_ k: StaticString, _ v: String?) {
+        guard let v else { return }
+        quoted(k) { $0.escaped(v) }
+    }
+
     /// A string value made of a fixed prefix and a string: `"k":"/gridloop/name"`.
     mutating func field(_ k: StaticString, _ prefix: StaticString, _ v: String) {
-        key(k)
-        bytes.append(UInt8(ascii: "\""))
-        prefix.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        escaped(v)
-        bytes.append(UInt8(ascii: "\""))
-        comma = true
+        quoted(k) { w in
+            prefix.withUTF8Buffer { w.bytes.append(contentsOf: $0) }
+            w.escaped(v)
+        }
     }
 
     mutating func int(_ k: StaticString, _ v: Int) {
@@ -189,20 +192,12 @@ struct JSONWriter {
     /// `"k":"2026-11-24T04:21:07.000Z"`, left out when nil.
     mutating func time(_ k: StaticString, _ millis: Int64?) {
         guard let millis else { return }
-        key(k)
-        bytes.append(UInt8(ascii: "\""))
-        rfc3339(millis)
-        bytes.append(UInt8(ascii: "\""))
-        comma = true
+        quoted(k) { $0.rfc3339(millis) }
     }
 
     /// `"k":"PT26H3M0S"`
     mutating func duration(_ k: StaticString, millis: Int64) {
-        key(k)
-        bytes.append(UInt8(ascii: "\""))
-        isoDuration(millis: millis)
-        bytes.append(UInt8(ascii: "\""))
-        comma = true
+        quoted(k) { $0.isoDuration(millis: millis) }
     }
 
     /// `2026-11-24T04:21:07.000Z` (UTC), unquoted.
