@@ -160,14 +160,9 @@ public final class KafkaProducer: @unchecked Sendable {
         return err
     }
 
-    /// Low and high watermarks of a partition, asked of its leader (one round trip). Used by
-    /// `gridloopd status` on a short-lived producer: no consumer group is joined.
-    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(5)) throws -> (low: Int64, high: Int64) {
-        try queryWatermarks(handle, topic: topic, partition: partition, timeout: timeout)
-    }
-
     /// The offset at `position` (`KafkaOffset.end` or `.beginning`) of each of `partitions`, with
-    /// one request per partition leader.
+    /// one request per partition leader. `gridloopd status` asks on a short-lived producer, so
+    /// that no consumer group is joined.
     public func offsets(_ partitions: [TopicPartition], at position: Int64,
                         timeout: Duration = .seconds(5)) throws -> [TopicPartition: Int64] {
         try listOffsets(handle, partitions, at: position, timeout: timeout)

@@ -58,7 +58,7 @@ extension CaseView {
         asOf = RFC3339.format(now)
         let c = try db.query("SELECT clock FROM case_clocks WHERE case_id = $1", [caseId], context: "read clocks")
         if c.count == 1 {
-            let clock = try CaseClock(json: Array((c.string(0, 0) ?? "").utf8))
+            let clock = try CaseClock(jsonText: c.string(0, 0) ?? "")
             for kind in ClockKind.allCases {
                 guard let k = clock[kind] else { continue }
                 let calc = keeper.calculator

@@ -142,9 +142,15 @@ public struct StatusView: Encodable, Sendable {
         for topic in Set(intake + partitions.map(\.topic)).sorted() where known[topic] == nil {
             problems.append("topic \(topic) does not exist on the brokers")
         }
-        for i in partitions.indices where known[partitions[i].topic]?.contains(Int32(partitions[i].partition)) == true {
-            let (low, high) = try client.watermarks(topic: partitions[i].topic, partition: Int32(partitions[i].partition),
-                                                    timeout: timeout)
+        // The newest and oldest offsets of every partition the brokers know, in one request per
+        // leader each, not a round trip per partition.
+        let asked = partitions.map { TopicPartition(topic: $0.topic, partition: Int32($0.partition)) }
+            .filter { known[$0.topic]?.contains($0.partition) == true }
+        let highs = try client.offsets(asked, at: KafkaOffset.end, timeout: timeout)
+        let lows = try client.offsets(asked, at: KafkaOffset.beginning, timeout: timeout)
+        for i in partitions.indices {
+            let tp = TopicPartition(topic: partitions[i].topic, partition: Int32(partitions[i].partition))
+            guard let high = highs[tp], let low = lows[tp] else { continue }
             partitions[i].highWatermark = high
             // Nothing committed: the intake starts at the earliest offset kept. Below it (deleted
             // by retention), the intake can only resume at the earliest kept too.
