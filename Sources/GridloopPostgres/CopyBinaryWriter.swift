@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Builds the body of `COPY ... FROM STDIN (FORMAT binary)`: no text parsing on the server,
 /// which matters for timestamps. Each call must match its column's type exactly
 /// (`int` → integer, `int64` → bigint, `timestamp` → timestamptz, `text`, `bytea`, `text[]`,
@@ -50,13 +54,32 @@ public struct CopyBinaryWriter: Sendable {
         append32(-1)
     }
 
+    /// A `text` field. PostgreSQL's text cannot hold NUL (a Swift string is valid UTF-8 but may
+    /// contain it): each NUL is written as the six characters `\u0000`, so that no value, whatever
+    /// a message carried, makes the COPY and its whole batch fail.
     public mutating func text(_ s: String?) {
         guard var s else { return null() }
         field()
         s.withUTF8 { buf in
-            append32(Int32(buf.count))
-            bytes.append(contentsOf: buf)
+            if buf.isEmpty || memchr(buf.baseAddress!, 0, buf.count) == nil {
+                append32(Int32(buf.count))
+                bytes.append(contentsOf: buf)
+            } else {
+                let escaped = Self.escapingNUL(buf)
+                append32(Int32(escaped.count))
+                bytes.append(contentsOf: escaped)
+            }
         }
+    }
+
+    /// UTF-8 bytes with each NUL replaced by `\u0000`.
+    static func escapingNUL<C: Collection<UInt8>>(_ utf8: C) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count + 10)
+        for b in utf8 {
+            if b == 0 { out.append(contentsOf: Array("\\u0000".utf8)) } else { out.append(b) }
+        }
+        return out
     }
 
     /// A `text` field from bytes that are UTF-8 already (its binary form is those bytes).
@@ -97,7 +120,7 @@ public struct CopyBinaryWriter: Sendable {
 
     /// A one-dimensional `text[]` without NULL elements.
     public mutating func textArray(_ values: [String]) {
-        array(elementType: 25, values.map { Array($0.utf8) })
+        array(elementType: 25, values.map { $0.utf8.contains(0) ? Self.escapingNUL($0.utf8) : Array($0.utf8) })
     }
 
     /// A one-dimensional `bytea[]`; nil elements are NULL.

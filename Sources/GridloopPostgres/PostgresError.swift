@@ -25,6 +25,15 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         return sqlState.hasPrefix("08") || sqlState.hasPrefix("57P")
     }
 
+    /// True for errors caused by the data a statement carried, not by the connection or the
+    /// server: SQLSTATE class 22 (data exception: a value the column cannot hold), 23 (integrity
+    /// constraint) and 54 (program limit: a key too long for its index). Retrying the same data
+    /// fails the same way.
+    public var isCausedByData: Bool {
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("22") || sqlState.hasPrefix("23") || sqlState.hasPrefix("54")
+    }
+
     static func from(result: OpaquePointer?, connection: OpaquePointer?, context: String) -> PostgresError {
         var message = ""
         var state: String?

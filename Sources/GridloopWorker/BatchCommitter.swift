@@ -47,6 +47,14 @@ final class BatchCommitter: @unchecked Sendable {
         return completedJobs
     }
 
+    /// Rethrows the failure of a job, if one failed; does not wait. The intake calls it every
+    /// round, so that a failed commit restarts the session even when nothing more is submitted.
+    func checkFailure() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw failure }
+    }
+
     /// Waits until every submitted job has run; rethrows the first failure.
     func drain() throws {
         condition.lock()

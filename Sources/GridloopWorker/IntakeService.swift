@@ -66,6 +66,9 @@ public final class IntakeService: @unchecked Sendable {
     /// not cached: they are read from the database only once it has committed.
     var firedUncached: [(job: Int, cases: Set<String>)] = []
     private let cacheLimit = 250_000
+    /// Offsets of batches the database refused for their data, per partition: read again, they
+    /// are committed in isolation (`isolate`). Kept across sessions; forgotten once passed.
+    private var suspects: [TopicPartition: Range<Int64>] = [:]
     /// Clocks of cases outside the cache, loaded for an expiry pass.
     var preloadedClocks: [String: CaseClock] = [:]
 
@@ -108,6 +111,20 @@ public final class IntakeService: @unchecked Sendable {
             do {
                 try session()
                 backoff.reset()
+            } catch let refused as RefusedBatch {
+                // Not a fault of the database or the broker: read the batch again at once and
+                // find the message at fault.
+                for (tp, range) in refused.ranges {
+                    let old = suspects[tp]
+                    suspects[tp] = min(old?.lowerBound ?? range.lowerBound, range.lowerBound)..<max(old?.upperBound ?? range.upperBound, range.upperBound)
+                }
+                logger.warning("batch refused by the database for its data; committing its messages in isolation", metadata: [
+                    "sqlstate": "\(refused.error.sqlState ?? "")", "context": "\(refused.error.context)",
+                    "partitions": "\(refused.ranges.map { "\($0.key)@\($0.value.lowerBound)..<\($0.value.upperBound)" }.sorted().joined(separator: ","))",
+                ])
+                reader = nil
+                writer = nil
+                committer = nil
             } catch {
                 let wait = backoff.nextMillis()
                 errors.error(logger, "intake interrupted, retrying in \(wait) ms: \(error)")
@@ -180,6 +197,7 @@ public final class IntakeService: @unchecked Sendable {
             let messages = try consumer.poll(maxMessages: config.batchMaxMessages,
                                              timeout: .milliseconds(config.batchMaxWaitMillis))
             if !messages.isEmpty { try apply(messages) }
+            try committer.checkFailure()
             if monotonicNanos() - lastExpiry > 1_000_000_000 {
                 try expireHeld(consumer)
                 lastExpiry = monotonicNanos()
@@ -228,16 +246,14 @@ public final class IntakeService: @unchecked Sendable {
     }
 
     /// Decodes, plans and commits one batch. On a database failure the error propagates and the
-    /// batch is read again after reconnecting (offsets were not moved).
+    /// batch is read again after reconnecting (offsets were not moved). A batch that the database
+    /// refused for its data (`RefusedBatch`) is read again in isolation: see `isolate`.
     func apply(_ messages: [KafkaMessage]) throws {
-        guard let reader, let writer, let committer else { return }
+        guard let writer, let committer else { return }
         let started = monotonicNanos()
         let decode = Self.decoder(for: config.topics)
         var items: [IntakeItem] = []
         items.reserveCapacity(messages.count)
-        var caseIds: Set<String> = []
-        var keys: [String] = []
-        keys.reserveCapacity(messages.count)
         var cursor = positions
         for m in messages {
             // Apply only messages of partitions we own, at or after the stored position, each
@@ -246,16 +262,60 @@ public final class IntakeService: @unchecked Sendable {
             guard let position = cursor[tp], m.offset >= position else { continue }
             cursor[tp] = m.offset + 1
             let outcome = decode(m.topic, m.key, m.value)
-            if case .event(let e) = outcome {
-                caseIds.insert(e.caseId)
-                keys.append(e.eventKey)
-                if e.eventTime > eventTime[tp] ?? .min { eventTime[tp] = e.eventTime }
-            }
+            if case .event(let e) = outcome, e.eventTime > eventTime[tp] ?? .min { eventTime[tp] = e.eventTime }
             items.append(IntakeItem(coordinates: SourceCoordinates(topic: m.topic, partition: m.partition, offset: m.offset),
                                     key: m.key, value: m.value,
                                     headers: m.headers.map { MessageHeader(name: $0.name, value: $0.value) }, outcome: outcome))
         }
         guard !items.isEmpty else { return }
+        if !suspects.isEmpty {
+            suspects = suspects.filter { tp, range in (positions[tp] ?? .min) < range.upperBound }
+            if items.contains(where: { suspects[TopicPartition(topic: $0.coordinates.topic, partition: $0.coordinates.partition)]?
+                    .contains($0.coordinates.offset) == true }) {
+                try committer.drain()  // the writer is ours while nothing is in flight
+                try isolate(items[...])
+                return
+            }
+        }
+        let batch = try plan(items, started: started)
+        // Plan ahead: the cache and positions already include this batch; the commit thread
+        // writes it while the next one is polled and planned.
+        for n in batch.next { positions[TopicPartition(topic: n.topic, partition: n.partition)] = n.offset }
+        try remember(batch.planner, clocks: batch.clocks)
+        let job = try committer.submit { [self] in
+            let begin = monotonicNanos()
+            do {
+                try writer.commit(batch.planner, clocks: batch.clocks, expected: batch.expected, next: batch.next)
+            } catch let error as PostgresError where error.isCausedByData {
+                throw RefusedBatch(error: error, ranges: batch.ranges)
+            }
+            committed(batch, started: started, commitBegan: begin)
+        }
+        if !batch.heldTouched.isEmpty {
+            heldInFlight.append((job, Dictionary(uniqueKeysWithValues: batch.heldTouched.map { ($0, batch.planner.heldEvents(of: $0)) })))
+        }
+    }
+
+    /// A batch planned and ready to commit.
+    struct PlannedBatch: Sendable {
+        var planner: IntakePlanner
+        var clocks: ClockChanges
+        var expected: [PartitionOffset]
+        var next: [PartitionOffset]
+        /// Per partition, the offsets the batch covers (from its first message to the next offset).
+        var ranges: [TopicPartition: Range<Int64>]
+        /// Cases whose held rows the batch writes or deletes.
+        var heldTouched: Set<String>
+        var messages: Int
+        var timings: Logger.Metadata
+    }
+
+    /// Loads what the items need (cases not cached, held events) and plans them, clocks included.
+    /// Changes nothing of the service's state but the cache of stored cases read.
+    private func plan(_ items: [IntakeItem], started: UInt64) throws -> PlannedBatch {
+        guard let reader, let committer else { throw IntakeNotConnected() }
+        var caseIds: Set<String> = []
+        for item in items { if case .event(let e) = item.outcome { caseIds.insert(e.caseId) } }
         let decoded = monotonicNanos()
         let now = wallClockMillis()
         let misses = caseIds.filter { cache[$0] == nil }
@@ -298,7 +358,6 @@ public final class IntakeService: @unchecked Sendable {
         for item in items { planner.offer(item, now: now) }
         var changed = runClocks(&planner)
         changed.prepare()  // the COPY bodies, here rather than on the commit thread
-        let clockChanges = changed
         let planned = monotonicNanos()
         let next = IntakePlanner.nextOffsets(items).map {
             PartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset)
@@ -307,34 +366,90 @@ public final class IntakeService: @unchecked Sendable {
             PartitionOffset(topic: $0.topic, partition: $0.partition,
                             offset: positions[TopicPartition(topic: $0.topic, partition: $0.partition)] ?? -2)
         }
-        // Plan ahead: the cache and positions already include this batch; the commit thread
-        // writes it while the next one is polled and planned.
-        for n in next { positions[TopicPartition(topic: n.topic, partition: n.partition)] = n.offset }
-        try remember(planner, clocks: clockChanges)
-        let count = items.count
+        var first: [TopicPartition: Int64] = [:]
+        for item in items {
+            let tp = TopicPartition(topic: item.coordinates.topic, partition: item.coordinates.partition)
+            if first[tp] == nil { first[tp] = item.coordinates.offset }
+        }
+        var ranges: [TopicPartition: Range<Int64>] = [:]
+        for n in next {
+            let tp = TopicPartition(topic: n.topic, partition: n.partition)
+            let from = first[tp] ?? n.offset
+            ranges[tp] = from..<max(from, n.offset)
+        }
         let timings: Logger.Metadata = [
-            "messages": "\(count)", "applied": "\(planner.applied.count)",
+            "messages": "\(items.count)", "applied": "\(planner.applied.count)",
             "decode_us": "\((decoded - started) / 1000)", "load_us": "\((loaded - decoded) / 1000)",
             "plan_us": "\((planned - loaded) / 1000)",
         ]
-        let plan = planner
-        let heldTouched = heldHere.union(planner.newlyHeld.map(\.event.caseId))
-        let job = try committer.submit { [self] in
-            let begin = monotonicNanos()
-            try writer.commit(plan, clocks: clockChanges, expected: expected, next: next)
-            Recorder(label: Metric.batchMessages, aggregate: true).record(count)
-            Timer(label: Metric.batchSeconds).recordNanoseconds(Int64(monotonicNanos() - started))
-            record(plan, messages: count)
-            record(clockChanges)
-            if !plan.deadLetters.isEmpty || !clockChanges.decisions.isEmpty { onCommit() }
-            var md = timings
-            md["commit_us"] = "\((monotonicNanos() - begin) / 1000)"
-            for (k, v) in writer.lastWriteTimings { md[k] = "\(v)" }
+        return PlannedBatch(planner: planner, clocks: changed, expected: expected, next: next, ranges: ranges,
+                            heldTouched: heldHere.union(planner.newlyHeld.map(\.event.caseId)),
+                            messages: items.count, timings: timings)
+    }
+
+    /// After a batch's commit (on the commit thread, or on the intake thread in isolation):
+    /// metrics, counters, log, and a wake-up for the relay.
+    private func committed(_ batch: PlannedBatch, started: UInt64, commitBegan: UInt64) {
+        Recorder(label: Metric.batchMessages, aggregate: true).record(batch.messages)
+        Timer(label: Metric.batchSeconds).recordNanoseconds(Int64(monotonicNanos() - started))
+        record(batch.planner, messages: batch.messages)
+        record(batch.clocks)
+        if !batch.planner.deadLetters.isEmpty || !batch.clocks.decisions.isEmpty { onCommit() }
+        if logger.logLevel <= .debug {
+            var md = batch.timings
+            md["commit_us"] = "\((monotonicNanos() - commitBegan) / 1000)"
+            for (k, v) in writer?.lastWriteTimings ?? [:] { md[k] = "\(v)" }
             logger.debug("batch committed", metadata: md)
         }
-        if !heldTouched.isEmpty {
-            heldInFlight.append((job, Dictionary(uniqueKeysWithValues: heldTouched.map { ($0, plan.heldEvents(of: $0)) })))
+    }
+
+    /// Commits messages of a batch the database refused for its data (SQLSTATE classes 22, 23
+    /// and 54: a value it cannot store, a constraint, a key too long for its index), on the
+    /// intake thread and with nothing in flight: the whole first, then each half in order, down
+    /// to the single message at fault, which becomes a dead letter with the database's error as
+    /// its reason. Everything else commits: one message never stops the intake.
+    private func isolate(_ items: ArraySlice<IntakeItem>) throws {
+        do {
+            try commitNow(Array(items))
+        } catch let error as PostgresError where error.isCausedByData {
+            if items.count > 1 {
+                let middle = items.startIndex + items.count / 2
+                try isolate(items[..<middle])
+                try isolate(items[middle...])
+                return
+            }
+            var item = items.first!
+            let c = item.coordinates
+            // The server's message, its DETAIL and CONTEXT on one line ("ERROR:  " dropped).
+            var message = error.message
+            if message.hasPrefix("ERROR:") { message = String(message.dropFirst(6).drop(while: { $0 == " " })) }
+            message = message.split(separator: "\n").map { $0.trimmingPrefix(while: { $0 == " " }) }.joined(separator: " | ")
+            let safe = SafeText.bounded(message, limit: 400)
+            let reason = "refused by the database: \(safe)" + (error.sqlState.map { " [SQLSTATE \($0)]" } ?? "")
+            item.outcome = .rejected(reason: reason)
+            Counter(label: Metric.isolated, dimensions: [("source", Metric.source(ofTopic: c.topic, config.topics))]).increment()
+            counters.add("isolated", 1)
+            logger.error("message isolated: the database refused it, dead-lettered", metadata: [
+                "topic": "\(c.topic)", "partition": "\(c.partition)", "offset": "\(c.offset)",
+                "sqlstate": "\(error.sqlState ?? "")", "context": "\(error.context)",
+                "reason": "\(safe)",
+            ])
+            // A dead letter stores the bytes as bytea and only safe text: if even that is
+            // refused, the error is not the message's, and the session restarts.
+            try commitNow([item])
         }
+    }
+
+    /// Plans and commits these items at once, on this thread (nothing may be in flight);
+    /// the service's state moves only once the transaction has committed.
+    private func commitNow(_ items: [IntakeItem]) throws {
+        guard let writer else { throw IntakeNotConnected() }
+        let started = monotonicNanos()
+        let batch = try plan(items, started: started)
+        try writer.commit(batch.planner, clocks: batch.clocks, expected: batch.expected, next: batch.next)
+        for n in batch.next { positions[TopicPartition(topic: n.topic, partition: n.partition)] = n.offset }
+        try remember(batch.planner, clocks: batch.clocks)
+        committed(batch, started: started, commitBegan: started)
     }
 
     /// Waits for the commit thread if a job of `pending` not committed yet touches `cases`;

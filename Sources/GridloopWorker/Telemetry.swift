@@ -22,6 +22,7 @@ public enum Metric {
     public static let published = "gridloop_outbox_published_total"       // topic
     public static let publishErrors = "gridloop_outbox_publish_errors_total"
     public static let deadLetters = "gridloop_dead_letters_total"         // source
+    public static let isolated = "gridloop_intake_isolated_total"         // source: refused by the database, dead-lettered
     public static let escalations = "gridloop_escalations_total"          // from, to
     public static let resolved = "gridloop_resolved_total"                // level
     public static let calendarFallback = "gridloop_calendar_fallback"     // year: 1 while counted Mon–Fri
