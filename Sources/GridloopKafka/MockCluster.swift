@@ -30,6 +30,18 @@ public final class MockCluster {
         }
         owner = rk
         cluster = mc
+        brokerCount = brokers
+    }
+
+    private let brokerCount: Int
+
+    /// Takes every mock broker down (connections closed, new ones refused) or brings them all
+    /// back, keeping their topics and messages: an outage of the whole cluster, for tests.
+    public func setAllBrokers(up: Bool) throws {
+        for id in 1...brokerCount {
+            let err = up ? rd_kafka_mock_broker_set_up(cluster, Int32(id)) : rd_kafka_mock_broker_set_down(cluster, Int32(id))
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "set mock broker \(id) \(up ? "up" : "down")") }
+        }
     }
 
     deinit {

@@ -19,6 +19,7 @@ let usage = """
     SIGINT, for development, the demo, tests and benchmarks. Prints one line
     BOOTSTRAP=<host:port,...> on stdout and, with --bootstrap-file, writes the list to PATH
     (through a temporary file and a rename, so a reader never sees a partial list).
+    SIGUSR1 takes every broker down (topics and messages kept), SIGUSR2 brings them back.
 
       --brokers N          mock brokers (default 1)
       --partitions N       partitions of every topic (default 6)
@@ -103,6 +104,8 @@ func run(_ options: Options) -> Int32 {
     sigemptyset(&stopSignals)
     sigaddset(&stopSignals, SIGTERM)
     sigaddset(&stopSignals, SIGINT)
+    sigaddset(&stopSignals, SIGUSR1)
+    sigaddset(&stopSignals, SIGUSR2)
     pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
     signal(SIGPIPE, SIG_IGN)
 
@@ -119,7 +122,17 @@ func run(_ options: Options) -> Int32 {
         print("BOOTSTRAP=\(list)")
         fflush(nil)
         var received: Int32 = 0
-        while sigwait(&stopSignals, &received) != 0 {}
+        while true {
+            while sigwait(&stopSignals, &received) != 0 {}
+            // SIGUSR1 takes every broker down, SIGUSR2 brings them back (an outage, for tests).
+            guard received == SIGUSR1 || received == SIGUSR2 else { break }
+            do {
+                try cluster.setAllBrokers(up: received == SIGUSR2)
+                writeStderr("gridloop-broker: brokers \(received == SIGUSR2 ? "up" : "down")\n")
+            } catch {
+                writeStderr("gridloop-broker: \(error)\n")
+            }
+        }
         writeStderr("gridloop-broker: signal \(received), stopping\n")
         withExtendedLifetime(cluster) {}  // the cluster is destroyed here, before exit
         return 0

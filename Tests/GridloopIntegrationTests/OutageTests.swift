@@ -5,20 +5,6 @@ import XCTest
 /// Losing the database: the daemon keeps running, says so in its log, retries with backoff,
 /// and when the database returns it carries on where the database says, losing nothing.
 final class OutageTests: XCTestCase {
-    /// Runs a shell command and returns its exit status. posix_spawn and waitpid, not
-    /// Foundation's Process: its exit monitor sometimes misses a child that exits at once.
-    func shell(_ command: String) -> Int32 {
-        // pg_ctl's server inherits open descriptors: keep it off the test runner's pipes.
-        let words = ["/bin/sh", "-c", command + " </dev/null >/dev/null 2>&1"]
-        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { for a in argv { free(a) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        return (status >> 8) & 0xff
-    }
-
     func testDatabaseOutageIsRiddenOut() throws {
         let (_, binDir) = try TestEnvironment.require()
         let env = ProcessInfo.processInfo.environment

@@ -142,3 +142,17 @@ func eventually(_ what: @autoclosure () -> String, attempts: Int = 1200, every m
     XCTFail("gave up waiting: \(description)")
     throw XCTSkip("gave up waiting: \(description)")
 }
+
+/// Runs a shell command and returns its exit status. posix_spawn and waitpid, not Foundation's
+/// Process: its exit monitor sometimes misses a child that exits at once.
+func shell(_ command: String) -> Int32 {
+    // pg_ctl's server inherits open descriptors: keep it off the test runner's pipes.
+    let words = ["/bin/sh", "-c", command + " </dev/null >/dev/null 2>&1"]
+    let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+    defer { for a in argv { free(a) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+    return (status >> 8) & 0xff
+}
