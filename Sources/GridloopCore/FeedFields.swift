@@ -28,7 +28,7 @@ struct FeedFields {
 
     /// A string of at most `maxLength` Unicode scalars, read past or dropped (free text,
     /// personal data): its content is not checked beyond JSON validity.
-    func string(_ key: String, maxLength: Int = FeedLimits.messageBytes) throws(FeedRejection) -> String {
+    func string(_ key: String, maxLength: Int = 100_000) throws(FeedRejection) -> String {
         guard case .string(let s) = try value(key) else {
             throw FeedRejection(reason: "field \(name(key)): expected a string, found \(object[key]!.typeName)")
         }
