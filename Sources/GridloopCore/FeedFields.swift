@@ -26,24 +26,48 @@ struct FeedFields {
         return v
     }
 
+    /// A string of at most `maxLength` Unicode scalars, read past or dropped (free text,
+    /// personal data): its content is not checked beyond JSON validity.
     func string(_ key: String, maxLength: Int = 100_000) throws(FeedRejection) -> String {
         guard case .string(let s) = try value(key) else {
             throw FeedRejection(reason: "field \(name(key)): expected a string, found \(object[key]!.typeName)")
         }
-        guard s.count <= maxLength else { throw FeedRejection(reason: "field \(name(key)): longer than \(maxLength) characters") }
+        // utf8.count bounds the scalar count from above: most strings need no count at all.
+        guard s.utf8.count <= maxLength || s.unicodeScalars.count <= maxLength else {
+            throw FeedRejection(reason: "field \(name(key)): longer than \(maxLength) characters")
+        }
         return s
     }
 
-    func nonEmptyString(_ key: String, maxLength: Int = 100_000) throws(FeedRejection) -> String {
+    /// A string that is kept (a code, an id, a name): bounded, and without control characters,
+    /// which PostgreSQL `text` cannot hold (NUL) or which would garble a log line or a table.
+    func text(_ key: String, maxLength: Int) throws(FeedRejection) -> String {
         let s = try string(key, maxLength: maxLength)
+        if let c = s.unicodeScalars.first(where: SafeText.isControl) {
+            throw FeedRejection(reason: "field \(name(key)): contains a control character (U+\(hex4(c.value)))")
+        }
+        return s
+    }
+
+    /// A kept string that must not be empty.
+    func nonEmptyText(_ key: String, maxLength: Int) throws(FeedRejection) -> String {
+        let s = try text(key, maxLength: maxLength)
         guard !s.isEmpty else { throw FeedRejection(reason: "field \(name(key)): must not be empty") }
         return s
     }
 
-    func optionalString(_ key: String) throws(FeedRejection) -> String? {
+    func optionalText(_ key: String, maxLength: Int) throws(FeedRejection) -> String? {
         guard has(key) else { return nil }
-        return try string(key)
+        return try text(key, maxLength: maxLength)
     }
+
+    private func hex4(_ v: UInt32) -> String {
+        let h = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - h.count)) + h
+    }
+
+    /// Message content quoted in a reason: escaped and cut short.
+    static func quote(_ s: String) -> String { SafeText.text(s, maxLength: FeedLimits.quoted) }
 
     func int(_ key: String, min: Int) throws(FeedRejection) -> Int {
         let v = try value(key)
@@ -76,7 +100,7 @@ struct FeedFields {
     where E.RawValue == String {
         let s = try string(key)
         guard let e = E(rawValue: s) else {
-            throw FeedRejection(reason: "field \(name(key)): '\(s.prefix(40))' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw FeedRejection(reason: "field \(name(key)): '\(Self.quote(s))' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return e
     }
@@ -84,7 +108,7 @@ struct FeedFields {
     func oneOf(_ key: String, _ allowed: [String]) throws(FeedRejection) -> String {
         let s = try string(key)
         guard allowed.contains(s) else {
-            throw FeedRejection(reason: "field \(name(key)): '\(s.prefix(40))' is not one of \(allowed.joined(separator: ", "))")
+            throw FeedRejection(reason: "field \(name(key)): '\(Self.quote(s))' is not one of \(allowed.joined(separator: ", "))")
         }
         return s
     }

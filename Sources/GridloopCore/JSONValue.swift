@@ -33,8 +33,14 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
     public var description: String { "\(message) at byte \(offset)" }
 }
 
-/// A strict RFC 8259 parser over UTF-8 bytes; no Foundation.
+/// A strict RFC 8259 parser over UTF-8 bytes; no Foundation. It refuses what readers could
+/// understand differently: a repeated key in an object, a byte order mark, invalid UTF-8, an
+/// unpaired surrogate, a number beyond `Double`'s range.
 public struct JSONParser {
+    /// The deepest nesting of arrays and objects accepted: the parser recurses once per level, so
+    /// the bound keeps hostile input (100,000 `[`) from exhausting the stack; the feeds nest 3 deep.
+    public static let maxDepth = 64
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private var i = 0
     private var depth = 0
@@ -43,6 +49,10 @@ public struct JSONParser {
         let result: Result<JSONValue, JSONParseError> = input.withUnsafeBufferPointer { buf in
             var p = JSONParser(bytes: buf)
             do throws(JSONParseError) {
+                // RFC 8259 forbids adding one; said plainly rather than as "unexpected byte 0xef".
+                if buf.count >= 3, buf[0] == 0xEF, buf[1] == 0xBB, buf[2] == 0xBF {
+                    throw p.fail("UTF-8 byte order mark at the start (JSON text has none)")
+                }
                 p.skipSpace()
                 let v = try p.value()
                 p.skipSpace()
@@ -96,7 +106,7 @@ public struct JSONParser {
 
     private mutating func object() throws(JSONParseError) -> JSONValue {
         depth += 1
-        guard depth <= 64 else { throw fail("nesting deeper than 64") }
+        guard depth <= Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
         defer { depth -= 1 }
         i += 1
         var out: [String: JSONValue] = [:]
@@ -106,13 +116,18 @@ public struct JSONParser {
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input") }
             guard bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key, found \(describe(bytes[i]).dropFirst(11))") }
+            let keyStart = i
             let key = try string()
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input") }
             guard bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':', found \(describe(bytes[i]).dropFirst(11))") }
             i += 1
             skipSpace()
-            out[key] = try value()
+            // A repeated key is refused, not resolved: parsers differ on which one wins (first,
+            // last, both), so two readers of the same bytes could see different messages.
+            if out.updateValue(try value(), forKey: key) != nil {
+                throw JSONParseError(offset: keyStart, message: "duplicate key \"\(SafeText.text(key, maxLength: 64))\" in object")
+            }
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -123,7 +138,7 @@ public struct JSONParser {
 
     private mutating func array() throws(JSONParseError) -> JSONValue {
         depth += 1
-        guard depth <= 64 else { throw fail("nesting deeper than 64") }
+        guard depth <= Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
         defer { depth -= 1 }
         i += 1
         var out: [JSONValue] = []
@@ -169,7 +184,8 @@ public struct JSONParser {
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         if isInteger, let n = Int64(text) { return .integer(n) }
-        guard let d = Double(text) else { throw JSONParseError(offset: start, message: "invalid number") }
+        // A number beyond Double's range would become an infinity, which no field may hold.
+        guard let d = Double(text), d.isFinite else { throw JSONParseError(offset: start, message: "number out of range") }
         return .double(d)
     }
 
@@ -259,27 +275,12 @@ public struct JSONParser {
     /// Rejects invalid UTF-8 (overlong forms, surrogates, truncated sequences).
     private func validateUTF8(_ s: UnsafeBufferPointer<UInt8>, base: Int) throws(JSONParseError) {
         var k = 0
-        let n = s.count
-        while k < n {
-            let b = s[k]
-            if b < 0x80 { k += 1; continue }
-            var need = 0
-            var minScalar: UInt32 = 0
-            var scalar: UInt32 = 0
-            if b & 0xE0 == 0xC0 { need = 1; minScalar = 0x80; scalar = UInt32(b & 0x1F) }
-            else if b & 0xF0 == 0xE0 { need = 2; minScalar = 0x800; scalar = UInt32(b & 0x0F) }
-            else if b & 0xF8 == 0xF0 { need = 3; minScalar = 0x10000; scalar = UInt32(b & 0x07) }
-            else { throw JSONParseError(offset: base + k, message: "invalid UTF-8") }
-            guard k + need < n else { throw JSONParseError(offset: base + k, message: "invalid UTF-8") }
-            for m in 1...need {
-                let c = s[k + m]
-                guard c & 0xC0 == 0x80 else { throw JSONParseError(offset: base + k, message: "invalid UTF-8") }
-                scalar = scalar << 6 | UInt32(c & 0x3F)
-            }
-            if scalar < minScalar || scalar > 0x10FFFF || (scalar >= 0xD800 && scalar < 0xE000) {
+        while k < s.count {
+            if s[k] < 0x80 { k += 1; continue }
+            guard let (_, length) = SafeText.decodeScalar(s, at: k) else {
                 throw JSONParseError(offset: base + k, message: "invalid UTF-8")
             }
-            k += need + 1
+            k += length
         }
     }
 }
