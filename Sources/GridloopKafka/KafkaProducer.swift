@@ -21,6 +21,8 @@ public struct ProducerRecord: Sendable {
     public var value: [UInt8]
     /// Record headers, sent in order.
     public var headers: [KafkaHeader]
+    /// A null value (a tombstone) instead of `value`.
+    public var valueIsNull = false
 
     /// A record for `topic`; without `partition` the key decides (librdkafka's default partitioner).
     public init(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = []) {
@@ -147,7 +149,8 @@ public final class KafkaProducer: @unchecked Sendable {
             }
         }
         let partition = r.partition ?? RD_KAFKA_PARTITION_UA
-        let err = withBytes(r.value) { value, valueLen in
+        let err = withBytes(r.value) { bytes, length in
+            let (value, valueLen): (UnsafeRawPointer?, Int) = r.valueIsNull ? (nil, 0) : (bytes, length)
             if let key = r.key {
                 return withBytes(key) { k, keyLen in
                     gridloop_produce(handle, r.topic, partition, k, keyLen, value, valueLen, headers, opaque)

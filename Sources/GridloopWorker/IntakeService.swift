@@ -424,7 +424,7 @@ public final class IntakeService: @unchecked Sendable {
             var message = error.message
             if message.hasPrefix("ERROR:") { message = String(message.dropFirst(6).drop(while: { $0 == " " })) }
             message = message.split(separator: "\n").map { $0.trimmingPrefix(while: { $0 == " " }) }.joined(separator: " | ")
-            let safe = SafeText.bounded(message, limit: 400)
+            let safe = SafeText.text(message, maxLength: 400)
             let reason = "refused by the database: \(safe)" + (error.sqlState.map { " [SQLSTATE \($0)]" } ?? "")
             item.outcome = .rejected(reason: reason)
             Counter(label: Metric.isolated, dimensions: [("source", Metric.source(ofTopic: c.topic, config.topics))]).increment()

@@ -302,6 +302,15 @@ public final class IntakeStore: @unchecked Sendable {
     }
 
     private func writeDeadLetters(_ letters: [DeadLetter]) throws {
+        // Reasons are safe text already (the decoders quote content through SafeText); made so
+        // once more here, where they leave for a text column and a Kafka header, because a
+        // reason that cannot be stored would stop the intake.
+        let letters = letters.map { d -> DeadLetter in
+            var d = d
+            d.reason = SafeText.text(d.reason)
+            d.caseId = d.caseId.map { SafeText.text($0) }
+            return d
+        }
         copy.reset()
         for d in letters {
             copy.text(d.coordinates.topic); copy.int(Int(d.coordinates.partition)); copy.int64(d.coordinates.offset)
