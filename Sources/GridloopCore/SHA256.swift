@@ -3,9 +3,8 @@
 ///
 /// Written here rather than taken from a package: it is forty lines, the core has no dependencies,
 /// and unlike Swift's `Hasher` (seeded per process) or a 64-bit FNV it is a standard an operator
-/// can recompute elsewhere, e.g. in PostgreSQL:
-/// `SELECT encode(sha256(convert_to(sql, 'UTF8')), 'hex')`. Speed does not matter: it hashes a
-/// few kilobytes of SQL at start-up.
+/// can recompute elsewhere (`sha256sum`, or PostgreSQL's `sha256()`). Speed does not matter: it
+/// hashes a few kilobytes of SQL at start-up.
 public enum SHA256 {
     public static func hex(_ text: String) -> String { hex(Array(text.utf8)) }
 

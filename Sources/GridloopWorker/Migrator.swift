@@ -38,7 +38,7 @@ public enum Migrator {
         for m in Migrations.all {
             guard let entry = recorded[m.version], entry == nil else { continue }
             try connection.query("UPDATE schema_migrations SET checksum = $2 WHERE version = $1 AND checksum IS NULL",
-                                 [String(m.version), SHA256.hex(m.sql)], context: "record checksum of \(m.name)")
+                                 [String(m.version), checksum(m.sql)], context: "record checksum of \(m.name)")
         }
 
         var applied: [String] = []
@@ -46,7 +46,7 @@ public enum Migrator {
             try connection.transaction {
                 try connection.execute(m.sql, context: "migration \(m.name)")
                 try connection.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                                     [String(m.version), m.name, SHA256.hex(m.sql)], context: "record migration \(m.name)")
+                                     [String(m.version), m.name, checksum(m.sql)], context: "record migration \(m.name)")
             }
             applied.append(m.name)
         }
@@ -60,6 +60,11 @@ public enum Migrator {
         try verify(recorded)
         return Migrations.all.allSatisfy { recorded[$0.version] != nil }
     }
+
+    /// The checksum recorded for a migration: the SHA-256 of its file in `schemas/migrations`, so
+    /// that `sha256sum schemas/migrations/*.sql` can be compared with the table. The embedded text
+    /// is the file without its last newline (a multi-line literal drops it), hence the "\n".
+    public static func checksum(_ sql: String) -> String { SHA256.hex(sql + "\n") }
 
     /// The applied versions and their recorded checksums (nil for rows from before checksums).
     /// Read through `to_jsonb` so that it works on a table without the column too: a daemon of
@@ -79,7 +84,7 @@ public enum Migrator {
     static func verify(_ recorded: [Int: String?]) throws {
         for m in Migrations.all {
             guard let entry = recorded[m.version], let stored = entry else { continue }
-            let embedded = SHA256.hex(m.sql)
+            let embedded = checksum(m.sql)
             if stored != embedded {
                 throw MigrationChecksumError(version: m.version, name: m.name, recorded: stored, embedded: embedded)
             }
