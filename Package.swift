@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "GridloopCoreTests", dependencies: ["GridloopCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GridloopKafkaTests", dependencies: ["GridloopKafka"]),
+        .testTarget(name: "GridloopHTTPTests", dependencies: ["GridloopHTTP"]),
         .testTarget(
             name: "GridloopIntegrationTests",
             dependencies: [

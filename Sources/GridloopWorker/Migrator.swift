@@ -1,35 +1,93 @@
+import GridloopCore
 import GridloopPostgres
 
-/// Brings the database schema up to date, one transaction per migration, serialised across
-/// instances by an advisory lock so that several daemons may start at once.
+/// Brings the database schema up to date, one transaction per migration. Instances serialise on a
+/// session-level advisory lock taken before anything is read or created, so several
+/// `gridloopd migrate` may start at once on an empty database: one applies, the others wait and
+/// then find nothing left to do. Each applied migration's row records the SHA-256 of its SQL, and a
+/// migration whose file changed after it was applied is refused (`MigrationChecksumError`).
 public enum Migrator {
-    /// Applies the migrations not applied yet; returns the names of those it applied.
+    /// The advisory lock key; the same as earlier versions used, so that an older binary migrating
+    /// at the same time still waits for this one.
+    static let lockKey = 72112345
+
+    /// Applies the migrations not applied yet; returns the names of those it applied. Throws
+    /// `MigrationChecksumError`, before applying anything, when an applied one has changed.
     @discardableResult
     public static func migrate(_ connection: PostgresConnection) throws -> [String] {
+        // A session lock rather than a transaction's: it has to cover the bookkeeping table's
+        // creation and every migration's own transaction. It goes with the session if we die.
+        try connection.query("SELECT pg_advisory_lock(\(lockKey))", context: "take the migration lock")
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(lockKey))", context: "release the migration lock") }
+
+        // The bookkeeping table is the migrator's own, not a numbered migration: the checksum check
+        // reads it before any migration runs, so it cannot wait for one. It is created, and given
+        // the checksum column that databases migrated by earlier versions lack, idempotently here.
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
-                version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),
+                checksum text)
             """, context: "create schema_migrations")
+        try connection.execute("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text",
+                               context: "add schema_migrations.checksum")
+
+        let recorded = try appliedChecksums(connection)
+        try verify(recorded)
+        // Rows applied before checksums were recorded: record the embedded SQL's. Whether the file
+        // changed between then and now cannot be known any more; from here on it is checked.
+        for m in Migrations.all {
+            guard let entry = recorded[m.version], entry == nil else { continue }
+            try connection.query("UPDATE schema_migrations SET checksum = $2 WHERE version = $1 AND checksum IS NULL",
+                                 [String(m.version), checksum(m.sql)], context: "record checksum of \(m.name)")
+        }
+
         var applied: [String] = []
-        try connection.transaction {
-            try connection.query("SELECT pg_advisory_xact_lock(72112345)", context: "migration lock")
-            let rows = try connection.query("SELECT version FROM schema_migrations", context: "read schema_migrations")
-            let done = Set((0..<rows.count).compactMap { rows.int($0, 0) })
-            for m in Migrations.all where !done.contains(m.version) {
+        for m in Migrations.all where recorded[m.version] == nil {
+            try connection.transaction {
                 try connection.execute(m.sql, context: "migration \(m.name)")
-                try connection.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                     [String(m.version), m.name], context: "record migration \(m.name)")
-                applied.append(m.name)
+                try connection.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                                     [String(m.version), m.name, checksum(m.sql)], context: "record migration \(m.name)")
             }
+            applied.append(m.name)
         }
         return applied
     }
 
-    /// True when every migration this binary knows has been applied.
+    /// True when every migration this binary knows has been applied. Throws
+    /// `MigrationChecksumError` when one was applied from other SQL than this binary carries.
     public static func isCurrent(_ connection: PostgresConnection) throws -> Bool {
-        let rows = try connection.query("""
-            SELECT count(*) FROM schema_migrations WHERE version = ANY($1::int[])
-            """, [PostgresArray.int(Migrations.all.map(\.version))], context: "check schema_migrations")
-        return rows.int(0, 0) == Migrations.all.count
+        let recorded = try appliedChecksums(connection)
+        try verify(recorded)
+        return Migrations.all.allSatisfy { recorded[$0.version] != nil }
+    }
+
+    /// The checksum recorded for a migration: the SHA-256 of its file in `schemas/migrations`, so
+    /// that `sha256sum schemas/migrations/*.sql` can be compared with the table. The embedded text
+    /// is the file without its last newline (a multi-line literal drops it), hence the "\n".
+    public static func checksum(_ sql: String) -> String { SHA256.hex(sql + "\n") }
+
+    /// The applied versions and their recorded checksums (nil for rows from before checksums).
+    /// Read through `to_jsonb` so that it works on a table without the column too: a daemon of
+    /// this version started on a database the previous version migrated is not refused for it.
+    static func appliedChecksums(_ connection: PostgresConnection) throws -> [Int: String?] {
+        let rows = try connection.query("SELECT version, to_jsonb(m) ->> 'checksum' FROM schema_migrations m",
+                                        context: "read schema_migrations")
+        var recorded: [Int: String?] = [:]
+        for row in 0..<rows.count {
+            guard let version = rows.int(row, 0) else { continue }
+            recorded[version] = rows.string(row, 1)
+        }
+        return recorded
+    }
+
+    /// Throws for the first embedded migration whose recorded checksum differs from its SQL's.
+    static func verify(_ recorded: [Int: String?]) throws {
+        for m in Migrations.all {
+            guard let entry = recorded[m.version], let stored = entry else { continue }
+            let embedded = checksum(m.sql)
+            if stored != embedded {
+                throw MigrationChecksumError(version: m.version, name: m.name, recorded: stored, embedded: embedded)
+            }
+        }
     }
 }

@@ -159,7 +159,15 @@ extension PostgresConnectionFactory {
     /// Connects for a command that reads this version's schema; an older one is refused with what to do.
     static func connectMigrated(_ config: GridloopConfig) throws -> PostgresConnection {
         let db = try connect(config)
-        guard (try? Migrator.isCurrent(db)) == true else {
+        let current: Bool
+        do {
+            current = try Migrator.isCurrent(db)
+        } catch let error as MigrationChecksumError {
+            throw CommandFailure(message: "\(error)")
+        } catch {
+            current = false
+        }
+        guard current else {
             throw CommandFailure(message: "the database \(redact(config.databaseURL)) is not migrated to this version of "
                 + "gridloopd: run `gridloopd migrate` first")
         }
