@@ -44,6 +44,28 @@ for platform, (schema_name, first, time_field) in feeds.items():
                 print(f"{path.relative_to(root)}:{n}: {why}", file=sys.stderr)
         print(f"{path.relative_to(root)}: {passed} valid, {rejected} refused")
 
+events = fixtures / "outbound-events.jsonl"
+kinds = set()
+for n, line in enumerate(events.read_text(encoding="utf-8").splitlines(), 1):
+    event = json.loads(line)
+    kinds.add(event["type"])
+    schema = schemas.get(f"{event['type']}.schema.json")
+    if schema is None:
+        failed = True
+        print(f"{events.relative_to(root)}:{n}: no schema for {event['type']}", file=sys.stderr)
+        continue
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    for e in sorted(validator.iter_errors(event), key=str):
+        failed = True
+        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        print(f"{events.relative_to(root)}:{n}: {where}: {e.message}", file=sys.stderr)
+emitted = {"gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.supervision.urge",
+           "gridloop.case.escalated", "gridloop.case.resolved"}
+if kinds != emitted:
+    failed = True
+    print(f"{events.relative_to(root)}: holds {sorted(kinds)}, expected every kind the daemon emits", file=sys.stderr)
+print(f"{events.relative_to(root)}: {len(kinds)} kinds of outbound event checked against their schemas")
+
 policy = root / "deploy/policy.yaml"
 try:
     import yaml
