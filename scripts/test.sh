@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, starts a private PostgreSQL cluster, builds, and
 # runs every test (unit and integration; integration tests start their own development
-# brokers and daemons). With CI=true nothing may be skipped.
+# brokers and daemons), then checks every outbound event they consumed against schemas/.
+# With CI=true nothing may be skipped.
 . "$(dirname "$0")/lib.sh"
 ensure_packages
 cd "$GRIDLOOP_ROOT"
@@ -21,5 +22,16 @@ if [ -f scripts/check_schemas.py ]; then
   python3 scripts/check_schemas.py
 fi
 
+# The integration tests write down every outbound message they consume (EventDump.swift);
+# each must pass the JSON Schema of its kind (docs/EVENTS.md).
+export GRIDLOOP_EVENT_DUMP_DIR="$GRIDLOOP_RUN_DIR/events"
+mkdir -p "$GRIDLOOP_EVENT_DUMP_DIR"
+
 log "swift test"
 swift test --skip-build "$@"
+
+log "checking the outbound events the tests consumed against their JSON Schemas"
+# A run of selected tests (--filter, --skip) may read no outbound topic; the whole suite must.
+check_args=()
+[ $# -gt 0 ] && check_args+=(--allow-empty)
+python3 scripts/check_events.py "$GRIDLOOP_EVENT_DUMP_DIR" "${check_args[@]}"

@@ -115,7 +115,9 @@ final class IntakeIntegrationTests: XCTestCase {
         defer { consumer.close() }
         var out: [String: Published] = [:]
         try eventually("\(expected) messages on \(topic)", attempts: 600) {
-            for m in try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100)) {
+            let messages = try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
+            EventDump.record(messages)
+            for m in messages {
                 var headers: [String: String] = [:]
                 for h in m.headers { headers[h.name] = h.value.map { String(decoding: $0, as: UTF8.self) } }
                 out[headers["gridloop-id"] ?? "?"] = Published(value: m.value, headers: headers)

@@ -255,7 +255,9 @@ final class SLAIntegrationTests: XCTestCase {
         var out: [[String: Any]] = []
         var extraPolls = 10
         try eventually("\(expected) messages on \(topic) (have \(out.count))", attempts: 600) {
-            for m in try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100)) {
+            let messages = try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
+            EventDump.record(messages)
+            for m in messages {
                 XCTAssertEqual(m.headers.first { $0.name == "content-type" }?.value.map { String(decoding: $0, as: UTF8.self) },
                                "application/cloudevents+json; charset=UTF-8")
                 if let e = try JSONSerialization.jsonObject(with: Data(m.value)) as? [String: Any] { out.append(e) }
