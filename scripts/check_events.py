@@ -15,6 +15,7 @@ import base64
 import collections
 import json
 import pathlib
+import re
 import sys
 
 try:
@@ -77,8 +78,8 @@ for n, line in enumerate(lines, 1):
             problems.append(f"value is not strict JSON: {e}")
             event = None
         if event is not None:
-            if kind not in validators:
-                validators[kind] = validator(f"{kind}.schema.json")
+            if kind not in validators:  # a type names its schema file; nothing else may
+                validators[kind] = validator(f"{kind}.schema.json") if re.fullmatch(r"[a-z]+(\.[a-z]+)+", str(kind)) else None
             v = validators[kind]
             if v is None:
                 problems.append(f"no schema for type {kind!r} (schemas/{kind}.schema.json)")
