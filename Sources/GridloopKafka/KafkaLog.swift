@@ -46,11 +46,12 @@ public enum KafkaLog {
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
-    /// A key=value value: bare when it has no space, quote, backslash, `=` or control
+    /// A key=value value: bare when it has no space, quote, backslash or control
     /// character; else in double quotes with `\"`, `\\`, `\n`, `\r`, `\t` and `\u{XX}` escapes.
+    /// The same rule as `JournalLogHandler.value` (the broker process has no swift-log handler).
     static func quotedIfNeeded(_ value: String) -> String {
         let plain = !value.isEmpty && value.unicodeScalars.allSatisfy {
-            $0.value > 0x20 && $0.value != 0x7f && $0 != "\"" && $0 != "\\" && $0 != "="
+            $0.value > 0x20 && $0.value != 0x7f && $0 != "\"" && $0 != "\\"
         }
         if plain { return value }
         var out = "\""
