@@ -40,7 +40,7 @@ public enum KafkaLog {
     /// The default sink: one line on stderr with the journald priority prefix and key=value
     /// fields, in the format of the daemon's own log lines.
     @Sendable public static func standardError(_ line: KafkaLogLine) {
-        var text = "<\(min(max(line.level.rawValue, 0), 7))>librdkafka: "
+        var text = "<\(line.level.rawValue)>librdkafka: "
         text += line.message.split(whereSeparator: \.isNewline).joined(separator: " | ")
         text += " client=\(quotedIfNeeded(line.client)) fac=\(quotedIfNeeded(line.facility))\n"
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }

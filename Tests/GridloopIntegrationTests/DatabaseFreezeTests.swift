@@ -48,7 +48,7 @@ extension OutageTests {
             return r.body.contains("database")
         }
         XCTAssertTrue(notReady.contains("database"), "/readyz names the database: \(notReady)")
-        // Frozen for 30 s in all, longer than any of the daemon's timeouts but statement_timeout.
+        // Frozen for 30 s in all: six deadlines of the health probe, three connection attempts.
         let left = .seconds(30) - (ContinuousClock.now - frozenAt)
         if left > .zero { Thread.sleep(forTimeInterval: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18) }
         XCTAssertEqual(httpGet(port: port, "/readyz")?.status, 503, "still not ready while frozen")
