@@ -34,11 +34,13 @@ public enum DatabaseDefaults {
     /// statement blocked for longer (behind a lock held by a stuck session, say) is cancelled, and
     /// the worker retries its batch. The longest legitimate statements are an intake commit's
     /// COPYs of at most `intake.batchMaxMessages` (100,000 at most) events and a firing page of
-    /// 2,000 clocks: seconds at worst, so 60 s leaves a wide margin. `gridloopd migrate` and the
+    /// 2,000 clocks: seconds at worst, so 45 s leaves a wide margin; and it ends before the
+    /// systemd watchdog (`WatchdogSec=60`, a loop silent for 60 s is hung) would restart the
+    /// daemon for a statement merely waiting on a lock. `gridloopd migrate` and the
     /// other commands run without it: a migration may rewrite a large table, and a person can
     /// interrupt a command. Set `options=-c statement_timeout=...` in the URL (or on the role)
     /// to change it; `0` turns it off.
-    public static let statementTimeout = "60s"
+    public static let statementTimeout = "45s"
 
     /// The server settings of a daemon session.
     public static let daemonSettings: [String: String] = ["statement_timeout": statementTimeout]

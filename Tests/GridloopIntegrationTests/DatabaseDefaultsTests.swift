@@ -30,7 +30,7 @@ final class DatabaseDefaultsTests: XCTestCase {
             let db = try PostgresConnection(url, defaults: DatabaseDefaults.connection, settings: settings)
             return try db.query("SHOW statement_timeout").string(0, 0)
         }
-        XCTAssertEqual(try statementTimeout(url, DatabaseDefaults.daemonSettings), "1min", "the daemon's default")
+        XCTAssertEqual(try statementTimeout(url, DatabaseDefaults.daemonSettings), "45s", "the daemon's default")
         XCTAssertEqual(try statementTimeout(url, [:]), "0", "a command's session has none")
         let inURL = url + "&options=" + "-c statement_timeout=5s".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         XCTAssertEqual(try statementTimeout(inURL, DatabaseDefaults.daemonSettings), "5s", "the URL's options win")
