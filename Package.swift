@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "gridloopd",
             dependencies: [
-                "GridloopWorker", "GridloopCore", "GridloopHTTP",
+                "GridloopWorker", "GridloopCore", "GridloopHTTP", "GridloopKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

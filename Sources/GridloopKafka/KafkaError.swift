@@ -97,12 +97,14 @@ public struct KafkaHeader: Sendable, Hashable {
 /// failure into a `KafkaError` that names the property. Any librdkafka property passes through
 /// (TLS `ssl.*`, SASL `sasl.*`, tuning, ...).
 enum KafkaConfig {
-    /// A new configuration with `properties` applied, in key order (deterministic errors).
+    /// A new configuration with `properties` applied, in key order (deterministic errors), and
+    /// its log lines routed to `KafkaLog`'s sink (every handle is made from one of these).
     /// The caller owns the result: `rd_kafka_new` takes it on success, else `rd_kafka_conf_destroy`.
     static func make(_ properties: [String: String]) throws(KafkaError) -> OpaquePointer {
         guard let conf = rd_kafka_conf_new() else {
             throw KafkaError(RD_KAFKA_RESP_ERR__CRIT_SYS_RESOURCE, context: "rd_kafka_conf_new")
         }
+        KafkaLog.install(on: conf)
         for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
             do {
                 try set(conf, key, value)

@@ -1,5 +1,11 @@
 import CLibPQ
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // Threading: a `PostgresConnection` wraps one libpq `PGconn`, which is not thread-safe.
 // Each connection is owned by exactly one thread (the intake loop, the outbox relay, a
 // command); it is never shared. It is `~Sendable` on purpose.
@@ -9,15 +15,31 @@ import CLibPQ
 /// setting (`sslmode`, `sslrootcert`, `target_session_attrs`, ...) passes through.
 public final class PostgresConnection {
     private let conn: OpaquePointer
+    /// Set when a query with a timeout gave up: its answer may still come, so the connection
+    /// cannot be used again.
+    private var abandoned = false
 
     /// Connects, failing with libpq's message (never the password) when the server cannot be reached.
-    /// - Parameter password: overrides any password in `conninfo` (read from a credential file,
-    ///   so that it never appears in a URL, a command line or the environment).
-    public init(_ conninfo: String, applicationName: String = "gridloopd", password: String? = nil) throws {
+    /// - Parameters:
+    ///   - password: overrides any password in `conninfo` (read from a credential file, so that
+    ///     it never appears in a URL, a command line or the environment).
+    ///   - defaults: libpq keywords (`connect_timeout`, `keepalives_idle`, ...) used unless
+    ///     `conninfo` or the keyword's environment variable (`PGCONNECT_TIMEOUT`, ...) sets them;
+    ///     keywords this libpq does not know are left out.
+    ///   - settings: server settings (`statement_timeout`, ...) set for the session unless
+    ///     something set them already (the URL's `options`, `PGOPTIONS`, `ALTER ROLE|DATABASE
+    ///     ... SET`, the server's configuration): only where the server's value is its built-in
+    ///     default (`pg_settings.source = 'default'`).
+    public init(_ conninfo: String, applicationName: String = "gridloopd", password: String? = nil,
+                defaults: [String: String] = [:], settings: [String: String] = [:]) throws {
         // Keyword/value form so that application_name is added to whatever the user gave; later
         // keywords override what the expanded conninfo set.
         var keys = ["dbname", "application_name"]
         var values = [conninfo, applicationName]
+        for (key, value) in Self.unset(defaults, in: conninfo) {
+            keys.append(key)
+            values.append(value)
+        }
         if let password {
             keys.append("password")
             values.append(password)
@@ -33,12 +55,55 @@ public final class PostgresConnection {
         }
         conn = c
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        if !settings.isEmpty {
+            let names = settings.keys.sorted()
+            try query("""
+                SELECT set_config(s.name, d.setting, false)
+                FROM pg_settings s JOIN unnest($1::text[], $2::text[]) AS d(name, setting) ON d.name = s.name
+                WHERE s.source = 'default'
+                """, [PostgresArray.text(names), PostgresArray.text(names.map { settings[$0]! })],
+                context: "session settings \(names.joined(separator: ", "))")
+        }
+    }
+
+    /// The entries of `defaults` that `conninfo` does not set, nor their environment variable,
+    /// and that this libpq knows, in key order.
+    static func unset(_ defaults: [String: String], in conninfo: String) -> [(String, String)] {
+        guard !defaults.isEmpty else { return [] }
+        var known: [String: String?] = [:]  // keyword -> its environment variable
+        if let options = PQconndefaults() {
+            defer { PQconninfoFree(options) }
+            var o = options
+            while let keyword = o.pointee.keyword {
+                known.updateValue(o.pointee.envvar.map { String(cString: $0) }, forKey: String(cString: keyword))  // nil: no variable
+                o += 1
+            }
+        }
+        var given: Set<String> = []
+        var error: UnsafeMutablePointer<CChar>?
+        // A plain database name is not a conninfo and sets nothing else.
+        if let options = PQconninfoParse(conninfo, &error) {
+            defer { PQconninfoFree(options) }
+            var o = options
+            while let keyword = o.pointee.keyword {
+                if o.pointee.val != nil { given.insert(String(cString: keyword)) }
+                o += 1
+            }
+        }
+        if let error { PQfreemem(error) }
+        return defaults.sorted { $0.key < $1.key }.filter { key, _ in
+            guard let envvar = known[key] else { return false }
+            if given.contains(key) { return false }
+            if let envvar, getenv(envvar) != nil { return false }
+            return true
+        }
     }
 
     deinit { PQfinish(conn) }
 
-    /// False once the connection has been lost; make a new one then.
-    public var isConnected: Bool { PQstatus(conn) == CONNECTION_OK }
+    /// False once the connection has been lost, or given up by a query with a timeout; make a
+    /// new one then.
+    public var isConnected: Bool { !abandoned && PQstatus(conn) == CONNECTION_OK }
 
     /// Runs one or more statements without parameters (simple query protocol).
     public func execute(_ sql: String, context: String? = nil) throws {
@@ -63,6 +128,46 @@ public final class PostgresConnection {
     /// encode and decode), a `text` cell its UTF-8, a `bigint` 8 bytes big-endian.
     public func queryBinary(_ sql: String, _ parameters: [String?] = [], context: String? = nil) throws -> PostgresBinaryRows {
         try run(sql, parameters, binary: true, context: context) { PostgresBinaryRows(result: $0) }
+    }
+
+    /// Like `query`, but gives up after `timeout` when the server does not answer (a server
+    /// frozen or unreachable: libpq waits for ever, and a server-side `statement_timeout` does
+    /// not fire in a stopped server). After a timeout the connection is unusable (`isConnected`
+    /// is false): drop it and connect again.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = [], timeout: Duration,
+                      context: String? = nil) throws -> PostgresRows {
+        let ctx = context ?? String(sql.prefix(60))
+        guard !abandoned else { throw PostgresError(message: "connection given up after a timeout", context: ctx) }
+        let deadline = ContinuousClock.now + timeout
+        let sent = withParameterPointers(parameters) { ptrs in
+            PQsendQueryParams(conn, sql, Int32(parameters.count), nil, ptrs, nil, nil, 0)
+        }
+        guard sent == 1 else { throw PostgresError.from(result: nil, connection: conn, context: ctx) }
+        var first: OpaquePointer?
+        defer { PQclear(first) }
+        // Every result until the NULL that ends the query, each awaited with poll(2) up to the deadline.
+        while true {
+            while PQisBusy(conn) == 1 {
+                let left = deadline - ContinuousClock.now
+                let (seconds, atto) = left.components
+                let millis = left <= .zero ? 0 : Int32(min(seconds * 1000 + atto / 1_000_000_000_000_000 + 1, 600_000))
+                var fd = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+                let ready = poll(&fd, 1, millis)
+                if ready < 0, errno == EINTR { continue }
+                if ready == 0 {
+                    abandoned = true
+                    throw PostgresError(message: "no answer within \(timeout)", context: ctx)
+                }
+                guard ready > 0, PQconsumeInput(conn) == 1 else {
+                    throw PostgresError.from(result: nil, connection: conn, context: ctx)
+                }
+            }
+            guard let r = PQgetResult(conn) else { break }
+            if first == nil { first = r } else { PQclear(r) }
+        }
+        try check(first, context: ctx)
+        return PostgresRows(result: first!)  // copies the cells; the defer clears the result
     }
 
     private func run<R>(_ sql: String, _ parameters: [String?], binary: Bool, context: String?,

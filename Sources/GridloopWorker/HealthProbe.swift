@@ -16,6 +16,15 @@ public final class HealthProbe: Sendable {
     private let gaugeSeconds: Int
     private let openCasesSeconds: Int
 
+    /// How long the probe waits for `SELECT 1`. A server that stops answering (frozen, or the
+    /// network gone without a reset) would otherwise hold the probe in libpq for ever, and
+    /// `/readyz` would keep the last answer, "ready"; `statement_timeout` does not fire in a
+    /// stopped server. An answering server replies in milliseconds.
+    public static let queryTimeout: Duration = .seconds(5)
+    /// How long the probe waits for a gauge's count (a scan of `cases` may take a while on a
+    /// large district; while it runs, `/readyz` keeps the answer of the `SELECT 1` before it).
+    public static let gaugeTimeout: Duration = .seconds(30)
+
     /// Counting the open cases reads every row of `cases` (a million in a large district), hence
     /// its longer period; the other two counts read an index range each.
     public init(config: GridloopConfig, health: Health, logger: Logger, stop: StopSignal, gaugeSeconds: Int = 10,
@@ -32,6 +41,8 @@ public final class HealthProbe: Sendable {
         var connection: PostgresConnection?
         var lastGauges: UInt64?
         var lastOpenCases: UInt64?
+        // Logged once per outage: a worker blocked in a query on a frozen server logs nothing.
+        var failing = false
         func due(_ last: UInt64?, _ seconds: Int) -> Bool {
             last.map { monotonicNanos() - $0 >= UInt64(seconds) * 1_000_000_000 } ?? true
         }
@@ -40,8 +51,12 @@ public final class HealthProbe: Sendable {
                 if connection == nil || connection?.isConnected == false {
                     connection = try config.connectDatabase("gridloopd-health")
                 }
-                try connection!.query("SELECT 1", context: "health check")
+                try connection!.query("SELECT 1", timeout: Self.queryTimeout, context: "health check")
                 health.update { $0.databaseOK = true; $0.databaseProblem = "" }
+                if failing {
+                    failing = false
+                    logger.notice("database answers the health check again")
+                }
                 if due(lastOpenCases, openCasesSeconds) {
                     try countOpenCases(connection!)
                     lastOpenCases = monotonicNanos()
@@ -55,6 +70,10 @@ public final class HealthProbe: Sendable {
                 // Say why in one line; the workers log their own retries.
                 let problem = "\(error)".split(separator: "\n").first.map(String.init) ?? "unreachable"
                 health.update { $0.databaseOK = false; $0.databaseProblem = problem }
+                if !failing {
+                    failing = true
+                    logger.error("database fails the health check: not ready", metadata: ["problem": "\(problem)"])
+                }
             }
             stop.sleep(millis: 1000)
         }
@@ -63,7 +82,7 @@ public final class HealthProbe: Sendable {
     private func countOpenCases(_ db: PostgresConnection) throws {
         let open = try db.query("""
             SELECT level, count(*) FROM cases WHERE status NOT IN ('CLOSED', 'WITHDRAWN') GROUP BY level
-            """, context: "count open cases")
+            """, timeout: Self.gaugeTimeout, context: "count open cases")
         var byLevel: [String: Int] = [:]
         for i in 0..<open.count { byLevel[open.string(i, 0) ?? "?"] = open.int(i, 1) ?? 0 }
         for level in LoopLevel.allCases {
@@ -77,7 +96,7 @@ public final class HealthProbe: Sendable {
         let outbox = try db.query("""
             SELECT count(*), COALESCE(extract(epoch FROM now() - min(created_at)), 0)::float8
             FROM outbox
-            """, context: "count the outbox backlog")
+            """, timeout: Self.gaugeTimeout, context: "count the outbox backlog")
         let backlog = outbox.int(0, 0) ?? 0
         Gauge(label: Metric.outboxBacklog).record(backlog)
         Gauge(label: Metric.outboxOldest).record(Double(outbox.string(0, 1) ?? "0") ?? 0)
@@ -95,7 +114,7 @@ public final class HealthProbe: Sendable {
             SELECT COALESCE(sum(d.n), 0)::bigint FROM p CROSS JOIN LATERAL (
                 SELECT count(*) AS n FROM case_clocks c
                 WHERE c.topic = p.topic AND c.partition = p.partition AND c.next_due IS NOT NULL AND c.next_due <= now()) d
-            """, context: "count due timers")
+            """, timeout: Self.gaugeTimeout, context: "count due timers")
         Gauge(label: Metric.timersDue).record(due.int(0, 0) ?? 0)
         health.update { $0.outboxBacklog = backlog }
     }

@@ -38,16 +38,44 @@ public struct JournalLogHandler: LogHandler {
         case .error: priority = 3
         case .critical: priority = 2
         }
-        var line = "<\(priority)>\(event.message)"
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        for key in merged.keys.sorted() {
-            let value = "\(merged[key]!)"
-            let needsQuotes = value.contains(" ") || value.isEmpty
-            line += " \(key)=\(needsQuotes ? "\"\(value)\"" : value)"
-        }
-        line = line.replacingNewlines()
+        var line = Self.line(priority: priority, message: "\(event.message)",
+                             metadata: metadata.merging(event.metadata ?? [:]) { _, new in new })
         line += "\n"
         line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// One log line without its newline: `<priority>message key=value ...`, keys sorted. A value
+    /// stays one token whatever it holds: see `value(_:)`. Newlines in the message become ` | `.
+    public static func line(priority: Int, message: String, metadata: Logger.Metadata) -> String {
+        var line = "<\(priority)>\(message.replacingNewlines())"
+        for key in metadata.keys.sorted() {
+            line += " \(key)=\(value("\(metadata[key]!)"))"
+        }
+        return line
+    }
+
+    /// A metadata value as written: bare when it is non-empty and has no space, `"`, `\` or
+    /// control character; otherwise in double quotes, with `\"`, `\\`, `\n`, `\r`, `\t` and
+    /// `\u{XX}` (other control characters) escaped, so that a value never ends early or spills
+    /// onto another line.
+    public static func value(_ value: String) -> String {
+        let bare = !value.isEmpty && value.unicodeScalars.allSatisfy {
+            $0.value > 0x20 && $0.value != 0x7f && $0 != "\"" && $0 != "\\"
+        }
+        if bare { return value }
+        var out = "\""
+        for s in value.unicodeScalars {
+            switch s {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where s.value < 0x20 || s.value == 0x7f: out += "\\u{\(String(s.value, radix: 16))}"
+            default: out.unicodeScalars.append(s)
+            }
+        }
+        return out + "\""
     }
 }
 

@@ -3,7 +3,8 @@
 //
 // Threading: the main thread parses argv, blocks SIGTERM/SIGINT (before librdkafka starts any
 // thread, so every thread inherits the mask and only `sigwait` sees them), owns the
-// `MockCluster`, and then sleeps in `sigwait`. The mock brokers run on librdkafka's threads.
+// `MockCluster`, and then sleeps in `sigwait`. The mock brokers run on librdkafka's threads;
+// their log lines go to `KafkaLog`'s default sink (key=value lines on stderr).
 import GridloopKafka
 
 #if canImport(Glibc)

@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import GridloopCore
 import GridloopHTTP
+import GridloopKafka
 import GridloopPostgres
 import GridloopWorker
 import Logging
@@ -19,6 +20,8 @@ struct Run: ParsableCommand {
         let sla = try options.loadSLA(config)
         let levels = LogLevelSwitch(Logger.Level(rawValue: config.logLevel) ?? .info)
         let logger = Logger(label: "gridloopd") { JournalLogHandler(label: $0, level: levels) }
+        // Before any Kafka handle exists: librdkafka's own lines (a broker down, ...) in this log too.
+        KafkaLog.bootstrap(logger)
         let stop = StopSignal()
         let health = Health()
         let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
@@ -267,7 +270,7 @@ enum PostgresConnectionFactory {
     /// Connects once for a command, with an error that says what to check.
     static func connect(_ config: GridloopConfig) throws -> PostgresConnection {
         do {
-            return try config.connectDatabase("gridloopd-cli")
+            return try config.connectDatabase("gridloopd-cli", daemon: false)
         } catch {
             throw ValidationError("cannot connect to the database \(redact(config.databaseURL)): \(error)")
         }

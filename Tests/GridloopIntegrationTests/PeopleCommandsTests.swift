@@ -132,6 +132,7 @@ extension SLAIntegrationTests {
         let blindTable = try gridloopd(binDir, ["status"], away)
         XCTAssertEqual(blindTable.status, 0, blindTable.err)
         XCTAssertTrue(blindTable.out.contains("unknown") && blindTable.out.contains("did not answer"), blindTable.out)
+        XCTAssertEqual(KafkaLogDaemonTests.rawKafkaLines(blindTable.err), [], "librdkafka's lines as key=value lines")
 
         // A daemon catches up: no lag.
         try db.execute("DELETE FROM outbox WHERE id LIKE 'stuck-%'")
