@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// The 721 figures a test expects, counted from the feed it produced (the README's definition:
+/// The 721 figures a test expects, counted from the feed it produced (the definition in docs/OPERATIONS.md:
 /// cases closed in the period, each once, at the level of its last REPLY), never from the
 /// database. Built case by case (`add`), or from generated feed lines with Foundation's JSON
 /// parser and the contracts' event names.
