@@ -1,6 +1,7 @@
 import Foundation
 import GridloopKafka
 import GridloopPostgres
+import GridloopWorker
 import XCTest
 
 /// Messages the broker deleted before the intake applied them (here: more than the development
@@ -87,6 +88,29 @@ final class IntakeGapTests: XCTestCase {
             SELECT id, topic, partition, from_offset, to_offset, messages_lost, consumer_group FROM intake_gaps
             WHERE acknowledged_at IS NULL ORDER BY id
             """)
+    }
+
+    /// What is a gap and what is not: a never-seen partition (-2) and an offset at the high
+    /// watermark (the next message to come) are not.
+    func testWhatIsAGap() {
+        func find(_ stored: Int64, _ low: Int64, _ high: Int64) -> IntakeGap? {
+            IntakeGap.find(topic: "t", partition: 3, stored: stored, low: low, high: high)
+        }
+        XCTAssertNil(find(-2, 500, 900), "beginning: a partition never seen")
+        XCTAssertNil(find(500, 500, 900), "at the log start")
+        XCTAssertNil(find(700, 500, 900))
+        XCTAssertNil(find(900, 500, 900), "at the high watermark")
+        XCTAssertNil(find(0, 0, 0), "an empty partition")
+        let deleted = find(100, 500, 900)
+        XCTAssertEqual(deleted?.fromOffset, 100)
+        XCTAssertEqual(deleted?.toOffset, 500)
+        XCTAssertEqual(deleted?.messagesLost, 400)
+        XCTAssertEqual(deleted?.partition, 3)
+        let recreated = find(5000, 0, 40)
+        XCTAssertEqual(recreated?.fromOffset, 5000)
+        XCTAssertEqual(recreated?.toOffset, 0, "read the recreated topic from its start")
+        XCTAssertNil(recreated?.messagesLost, "unknown")
+        XCTAssertTrue(recreated?.reason.contains("recreated") == true)
     }
 
     func testDeletedMessagesAreARecordedGapThatReadinessReportsUntilAcknowledged() throws {
@@ -198,5 +222,50 @@ final class IntakeGapTests: XCTestCase {
         try eventually("/readyz ready") { httpGet(port: port, "/readyz")?.status == 200 }
         XCTAssertEqual(daemon.terminate(), 0)
         XCTAssertEqual(try db.query("SELECT count(*) FROM intake_gaps").int(0, 0), 1)
+    }
+
+    /// A range deleted while the daemon runs is found when the broker refuses the fetch (offset
+    /// out of range), not skipped: here the partition waits at the log start for a first gap's
+    /// acknowledgement (stop) while 8 MB more arrive; once acknowledged, its fetch is refused,
+    /// and a second gap is recorded from where it waited to the new log start.
+    func testAFetchRefusedAsOutOfRangeIsASecondGap() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let database = try TestEnvironment.createDatabase("intake_gap_fetch")
+        let broker = try TestBroker(binDir: binDir, partitions: 1, topics: Self.topics)
+        var env = DaemonHarness.environment(broker: broker, database: database)
+        env["GRIDLOOP_SLA_ENABLED"] = "false"
+        env["GRIDLOOP_ON_OFFSET_GAP"] = "stop"
+        let (db, stored, low, _) = try loseMessages(binDir, env, broker: broker, database: database, first: 20)
+
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "gap-fetch")
+        try eventually("the first gap recorded") { try openGaps(db).count == 1 }
+        let first = try XCTUnwrap(try openGaps(db).int64(0, 0))
+        try DaemonHarness.produce(try dispatches(20 + 8000, 8000), topic: tp.topic, brokers: broker.bootstrap)
+        let (low2, high2) = try watermarks(broker)
+        XCTAssertGreaterThan(low2, low, "the broker deleted messages the paused partition never read")
+        XCTAssertEqual(try gridloopd(binDir, ["gaps", "ack", "\(first)"], env).status, 0)
+
+        try eventually("the second gap recorded when the fetch is refused") { try openGaps(db).count == 1 && openGaps(db).int64(0, 0) != first }
+        let gaps = try openGaps(db)
+        let second = try XCTUnwrap(gaps.int64(0, 0))
+        XCTAssertEqual(gaps.int64(0, 3), low, "from where the partition waited")
+        XCTAssertEqual(gaps.int64(0, 4), low2, "to the new log start")
+        XCTAssertEqual(gaps.int64(0, 5), low2 - low)
+        XCTAssertEqual(try storedOffset(db), low2)
+        XCTAssertEqual(try db.query("SELECT count(*) FROM case_events WHERE topic = $1", [tp.topic]).int64(0, 0), stored,
+                       "nothing applied: stopped again for the second gap")
+        let line = try XCTUnwrap(daemon.log.split(separator: "\n").first { $0.contains("intake gap") && $0.contains("gap=\(second)") },
+                                 daemon.log.suffix(3000).description)
+        XCTAssertTrue(line.hasPrefix("<3>") && line.contains("lost=\(low2 - low)"), "\(line)")
+
+        XCTAssertEqual(try gridloopd(binDir, ["gaps", "ack", "\(second)"], env).status, 0)
+        try eventually("the partition read once the second gap is acknowledged") { try storedOffset(db) == high2 }
+        XCTAssertEqual(try db.query("SELECT count(*) FROM case_events WHERE topic = $1", [tp.topic]).int64(0, 0),
+                       stored + (high2 - low2))
+        let port = try DaemonHarness.httpPort(daemon)
+        let metrics = try PrometheusText(try XCTUnwrap(httpGet(port: port, "/metrics")?.body))
+        XCTAssertEqual(metrics.sum("gridloop_intake_gap_messages_total", ["topic": tp.topic, "partition": "0"]),
+                       Double(low2 - stored), "both gaps counted")
+        XCTAssertEqual(daemon.terminate(), 0)
     }
 }
