@@ -48,6 +48,13 @@ public protocol KafkaRebalanceHandler: AnyObject {
     func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64]
     /// Called before `partitions` are given up; the owner finishes and commits its work on them here.
     func revoked(_ partitions: [TopicPartition])
+    /// Called right after an accepted assignment: the partitions of it to keep paused (not
+    /// fetched) until `KafkaConsumer.resume`. Default: none.
+    func pausedOnAssignment(_ partitions: [TopicPartition]) -> [TopicPartition]
+}
+
+extension KafkaRebalanceHandler {
+    public func pausedOnAssignment(_ partitions: [TopicPartition]) -> [TopicPartition] { [] }
 }
 
 /// A consumer in a consumer group (classic eager rebalancing) with manual offsets: nothing is
@@ -58,19 +65,25 @@ public final class KafkaConsumer {
     /// Topic names interned by `rd_kafka_topic_t*`; the name pointer detects a reused address.
     private var topicNames: [OpaquePointer: (cName: UnsafePointer<CChar>, name: String)] = [:]
     private var closed = false
+    /// Partitions whose fetch offset the broker refused as out of range since `takeOutOfRange`.
+    private var outOfRange: [TopicPartition: Int64] = [:]
 
     /// Creates the consumer and subscribes to `topics`.
     /// - Parameters:
     ///   - configuration: librdkafka properties (`bootstrap.servers`, `group.id`, TLS, SASL, ...);
     ///     `enable.auto.commit`, `enable.auto.offset.store` and `enable.partition.eof` are forced
-    ///     off, a cooperative `partition.assignment.strategy` is refused, and `auto.offset.reset`
-    ///     (earliest) and `queued.min.messages` (500,000) get defaults.
+    ///     off, `auto.offset.reset` is forced to `error` (an offset the broker no longer has is
+    ///     reported by `takeOutOfRange`, never skipped silently), a cooperative
+    ///     `partition.assignment.strategy` is refused, and `queued.min.messages` (500,000) gets a default.
     ///   - rebalanceHandler: decides where assigned partitions start; kept until the consumer is gone.
     ///   - errorHandler: non-fatal errors (broker down, per-message errors, failed async commits,
     ///     a failed assignment), called on the polling thread.
     public convenience init(configuration: [String: String], topics: [String], rebalanceHandler: KafkaRebalanceHandler,
                             errorHandler: @escaping (KafkaError) -> Void) throws {
-        try self.init(configuration: configuration, source: .group(topics), rebalanceHandler: rebalanceHandler,
+        var props = configuration
+        // The owner keeps its offsets elsewhere and must hear of every range it cannot read.
+        props["auto.offset.reset"] = "error"
+        try self.init(configuration: props, source: .group(topics), rebalanceHandler: rebalanceHandler,
                       errorHandler: errorHandler)
     }
 
@@ -196,6 +209,9 @@ public final class KafkaConsumer {
             let err = m.pointee.err
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 out.append(copy(m))
+            } else if err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET, let rkt = m.pointee.rkt {
+                // auto.offset.reset=error: the partition stopped fetching; its owner decides.
+                outOfRange[TopicPartition(topic: topicName(rkt), partition: m.pointee.partition)] = m.pointee.offset
             } else if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 try messageError(m)
             }
@@ -287,6 +303,46 @@ public final class KafkaConsumer {
         cachedWatermarks(topic: tp.topic, partition: tp.partition)
     }
 
+    /// The partitions whose fetch offset the broker answered "out of range" (deleted by retention,
+    /// or beyond the end of the log) since the last call, each with the offset refused. Such a
+    /// partition fetches nothing more until `reassign` gives it a new start.
+    public func takeOutOfRange() -> [TopicPartition: Int64] {
+        defer { outOfRange = [:] }
+        return outOfRange
+    }
+
+    /// The offset at `position` (`KafkaOffset.beginning`: the log start, the low watermark;
+    /// `KafkaOffset.end`: the high watermark) of each of `partitions`, one ListOffsets request
+    /// per partition leader.
+    public func offsets(_ partitions: [TopicPartition], at position: Int64,
+                        timeout: Duration = .seconds(5)) throws -> [TopicPartition: Int64] {
+        try listOffsets(handle, partitions, at: position, timeout: timeout)
+    }
+
+    /// Replaces the assignment with `start` (each partition from its offset), outside a rebalance:
+    /// the way to restart a partition that stopped on an out-of-range offset (librdkafka refuses
+    /// to seek it). Messages fetched and not polled yet are dropped; paused partitions stay paused.
+    public func reassign(_ start: [TopicPartition: Int64]) throws {
+        let list = rd_kafka_topic_partition_list_new(Int32(start.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in start { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset }
+        let err = rd_kafka_assign(handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(err, context: "reassign \(start.keys.map(\.description).sorted().joined(separator: ", "))")
+        }
+    }
+
+    /// Stops fetching `partitions` (assigned ones) until `resume`; a rebalance that takes them
+    /// away resumes them, so that a later assignment starts unpaused.
+    public func pause(_ partitions: [TopicPartition]) throws {
+        try context.takeUnretainedValue().pause(handle, partitions)
+    }
+
+    /// Fetches `partitions` again, from where they were paused.
+    public func resume(_ partitions: [TopicPartition]) throws {
+        try context.takeUnretainedValue().resume(handle, partitions)
+    }
+
     /// The partitions currently assigned to this consumer.
     public func assignment() throws -> [TopicPartition] {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
@@ -338,6 +394,9 @@ final class ConsumerContext {
     /// Whether the handler accepted the current assignment (so a revoke must be reported to it);
     /// false after a refused assignment, whose partitions the handler never took on.
     private var handlerOwns = false
+    /// Partitions paused by the owner: librdkafka keeps a partition's pause across assignments,
+    /// so a revocation resumes them.
+    private var paused: Set<TopicPartition> = []
 
     init(handler: KafkaRebalanceHandler, errorHandler: @escaping (KafkaError) -> Void) {
         self.handler = handler
@@ -378,6 +437,36 @@ final class ConsumerContext {
         errorHandler(KafkaError(err, message: reason))
     }
 
+    func pause(_ rk: OpaquePointer, _ tps: [TopicPartition]) throws {
+        guard !tps.isEmpty else { return }
+        try pauseResume(rk, tps, pause: true)
+        paused.formUnion(tps)
+    }
+
+    func resume(_ rk: OpaquePointer, _ tps: [TopicPartition]) throws {
+        guard !tps.isEmpty else { return }
+        paused.subtract(tps)
+        try pauseResume(rk, tps, pause: false)
+    }
+
+    private func pauseResume(_ rk: OpaquePointer, _ tps: [TopicPartition], pause: Bool) throws {
+        let list = rd_kafka_topic_partition_list_new(Int32(tps.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in tps { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+        let err = pause ? rd_kafka_pause_partitions(rk, list) : rd_kafka_resume_partitions(rk, list)
+        let what = "\(pause ? "pause" : "resume") \(tps.map(\.description).sorted().joined(separator: ", "))"
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: what) }
+        for i in 0..<Int(list.pointee.cnt) where list.pointee.elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(list.pointee.elems[i].err, context: what)
+        }
+    }
+
+    /// Resumes what the owner paused among `tps`, which are being given up.
+    private func resumeRevoked(_ rk: OpaquePointer, _ tps: [TopicPartition]) {
+        let gone = tps.filter { paused.contains($0) }
+        do { try resume(rk, gone) } catch { errorHandler(error as? KafkaError ?? KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "\(error)")) }
+    }
+
     func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
                    _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
         let tps = list.map { partitions(of: $0) } ?? []
@@ -404,9 +493,17 @@ final class ConsumerContext {
                 let error = KafkaError(e, context: "assign")
                 errorHandler(error)
                 fail(rk, error)
+                return
+            }
+            do {
+                try pause(rk, handler.pausedOnAssignment(tps))
+            } catch {
+                errorHandler(error as? KafkaError ?? KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "\(error)"))
+                fail(rk, error)
             }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             if handlerOwns { handler.revoked(tps) }
+            resumeRevoked(rk, tps)
             handlerOwns = false
             revoked.formUnion(tps)
             let e = rd_kafka_assign(rk, nil)
@@ -421,6 +518,7 @@ final class ConsumerContext {
                 let owned = partitions(of: current)
                 rd_kafka_topic_partition_list_destroy(current)
                 if handlerOwns, !owned.isEmpty { handler.revoked(owned) }
+                resumeRevoked(rk, owned)
                 revoked.formUnion(owned)
             }
             handlerOwns = false

@@ -91,6 +91,7 @@ extension GridloopConfig {
         check("intake.batchMaxMessages", batchMaxMessages, new.batchMaxMessages)
         check("intake.batchMaxWait", batchMaxWaitMillis, new.batchMaxWaitMillis)
         check("intake.holdWait", holdSeconds, new.holdSeconds)
+        check("intake.onOffsetGap", onOffsetGap, new.onOffsetGap)
         check("relay.batchSize", relayBatchSize, new.relayBatchSize)
         check("deployment.name", deploymentName, new.deploymentName)
         check("sla.enabled", slaEnabled, new.slaEnabled)

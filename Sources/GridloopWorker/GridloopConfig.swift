@@ -39,6 +39,18 @@ public struct GridloopConfig: Sendable, Equatable {
     public var batchMaxWaitMillis = 50
     /// How long an event that cannot be applied yet (no DISPATCH, 12319 gap) is held, in seconds.
     public var holdSeconds = 30
+    /// What the intake does with a range of a partition it can no longer read (deleted by the
+    /// broker before it was applied, or a stored offset beyond the end of a recreated topic).
+    /// Either way the gap is recorded (`intake_gaps`), logged and counted.
+    public enum OffsetGapPolicy: String, Sendable, Equatable, CaseIterable {
+        /// Read on from the log start.
+        case `continue`
+        /// Leave the partition unread until an operator acknowledges the gap (`gridloopd gaps ack`).
+        case stop
+    }
+    /// `intake.onOffsetGap`: continue by default, so that one lost range does not stop the
+    /// hotline's intake; `/readyz` fails until the gap is acknowledged either way.
+    public var onOffsetGap = OffsetGapPolicy.continue
     /// Outbox rows published per relay round.
     public var relayBatchSize = 2000
     public var logLevel = "info"
@@ -86,6 +98,7 @@ public struct GridloopConfig: Sendable, Equatable {
         ("GRIDLOOP_SLA_ENABLED", "sla.enabled"),
         ("GRIDLOOP_HOLD_WAIT", "intake.holdWait"),
         ("GRIDLOOP_BATCH_MAX_MESSAGES", "intake.batchMaxMessages"),
+        ("GRIDLOOP_ON_OFFSET_GAP", "intake.onOffsetGap"),
         ("GRIDLOOP_LOG_LEVEL", "log.level"),
         ("GRIDLOOP_KAFKA_PROPERTIES", "kafka.properties"),
         ("GRIDLOOP_POLICY_FILE", "sla.policyFile"),
@@ -138,7 +151,7 @@ public struct GridloopConfig: Sendable, Equatable {
             "database": ["url", "passwordFile"],
             "http": ["listen", "readyMaxLag"],
             "shutdown": ["gracePeriod"],
-            "intake": ["batchMaxMessages", "batchMaxWait", "holdWait"],
+            "intake": ["batchMaxMessages", "batchMaxWait", "holdWait", "onOffsetGap"],
             "relay": ["batchSize"],
             "log": ["level"],
         ]
@@ -235,6 +248,11 @@ public struct GridloopConfig: Sendable, Equatable {
                 throw fail("expected a duration up to 24h such as 30s or 5m, got '\(value)'")
             }
             holdSeconds = ms / 1000
+        case "intake.onOffsetGap":
+            guard let policy = OffsetGapPolicy(rawValue: value) else {
+                throw fail("expected \(OffsetGapPolicy.allCases.map(\.rawValue).joined(separator: " or ")), got '\(value)'")
+            }
+            onOffsetGap = policy
         case "relay.batchSize": relayBatchSize = try positive(max: 100_000)
         case "kafka.properties":
             // `name=value,name=value`: added to (and overriding) the file's kafka.properties.

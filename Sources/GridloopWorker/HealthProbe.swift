@@ -57,6 +57,11 @@ public final class HealthProbe: Sendable {
                     failing = false
                     logger.notice("database answers the health check again")
                 }
+                // A gap keeps /readyz failing until acknowledged, by this daemon or from any other
+                // process (`gridloopd gaps ack`): read every second, a partial index's few rows.
+                let gaps = try IntakeGapView.list(consumerGroup: config.consumerGroup, open: true, limit: 10, from: connection!,
+                                                  timeout: Self.queryTimeout)
+                health.update { $0.unacknowledgedGaps = gaps.reversed().map(\.summary) }
                 if due(lastOpenCases, openCasesSeconds) {
                     try countOpenCases(connection!)
                     lastOpenCases = monotonicNanos()

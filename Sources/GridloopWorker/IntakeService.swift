@@ -71,6 +71,13 @@ public final class IntakeService: @unchecked Sendable {
     private var suspects: [TopicPartition: Range<Int64>] = [:]
     /// Clocks of cases outside the cache, loaded for an expiry pass.
     var preloadedClocks: [String: CaseClock] = [:]
+    /// The session's consumer: the rebalance handler (inside its poll) compares stored offsets
+    /// with the log through it (IntakeService+Gaps.swift).
+    weak var consumer: KafkaConsumer?
+    /// Assigned partitions left unread for a gap not acknowledged yet (intake.onOffsetGap: stop).
+    var gapStopped: Set<TopicPartition> = []
+    /// When the intake last asked whether the gaps of `gapStopped` were acknowledged (monotonic ns).
+    var lastGapCheck: UInt64 = 0
 
     struct CachedCase {
         var state: CaseState
@@ -171,6 +178,7 @@ public final class IntakeService: @unchecked Sendable {
         heldInFlight = []
         lastFireJob = 0
         firedUncached = []
+        gapStopped = []
         defer { committer.stop() }
         let handler = Rebalance(service: self)
         let logger = self.logger
@@ -183,6 +191,7 @@ public final class IntakeService: @unchecked Sendable {
                 logger.warning("kafka: \(error)")
                 if error.isAllBrokersDown { health.update { $0.brokersOK = false; $0.brokersProblem = "\(error)" } }
             })
+        self.consumer = consumer
         defer {
             // Finish what is planned (a graceful stop commits it), then leave the group.
             try? committer.drain()
@@ -198,6 +207,7 @@ public final class IntakeService: @unchecked Sendable {
                                              timeout: .milliseconds(config.batchMaxWaitMillis))
             if !messages.isEmpty { try apply(messages) }
             try committer.checkFailure()
+            try handleGaps(consumer)
             if monotonicNanos() - lastExpiry > 1_000_000_000 {
                 try expireHeld(consumer)
                 lastExpiry = monotonicNanos()
@@ -558,6 +568,7 @@ public final class IntakeService: @unchecked Sendable {
             positions[tp] = s.offset
             if s.offset >= 0 { start[tp] = s.offset }
         }
+        try findGaps(stored, start: &start)
         health.update { $0.brokersOK = true; $0.brokersProblem = ""; $0.assignedPartitions = positions.count }
         // How long the group coordinator took to hand the partitions over (since joining or the
         // last revocation): on a restart that is most of the time to ready.
@@ -574,6 +585,7 @@ public final class IntakeService: @unchecked Sendable {
         // messages are not applied.
         do { try committer?.drain() } catch { logger.error("commit before revocation failed: \(error)") }
         groupWaitStart = monotonicNanos()
+        gapStopped.subtract(partitions)
         for p in partitions {
             positions[p] = nil
             eventTime[p] = nil
@@ -593,5 +605,8 @@ public final class IntakeService: @unchecked Sendable {
             try service.assigned(partitions)
         }
         func revoked(_ partitions: [TopicPartition]) { service.revoked(partitions) }
+        func pausedOnAssignment(_ partitions: [TopicPartition]) -> [TopicPartition] {
+            partitions.filter { service.gapStopped.contains($0) }
+        }
     }
 }

@@ -35,7 +35,7 @@ public final class IntakeStore: @unchecked Sendable {
     // intake's writer store passes between the intake thread and the commit thread only
     // through `BatchCommitter`, whose lock orders every use.
     public let connection: PostgresConnection
-    private let consumerGroup: String
+    let consumerGroup: String
     private let deadLetterTopic: String
     private let decode: @Sendable (String, [UInt8]?, [UInt8]) -> FeedDecodeOutcome
     private var copy = CopyBinaryWriter()

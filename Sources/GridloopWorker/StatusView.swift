@@ -46,11 +46,14 @@ public struct StatusView: Encodable, Sendable {
     public var deadLettersToday: Int
     public var deadLettersNotRetried: Int
     public var openCasesByLevel: [String: Int]
+    /// Ranges the broker deleted before the intake applied them, not acknowledged yet (oldest
+    /// first); empty when there are none.
+    public var unacknowledgedGaps: [IntakeGap]
     public var asOf: String
 
     enum Key: String, CodingKey {
         case consumerGroup, partitions, totalLag, brokerProblem, outboxBacklog, oldestUnsentAgeSeconds, dueTimers,
-             oldestDueTimer, oldestDueCase, deadLettersToday, deadLettersNotRetried, openCasesByLevel, asOf
+             oldestDueTimer, oldestDueCase, deadLettersToday, deadLettersNotRetried, openCasesByLevel, unacknowledgedGaps, asOf
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -67,6 +70,7 @@ public struct StatusView: Encodable, Sendable {
         try c.encode(deadLettersToday, forKey: .deadLettersToday)
         try c.encode(deadLettersNotRetried, forKey: .deadLettersNotRetried)
         try c.encode(openCasesByLevel, forKey: .openCasesByLevel)
+        try c.encode(unacknowledgedGaps, forKey: .unacknowledgedGaps)
         try c.encode(asOf, forKey: .asOf)
     }
 
@@ -112,6 +116,7 @@ public struct StatusView: Encodable, Sendable {
             """, context: "count open cases")
         var open: [String: Int] = ["ESTATE": 0, "COMMUNITY": 0, "STREET": 0, "DISTRICT": 0]
         for i in 0..<levels.count { open[levels.string(i, 0)!] = levels.int(i, 1) ?? 0 }
+        let gaps = try IntakeGapView.list(consumerGroup: config.consumerGroup, open: true, limit: 1000, from: db)
         return StatusView(
             consumerGroup: config.consumerGroup, partitions: partitions,
             totalLag: reached && partitions.allSatisfy { $0.lag != nil } ? partitions.compactMap(\.lag).reduce(0, +) : nil,
@@ -119,7 +124,8 @@ public struct StatusView: Encodable, Sendable {
             outboxBacklog: r.int(0, 0) ?? 0, oldestUnsentAgeSeconds: r.string(0, 1).flatMap(Double.init),
             dueTimers: r.int(0, 2) ?? 0, oldestDueTimer: due.count > 0 ? due.string(0, 0) : nil,
             oldestDueCase: due.count > 0 ? due.string(0, 1) : nil, deadLettersToday: r.int(0, 3) ?? 0,
-            deadLettersNotRetried: r.int(0, 4) ?? 0, openCasesByLevel: open, asOf: r.string(0, 5)!)
+            deadLettersNotRetried: r.int(0, 4) ?? 0, openCasesByLevel: open, unacknowledgedGaps: gaps.reversed(),
+            asOf: r.string(0, 5)!)
     }
 
     /// Adds the intake topics' partitions the brokers know (a group that never committed still
@@ -181,6 +187,13 @@ public struct StatusView: Encodable, Sendable {
         out += "\ndead letters today  \(deadLettersToday) (not retried, all days: \(deadLettersNotRetried))"
         out += "\nopen cases          " + ["ESTATE", "COMMUNITY", "STREET", "DISTRICT"]
             .map { "\($0) \(openCasesByLevel[$0] ?? 0)" }.joined(separator: "   ")
+        out += "\nintake gaps         "
+        if unacknowledgedGaps.isEmpty {
+            out += "none unacknowledged"
+        } else {
+            out += "\(unacknowledgedGaps.count) NOT ACKNOWLEDGED (gridloopd gaps ack ID)"
+            for g in unacknowledgedGaps { out += "\n  \(g.summary), detected \(g.detectedAt ?? "?")" }
+        }
         return out
     }
 }

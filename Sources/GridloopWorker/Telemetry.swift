@@ -11,6 +11,7 @@ import Synchronization
 public enum Metric {
     public static let intake = "gridloop_intake_messages_total"           // source, outcome
     public static let consumerLag = "gridloop_consumer_lag_messages"      // topic, partition
+    public static let intakeGapMessages = "gridloop_intake_gap_messages_total"  // topic, partition: deleted unread
     public static let batchMessages = "gridloop_batch_messages"           // histogram
     public static let batchSeconds = "gridloop_batch_duration_seconds"    // histogram: poll to commit
     public static let openCases = "gridloop_open_cases"                   // level
@@ -117,6 +118,9 @@ public struct HealthState: Sendable, Equatable {
     public var lag: Int64 = -1
     public var openCases: Int = -1
     public var outboxBacklog: Int = -1
+    /// The intake gaps not acknowledged yet (`IntakeGap.summary`), by the health probe and the
+    /// intake: ranges the broker deleted before they were applied.
+    public var unacknowledgedGaps: [String] = []
     /// Heartbeats of the worker loops (monotonic ns): a hung loop stops the watchdog.
     public var intakeBeat: UInt64 = 0
     public var relayBeat: UInt64 = 0
@@ -131,7 +135,8 @@ public final class Health: Sendable {
     public var state: HealthState { box.withLock { $0 } }
     public func update(_ change: (inout HealthState) -> Void) { box.withLock { change(&$0) } }
 
-    /// Ready: database reachable, brokers reachable, partitions assigned, lag under `maxLag`.
+    /// Ready: database reachable, brokers reachable, partitions assigned, lag under `maxLag`, no
+    /// intake gap waiting for an operator's acknowledgement.
     /// Returns the reasons it is not.
     public func readiness(maxLag: Int64) -> [String] {
         let s = state
@@ -140,6 +145,10 @@ public final class Health: Sendable {
         if !s.brokersOK { problems.append("brokers: \(s.brokersProblem)") }
         if s.assignedPartitions == 0 { problems.append("no partitions assigned") }
         if s.lag > maxLag { problems.append("intake lag \(s.lag) is above \(maxLag)") }
+        if !s.unacknowledgedGaps.isEmpty {
+            problems.append("intake gaps not acknowledged (gridloopd gaps list, then gaps ack ID): "
+                + s.unacknowledgedGaps.joined(separator: "; "))
+        }
         return problems
     }
 }

@@ -12,7 +12,7 @@ struct Gridloopd: ParsableCommand {
             Consumes the hotline intake topics into PostgreSQL effectively once. Configuration comes \
             from --config (YAML) with GRIDLOOP_* environment variables on top; see the README.
             """,
-        subcommands: [Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self, StatusCommand.self, ReportCommand.self])
+        subcommands: [Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self, GapsCommand.self, StatusCommand.self, ReportCommand.self])
 }
 
 /// Options every command shares.
@@ -69,7 +69,7 @@ struct CheckConfig: ParsableCommand {
         print("  kafka.consumerGroup  \(config.consumerGroup)")
         print("  topics               \(config.topics.intake12345), \(config.topics.intake12319) -> dlq \(config.topics.deadLetter)")
         print("  database.url         \(redact(config.databaseURL))")
-        print("  intake               batch \(config.batchMaxMessages) / \(config.batchMaxWaitMillis) ms, hold \(config.holdSeconds) s")
+        print("  intake               batch \(config.batchMaxMessages) / \(config.batchMaxWaitMillis) ms, hold \(config.holdSeconds) s, on offset gap \(config.onOffsetGap.rawValue)")
         print("  sla policy           \(sla.policySource)")
         print("  sla calendars        \(sla.calendarSource): \(sla.calendarYears)")
         print("  sla office hours     \(GridloopConfig.describe(officeHours: config.officeHours))")

@@ -176,12 +176,14 @@ struct Supervisor {
         parts.append("lag \(s.lag >= 0 ? "\(s.lag)" : "?")")
         parts.append("open cases \(s.openCases >= 0 ? "\(s.openCases)" : "?")")
         parts.append("outbox \(s.outboxBacklog >= 0 ? "\(s.outboxBacklog)" : "?")")
+        if !s.unacknowledgedGaps.isEmpty { parts.append("\(s.unacknowledgedGaps.count) intake gap(s) NOT ACKNOWLEDGED") }
         return parts.joined(separator: ", ")
     }
 }
 
 /// The HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (the process answers),
-/// `/readyz` (database and brokers reachable, partitions assigned, lag under the threshold).
+/// `/readyz` (database and brokers reachable, partitions assigned, lag under the threshold, no
+/// intake gap waiting for acknowledgement).
 enum Endpoints {
     static func answer(_ path: String, registry: PrometheusCollectorRegistry, health: Health, maxLag: Int64) -> HTTPResponse {
         switch path {

@@ -126,6 +126,7 @@ final class ConfigAndMigrationTests: XCTestCase {
             ("nonsense:\n  x: 1\n", 1, "nonsense", "unknown section"),
             ("kafka: [1, 2\n", nil, "(syntax)", "not valid YAML"),
             ("log:\n  level: loud\n", 2, "log.level", "expected one of"),
+            ("intake:\n  batchMaxWait: 50ms\n  onOffsetGap: skip\n", 3, "intake.onOffsetGap", "expected continue or stop"),
         ]
         for (yaml, line, key, problem) in cases {
             let path = try write(yaml)
