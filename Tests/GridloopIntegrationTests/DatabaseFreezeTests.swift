@@ -94,7 +94,9 @@ extension OutageTests {
         defer { reader.close() }
         var seen: [String] = []
         func take(waiting millis: Int) throws {
-            for m in try reader.poll(maxMessages: 1000, timeout: .milliseconds(millis)) {
+            let messages = try reader.poll(maxMessages: 1000, timeout: .milliseconds(millis))
+            EventDump.record(messages)
+            for m in messages {
                 seen.append(String(decoding: m.headers.first { $0.name == "gridloop-id" }?.value ?? [], as: UTF8.self))
             }
         }
