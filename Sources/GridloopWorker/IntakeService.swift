@@ -145,6 +145,7 @@ public final class IntakeService: @unchecked Sendable {
                     $0.intakeBeat = monotonicNanos() + UInt64(wait) * 1_000_000
                     // Say at once what the health probe would find within a second.
                     if lostDatabase { $0.databaseOK = false; $0.databaseProblem = "\(error)" }
+                    if !(error is PostgresError), !(error is KafkaError) { $0.intakeProblem = "\(error)" }
                 }
                 stop.sleep(millis: wait)
             }
@@ -198,6 +199,7 @@ public final class IntakeService: @unchecked Sendable {
             consumer.close()
         }
         logger.info("intake connected", metadata: ["group": "\(config.consumerGroup)"])
+        health.update { $0.intakeProblem = nil }
         groupWaitStart = monotonicNanos()
         errors.reset()
         var lastExpiry = monotonicNanos()

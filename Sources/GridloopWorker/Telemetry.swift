@@ -121,6 +121,10 @@ public struct HealthState: Sendable, Equatable {
     /// The intake gaps not acknowledged yet (`IntakeGap.summary`), by the health probe and the
     /// intake: ranges the broker deleted before they were applied.
     public var unacknowledgedGaps: [String] = []
+    /// Why the intake's last session ended, when the cause is neither the database's connection
+    /// nor the brokers (a schema not migrated, a migration edited since it was applied); nil
+    /// once a session has started.
+    public var intakeProblem: String?
     /// Heartbeats of the worker loops (monotonic ns): a hung loop stops the watchdog.
     public var intakeBeat: UInt64 = 0
     public var relayBeat: UInt64 = 0
@@ -144,6 +148,7 @@ public final class Health: Sendable {
         if !s.databaseOK { problems.append("database: \(s.databaseProblem)") }
         if !s.brokersOK { problems.append("brokers: \(s.brokersProblem)") }
         if s.assignedPartitions == 0 { problems.append("no partitions assigned") }
+        if let p = s.intakeProblem { problems.append("intake: \(p)") }
         if s.lag > maxLag { problems.append("intake lag \(s.lag) is above \(maxLag)") }
         if !s.unacknowledgedGaps.isEmpty {
             problems.append("intake gaps not acknowledged (gridloopd gaps list, then gaps ack ID): "

@@ -119,6 +119,33 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(try Migrator.isCurrent(db))
     }
 
+    /// The daemon on a schema with a changed migration keeps running, consumes nothing, and
+    /// says why in its log and in `/readyz`.
+    func testTheDaemonRefusesAChangedMigrationAndSaysWhyInReadyz() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let database = try TestEnvironment.createDatabase("migrate_changed_daemon")
+        let broker = try TestBroker(binDir: binDir, topics: [
+            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+            "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+        ])
+        let env = DaemonHarness.environment(broker: broker, database: database)
+        try DaemonHarness.migrate(binDir, env)
+        let db = try PostgresConnection(database)
+        try db.execute("UPDATE schema_migrations SET checksum = repeat('0', 64) WHERE version = 3")
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "changed-migration")
+        let port = try DaemonHarness.httpPort(daemon)
+        var body = ""
+        try eventually("/readyz names the changed migration") {
+            guard let r = httpGet(port: port, "/readyz") else { return false }
+            body = r.body
+            return r.status == 503 && r.body.contains("migration 003_redrive")
+        }
+        XCTAssertTrue(body.contains("intake:"), body)
+        XCTAssertTrue(daemon.log.contains("migration 003_redrive"), "and the log says so")
+        XCTAssertTrue(daemon.isRunning)
+        XCTAssertEqual(daemon.terminate(), 0)
+    }
+
     /// A database the previous version migrated has no checksum column: this version's daemon
     /// accepts it as it is, and `migrate` adds the column and records the checksums.
     func testADatabaseMigratedBeforeChecksumsIsGivenThem() throws {
