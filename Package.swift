@@ -88,6 +88,8 @@ let package = Package(
                 "gridloopd", "GridloopKafka", "GridloopPipeline",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Reads Package.swift: the targets' dependencies point one way.
+        .testTarget(name: "GridloopArchitectureTests"),
         .testTarget(
             name: "GridloopIntegrationTests",
             dependencies: [
