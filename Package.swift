@@ -10,7 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // 1.11.0: `LogHandler.log(event:)`, which JournalLogHandler implements.
+        .package(url: "https://github.com/apple/swift-log", from: "1.11.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
@@ -34,22 +35,40 @@ let package = Package(
         // GET endpoints do not justify an event loop in the build).
         .target(name: "GridloopHTTP"),
 
-        // The pipeline: intake -> store -> outbox relay.
+        // The configuration: the file, the environment, the SLA policy and calendars, and the
+        // defaults embedded in the binary. Parses and validates; no I/O but reading files.
         .target(
-            name: "GridloopWorker",
+            name: "GridloopSettings",
             dependencies: [
-                "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopHTTP",
-                .product(name: "Logging", package: "swift-log"),
+                "GridloopCore",
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
+
+        // Every SQL statement: the schema and its migrations, the intake's commit, the clocks,
+        // the outbox's queue, and the queries the health probe and the commands run.
+        .target(name: "GridloopStore", dependencies: ["GridloopCore", "GridloopPostgres"]),
+
+        // The daemon's workers: intake -> store -> outbox relay, the health probe, telemetry.
+        .target(
+            name: "GridloopPipeline",
+            dependencies: [
+                "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopStore", "GridloopSettings",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]),
+
+        // What the commands show people: a case, the status, the 7-2-1 report, dead letters and
+        // their re-drive, intake gaps. Formats what GridloopStore reads.
+        .target(
+            name: "GridloopInspect",
+            dependencies: ["GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopStore", "GridloopSettings"]),
 
         // Executables.
         .executableTarget(
             name: "gridloopd",
             dependencies: [
-                "GridloopWorker", "GridloopCore", "GridloopHTTP", "GridloopKafka",
+                "GridloopCore", "GridloopHTTP", "GridloopKafka", "GridloopPostgres", "GridloopSettings", "GridloopStore",
+                "GridloopPipeline", "GridloopInspect",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -61,10 +80,20 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GridloopKafkaTests", dependencies: ["GridloopKafka"]),
         .testTarget(name: "GridloopHTTPTests", dependencies: ["GridloopHTTP"]),
+        .testTarget(name: "GridloopSettingsTests", dependencies: ["GridloopCore", "GridloopSettings"]),
+        .testTarget(name: "GridloopStoreTests", dependencies: ["GridloopStore", "GridloopPostgres"]),
+        .testTarget(
+            name: "GridloopdTests",
+            dependencies: [
+                "gridloopd", "GridloopKafka", "GridloopPipeline",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Reads Package.swift: the targets' dependencies point one way.
+        .testTarget(name: "GridloopArchitectureTests"),
         .testTarget(
             name: "GridloopIntegrationTests",
             dependencies: [
-                "GridloopWorker", "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopHTTP",
+                "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopSettings", "GridloopStore", "GridloopPipeline",
                 .product(name: "Logging", package: "swift-log"),
             ]),
     ]

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates Sources/GridloopWorker/EmbeddedDefaults.swift from deploy/policy.yaml and
+# Regenerates Sources/GridloopSettings/EmbeddedDefaults.swift from deploy/policy.yaml and
 # deploy/calendars/cn-*.yaml, so that gridloopd runs with no files installed. A test checks
 # that the two agree: run this after editing either.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=Sources/GridloopWorker/EmbeddedDefaults.swift
+out=Sources/GridloopSettings/EmbeddedDefaults.swift
 # Each file becomes a raw string literal #"""...."""#: refuse text that would end or escape it.
 check() {
   if grep -q '"""#\|\\#' "$1"; then

@@ -5,6 +5,12 @@ public enum OutboundEvent {
     /// Which of the three topics a decision goes to.
     public enum Stream: Sendable { case escalations, supervision, outcomes }
 
+    /// An event type without its `gridloop.case.` prefix (`supervision.warning`, `escalated`):
+    /// the metrics' `kind` label and what `case show` prints.
+    package static func shortType(_ type: String) -> String {
+        type.hasPrefix("gridloop.case.") ? String(type.dropFirst(14)) : type
+    }
+
     public static func stream(of d: SLADecision) -> Stream {
         switch d.kind {
         case .escalated: .escalations

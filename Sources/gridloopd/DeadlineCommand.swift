@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import GridloopCore
-import GridloopWorker
+import GridloopSettings
 
 /// `gridloopd deadline`: where a limit ends, on the daemon's calendar, so that an operator can
 /// check any case by hand.

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import GridloopWorker
 import Logging
+import GridloopSettings
+import GridloopStore
 
 @main
 struct Gridloopd: ParsableCommand {

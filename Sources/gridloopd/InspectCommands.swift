@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import GridloopCore
+import GridloopInspect
 import GridloopPostgres
-import GridloopWorker
+import GridloopSettings
+import GridloopStore
 
 struct CaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,8 +5,10 @@ import Foundation
 import GridloopCore
 import GridloopHTTP
 import GridloopKafka
+import GridloopPipeline
 import GridloopPostgres
-import GridloopWorker
+import GridloopSettings
+import GridloopStore
 import Logging
 import Prometheus
 

@@ -1,7 +1,9 @@
 @testable import GridloopCore
 import GridloopKafka
+@testable import GridloopPipeline
 import GridloopPostgres
-@testable import GridloopWorker
+import GridloopSettings
+import GridloopStore
 import XCTest
 
 /// The outbox is a queue of what is still to be published; `sla_decisions` is the record. A

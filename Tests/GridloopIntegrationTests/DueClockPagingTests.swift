@@ -1,7 +1,9 @@
 import Foundation
 import GridloopCore
+import GridloopPipeline
 import GridloopPostgres
-import GridloopWorker
+import GridloopSettings
+import GridloopStore
 import XCTest
 
 /// Firing reads due clocks in pages, each after the last clock the previous page read, so that

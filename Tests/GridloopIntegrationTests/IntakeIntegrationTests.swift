@@ -1,7 +1,6 @@
 import Foundation
 import GridloopKafka
 import GridloopPostgres
-import GridloopWorker
 import XCTest
 
 /// Both dirty fixture feeds through a running `gridloopd`, with a real PostgreSQL and the

@@ -23,7 +23,7 @@ final class KafkaLogDaemonTests: XCTestCase {
         try eventually("librdkafka's refused connection in the daemon's log") {
             failure = daemon.log.split(separator: "\n").lazy
                 .filter { $0.contains("librdkafka:") && $0.contains("fac=FAIL") }
-                .compactMap { JournalLogLineTests.parse(String($0)) }.first
+                .compactMap { JournalLine.parse(String($0)) }.first
             return failure != nil
         }
         XCTAssertTrue(daemon.isRunning, "a broker that cannot be reached is not fatal")

@@ -1,6 +1,6 @@
 import Foundation
 import GridloopPostgres
-import GridloopWorker
+import GridloopStore
 import XCTest
 
 /// `gridloopd migrate` on a real PostgreSQL: several at once on an empty database all succeed and

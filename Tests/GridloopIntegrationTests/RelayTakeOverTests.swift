@@ -1,6 +1,8 @@
 import GridloopKafka
+@testable import GridloopPipeline
 import GridloopPostgres
-@testable import GridloopWorker
+import GridloopSettings
+import GridloopStore
 import Logging
 import XCTest
 

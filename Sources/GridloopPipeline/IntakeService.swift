@@ -1,0 +1,616 @@
+import GridloopCore
+import GridloopKafka
+import GridloopPostgres
+import GridloopSettings
+import GridloopStore
+import CoreMetrics
+import Logging
+
+// Threading: `IntakeService.run()` runs on one dedicated thread, which owns the Kafka
+// consumer, the PostgreSQL connection and the store. librdkafka calls the rebalance handler
+// from inside `poll` on that same thread, so a rebalance never overlaps a batch: the batch
+// before it is committed, and the next one starts from the offsets the database holds.
+
+/// Counters that other threads (status, metrics, tests) may read.
+public final class IntakeCounters: Sendable {
+    private let box = Mutex<[String: Int]>([:])
+    public init() {}
+    public func add(_ key: String, _ n: Int) { if n != 0 { box.withLock { $0[key, default: 0] += n } } }
+    public func snapshot() -> [String: Int] { box.withLock { $0 } }
+}
+
+import Synchronization
+
+/// Consumes both intake topics and applies them to PostgreSQL effectively once: each batch's
+/// state, history, held events, dead letters and consumer offsets commit in one transaction.
+public final class IntakeService: @unchecked Sendable {
+    // @unchecked: every mutable field below is touched only by the thread that calls run().
+    let config: GridloopConfig
+    let logger: Logger
+    /// The SLA clocks: started, stopped and fired by this thread, in the batches' transactions.
+    /// Replaced by a reload (SIGHUP) between batches.
+    var keeper: ClockKeeper { keeperBox.withLock { $0 } }
+    private let keeperBox: Mutex<ClockKeeper>
+    private let stop: StopSignal
+    public let counters: IntakeCounters
+    /// Readiness and heartbeats, read by the HTTP listener and the systemd watchdog.
+    public let health: Health
+    private var lastObserved: UInt64 = 0
+    /// When this instance last joined the group or gave partitions up (monotonic ns).
+    private var groupWaitStart: UInt64 = 0
+    private var lastBrokerProbe: UInt64 = 0
+    let onCommit: @Sendable () -> Void
+
+    /// Reads (cases not cached, offsets at assignment) on the intake thread's own connection.
+    var reader: IntakeStore?
+    /// Writes, on a second connection, used by the commit thread (and by the intake thread only
+    /// after `committer.drain()`).
+    var writer: IntakeStore?
+    var committer: BatchCommitter?
+    /// Stored next offset of each assigned partition, as this instance last read or wrote it.
+    var positions: [TopicPartition: Int64] = [:]
+    /// Latest event time consumed on each assigned partition: how far event time has got there.
+    var eventTime: [TopicPartition: Int64] = [:]
+    /// Write-through cache of the cases of the partitions this instance holds, with the 12345
+    /// message ids applied to each. Valid because only the holder of a partition writes its
+    /// cases; emptied at every rebalance and reconnection.
+    var cache: [String: CachedCase] = [:]
+    /// A superset of the cases with stored held events on the partitions held.
+    private var heldCases: Set<String> = []
+    /// Per batch submitted and perhaps not committed yet (its committer job number), the held
+    /// events that remain, after it, of each case whose held rows it writes or deletes. The next
+    /// batch takes those cases' held events from here (the stored rows may not be written yet)
+    /// and reads only the others from the database, so it never waits for the commit thread.
+    private var heldInFlight: [(job: Int, held: [String: [HeldEvent]])] = []
+    /// The committer job of the last page of due clocks fired.
+    var lastFireJob = 0
+    /// Per page of due clocks fired and perhaps not committed yet, the cases it fired that are
+    /// not cached: they are read from the database only once it has committed.
+    var firedUncached: [(job: Int, cases: Set<String>)] = []
+    private let cacheLimit = 250_000
+    /// Offsets of batches the database refused for their data, per partition: read again, they
+    /// are committed in isolation (`isolate`). Kept across sessions; forgotten once passed.
+    private var suspects: [TopicPartition: Range<Int64>] = [:]
+    /// Clocks of cases outside the cache, loaded for an expiry pass.
+    var preloadedClocks: [String: CaseClock] = [:]
+    /// The session's consumer: the rebalance handler (inside its poll) compares stored offsets
+    /// with the log through it (IntakeService+Gaps.swift).
+    weak var consumer: KafkaConsumer?
+    /// Assigned partitions left unread for a gap not acknowledged yet (intake.onOffsetGap: stop).
+    var gapStopped: Set<TopicPartition> = []
+    /// When the intake last asked whether the gaps of `gapStopped` were acknowledged (monotonic ns).
+    var lastGapCheck: UInt64 = 0
+
+    struct CachedCase {
+        var state: CaseState
+        var keys: Set<String>
+        /// The case's SLA clocks (nil: never assigned).
+        var clock: CaseClock?
+    }
+    private var errors = RepeatedErrorLog()
+
+    /// - Parameter onCommit: called after every committed batch that wrote outbox rows (wakes the relay).
+    public init(config: GridloopConfig, keeper: ClockKeeper, logger: Logger, stop: StopSignal,
+                counters: IntakeCounters = IntakeCounters(), health: Health = Health(),
+                onCommit: @escaping @Sendable () -> Void = {}) {
+        self.config = config
+        self.keeperBox = Mutex(keeper)
+        self.health = health
+        self.logger = logger
+        self.stop = stop
+        self.counters = counters
+        self.onCommit = onCommit
+    }
+
+    /// The decoder for each intake topic.
+    public static func decoder(for topics: GridloopConfig.Topics) -> @Sendable (String, [UInt8]?, [UInt8]) -> FeedDecodeOutcome {
+        let t12345 = topics.intake12345
+        let t12319 = topics.intake12319
+        return { topic, key, value in
+            if topic == t12345 { return FeedDecoder.decode12345(key: key, value: value) }
+            if topic == t12319 { return FeedDecoder.decode12319(key: key, value: value) }
+            return .rejected(reason: "message from topic \(topic), which is not an intake topic")
+        }
+    }
+
+    /// Runs until the stop signal is set: connects (retrying with backoff), consumes, applies.
+    public func run() {
+        var backoff = Backoff()
+        while !stop.isSet {
+            do {
+                try session()
+                backoff.reset()
+            } catch let refused as RefusedBatch {
+                // Not a fault of the database or the broker: read the batch again at once and
+                // find the message at fault.
+                for (tp, range) in refused.ranges {
+                    let old = suspects[tp]
+                    suspects[tp] = min(old?.lowerBound ?? range.lowerBound, range.lowerBound)..<max(old?.upperBound ?? range.upperBound, range.upperBound)
+                }
+                logger.warning("batch refused by the database for its data; committing its messages in isolation", metadata: [
+                    "sqlstate": "\(refused.error.sqlState ?? "")", "context": "\(refused.error.context)",
+                    "partitions": "\(refused.ranges.map { "\($0.key)@\($0.value.lowerBound)..<\($0.value.upperBound)" }.sorted().joined(separator: ","))",
+                ])
+                reader = nil
+                writer = nil
+                committer = nil
+            } catch {
+                let wait = backoff.nextMillis()
+                errors.error(logger, "intake interrupted, retrying in \(wait) ms: \(error)")
+                reader = nil
+                writer = nil
+                committer = nil
+                let lostDatabase = error is PostgresError
+                health.update {
+                    $0.assignedPartitions = 0
+                    $0.lag = -1
+                    $0.intakeBeat = monotonicNanos() + UInt64(wait) * 1_000_000
+                    // Say at once what the health probe would find within a second.
+                    if lostDatabase { $0.databaseOK = false; $0.databaseProblem = "\(error)" }
+                    if !(error is PostgresError), !(error is KafkaError) { $0.intakeProblem = "\(error)" }
+                }
+                stop.sleep(millis: wait)
+            }
+        }
+        logger.info("intake stopped")
+    }
+
+    /// One connected session: a database connection and a consumer group membership.
+    private func session() throws {
+        let decode = Self.decoder(for: config.topics)
+        let readConnection = try config.connectDatabase("gridloopd-intake")
+        guard try Migrator.isCurrent(readConnection) else {
+            throw ConfigError(file: "database", line: nil, key: "schema",
+                              problem: "not migrated to this version; run `gridloopd migrate`")
+        }
+        let reader = try IntakeStore(connection: readConnection, consumerGroup: config.consumerGroup,
+                                     deadLetterTopic: config.topics.deadLetter, decode: decode)
+        let writer = try IntakeStore(
+            connection: try config.connectDatabase("gridloopd-commit"),
+            consumerGroup: config.consumerGroup, deadLetterTopic: config.topics.deadLetter, decode: decode)
+        // Up to three jobs planned ahead: batches and pages of due clocks differ in size, and with
+        // one the intake and the commit thread kept waiting for each other.
+        let committer = BatchCommitter(depth: 3)
+        self.reader = reader
+        self.writer = writer
+        self.committer = committer
+        positions = [:]
+        eventTime = [:]
+        cache = [:]
+        heldCases = []
+        heldInFlight = []
+        lastFireJob = 0
+        firedUncached = []
+        gapStopped = []
+        defer { committer.stop() }
+        let handler = Rebalance(service: self)
+        let logger = self.logger
+        let health = self.health
+        let consumer = try KafkaConsumer(
+            configuration: config.consumerConfiguration,
+            topics: [config.topics.intake12345, config.topics.intake12319],
+            rebalanceHandler: handler,
+            errorHandler: { error in
+                logger.warning("kafka: \(error)")
+                if error.isAllBrokersDown { health.update { $0.brokersOK = false; $0.brokersProblem = "\(error)" } }
+            })
+        self.consumer = consumer
+        defer {
+            // Finish what is planned (a graceful stop commits it), then leave the group.
+            try? committer.drain()
+            consumer.close()
+        }
+        logger.info("intake connected", metadata: ["group": "\(config.consumerGroup)"])
+        health.update { $0.intakeProblem = nil }
+        groupWaitStart = monotonicNanos()
+        errors.reset()
+        var lastExpiry = monotonicNanos()
+        var lastFiring = monotonicNanos()
+        while !stop.isSet {
+            let messages = try consumer.poll(maxMessages: config.batchMaxMessages,
+                                             timeout: .milliseconds(config.batchMaxWaitMillis))
+            if !messages.isEmpty { try apply(messages) }
+            try committer.checkFailure()
+            try handleGaps(consumer)
+            if monotonicNanos() - lastExpiry > 1_000_000_000 {
+                try expireHeld(consumer)
+                lastExpiry = monotonicNanos()
+            }
+            if monotonicNanos() - lastFiring > 200_000_000 {
+                try fireDue(consumer)
+                lastFiring = monotonicNanos()
+            }
+            observe(consumer)
+        }
+    }
+
+    /// Replaces the SLA policy and calendar (a reload): clocks started from now on use them.
+    public func replaceKeeper(_ keeper: ClockKeeper) { keeperBox.withLock { $0 = keeper } }
+
+    /// Heartbeat, consumer lag per partition (gauges and readiness) and, while the brokers
+    /// were reported down, a cheap probe that notices when they are back.
+    private func observe(_ consumer: KafkaConsumer) {
+        let now = monotonicNanos()
+        guard now - lastObserved > 1_000_000_000 else {
+            health.update { $0.intakeBeat = now }
+            return
+        }
+        lastObserved = now
+        var total: Int64 = 0
+        var known = true
+        for (tp, position) in positions {
+            let high = consumer.cachedWatermarks(tp).high
+            guard high >= 0 else { known = false; continue }
+            let lag = max(0, high - max(position, 0))
+            total += lag
+            Gauge(label: Metric.consumerLag, dimensions: [("topic", tp.topic), ("partition", "\(tp.partition)")]).record(lag)
+        }
+        var brokersOK = health.state.brokersOK
+        if !brokersOK, now - lastBrokerProbe > 2_000_000_000, let tp = positions.keys.first {
+            lastBrokerProbe = now
+            if (try? consumer.watermarks(tp, timeout: .milliseconds(500))) != nil { brokersOK = true }
+        }
+        let assigned = positions.count
+        health.update {
+            $0.intakeBeat = now
+            $0.lag = known ? total : -1
+            $0.assignedPartitions = assigned
+            if brokersOK && !$0.brokersOK { $0.brokersOK = true; $0.brokersProblem = "" }
+        }
+    }
+
+    /// Decodes, plans and commits one batch. On a database failure the error propagates and the
+    /// batch is read again after reconnecting (offsets were not moved). A batch that the database
+    /// refused for its data (`RefusedBatch`) is read again in isolation: see `isolate`.
+    func apply(_ messages: [KafkaMessage]) throws {
+        guard let writer, let committer else { return }
+        let started = monotonicNanos()
+        let decode = Self.decoder(for: config.topics)
+        var items: [IntakeItem] = []
+        items.reserveCapacity(messages.count)
+        var cursor = positions
+        for m in messages {
+            // Apply only messages of partitions we own, at or after the stored position, each
+            // once: a rebalance inside poll may hand back messages the database already has.
+            let tp = TopicPartition(topic: m.topic, partition: m.partition)
+            guard let position = cursor[tp], m.offset >= position else { continue }
+            cursor[tp] = m.offset + 1
+            let outcome = decode(m.topic, m.key, m.value)
+            if case .event(let e) = outcome, e.eventTime > eventTime[tp] ?? .min { eventTime[tp] = e.eventTime }
+            items.append(IntakeItem(coordinates: SourceCoordinates(topic: m.topic, partition: m.partition, offset: m.offset),
+                                    key: m.key, value: m.value,
+                                    headers: m.headers.map { MessageHeader(name: $0.name, value: $0.value) }, outcome: outcome))
+        }
+        guard !items.isEmpty else { return }
+        if !suspects.isEmpty {
+            suspects = suspects.filter { tp, range in (positions[tp] ?? .min) < range.upperBound }
+            if items.contains(where: { suspects[TopicPartition(topic: $0.coordinates.topic, partition: $0.coordinates.partition)]?
+                    .contains($0.coordinates.offset) == true }) {
+                try committer.drain()  // the writer is ours while nothing is in flight
+                try isolate(items[...])
+                return
+            }
+        }
+        let batch = try plan(items, started: started)
+        // Plan ahead: the cache and positions already include this batch; the commit thread
+        // writes it while the next one is polled and planned.
+        for n in batch.next { positions[TopicPartition(topic: n.topic, partition: n.partition)] = n.offset }
+        try remember(batch.planner, clocks: batch.clocks)
+        let job = try committer.submit { [self] in
+            let begin = monotonicNanos()
+            do {
+                try writer.commit(batch.planner, clocks: batch.clocks, expected: batch.expected, next: batch.next)
+            } catch let error as PostgresError where error.isCausedByData {
+                throw RefusedBatch(error: error, ranges: batch.ranges)
+            }
+            committed(batch, started: started, commitBegan: begin)
+        }
+        if !batch.heldTouched.isEmpty {
+            heldInFlight.append((job, Dictionary(uniqueKeysWithValues: batch.heldTouched.map { ($0, batch.planner.heldEvents(of: $0)) })))
+        }
+    }
+
+    /// A batch planned and ready to commit.
+    struct PlannedBatch: Sendable {
+        var planner: IntakePlanner
+        var clocks: ClockChanges
+        var expected: [PartitionOffset]
+        var next: [PartitionOffset]
+        /// Per partition, the offsets the batch covers (from its first message to the next offset).
+        var ranges: [TopicPartition: Range<Int64>]
+        /// Cases whose held rows the batch writes or deletes.
+        var heldTouched: Set<String>
+        var messages: Int
+        var timings: Logger.Metadata
+    }
+
+    /// Loads what the items need (cases not cached, held events) and plans them, clocks included.
+    /// Changes nothing of the service's state but the cache of stored cases read.
+    private func plan(_ items: [IntakeItem], started: UInt64) throws -> PlannedBatch {
+        guard let reader, let committer else { throw IntakeNotConnected() }
+        var caseIds: Set<String> = []
+        for item in items { if case .event(let e) = item.outcome { caseIds.insert(e.caseId) } }
+        let decoded = monotonicNanos()
+        let now = wallClockMillis()
+        let misses = caseIds.filter { cache[$0] == nil }
+        try Self.wait(for: &firedUncached, touching: misses, committer)
+        // A case not in the cache is not in any batch still being committed, so the reader sees its latest state.
+        let ctx = try reader.context(caseIds: misses)
+        let clocks = try reader.clocks(caseIds: Set(ctx.states.keys))
+        for (id, state) in ctx.states {
+            cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? [], clock: clocks[id])
+        }
+        var states: [String: CaseState] = [:]
+        states.reserveCapacity(caseIds.count)
+        var applied: Set<String> = []
+        for id in caseIds {
+            guard let c = cache[id] else { continue }
+            states[id] = c.state
+        }
+        for item in items {
+            if case .event(let e) = item.outcome, e.source == .hotline12345, cache[e.caseId]?.keys.contains(e.eventKey) == true {
+                applied.insert(e.eventKey)
+            }
+        }
+        let heldHere = caseIds.intersection(heldCases)
+        var held: [HeldEvent] = []
+        if !heldHere.isEmpty {
+            // A case whose held rows a batch in flight writes or deletes: its held events as they
+            // are after that batch (the latest such batch wins). The others: as stored.
+            let done = committer.completed
+            heldInFlight.removeAll { $0.job <= done }
+            var pending: [String: [HeldEvent]] = [:]
+            for batch in heldInFlight {
+                for (id, events) in batch.held where heldHere.contains(id) { pending[id] = events }
+            }
+            for events in pending.values { held += events }
+            let stored = heldHere.subtracting(pending.keys)
+            if !stored.isEmpty { held += try reader.heldEvents(caseIds: stored) }
+        }
+        let loaded = monotonicNanos()
+        var planner = IntakePlanner(states: states, appliedKeys: applied, held: held)
+        for item in items { planner.offer(item, now: now) }
+        var changed = runClocks(&planner)
+        changed.prepare()  // the COPY bodies, here rather than on the commit thread
+        let planned = monotonicNanos()
+        let next = IntakePlanner.nextOffsets(items).map {
+            PartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset)
+        }
+        let expected = next.map {
+            PartitionOffset(topic: $0.topic, partition: $0.partition,
+                            offset: positions[TopicPartition(topic: $0.topic, partition: $0.partition)] ?? -2)
+        }
+        var first: [TopicPartition: Int64] = [:]
+        for item in items {
+            let tp = TopicPartition(topic: item.coordinates.topic, partition: item.coordinates.partition)
+            if first[tp] == nil { first[tp] = item.coordinates.offset }
+        }
+        var ranges: [TopicPartition: Range<Int64>] = [:]
+        for n in next {
+            let tp = TopicPartition(topic: n.topic, partition: n.partition)
+            let from = first[tp] ?? n.offset
+            ranges[tp] = from..<max(from, n.offset)
+        }
+        let timings: Logger.Metadata = [
+            "messages": "\(items.count)", "applied": "\(planner.applied.count)",
+            "decode_us": "\((decoded - started) / 1000)", "load_us": "\((loaded - decoded) / 1000)",
+            "plan_us": "\((planned - loaded) / 1000)",
+        ]
+        return PlannedBatch(planner: planner, clocks: changed, expected: expected, next: next, ranges: ranges,
+                            heldTouched: heldHere.union(planner.newlyHeld.map(\.event.caseId)),
+                            messages: items.count, timings: timings)
+    }
+
+    /// After a batch's commit (on the commit thread, or on the intake thread in isolation):
+    /// metrics, counters, log, and a wake-up for the relay.
+    private func committed(_ batch: PlannedBatch, started: UInt64, commitBegan: UInt64) {
+        Recorder(label: Metric.batchMessages, aggregate: true).record(batch.messages)
+        Timer(label: Metric.batchSeconds).recordNanoseconds(Int64(monotonicNanos() - started))
+        record(batch.planner, messages: batch.messages)
+        record(batch.clocks)
+        if !batch.planner.deadLetters.isEmpty || !batch.clocks.decisions.isEmpty { onCommit() }
+        if logger.logLevel <= .debug {
+            var md = batch.timings
+            md["commit_us"] = "\((monotonicNanos() - commitBegan) / 1000)"
+            for (k, v) in writer?.lastWriteTimings ?? [:] { md[k] = "\(v)" }
+            logger.debug("batch committed", metadata: md)
+        }
+    }
+
+    /// Commits messages of a batch the database refused for its data (SQLSTATE classes 22, 23
+    /// and 54: a value it cannot store, a constraint, a key too long for its index), on the
+    /// intake thread and with nothing in flight: the whole first, then each half in order, down
+    /// to the single message at fault, which becomes a dead letter with the database's error as
+    /// its reason. Everything else commits: one message never stops the intake.
+    private func isolate(_ items: ArraySlice<IntakeItem>) throws {
+        do {
+            try commitNow(Array(items))
+        } catch let error as PostgresError where error.isCausedByData {
+            if items.count > 1 {
+                let middle = items.startIndex + items.count / 2
+                try isolate(items[..<middle])
+                try isolate(items[middle...])
+                return
+            }
+            var item = items.first!
+            let c = item.coordinates
+            // The server's message, its DETAIL and CONTEXT on one line ("ERROR:  " dropped).
+            var message = error.message
+            if message.hasPrefix("ERROR:") { message = String(message.dropFirst(6).drop(while: { $0 == " " })) }
+            message = message.split(separator: "\n").map { $0.trimmingPrefix(while: { $0 == " " }) }.joined(separator: " | ")
+            let safe = SafeText.text(message, maxLength: 400)
+            let reason = "refused by the database: \(safe)" + (error.sqlState.map { " [SQLSTATE \($0)]" } ?? "")
+            item.outcome = .rejected(reason: reason)
+            Counter(label: Metric.isolated, dimensions: [("source", Metric.source(ofTopic: c.topic, config.topics))]).increment()
+            counters.add("isolated", 1)
+            logger.error("message isolated: the database refused it, dead-lettered", metadata: [
+                "topic": "\(c.topic)", "partition": "\(c.partition)", "offset": "\(c.offset)",
+                "sqlstate": "\(error.sqlState ?? "")", "context": "\(error.context)",
+                "reason": "\(safe)",
+            ])
+            // A dead letter stores the bytes as bytea and only safe text: if even that is
+            // refused, the error is not the message's, and the session restarts.
+            try commitNow([item])
+        }
+    }
+
+    /// Plans and commits these items at once, on this thread (nothing may be in flight);
+    /// the service's state moves only once the transaction has committed.
+    private func commitNow(_ items: [IntakeItem]) throws {
+        guard let writer else { throw IntakeNotConnected() }
+        let started = monotonicNanos()
+        let batch = try plan(items, started: started)
+        try writer.commit(batch.planner, clocks: batch.clocks, expected: batch.expected, next: batch.next)
+        for n in batch.next { positions[TopicPartition(topic: n.topic, partition: n.partition)] = n.offset }
+        try remember(batch.planner, clocks: batch.clocks)
+        committed(batch, started: started, commitBegan: started)
+    }
+
+    /// Waits for the commit thread if a job of `pending` not committed yet touches `cases`;
+    /// forgets the jobs committed.
+    private static func wait(for pending: inout [(job: Int, cases: Set<String>)], touching cases: Set<String>,
+                             _ committer: BatchCommitter) throws {
+        guard !pending.isEmpty else { return }
+        let done = committer.completed
+        pending.removeAll { $0.job <= done }
+        if pending.contains(where: { !$0.cases.isDisjoint(with: cases) }) {
+            try committer.drain()
+            pending = []
+        }
+    }
+
+    /// Ends the hold of events that waited `holdWait` for what they need, on partitions the
+    /// intake has caught up with: after a restart or an outage the backlog may still hold the
+    /// missing event, so a partition with a backlog expires nothing yet.
+    private func expireHeld(_ consumer: KafkaConsumer) throws {
+        guard let reader, let writer, let committer else { return }
+        let owned = positions.compactMap { tp, position -> PartitionOffset? in
+            let high = consumer.cachedWatermarks(tp).high
+            guard high >= 0, position >= high || (position < 0 && high == 0) else { return nil }
+            return PartitionOffset(topic: tp.topic, partition: tp.partition, offset: 0)
+        }
+        guard !owned.isEmpty else { return }
+        let cutoff = wallClockMillis() - Int64(config.holdSeconds) * 1000
+        // Usually nothing has waited that long: ask the reader first, and wait for the commit
+        // thread only when there is work (rows that batches in flight write were held just now).
+        guard try reader.hasHeld(before: cutoff, partitions: owned) else { return }
+        try committer.drain()  // the writer is ours while nothing is in flight
+        var changes = ClockChanges()
+        let planner = try writer.expireHeld(before: cutoff, holdSeconds: config.holdSeconds, partitions: owned) { plan in
+            // Held events applied now move the clocks too: load those not cached (nothing is in flight).
+            let missing = Set(plan.applied.map(\.event.caseId)).filter { cache[$0] == nil }
+            for (id, clock) in try writer.clocks(caseIds: missing) { preloadedClocks[id] = clock }
+            changes = runClocks(&plan)
+            preloadedClocks = [:]
+            return changes
+        }
+        try remember(planner, clocks: changes)
+        record(planner, messages: 0)
+        record(changes)
+        if !planner.deadLetters.isEmpty || !changes.decisions.isEmpty { onCommit() }
+    }
+
+    /// Brings the cache up to what a plan writes (before its commit: a failed commit ends the session).
+    func remember(_ planner: IntakePlanner, clocks: ClockChanges = ClockChanges()) throws {
+        if cache.count > cacheLimit {
+            try committer?.drain()  // misses are read from the database: let it catch up first
+            cache = [:]
+        }
+        for id in planner.changedCases {
+            guard let state = planner.states[id] else { continue }
+            if cache[id] != nil {
+                cache[id]!.state = state
+            } else {
+                cache[id] = CachedCase(state: state, keys: [])
+            }
+        }
+        for a in planner.applied where a.event.source == .hotline12345 {
+            cache[a.event.caseId]?.keys.insert(a.event.eventKey)
+        }
+        for h in planner.newlyHeld { heldCases.insert(h.event.caseId) }
+        for (id, clock) in clocks.clocks { cache[id]?.clock = clock }
+    }
+
+    func record(_ planner: IntakePlanner, messages: Int) {
+        counters.add("messages", messages)
+        counters.add("applied", planner.applied.count)
+        counters.add("duplicates", planner.duplicates)
+        counters.add("held", planner.newlyHeld.count)
+        counters.add("dead_letters", planner.deadLetters.count)
+        counters.add("skipped", planner.skipped.count)
+        counters.add("batches", messages > 0 ? 1 : 0)
+        Metric.record(planner, topics: config.topics)
+        for d in planner.deadLetters {
+            logger.warning("dead letter", metadata: [
+                "topic": "\(d.coordinates.topic)", "partition": "\(d.coordinates.partition)",
+                "offset": "\(d.coordinates.offset)", "reason": "\(d.reason)",
+            ])
+        }
+        for s in planner.skipped {
+            logger.notice("skipped message", metadata: [
+                "topic": "\(s.coordinates.topic)", "partition": "\(s.coordinates.partition)",
+                "offset": "\(s.coordinates.offset)", "reason": "\(s.reason)",
+            ])
+        }
+    }
+
+    // MARK: Rebalance (runs inside poll, on the intake thread)
+
+    fileprivate func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
+        guard let store = reader, let committer else {
+            throw ConfigError(file: "intake", line: nil, key: "store", problem: "not connected")
+        }
+        try committer.drain()
+        let stored = try store.offsets(for: partitions.map {
+            PartitionOffset(topic: $0.topic, partition: $0.partition, offset: -2)
+        })
+        cache = [:]
+        heldCases = try store.heldCaseIds(partitions: stored)
+        var start: [TopicPartition: Int64] = [:]
+        for s in stored {
+            let tp = TopicPartition(topic: s.topic, partition: s.partition)
+            positions[tp] = s.offset
+            if s.offset >= 0 { start[tp] = s.offset }
+        }
+        try findGaps(stored, start: &start)
+        health.update { $0.brokersOK = true; $0.brokersProblem = ""; $0.assignedPartitions = positions.count }
+        // How long the group coordinator took to hand the partitions over (since joining or the
+        // last revocation): on a restart that is most of the time to ready.
+        logger.info("partitions assigned", metadata: [
+            "partitions": "\(partitions.map { "\($0.topic)[\($0.partition)]@\(positions[$0] ?? -2)" }.sorted().joined(separator: ","))",
+            "group_wait_ms": "\((monotonicNanos() - groupWaitStart) / 1_000_000)",
+        ])
+        return start
+    }
+
+    fileprivate func revoked(_ partitions: [TopicPartition]) {
+        // Commit what was planned before giving the partitions up (a failure surfaces on the
+        // next submit and restarts the session), then forget the positions so that stray
+        // messages are not applied.
+        do { try committer?.drain() } catch { logger.error("commit before revocation failed: \(error)") }
+        groupWaitStart = monotonicNanos()
+        gapStopped.subtract(partitions)
+        for p in partitions {
+            positions[p] = nil
+            eventTime[p] = nil
+            Gauge(label: Metric.consumerLag, dimensions: [("topic", p.topic), ("partition", "\(p.partition)")]).record(0)
+        }
+        let assigned = positions.count
+        health.update { $0.assignedPartitions = assigned }
+        cache = [:]
+        logger.info("partitions revoked", metadata: ["count": "\(partitions.count)"])
+    }
+
+    private final class Rebalance: KafkaRebalanceHandler, @unchecked Sendable {
+        // @unchecked: called only on the intake thread, inside poll.
+        unowned let service: IntakeService
+        init(service: IntakeService) { self.service = service }
+        func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
+            try service.assigned(partitions)
+        }
+        func revoked(_ partitions: [TopicPartition]) { service.revoked(partitions) }
+        func pausedOnAssignment(_ partitions: [TopicPartition]) -> [TopicPartition] {
+            partitions.filter { service.gapStopped.contains($0) }
+        }
+    }
+}

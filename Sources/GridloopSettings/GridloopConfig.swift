@@ -1,0 +1,335 @@
+import Foundation
+import Yams
+
+/// A configuration problem, naming the file, line, key and what is wrong.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int?
+    public var key: String
+    public var problem: String
+    public var description: String {
+        "\(file)\(line.map { ":\($0)" } ?? ""): \(key): \(problem)"
+    }
+
+    package init(file: String, line: Int?, key: String, problem: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.problem = problem
+    }
+}
+
+/// The daemon's configuration: a YAML file (`--config`), then environment variables on top.
+public struct GridloopConfig: Sendable, Equatable {
+    public struct Topics: Sendable, Equatable {
+        public var intake12345 = "hotline.12345.workorders"
+        public var intake12319 = "hotline.12319.cases"
+        public var deadLetter = "gridloop.intake.dlq"
+        /// The outbound topics of `outbound-events.md`.
+        public var escalations = "gridloop.escalations"
+        public var supervision = "gridloop.supervision"
+        public var outcomes = "gridloop.outcomes"
+    }
+
+    public var brokers = "localhost:9092"
+    public var consumerGroup = "gridloop"
+    /// librdkafka properties for both clients (TLS, SASL, ...), passed through as given.
+    public var kafkaProperties: [String: String] = [:]
+    public var consumerProperties: [String: String] = [:]
+    public var producerProperties: [String: String] = [:]
+    public var topics = Topics()
+    /// A libpq connection URL or `key=value` string (`sslmode=verify-full` and so on pass through).
+    public var databaseURL = "postgresql:///gridloop"
+    /// Largest batch: messages applied in one transaction.
+    public var batchMaxMessages = 5000
+    /// Longest a batch waits to fill before it is applied, in milliseconds.
+    public var batchMaxWaitMillis = 50
+    /// How long an event that cannot be applied yet (no DISPATCH, 12319 gap) is held, in seconds.
+    public var holdSeconds = 30
+    /// What the intake does with a range of a partition it can no longer read (deleted by the
+    /// broker before it was applied, or a stored offset beyond the end of a recreated topic).
+    /// Either way the gap is recorded (`intake_gaps`), logged and counted.
+    public enum OffsetGapPolicy: String, Sendable, Equatable, CaseIterable {
+        /// Read on from the log start.
+        case `continue`
+        /// Leave the partition unread until an operator acknowledges the gap (`gridloopd gaps ack`).
+        case stop
+    }
+    /// `intake.onOffsetGap`: continue by default, so that one lost range does not stop the
+    /// hotline's intake; `/readyz` fails until the gap is acknowledged either way.
+    public var onOffsetGap = OffsetGapPolicy.continue
+    /// Outbox rows published per relay round.
+    public var relayBatchSize = 2000
+    public var logLevel = "info"
+    /// Names this deployment in the `source` of every emitted event: `/gridloop/<name>`.
+    public var deploymentName = "gridloop"
+    /// Whether the SLA clocks run (off: intake only, no supervision or escalation events).
+    public var slaEnabled = true
+
+    // SLA policy and calendars (sla.policyFile, sla.calendarDirectory, sla.officeHours):
+    // parsed in GridloopConfig+SLA.swift, loaded by PolicyLoader and CalendarLoader.
+    /// The policy file; nil: the default policy built into the binary (deploy/policy.yaml).
+    public var policyFile: String?
+    /// A directory of `cn-<year>.yaml` calendars that replaces the built-in ones; nil: built-in.
+    public var calendarDirectory: String?
+    /// Office hours on working days for `wh` limits, minutes after local midnight.
+    public var officeHours: [Range<Int>] = GridloopConfig.defaultOfficeHours
+
+    // Service (http.*, shutdown.*, credentials): see GridloopConfig+Service.swift.
+    /// Address of the `/metrics`, `/healthz`, `/readyz` listener; nil: no listener.
+    public var httpListen: String? = "127.0.0.1:9464"
+    /// `/readyz` fails while the intake lag (messages, summed over the assigned partitions) is above this.
+    public var readyMaxLag = 10_000
+    /// After SIGTERM, how long the daemon may take to finish its batch and leave, in seconds.
+    public var graceSeconds = 20
+    /// Files holding secrets (systemd `LoadCredential=`); read at load time, never logged.
+    public var databasePasswordFile: String?
+    public var saslPasswordFile: String?
+    public var databasePassword: String?
+    public var saslPassword: String?
+
+    public init() {}
+
+    /// Environment variables that override the file, and the keys they set.
+    public static let environmentKeys: [(variable: String, key: String)] = [
+        ("GRIDLOOP_KAFKA_BROKERS", "kafka.brokers"),
+        ("GRIDLOOP_CONSUMER_GROUP", "kafka.consumerGroup"),
+        ("GRIDLOOP_DATABASE_URL", "database.url"),
+        ("GRIDLOOP_TOPIC_12345", "topics.intake12345"),
+        ("GRIDLOOP_TOPIC_12319", "topics.intake12319"),
+        ("GRIDLOOP_TOPIC_DLQ", "topics.deadLetter"),
+        ("GRIDLOOP_TOPIC_ESCALATIONS", "topics.escalations"),
+        ("GRIDLOOP_TOPIC_SUPERVISION", "topics.supervision"),
+        ("GRIDLOOP_TOPIC_OUTCOMES", "topics.outcomes"),
+        ("GRIDLOOP_DEPLOYMENT", "deployment.name"),
+        ("GRIDLOOP_SLA_ENABLED", "sla.enabled"),
+        ("GRIDLOOP_HOLD_WAIT", "intake.holdWait"),
+        ("GRIDLOOP_BATCH_MAX_MESSAGES", "intake.batchMaxMessages"),
+        ("GRIDLOOP_ON_OFFSET_GAP", "intake.onOffsetGap"),
+        ("GRIDLOOP_LOG_LEVEL", "log.level"),
+        ("GRIDLOOP_KAFKA_PROPERTIES", "kafka.properties"),
+        ("GRIDLOOP_POLICY_FILE", "sla.policyFile"),
+        ("GRIDLOOP_CALENDAR_DIR", "sla.calendarDirectory"),
+        ("GRIDLOOP_OFFICE_HOURS", "sla.officeHours"),
+        ("GRIDLOOP_HTTP_LISTEN", "http.listen"),
+        ("GRIDLOOP_READY_MAX_LAG", "http.readyMaxLag"),
+        ("GRIDLOOP_GRACE_PERIOD", "shutdown.gracePeriod"),
+        ("GRIDLOOP_DATABASE_PASSWORD_FILE", "database.passwordFile"),
+        ("GRIDLOOP_SASL_PASSWORD_FILE", "kafka.saslPasswordFile"),
+    ]
+
+    /// Loads the file (if any), then applies the environment. Never connects to anything.
+    public static func load(file: String?, environment: [String: String]) throws -> GridloopConfig {
+        var config = GridloopConfig()
+        if let file {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ConfigError(file: file, line: nil, key: "(file)", problem: "cannot be read: \(error.localizedDescription)")
+            }
+            try config.apply(yaml: text, file: file)
+        }
+        for (variable, key) in environmentKeys {
+            guard let value = environment[variable] else { continue }
+            try config.set(key, value, file: "environment variable \(variable)", line: nil)
+        }
+        try config.validate(file: file ?? "(defaults)")
+        try config.loadCredentials(environment: environment)
+        return config
+    }
+
+    mutating func apply(yaml: String, file: String) throws {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigError(file: file, line: Self.line(of: error), key: "(syntax)", problem: "not valid YAML: \(error)")
+        }
+        guard let root else { return }
+        guard case .mapping(let top) = root else {
+            throw ConfigError(file: file, line: root.mark?.line, key: "(top level)", problem: "expected a mapping of sections")
+        }
+        let sections: [String: [String]] = [
+            "kafka": ["brokers", "consumerGroup", "properties", "consumerProperties", "producerProperties", "saslPasswordFile"],
+            "topics": ["intake12345", "intake12319", "deadLetter", "escalations", "supervision", "outcomes"],
+            "deployment": ["name"],
+            "sla": ["enabled", "policyFile", "calendarDirectory", "officeHours"],
+            "database": ["url", "passwordFile"],
+            "http": ["listen", "readyMaxLag"],
+            "shutdown": ["gracePeriod"],
+            "intake": ["batchMaxMessages", "batchMaxWait", "holdWait", "onOffsetGap"],
+            "relay": ["batchSize"],
+            "log": ["level"],
+        ]
+        for (k, v) in top {
+            let section = k.string ?? ""
+            guard let keys = sections[section] else {
+                throw ConfigError(file: file, line: k.mark?.line, key: section,
+                                  problem: "unknown section (known: \(sections.keys.sorted().joined(separator: ", ")))")
+            }
+            guard case .mapping(let body) = v else {
+                throw ConfigError(file: file, line: v.mark?.line, key: section, problem: "expected a mapping")
+            }
+            for (kk, vv) in body {
+                let name = kk.string ?? ""
+                let key = "\(section).\(name)"
+                guard keys.contains(name) else {
+                    throw ConfigError(file: file, line: kk.mark?.line, key: key,
+                                      problem: "unknown key (known in \(section): \(keys.joined(separator: ", ")))")
+                }
+                if name.hasSuffix("roperties") {
+                    guard case .mapping(let props) = vv else {
+                        throw ConfigError(file: file, line: vv.mark?.line, key: key,
+                                          problem: "expected a mapping of librdkafka properties")
+                    }
+                    var dict: [String: String] = [:]
+                    for (pk, pv) in props {
+                        guard let ks = pk.string, let vs = pv.string else {
+                            throw ConfigError(file: file, line: pk.mark?.line, key: key, problem: "property names and values must be scalars")
+                        }
+                        dict[ks] = vs
+                    }
+                    switch name {
+                    case "properties": kafkaProperties = dict
+                    case "consumerProperties": consumerProperties = dict
+                    default: producerProperties = dict
+                    }
+                    continue
+                }
+                if key == "sla.officeHours", case .sequence(let ranges) = vv {
+                    try setOfficeHours(ranges.map { ($0.string ?? "", $0.mark?.line) }, file: file, line: vv.mark?.line)
+                    continue
+                }
+                guard case .scalar(let scalar) = vv else {
+                    throw ConfigError(file: file, line: vv.mark?.line, key: key, problem: "expected a single value")
+                }
+                try set(key, scalar.string, file: file, line: vv.mark?.line)
+            }
+        }
+    }
+
+    mutating func set(_ key: String, _ value: String, file: String, line: Int?) throws {
+        func fail(_ problem: String) -> ConfigError { ConfigError(file: file, line: line, key: key, problem: problem) }
+        func nonEmpty() throws -> String {
+            let v = value.trimmingCharacters(in: .whitespaces)
+            if v.isEmpty { throw fail("must not be empty") }
+            return v
+        }
+        func positive(max: Int) throws -> Int {
+            guard let n = Int(value), n > 0, n <= max else { throw fail("expected a whole number from 1 to \(max), got '\(value)'") }
+            return n
+        }
+        switch key {
+        case "kafka.brokers": brokers = try nonEmpty()
+        case "kafka.consumerGroup": consumerGroup = try nonEmpty()
+        case "database.url": databaseURL = try nonEmpty()
+        case "topics.intake12345": topics.intake12345 = try nonEmpty()
+        case "topics.intake12319": topics.intake12319 = try nonEmpty()
+        case "topics.deadLetter": topics.deadLetter = try nonEmpty()
+        case "topics.escalations": topics.escalations = try nonEmpty()
+        case "topics.supervision": topics.supervision = try nonEmpty()
+        case "topics.outcomes": topics.outcomes = try nonEmpty()
+        case "sla.enabled":
+            guard value == "true" || value == "false" else { throw fail("expected true or false, got '\(value)'") }
+            slaEnabled = value == "true"
+        case "sla.policyFile": policyFile = try nonEmpty()
+        case "sla.calendarDirectory": calendarDirectory = try nonEmpty()
+        case "sla.officeHours":
+            // `09:00-12:00,13:30-17:30` (the environment's form of the list).
+            try setOfficeHours(value.split(separator: ",").map { (String($0), line) }, file: file, line: line)
+        case "deployment.name":
+            let v = try nonEmpty()
+            guard v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw fail("expected letters, digits, '-', '_' or '.', got '\(value)'")
+            }
+            deploymentName = v
+        case "intake.batchMaxMessages": batchMaxMessages = try positive(max: 100_000)
+        case "intake.batchMaxWait":
+            guard let ms = Self.milliseconds(value), ms >= 1, ms <= 60_000 else {
+                throw fail("expected a duration from 1ms to 60s such as 50ms or 1s, got '\(value)'")
+            }
+            batchMaxWaitMillis = ms
+        case "intake.holdWait":
+            guard let ms = Self.milliseconds(value), ms >= 0, ms <= 86_400_000 else {
+                throw fail("expected a duration up to 24h such as 30s or 5m, got '\(value)'")
+            }
+            holdSeconds = ms / 1000
+        case "intake.onOffsetGap":
+            guard let policy = OffsetGapPolicy(rawValue: value) else {
+                throw fail("expected \(OffsetGapPolicy.allCases.map(\.rawValue).joined(separator: " or ")), got '\(value)'")
+            }
+            onOffsetGap = policy
+        case "relay.batchSize": relayBatchSize = try positive(max: 100_000)
+        case "kafka.properties":
+            // `name=value,name=value`: added to (and overriding) the file's kafka.properties.
+            for pair in value.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, !parts[0].isEmpty else {
+                    throw fail("expected name=value pairs separated by commas, got '\(pair)'")
+                }
+                kafkaProperties[parts[0].trimmingCharacters(in: .whitespaces)] = String(parts[1])
+            }
+        case "log.level":
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(value) else { throw fail("expected one of \(levels.joined(separator: ", ")), got '\(value)'") }
+            logLevel = value
+        default: try setService(key, value, file: file, line: line)
+        }
+    }
+
+    func validate(file: String) throws {
+        let names = [topics.intake12345, topics.intake12319, topics.deadLetter, topics.escalations,
+                     topics.supervision, topics.outcomes]
+        if Set(names).count != names.count {
+            throw ConfigError(file: file, line: nil, key: "topics",
+                              problem: "the intake, dead-letter and outbound topics must be distinct")
+        }
+    }
+
+    /// `250ms`, `30s`, `5m`, `1h` → milliseconds.
+    public static func milliseconds(_ text: String) -> Int? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        for (suffix, factor) in [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)] where t.hasSuffix(suffix) {
+            guard let n = Int(t.dropLast(suffix.count)), n >= 0 else { return nil }
+            return n * factor
+        }
+        return nil
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return mark.line
+        default:
+            return nil
+        }
+    }
+
+    /// Properties for the consumer: the shared ones, then the consumer's own, then the essentials.
+    public var consumerConfiguration: [String: String] {
+        var p = kafkaProperties.merging(consumerProperties) { _, b in b }
+        p["bootstrap.servers"] = brokers
+        p["group.id"] = consumerGroup
+        if p["client.id"] == nil { p["client.id"] = "gridloopd" }
+        // An instance that dies without leaving (kill -9, a lost host) holds its partitions, and
+        // so the SLA clocks of their cases, until the group coordinator gives up on it: 6 s (the
+        // least a broker accepts by default, `group.min.session.timeout.ms`) rather than
+        // librdkafka's 45 s, with a heartbeat every 2 s, so that it takes three lost heartbeats in
+        // a row. Heartbeats come from librdkafka's own thread, so a long batch does not count
+        // against it. The development broker also waits this long, less 1 s, before it assigns
+        // the partitions of a group whose last member left: a restart.
+        if p["session.timeout.ms"] == nil { p["session.timeout.ms"] = "6000" }
+        if p["heartbeat.interval.ms"] == nil { p["heartbeat.interval.ms"] = "2000" }
+        if let saslPassword { p["sasl.password"] = saslPassword }
+        return p
+    }
+
+    public var producerConfiguration: [String: String] {
+        var p = kafkaProperties.merging(producerProperties) { _, b in b }
+        p["bootstrap.servers"] = brokers
+        if p["client.id"] == nil { p["client.id"] = "gridloopd" }
+        if let saslPassword { p["sasl.password"] = saslPassword }
+        return p
+    }
+}
