@@ -81,7 +81,7 @@ public struct CaseClock: Sendable, Hashable, Codable {
     public var isSuspended: Bool { suspensions.last.map { $0.to == nil } ?? false }
 }
 
-/// A decision the ladder took, to be published (see `outbound-events.md`).
+/// A decision the ladder took, to be published (see `docs/EVENTS.md`).
 public struct SLADecision: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         case warning(limit: ClockKind, deadline: Int64, usedShare: Double)

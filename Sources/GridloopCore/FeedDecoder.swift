@@ -2,7 +2,7 @@
 /// skip, or a rejection with a reason) out. Personal data (names, phones, appeal text,
 /// addresses, free-text remarks) is read past and never copied.
 public enum FeedDecoder {
-    /// The 12345 work-order feed (`12345-feed.md`).
+    /// The 12345 work-order feed (`docs/FEEDS.md`).
     public static func decode12345(key: [UInt8]?, value: [UInt8]) -> FeedDecodeOutcome {
         do throws(FeedRejection) {
             let root = try parseObject(value)
@@ -12,7 +12,7 @@ public enum FeedDecoder {
         }
     }
 
-    /// The 12319 case feed (`12319-feed.md`).
+    /// The 12319 case feed (`docs/FEEDS.md`).
     public static func decode12319(key: [UInt8]?, value: [UInt8]) -> FeedDecodeOutcome {
         do throws(FeedRejection) {
             let root = try parseObject(value)

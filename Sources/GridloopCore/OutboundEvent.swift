@@ -1,4 +1,4 @@
-/// The CloudEvents 1.0 message of a decision, as promised in `outbound-events.md`: same
+/// The CloudEvents 1.0 message of a decision, as promised in `docs/EVENTS.md`: same
 /// decision, same bytes (fixed key order), so a republished event is byte-identical.
 /// Never carries personal data: the case state holds none.
 public enum OutboundEvent {

@@ -7,7 +7,7 @@ import GridloopStore
 /// level against those targets, and how often cases went overdue, by level, by category and by
 /// street or community.
 ///
-/// Definitions (README, "The 721 report"):
+/// Definitions (docs/OPERATIONS.md, "report 721"):
 /// - The cases counted: those whose state is CLOSED (a REPLY followed by a callback other than
 ///   UNSATISFIED), with the closing callback's time in the period, Asia/Shanghai dates, both
 ///   inclusive. Each case once. Withdrawn cases, and cases reopened and not closed again, are not

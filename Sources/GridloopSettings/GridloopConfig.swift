@@ -25,7 +25,7 @@ public struct GridloopConfig: Sendable, Equatable {
         public var intake12345 = "hotline.12345.workorders"
         public var intake12319 = "hotline.12319.cases"
         public var deadLetter = "gridloop.intake.dlq"
-        /// The outbound topics of `outbound-events.md`.
+        /// The outbound topics of `docs/EVENTS.md`.
         public var escalations = "gridloop.escalations"
         public var supervision = "gridloop.supervision"
         public var outcomes = "gridloop.outcomes"
