@@ -76,8 +76,9 @@ let package = Package(
             ]),
         .executableTarget(name: "gridloop-broker", dependencies: ["GridloopKafka"]),
 
-        .testTarget(name: "GridloopCoreTests", dependencies: ["GridloopCore"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "GridloopCoreTests", dependencies: ["GridloopCore"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "GridloopKafkaTests", dependencies: ["GridloopKafka"]),
         .testTarget(name: "GridloopHTTPTests", dependencies: ["GridloopHTTP"]),
         .testTarget(name: "GridloopSettingsTests", dependencies: ["GridloopCore", "GridloopSettings"]),

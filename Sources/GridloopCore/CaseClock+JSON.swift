@@ -82,18 +82,21 @@ extension CaseClock {
             clock.urges = Int(try need("urges", { $0?.intValue }, in: c))
             return clock
         }
-        self.init(caseId: try need("caseId", { $0?.stringValue }, in: o),
-                  topic: try need("topic", { $0?.stringValue }, in: o),
-                  partition: Int32(try need("partition", { $0?.intValue }, in: o)),
-                  level: try need("level", { $0?.stringValue.flatMap(LoopLevel.init(rawValue:)) }, in: o),
-                  assignedAt: try need("assignedAt", { $0?.intValue }, in: o))
+        self.init(
+            caseId: try need("caseId", { $0?.stringValue }, in: o),
+            topic: try need("topic", { $0?.stringValue }, in: o),
+            partition: Int32(try need("partition", { $0?.intValue }, in: o)),
+            level: try need("level", { $0?.stringValue.flatMap(LoopLevel.init(rawValue:)) }, in: o),
+            assignedAt: try need("assignedAt", { $0?.intValue }, in: o))
         assignment = Int(try need("assignment", { $0?.intValue }, in: o))
         platformAssigned = try need("platformAssigned", { $0?.boolValue }, in: o)
         sign = try clock("sign")
         handle = try clock("handle")
         platformSign = o["platformSign"]?.intValue
         platformHandle = o["platformHandle"]?.intValue
-        guard case .array(let list) = o["suspensions"] ?? .array([]) else { throw ClockDecodingError(problem: "suspensions invalid") }
+        guard case .array(let list) = o["suspensions"] ?? .array([]) else {
+            throw ClockDecodingError(problem: "suspensions invalid")
+        }
         suspensions = try list.map { (e: JSONValue) throws(ClockDecodingError) -> Suspension in
             guard case .object(let s) = e else { throw ClockDecodingError(problem: "suspension invalid") }
             return Suspension(from: try need("from", { $0?.intValue }, in: s), to: s["to"]?.intValue)
@@ -113,49 +116,70 @@ extension CaseClock {
     static func readWritten(_ json: UnsafeBufferPointer<UInt8>) -> CaseClock? {
         var r = WrittenClockReader(b: json)
         guard r.lit("{\"caseId\":"), let caseId = r.string(),
-              r.lit(",\"topic\":"), let topic = r.string(),
-              r.lit(",\"partition\":"), let partition = r.int(), let p32 = Int32(exactly: partition),
-              r.lit(",\"level\":"), let level = r.string().flatMap(LoopLevel.init(rawValue:)),
-              r.lit(",\"assignment\":"), let assignment = r.int(),
-              r.lit(",\"assignedAt\":"), let assignedAt = r.int(),
-              r.lit(",\"platformAssigned\":"), let platformAssigned = r.bool()
+            r.lit(",\"topic\":"), let topic = r.string(),
+            r.lit(",\"partition\":"), let partition = r.int(), let p32 = Int32(exactly: partition),
+            r.lit(",\"level\":"), let level = r.string().flatMap(LoopLevel.init(rawValue:)),
+            r.lit(",\"assignment\":"), let assignment = r.int(),
+            r.lit(",\"assignedAt\":"), let assignedAt = r.int(),
+            r.lit(",\"platformAssigned\":"), let platformAssigned = r.bool()
         else { return nil }
         var c = CaseClock(caseId: caseId, topic: topic, partition: p32, level: level, assignedAt: assignedAt)
         c.assignment = Int(assignment)
         c.platformAssigned = platformAssigned
         func clock() -> Clock? {
             guard r.lit("\"kind\":"), let kind = r.string().flatMap(ClockKind.init(rawValue:)),
-                  r.lit(",\"limit\":"), let limit = r.string().flatMap(TimeLimit.init),
-                  r.lit(",\"stage\":"), let stage = r.int().flatMap({ Clock.Stage(rawValue: Int($0)) })
+                r.lit(",\"limit\":"), let limit = r.string().flatMap(TimeLimit.init),
+                r.lit(",\"stage\":"), let stage = r.int().flatMap({ Clock.Stage(rawValue: Int($0)) })
             else { return nil }
             var k = Clock(kind: kind, limit: limit)
             k.stage = stage
-            if r.lit(",\"deadline\":") { guard let v = r.int() else { return nil }; k.deadline = v }
-            if r.lit(",\"warningAt\":") { guard let v = r.int() else { return nil }; k.warningAt = v }
+            if r.lit(",\"deadline\":") {
+                guard let v = r.int() else { return nil }
+                k.deadline = v
+            }
+            if r.lit(",\"warningAt\":") {
+                guard let v = r.int() else { return nil }
+                k.warningAt = v
+            }
             guard r.lit(",\"urges\":"), let urges = r.int(), r.lit("}") else { return nil }
             k.urges = Int(urges)
             return k
         }
-        if r.lit(",\"sign\":{") { guard let k = clock() else { return nil }; c.sign = k }
-        if r.lit(",\"handle\":{") { guard let k = clock() else { return nil }; c.handle = k }
-        if r.lit(",\"platformSign\":") { guard let v = r.int() else { return nil }; c.platformSign = v }
-        if r.lit(",\"platformHandle\":") { guard let v = r.int() else { return nil }; c.platformHandle = v }
+        if r.lit(",\"sign\":{") {
+            guard let k = clock() else { return nil }
+            c.sign = k
+        }
+        if r.lit(",\"handle\":{") {
+            guard let k = clock() else { return nil }
+            c.handle = k
+        }
+        if r.lit(",\"platformSign\":") {
+            guard let v = r.int() else { return nil }
+            c.platformSign = v
+        }
+        if r.lit(",\"platformHandle\":") {
+            guard let v = r.int() else { return nil }
+            c.platformHandle = v
+        }
         guard r.lit(",\"suspensions\":[") else { return nil }
         if !r.lit("]") {
             repeat {
                 guard r.lit("{\"from\":"), let from = r.int() else { return nil }
                 var to: Int64?
-                if r.lit(",\"to\":") { guard let v = r.int() else { return nil }; to = v }
+                if r.lit(",\"to\":") {
+                    guard let v = r.int() else { return nil }
+                    to = v
+                }
                 guard r.lit("}") else { return nil }
                 c.suspensions.append(Suspension(from: from, to: to))
             } while r.lit(",")
             guard r.lit("]") else { return nil }
         }
         guard r.lit(",\"escalations\":"), let escalations = r.int(),
-              r.lit(",\"awaitingRedispatch\":"), let awaiting = r.bool(),
-              r.lit(",\"replied\":"), let replied = r.bool(),
-              r.lit(",\"closed\":"), let closed = r.bool(),
-              r.lit("}"), r.atEnd
+            r.lit(",\"awaitingRedispatch\":"), let awaiting = r.bool(),
+            r.lit(",\"replied\":"), let replied = r.bool(),
+            r.lit(",\"closed\":"), let closed = r.bool(),
+            r.lit("}"), r.atEnd
         else { return nil }
         c.escalations = Int(escalations)
         c.awaitingRedispatch = awaiting

@@ -88,8 +88,9 @@ public struct SLADecision: Sendable, Hashable {
         case overdue(limit: ClockKind, deadline: Int64)
         case urge(limit: ClockKind, deadline: Int64, count: Int)
         case escalated(from: LoopLevel, to: LoopLevel, reason: String, deadline: Int64?, count: Int)
-        case resolved(level: LoopLevel, result: String, escalations: Int, satisfaction: Satisfaction?,
-                      openedAt: Int64, resolvedAt: Int64)
+        case resolved(
+            level: LoopLevel, result: String, escalations: Int, satisfaction: Satisfaction?,
+            openedAt: Int64, resolvedAt: Int64)
     }
     /// Deterministic: the same decision always has the same id.
     public var id: String

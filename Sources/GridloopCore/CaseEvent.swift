@@ -31,19 +31,19 @@ public enum LoopLevel: String, Sendable, Codable, CaseIterable, Comparable {
 
 /// What happened to a work order, in the 12345 platform's terms (the 12319 events map onto these).
 public enum CaseEventType: String, Sendable, Codable, CaseIterable {
-    case dispatch = "DISPATCH"            // 派单/交办
-    case redispatch = "REDISPATCH"        // 改派
-    case sign = "SIGN"                    // 签收
-    case `return` = "RETURN"              // 退单
-    case reply = "REPLY"                  // 办结回复
-    case extendApply = "EXTEND_APPLY"     // 申请延期
-    case extendApprove = "EXTEND_APPROVE" // 延期审批通过
-    case extendReject = "EXTEND_REJECT"   // 延期驳回
-    case suspend = "SUSPEND"              // 挂起
-    case resume = "RESUME"                // 解挂
-    case visit = "VISIT"                  // 回访
-    case reopen = "REOPEN"                // 重办
-    case withdraw = "WITHDRAW"            // 撤单
+    case dispatch = "DISPATCH"  // 派单/交办
+    case redispatch = "REDISPATCH"  // 改派
+    case sign = "SIGN"  // 签收
+    case `return` = "RETURN"  // 退单
+    case reply = "REPLY"  // 办结回复
+    case extendApply = "EXTEND_APPLY"  // 申请延期
+    case extendApprove = "EXTEND_APPROVE"  // 延期审批通过
+    case extendReject = "EXTEND_REJECT"  // 延期驳回
+    case suspend = "SUSPEND"  // 挂起
+    case resume = "RESUME"  // 解挂
+    case visit = "VISIT"  // 回访
+    case reopen = "REOPEN"  // 重办
+    case withdraw = "WITHDRAW"  // 撤单
 }
 
 public enum Urgency: String, Sendable, Codable, CaseIterable {
@@ -80,12 +80,12 @@ public struct Assignee: Sendable, Hashable, Codable {
 /// The fields of a new order that Gridloop keeps. Personal data (citizen name, phone,
 /// appeal text, free-text address) is deliberately absent: the adapters drop it.
 public struct OrderFacts: Sendable, Hashable, Codable {
-    public var channel: String?          // 12345 channel; nil for 12319
-    public var appealType: String?       // 12345 appealType; nil for 12319
-    public var categoryCode: String?     // 12345 category.code; nil for 12319
-    public var categoryName: String      // 12345 category.name or 12319 case_type
+    public var channel: String?  // 12345 channel; nil for 12319
+    public var appealType: String?  // 12345 appealType; nil for 12319
+    public var categoryCode: String?  // 12345 category.code; nil for 12319
+    public var categoryName: String  // 12345 category.name or 12319 case_type
     public var urgency: Urgency
-    public var acceptTime: Int64         // epoch milliseconds
+    public var acceptTime: Int64  // epoch milliseconds
     public var districtCode: String?
     public var streetCode: String?
     public var communityCode: String?
@@ -98,11 +98,13 @@ public struct OrderFacts: Sendable, Hashable, Codable {
     public var platformDeadline: Int64?
     public var repeatOf: String?
 
-    public init(channel: String? = nil, appealType: String? = nil, categoryCode: String? = nil,
-                categoryName: String, urgency: Urgency, acceptTime: Int64,
-                districtCode: String? = nil, streetCode: String? = nil, communityCode: String? = nil,
-                gridCode: String? = nil, platformSignHours: Int? = nil, platformHandleDays: Int? = nil,
-                platformDeadline: Int64? = nil, repeatOf: String? = nil) {
+    public init(
+        channel: String? = nil, appealType: String? = nil, categoryCode: String? = nil,
+        categoryName: String, urgency: Urgency, acceptTime: Int64,
+        districtCode: String? = nil, streetCode: String? = nil, communityCode: String? = nil,
+        gridCode: String? = nil, platformSignHours: Int? = nil, platformHandleDays: Int? = nil,
+        platformDeadline: Int64? = nil, repeatOf: String? = nil
+    ) {
         self.channel = channel
         self.appealType = appealType
         self.categoryCode = categoryCode
@@ -146,10 +148,12 @@ public struct CaseEvent: Sendable, Hashable, Codable {
     /// VISIT.
     public var satisfaction: Satisfaction?
 
-    public init(caseId: String, source: CaseSource, orderNo: String, type: CaseEventType,
-                eventTime: Int64, eventKey: String, sequence: Int? = nil, order: OrderFacts? = nil,
-                assignee: Assignee? = nil, unitCode: String? = nil, result: ReplyResult? = nil,
-                days: Int? = nil, satisfaction: Satisfaction? = nil) {
+    public init(
+        caseId: String, source: CaseSource, orderNo: String, type: CaseEventType,
+        eventTime: Int64, eventKey: String, sequence: Int? = nil, order: OrderFacts? = nil,
+        assignee: Assignee? = nil, unitCode: String? = nil, result: ReplyResult? = nil,
+        days: Int? = nil, satisfaction: Satisfaction? = nil
+    ) {
         self.caseId = caseId
         self.source = source
         self.orderNo = orderNo

@@ -1,12 +1,12 @@
 /// Where a case stands in its life on the ladder.
 public enum CaseStatus: String, Sendable, Codable, CaseIterable {
     case dispatched = "DISPATCHED"  // assigned at a level, not signed yet
-    case signed = "SIGNED"          // 签收: the unit is handling it
-    case returned = "RETURNED"      // 退单: back with the platform until REDISPATCH
-    case replied = "REPLIED"        // 办结回复: handled, awaiting the callback
-    case reopened = "REOPENED"      // 重办: handling again after an unsatisfied callback
-    case closed = "CLOSED"          // callback done, case finished
-    case withdrawn = "WITHDRAWN"    // 撤单: citizen withdrew
+    case signed = "SIGNED"  // 签收: the unit is handling it
+    case returned = "RETURNED"  // 退单: back with the platform until REDISPATCH
+    case replied = "REPLIED"  // 办结回复: handled, awaiting the callback
+    case reopened = "REOPENED"  // 重办: handling again after an unsatisfied callback
+    case closed = "CLOSED"  // callback done, case finished
+    case withdrawn = "WITHDRAWN"  // 撤单: citizen withdrew
 }
 
 /// The current state of one case, as kept in the `cases` table. A value: applying an
@@ -42,13 +42,15 @@ public struct CaseState: Sendable, Hashable, Codable {
     /// Time of the last applied event, epoch ms.
     public var lastEventTime: Int64
 
-    public init(caseId: String, source: CaseSource, orderNo: String, status: CaseStatus,
-                level: LoopLevel, unitCode: String, unitName: String, order: OrderFacts,
-                assignedAt: Int64, signedAt: Int64? = nil, repliedAt: Int64? = nil,
-                closedAt: Int64? = nil, suspendedSince: Int64? = nil, extensionDays: Int = 0,
-                repliedLevel: LoopLevel? = nil, lastResult: ReplyResult? = nil,
-                lastSatisfaction: Satisfaction? = nil, lastSequence: Int = 0, eventCount: Int = 0,
-                gapCount: Int = 0, lastEventTime: Int64) {
+    public init(
+        caseId: String, source: CaseSource, orderNo: String, status: CaseStatus,
+        level: LoopLevel, unitCode: String, unitName: String, order: OrderFacts,
+        assignedAt: Int64, signedAt: Int64? = nil, repliedAt: Int64? = nil,
+        closedAt: Int64? = nil, suspendedSince: Int64? = nil, extensionDays: Int = 0,
+        repliedLevel: LoopLevel? = nil, lastResult: ReplyResult? = nil,
+        lastSatisfaction: Satisfaction? = nil, lastSequence: Int = 0, eventCount: Int = 0,
+        gapCount: Int = 0, lastEventTime: Int64
+    ) {
         self.caseId = caseId
         self.source = source
         self.orderNo = orderNo

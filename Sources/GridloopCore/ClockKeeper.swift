@@ -16,8 +16,10 @@ public struct ClockKeeper: Sendable {
     /// The clock after `event` was applied to the case (`state` is the case after it), and the
     /// decisions it causes (a resolution, or an escalation when an unsatisfied callback reopens
     /// the case one level up). `state` may change: such an escalation moves the case's level.
-    public func apply(_ event: CaseEvent, to clock: CaseClock?, state: inout CaseState,
-                      topic: String, partition: Int32) -> (clock: CaseClock?, decisions: [SLADecision]) {
+    public func apply(
+        _ event: CaseEvent, to clock: CaseClock?, state: inout CaseState,
+        topic: String, partition: Int32
+    ) -> (clock: CaseClock?, decisions: [SLADecision]) {
         let t = event.eventTime
         guard var c = clock else {
             guard event.type == .dispatch || event.type == .redispatch else { return (nil, []) }
@@ -68,8 +70,10 @@ public struct ClockKeeper: Sendable {
         case .visit:
             // As the case state machine: a callback other than UNSATISFIED closes a replied case.
             if c.replied, !c.closed, event.satisfaction != .unsatisfied {
-                decisions.append(resolve(&c, state: state, at: t, result: state.lastResult?.rawValue ?? "RESOLVED",
-                                         satisfaction: event.satisfaction))
+                decisions.append(
+                    resolve(
+                        &c, state: state, at: t, result: state.lastResult?.rawValue ?? "RESOLVED",
+                        satisfaction: event.satisfaction))
             } else if event.satisfaction == .unsatisfied, c.replied, !c.closed {
                 decisions += reopen(&c, state: &state, at: t, unsatisfied: true)
             }
@@ -86,7 +90,8 @@ public struct ClockKeeper: Sendable {
 
     /// The decisions due at or before `watermark`, fired in time order, with the clock and case after them.
     public func fire(_ clock: CaseClock, state: CaseState, until watermark: Int64)
-        -> (clock: CaseClock, state: CaseState, decisions: [SLADecision]) {
+        -> (clock: CaseClock, state: CaseState, decisions: [SLADecision])
+    {
         var c = clock
         var s = state
         var out: [SLADecision] = []
@@ -99,18 +104,24 @@ public struct ClockKeeper: Sendable {
             case .running where due < deadline:
                 k.stage = .warned
                 c[kind] = k
-                out.append(SLADecision(id: "\(prefix)/warning", caseId: c.caseId, time: due,
-                                       kind: .warning(limit: kind, deadline: deadline, usedShare: policy.warningShare)))
+                out.append(
+                    SLADecision(
+                        id: "\(prefix)/warning", caseId: c.caseId, time: due,
+                        kind: .warning(limit: kind, deadline: deadline, usedShare: policy.warningShare)))
             case .running, .warned:
-                out.append(SLADecision(id: "\(prefix)/overdue", caseId: c.caseId, time: due,
-                                       kind: .overdue(limit: kind, deadline: deadline)))
+                out.append(
+                    SLADecision(
+                        id: "\(prefix)/overdue", caseId: c.caseId, time: due,
+                        kind: .overdue(limit: kind, deadline: deadline)))
                 if let next = c.level.next {
                     let from = c.level
                     c.escalations += 1
-                    out.append(SLADecision(
-                        id: "\(prefix)/escalated", caseId: c.caseId, time: due,
-                        kind: .escalated(from: from, to: next, reason: kind == .sign ? "SIGN_OVERDUE" : "HANDLE_OVERDUE",
-                                         deadline: deadline, count: c.escalations)))
+                    out.append(
+                        SLADecision(
+                            id: "\(prefix)/escalated", caseId: c.caseId, time: due,
+                            kind: .escalated(
+                                from: from, to: next, reason: kind == .sign ? "SIGN_OVERDUE" : "HANDLE_OVERDUE",
+                                deadline: deadline, count: c.escalations)))
                     s.level = next
                     s.status = .dispatched
                     s.signedAt = nil
@@ -123,8 +134,10 @@ public struct ClockKeeper: Sendable {
             case .overdue:
                 k.urges += 1
                 c[kind] = k
-                out.append(SLADecision(id: "\(prefix)/urge-\(k.urges)", caseId: c.caseId, time: due,
-                                       kind: .urge(limit: kind, deadline: deadline, count: k.urges)))
+                out.append(
+                    SLADecision(
+                        id: "\(prefix)/urge-\(k.urges)", caseId: c.caseId, time: due,
+                        kind: .urge(limit: kind, deadline: deadline, count: k.urges)))
             }
         }
         return (c, s, out)
@@ -154,14 +167,17 @@ public struct ClockKeeper: Sendable {
     // MARK: Helpers
 
     private func urgeInstant(after deadline: Int64, count: Int) -> Int64? {
-        calculator.deadline(start: deadline, unit: policy.urgeInterval.unit,
-                            budgetMillis: policy.urgeInterval.budgetMillis * Int64(count)).deadline
+        calculator.deadline(
+            start: deadline, unit: policy.urgeInterval.unit,
+            budgetMillis: policy.urgeInterval.budgetMillis * Int64(count)
+        ).deadline
     }
 
     /// Fresh sign and handle clocks at `level` from `at`.
     private func assign(_ c: inout CaseClock, level: LoopLevel, at t: Int64, state: CaseState, platform: Bool) {
-        let limits = policy.limits(level: level, source: state.source, urgency: state.order.urgency,
-                                   categoryCode: Self.categoryCode(state))
+        let limits = policy.limits(
+            level: level, source: state.source, urgency: state.order.urgency,
+            categoryCode: Self.categoryCode(state))
         c.level = level
         c.replied = false
         c.assignment += 1
@@ -170,7 +186,8 @@ public struct ClockKeeper: Sendable {
         c.suspensions = []
         c.sign = CaseClock.Clock(kind: .sign, limit: limits.sign)
         c.handle = CaseClock.Clock(kind: .handle, limit: limits.handle)
-        let platformLimits = platform && policy.platformLimitTightens ? platformDeadlines(state, from: t) : (sign: nil, handle: nil)
+        let platformLimits =
+            platform && policy.platformLimitTightens ? platformDeadlines(state, from: t) : (sign: nil, handle: nil)
         c.platformSign = platformLimits.sign
         c.platformHandle = platformLimits.handle
         recompute(&c)
@@ -183,9 +200,11 @@ public struct ClockKeeper: Sendable {
         if unsatisfied, policy.reopenUnsatisfied == .oneLevelUp, let next = c.level.next {
             let from = c.level
             c.escalations += 1
-            let d = SLADecision(id: "\(c.caseId)/a\(c.assignment)/reopened/escalated", caseId: c.caseId, time: t,
-                                kind: .escalated(from: from, to: next, reason: "REOPENED_UNSATISFIED", deadline: nil,
-                                                 count: c.escalations))
+            let d = SLADecision(
+                id: "\(c.caseId)/a\(c.assignment)/reopened/escalated", caseId: c.caseId, time: t,
+                kind: .escalated(
+                    from: from, to: next, reason: "REOPENED_UNSATISFIED", deadline: nil,
+                    count: c.escalations))
             state.level = next
             assign(&c, level: next, at: t, state: state, platform: false)
             return [d]
@@ -195,15 +214,19 @@ public struct ClockKeeper: Sendable {
         return []
     }
 
-    private func resolve(_ c: inout CaseClock, state: CaseState, at t: Int64, result: String,
-                         satisfaction: Satisfaction?) -> SLADecision {
+    private func resolve(
+        _ c: inout CaseClock, state: CaseState, at t: Int64, result: String,
+        satisfaction: Satisfaction?
+    ) -> SLADecision {
         c.closed = true
         c.sign = nil
         c.handle = nil
-        return SLADecision(id: "\(c.caseId)/a\(c.assignment)/resolved", caseId: c.caseId, time: t,
-                           kind: .resolved(level: state.repliedLevel ?? state.level, result: result, escalations: c.escalations,
-                                           satisfaction: satisfaction, openedAt: state.order.acceptTime,
-                                           resolvedAt: t))
+        return SLADecision(
+            id: "\(c.caseId)/a\(c.assignment)/resolved", caseId: c.caseId, time: t,
+            kind: .resolved(
+                level: state.repliedLevel ?? state.level, result: result, escalations: c.escalations,
+                satisfaction: satisfaction, openedAt: state.order.acceptTime,
+                resolvedAt: t))
     }
 
     /// Deadlines and warning instants of the running clocks, from the assignment start, the
@@ -215,9 +238,13 @@ public struct ClockKeeper: Sendable {
             let platform = kind == .sign ? c.platformSign : c.platformHandle
             if let d = deadline, let p = platform, p < d, c.suspensions.isEmpty { deadline = max(p, c.assignedAt) }
             k.deadline = deadline
-            k.warningAt = deadline == nil ? nil
-                : calculator.instant(start: c.assignedAt, limit: k.limit, share: policy.warningShare,
-                                     suspensions: c.suspensions).deadline.map { min($0, deadline!) }
+            k.warningAt =
+                deadline == nil
+                ? nil
+                : calculator.instant(
+                    start: c.assignedAt, limit: k.limit, share: policy.warningShare,
+                    suspensions: c.suspensions
+                ).deadline.map { min($0, deadline!) }
             c[kind] = k
         }
     }

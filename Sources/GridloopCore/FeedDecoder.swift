@@ -32,7 +32,8 @@ public enum FeedDecoder {
     static func parseObject(_ value: [UInt8]) throws(FeedRejection) -> FeedFields {
         guard !value.isEmpty else { throw FeedRejection(reason: "empty message") }
         guard value.count <= FeedLimits.messageBytes else {
-            throw FeedRejection(reason: "message of \(value.count) bytes, more than the \(FeedLimits.messageBytes) a feed message may have")
+            throw FeedRejection(
+                reason: "message of \(value.count) bytes, more than the \(FeedLimits.messageBytes) a feed message may have")
         }
         if value.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
             throw FeedRejection(reason: "empty message (only whitespace)")
@@ -79,8 +80,9 @@ public enum FeedDecoder {
         guard let type = types12345[msgType] else {
             return .skipped(reason: "unknown msgType '\(FeedFields.quote(msgType))'", orderNo: orderNo)
         }
-        var e = CaseEvent(caseId: CaseEvent.caseId(source: .hotline12345, orderNo: orderNo), source: .hotline12345,
-                          orderNo: orderNo, type: type, eventTime: 0, eventKey: msgId)
+        var e = CaseEvent(
+            caseId: CaseEvent.caseId(source: .hotline12345, orderNo: orderNo), source: .hotline12345,
+            orderNo: orderNo, type: type, eventTime: 0, eventKey: msgId)
         switch type {
         case .dispatch:
             let accept = try order.rfc3339("acceptTime")
@@ -133,8 +135,10 @@ public enum FeedDecoder {
     }
 
     static func assignee12345(_ a: FeedFields) throws(FeedRejection) -> Assignee {
-        Assignee(unitCode: try a.nonEmptyText("unitCode", maxLength: FeedLimits.code), unitName: try a.text("unitName", maxLength: FeedLimits.name),
-                 level: try a.enumeration("level", LoopLevel.self))
+        Assignee(
+            unitCode: try a.nonEmptyText("unitCode", maxLength: FeedLimits.code),
+            unitName: try a.text("unitName", maxLength: FeedLimits.name),
+            level: try a.enumeration("level", LoopLevel.self))
     }
 
     // MARK: 12319
@@ -158,8 +162,9 @@ public enum FeedDecoder {
         guard let type = events12319[event] else {
             return .skipped(reason: "unknown event '\(FeedFields.quote(event))'", orderNo: caseNo)
         }
-        var e = CaseEvent(caseId: CaseEvent.caseId(source: .hotline12319, orderNo: caseNo), source: .hotline12319,
-                          orderNo: caseNo, type: type, eventTime: time, eventKey: "\(caseNo)#\(seq)", sequence: seq)
+        var e = CaseEvent(
+            caseId: CaseEvent.caseId(source: .hotline12319, orderNo: caseNo), source: .hotline12319,
+            orderNo: caseNo, type: type, eventTime: time, eventKey: "\(caseNo)#\(seq)", sequence: seq)
         switch type {
         case .dispatch:
             let level = try root.int("level", min: 1)
@@ -174,8 +179,10 @@ public enum FeedDecoder {
             for personal in ["content", "caller_name", "caller_tel", "addr"] { _ = try root.string(personal) }
             e.order = OrderFacts(
                 categoryName: caseType, urgency: urgency, acceptTime: time,
-                districtCode: try root.text("district", maxLength: FeedLimits.code), streetCode: try root.text("street", maxLength: FeedLimits.code),
-                communityCode: try root.text("community", maxLength: FeedLimits.code), gridCode: try root.text("grid_no", maxLength: FeedLimits.code),
+                districtCode: try root.text("district", maxLength: FeedLimits.code),
+                streetCode: try root.text("street", maxLength: FeedLimits.code),
+                communityCode: try root.text("community", maxLength: FeedLimits.code),
+                gridCode: try root.text("grid_no", maxLength: FeedLimits.code),
                 platformDeadline: try root.optionalLocalTime("limit_time"))
             e.assignee = try assignee12319(root)
         case .redispatch:
@@ -201,7 +208,8 @@ public enum FeedDecoder {
         guard let level = tiers[tier] else {
             throw FeedRejection(reason: "field dept_tier: '\(FeedFields.quote(tier))' is not one of 小区, 社区, 街道, 区级")
         }
-        return Assignee(unitCode: try root.nonEmptyText("dept_code", maxLength: FeedLimits.code),
-                        unitName: try root.text("dept_name", maxLength: FeedLimits.name), level: level)
+        return Assignee(
+            unitCode: try root.nonEmptyText("dept_code", maxLength: FeedLimits.code),
+            unitName: try root.text("dept_name", maxLength: FeedLimits.name), level: level)
     }
 }

@@ -100,7 +100,9 @@ struct FeedFields {
     where E.RawValue == String {
         let s = try string(key)
         guard let e = E(rawValue: s) else {
-            throw FeedRejection(reason: "field \(name(key)): '\(Self.quote(s))' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw FeedRejection(
+                reason:
+                    "field \(name(key)): '\(Self.quote(s))' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return e
     }
@@ -162,7 +164,8 @@ public enum FeedTime {
             i += 1
         } else if u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") {
             guard i + 6 == u.count, u[i + 3] == UInt8(ascii: ":"),
-                  let h = two(u, i + 1), let m = two(u, i + 4), h < 24, m < 60 else { return nil }
+                let h = two(u, i + 1), let m = two(u, i + 4), h < 24, m < 60
+            else { return nil }
             offset = Int64(h * 60 + m) * 60_000 * (u[i] == UInt8(ascii: "-") ? -1 : 1)
             i += 6
         } else {
@@ -182,11 +185,12 @@ public enum FeedTime {
     /// `yyyy-MM-ddXHH:mm:ss` at `i`, as if UTC.
     private static func dateTime(_ u: [UInt8], _ i: Int) -> Int64? {
         guard u.count >= i + 19, u[i + 4] == UInt8(ascii: "-"), u[i + 7] == UInt8(ascii: "-"),
-              u[i + 13] == UInt8(ascii: ":"), u[i + 16] == UInt8(ascii: ":"),
-              let y1 = two(u, i), let y2 = two(u, i + 2), let mo = two(u, i + 5), let d = two(u, i + 8),
-              let h = two(u, i + 11), let mi = two(u, i + 14), let se = two(u, i + 17),
-              h < 24, mi < 60, se < 60,
-              let date = LocalDate(year: y1 * 100 + y2, month: mo, day: d) else { return nil }
+            u[i + 13] == UInt8(ascii: ":"), u[i + 16] == UInt8(ascii: ":"),
+            let y1 = two(u, i), let y2 = two(u, i + 2), let mo = two(u, i + 5), let d = two(u, i + 8),
+            let h = two(u, i + 11), let mi = two(u, i + 14), let se = two(u, i + 17),
+            h < 24, mi < 60, se < 60,
+            let date = LocalDate(year: y1 * 100 + y2, month: mo, day: d)
+        else { return nil }
         return date.day * 86_400_000 + Int64(h * 3600 + mi * 60 + se) * 1000
     }
 

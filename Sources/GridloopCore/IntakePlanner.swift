@@ -29,8 +29,10 @@ public struct IntakeItem: Sendable {
     /// The record's headers, in order.
     public var headers: [MessageHeader]
     public var outcome: FeedDecodeOutcome
-    public init(coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8], headers: [MessageHeader] = [],
-                outcome: FeedDecodeOutcome) {
+    public init(
+        coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8], headers: [MessageHeader] = [],
+        outcome: FeedDecodeOutcome
+    ) {
         self.coordinates = coordinates
         self.key = key
         self.value = value
@@ -49,8 +51,10 @@ public struct HeldEvent: Sendable, Hashable {
     public var headers: [MessageHeader]
     /// When it was first held, epoch ms (wall clock of the intake).
     public var heldAt: Int64
-    public init(event: CaseEvent, coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8],
-                headers: [MessageHeader] = [], heldAt: Int64) {
+    public init(
+        event: CaseEvent, coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8],
+        headers: [MessageHeader] = [], heldAt: Int64
+    ) {
         self.event = event
         self.coordinates = coordinates
         self.key = key
@@ -147,8 +151,10 @@ public struct IntakePlanner: Sendable {
     public mutating func offer(_ item: IntakeItem, now: Int64) {
         switch item.outcome {
         case .rejected(let reason):
-            deadLetters.append(DeadLetter(coordinates: item.coordinates, key: item.key, value: item.value,
-                                          headers: item.headers, reason: reason, caseId: nil))
+            deadLetters.append(
+                DeadLetter(
+                    coordinates: item.coordinates, key: item.key, value: item.value,
+                    headers: item.headers, reason: reason, caseId: nil))
         case .skipped(let reason, let orderNo):
             skipped.append(SkippedMessage(coordinates: item.coordinates, reason: reason, orderNo: orderNo))
         case .event(let event):
@@ -161,11 +167,12 @@ public struct IntakePlanner: Sendable {
                 if state.gapCount > 0 {
                     // Possibly an event of a gap accepted after the hold, arriving too late: the
                     // contract makes it a resend, but it is recorded rather than dropped silently.
-                    skipped.append(SkippedMessage(
-                        coordinates: item.coordinates,
-                        reason: "12319 event_seq \(seq) arrived after case \(event.orderNo) accepted a gap "
-                            + "(highest applied \(state.lastSequence)); treated as a resend, not applied",
-                        orderNo: event.orderNo))
+                    skipped.append(
+                        SkippedMessage(
+                            coordinates: item.coordinates,
+                            reason: "12319 event_seq \(seq) arrived after case \(event.orderNo) accepted a gap "
+                                + "(highest applied \(state.lastSequence)); treated as a resend, not applied",
+                            orderNo: event.orderNo))
                 } else {
                     duplicatesBySource[event.source, default: 0] += 1
                 }
@@ -175,8 +182,9 @@ public struct IntakePlanner: Sendable {
                 apply(event, at: item.coordinates, gapBefore: 0)
                 releaseApplicable(caseId: event.caseId)
             } else {
-                let h = HeldEvent(event: event, coordinates: item.coordinates, key: item.key, value: item.value,
-                                  headers: item.headers, heldAt: now)
+                let h = HeldEvent(
+                    event: event, coordinates: item.coordinates, key: item.key, value: item.value,
+                    headers: item.headers, heldAt: now)
                 held[event.caseId, default: []].append(h)
                 heldKeys.insert(event.eventKey)
                 newlyHeld.append(h)
@@ -198,7 +206,9 @@ public struct IntakePlanner: Sendable {
         // part of the gap and must be applied first, in order, or they would be lost as resends.
         var ending: [String: HeldEvent] = [:]
         for h in expired { ending[h.event.eventKey] = h }
-        for (caseId, highest) in Dictionary(grouping: expired, by: \.event.caseId).mapValues({ $0.map { $0.event.sequence ?? 0 }.max()! }) {
+        for (caseId, highest) in Dictionary(grouping: expired, by: \.event.caseId).mapValues({
+            $0.map { $0.event.sequence ?? 0 }.max()!
+        }) {
             for h in held[caseId] ?? [] where (h.event.sequence ?? 0) <= highest { ending[h.event.eventKey] = h }
         }
         let ordered = ending.values.sorted { a, b in
@@ -217,11 +227,12 @@ public struct IntakePlanner: Sendable {
                 releaseApplicable(caseId: event.caseId)
             } else {
                 let what = event.sequence.map { "\(event.type.rawValue) (event_seq \($0))" } ?? event.type.rawValue
-                deadLetters.append(DeadLetter(
-                    coordinates: h.coordinates, key: h.key, value: h.value, headers: h.headers,
-                    reason: "\(what) for order \(event.orderNo), which was never dispatched "
-                        + "(held \(holdSeconds) s for its DISPATCH)",
-                    caseId: event.caseId))
+                deadLetters.append(
+                    DeadLetter(
+                        coordinates: h.coordinates, key: h.key, value: h.value, headers: h.headers,
+                        reason: "\(what) for order \(event.orderNo), which was never dispatched "
+                            + "(held \(holdSeconds) s for its DISPATCH)",
+                        caseId: event.caseId))
             }
         }
     }
@@ -256,8 +267,10 @@ public struct IntakePlanner: Sendable {
         states[event.caseId] = next
         changedCases.insert(event.caseId)
         appliedKeys.insert(event.eventKey)
-        applied.append(AppliedEvent(event: event, coordinates: coordinates, eventNo: next.eventCount,
-                                    gapBefore: gapBefore))
+        applied.append(
+            AppliedEvent(
+                event: event, coordinates: coordinates, eventNo: next.eventCount,
+                gapBefore: gapBefore))
     }
 
     /// Applies held events of a case that have become applicable, in order, until none is.

@@ -79,7 +79,8 @@ public struct JSONParser {
     }
 
     private func describe(_ b: UInt8) -> String {
-        b >= 0x20 && b < 0x7F ? "unexpected character '\(Character(Unicode.Scalar(b)))'" : "unexpected byte 0x\(String(b, radix: 16))"
+        b >= 0x20 && b < 0x7F
+            ? "unexpected character '\(Character(Unicode.Scalar(b)))'" : "unexpected byte 0x\(String(b, radix: 16))"
     }
 
     private mutating func value() throws(JSONParseError) -> JSONValue {
@@ -88,9 +89,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw fail(describe(bytes[i]))
         }
@@ -100,7 +107,10 @@ public struct JSONParser {
         let n = word.utf8CodeUnitCount
         guard i + n <= bytes.count else { throw fail("unexpected end of input") }
         let p = word.utf8Start
-        for k in 0..<n where bytes[i + k] != p[k] { i += k; throw fail(describe(bytes[i])) }
+        for k in 0..<n where bytes[i + k] != p[k] {
+            i += k
+            throw fail(describe(bytes[i]))
+        }
         i += n
     }
 
@@ -111,11 +121,16 @@ public struct JSONParser {
         i += 1
         var out: [String: JSONValue] = [:]
         skipSpace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+            i += 1
+            return .object(out)
+        }
         while true {
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input") }
-            guard bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key, found \(describe(bytes[i]).dropFirst(11))") }
+            guard bytes[i] == UInt8(ascii: "\"") else {
+                throw fail("expected a string key, found \(describe(bytes[i]).dropFirst(11))")
+            }
             let keyStart = i
             let key = try string()
             skipSpace()
@@ -126,12 +141,19 @@ public struct JSONParser {
             // A repeated key is refused, not resolved: parsers differ on which one wins (first,
             // last, both), so two readers of the same bytes could see different messages.
             if out.updateValue(try value(), forKey: key) != nil {
-                throw JSONParseError(offset: keyStart, message: "duplicate key \"\(SafeText.text(key, maxLength: 64))\" in object")
+                throw JSONParseError(
+                    offset: keyStart, message: "duplicate key \"\(SafeText.text(key, maxLength: 64))\" in object")
             }
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                return .object(out)
+            }
             throw fail("expected ',' or '}', found \(describe(bytes[i]).dropFirst(11))")
         }
     }
@@ -143,14 +165,23 @@ public struct JSONParser {
         i += 1
         var out: [JSONValue] = []
         skipSpace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(out) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+            i += 1
+            return .array(out)
+        }
         while true {
             skipSpace()
             out.append(try value())
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of input") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(out) }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "]") {
+                i += 1
+                return .array(out)
+            }
             throw fail("expected ',' or ']', found \(describe(bytes[i]).dropFirst(11))")
         }
     }
@@ -203,10 +234,16 @@ public struct JSONParser {
                 return String(decoding: slice, as: UTF8.self)
             }
             if b == UInt8(ascii: "\\") { break }
-            if b < 0x20 { i = j; throw fail("control character in a string") }
+            if b < 0x20 {
+                i = j
+                throw fail("control character in a string")
+            }
             j += 1
         }
-        if j >= bytes.count { i = j; throw fail("unexpected end of input in a string") }
+        if j >= bytes.count {
+            i = j
+            throw fail("unexpected end of input in a string")
+        }
         // Slow path with escapes.
         var out: [UInt8] = Array(UnsafeBufferPointer(rebasing: bytes[start..<j]))
         i = j
@@ -218,7 +255,11 @@ public struct JSONParser {
                 return String(decoding: out, as: UTF8.self)
             }
             if b < 0x20 { throw fail("control character in a string") }
-            if b != UInt8(ascii: "\\") { out.append(b); i += 1; continue }
+            if b != UInt8(ascii: "\\") {
+                out.append(b)
+                i += 1
+                continue
+            }
             i += 1
             guard i < bytes.count else { break }
             let e = bytes[i]
@@ -276,7 +317,10 @@ public struct JSONParser {
     private func validateUTF8(_ s: UnsafeBufferPointer<UInt8>, base: Int) throws(JSONParseError) {
         var k = 0
         while k < s.count {
-            if s[k] < 0x80 { k += 1; continue }
+            if s[k] < 0x80 {
+                k += 1
+                continue
+            }
             guard let (_, length) = SafeText.decodeScalar(s, at: k) else {
                 throw JSONParseError(offset: base + k, message: "invalid UTF-8")
             }

@@ -184,7 +184,9 @@ struct JSONWriter {
         if v {
             bytes.append(contentsOf: [UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e")])
         } else {
-            bytes.append(contentsOf: [UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e")])
+            bytes.append(contentsOf: [
+                UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e"),
+            ])
         }
         comma = true
     }
@@ -285,10 +287,17 @@ struct JSONWriter {
         let hex: StaticString = "0123456789abcdef"
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "\""): bytes.append(92); bytes.append(34)
-            case 92: bytes.append(92); bytes.append(92)
+            case UInt8(ascii: "\""):
+                bytes.append(92)
+                bytes.append(34)
+            case 92:
+                bytes.append(92)
+                bytes.append(92)
             case 0..<0x20:
-                bytes.append(92); bytes.append(UInt8(ascii: "u")); bytes.append(48); bytes.append(48)
+                bytes.append(92)
+                bytes.append(UInt8(ascii: "u"))
+                bytes.append(48)
+                bytes.append(48)
                 hex.withUTF8Buffer { h in
                     bytes.append(h[Int(b >> 4)])
                     bytes.append(h[Int(b & 15)])

@@ -29,9 +29,11 @@ public struct SLAPolicy: Sendable, Hashable {
         public var handle: TimeLimit?
         /// Where it was written (`file:line`), for messages.
         public var origin: String
-        public init(level: LoopLevel? = nil, source: CaseSource? = nil, urgency: Urgency? = nil,
-                    categoryPrefix: String? = nil, sign: TimeLimit? = nil, handle: TimeLimit? = nil,
-                    origin: String = "") {
+        public init(
+            level: LoopLevel? = nil, source: CaseSource? = nil, urgency: Urgency? = nil,
+            categoryPrefix: String? = nil, sign: TimeLimit? = nil, handle: TimeLimit? = nil,
+            origin: String = ""
+        ) {
             self.level = level
             self.source = source
             self.urgency = urgency
@@ -78,9 +80,11 @@ public struct SLAPolicy: Sendable, Hashable {
     /// Whether the platform's own limit (`timeLimit`, `limit_time`) tightens the policy's: the earlier deadline wins.
     public var platformLimitTightens: Bool
 
-    public init(levels: [LoopLevel: Limits], overrides: [Override] = [], warningShare: Double = 0.8,
-                urgeInterval: TimeLimit, urgeCap: Int, returnStopsClocks: Bool = true,
-                reopenUnsatisfied: ReopenRule = .oneLevelUp, platformLimitTightens: Bool = true) {
+    public init(
+        levels: [LoopLevel: Limits], overrides: [Override] = [], warningShare: Double = 0.8,
+        urgeInterval: TimeLimit, urgeCap: Int, returnStopsClocks: Bool = true,
+        reopenUnsatisfied: ReopenRule = .oneLevelUp, platformLimitTightens: Bool = true
+    ) {
         self.levels = levels
         // Stable sort: among equally specific overrides the one written first wins.
         self.overrides = overrides.enumerated().sorted { a, b in

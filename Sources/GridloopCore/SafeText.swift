@@ -58,10 +58,21 @@ public enum SafeText {
         var need = 0
         var minScalar: UInt32 = 0
         var scalar: UInt32 = 0
-        if b & 0xE0 == 0xC0 { need = 1; minScalar = 0x80; scalar = UInt32(b & 0x1F) }
-        else if b & 0xF0 == 0xE0 { need = 2; minScalar = 0x800; scalar = UInt32(b & 0x0F) }
-        else if b & 0xF8 == 0xF0 { need = 3; minScalar = 0x10000; scalar = UInt32(b & 0x07) }
-        else { return nil }
+        if b & 0xE0 == 0xC0 {
+            need = 1
+            minScalar = 0x80
+            scalar = UInt32(b & 0x1F)
+        } else if b & 0xF0 == 0xE0 {
+            need = 2
+            minScalar = 0x800
+            scalar = UInt32(b & 0x0F)
+        } else if b & 0xF8 == 0xF0 {
+            need = 3
+            minScalar = 0x10000
+            scalar = UInt32(b & 0x07)
+        } else {
+            return nil
+        }
         guard k + need < s.count else { return nil }
         for m in 1...need {
             let c = s[k + m]

@@ -2,7 +2,12 @@
 /// `4wh` working hours), as written in the policy and in `gridloopd deadline --limit`.
 public struct TimeLimit: Sendable, Hashable, CustomStringConvertible {
     public enum Unit: String, Sendable, Hashable, CaseIterable {
-        case seconds = "s", minutes = "m", hours = "h", days = "d", workingDays = "wd", workingHours = "wh"
+        case seconds = "s"
+        case minutes = "m"
+        case hours = "h"
+        case days = "d"
+        case workingDays = "wd"
+        case workingHours = "wh"
     }
 
     public var amount: Int
@@ -124,7 +129,8 @@ public struct DeadlineCalculator: Sendable {
         if unit == .workingDays { date = LocalDate(day: date.day + 1) }
         while date.startMillis < end {
             for w in windows(on: date, unit: unit) {
-                let lower = max(w.lowerBound, start), upper = min(w.upperBound, end)
+                let lower = max(w.lowerBound, start)
+                let upper = min(w.upperBound, end)
                 guard lower < upper else { continue }
                 total += upper - lower
                 for p in suspensions {

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 // Threading: `run` blocks the thread that calls it (the daemon gives it one of its own) and only
 // accepts; each connection is served on a thread of its own, at most `maxConnections` at once.
@@ -55,9 +56,11 @@ public final class HTTPServer: Sendable {
 
     /// Binds and listens on `address` (`host:port`, `[v6]:port` or `:port` for all interfaces)
     /// at once, so that a port in use or a bad address fails start-up, not later.
-    public init(address: String, requestTimeout: Duration = HTTPServer.defaultRequestTimeout,
-                maxConnections: Int = HTTPServer.defaultMaxConnections,
-                handler: @escaping @Sendable (_ method: String, _ path: String) -> HTTPResponse) throws {
+    public init(
+        address: String, requestTimeout: Duration = HTTPServer.defaultRequestTimeout,
+        maxConnections: Int = HTTPServer.defaultMaxConnections,
+        handler: @escaping @Sendable (_ method: String, _ path: String) -> HTTPResponse
+    ) throws {
         precondition(maxConnections > 0 && requestTimeout > .zero, "an HTTP server needs a connection and some time")
         guard let (host, port) = Self.split(address) else {
             throw HTTPServerError(description: "'\(address)' is not host:port")
@@ -93,9 +96,13 @@ public final class HTTPServer: Sendable {
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
                 if getsockname(s, sa, &len) == 0 {
                     if sa.pointee.sa_family == sa_family_t(AF_INET) {
-                        sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { actual = Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+                        sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                            actual = Int(UInt16(bigEndian: $0.pointee.sin_port))
+                        }
                     } else if sa.pointee.sa_family == sa_family_t(AF_INET6) {
-                        sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { actual = Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+                        sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                            actual = Int(UInt16(bigEndian: $0.pointee.sin6_port))
+                        }
                     }
                 }
             }
@@ -153,8 +160,9 @@ public final class HTTPServer: Sendable {
             } else if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
                 guard Self.wait(client, for: POLLIN, until: deadline) else {
                     // Too slow: say so if the client listens, and hang up.
-                    Self.send(Self.encode(HTTPResponse(status: 408, body: "request not received in time\n")),
-                              to: client, until: .now)
+                    Self.send(
+                        Self.encode(HTTPResponse(status: 408, body: "request not received in time\n")),
+                        to: client, until: .now)
                     return
                 }
             } else {
@@ -242,7 +250,8 @@ public final class HTTPServer: Sendable {
     /// `127.0.0.1:9464` → ("127.0.0.1", 9464); `[::1]:9464` → ("::1", 9464); `:9464` → ("", 9464).
     public static func split(_ address: String) -> (String, Int)? {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-              (0...65535).contains(port) else { return nil }
+            (0...65535).contains(port)
+        else { return nil }
         var host = String(address[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return (host, port)

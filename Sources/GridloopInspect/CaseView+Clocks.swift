@@ -65,9 +65,10 @@ extension CaseView {
                 let calc = keeper.calculator
                 let used = calc.counted(start: clock.assignedAt, until: now, unit: k.limit.unit, suspensions: clock.suspensions)
                 // The deadline in force may be the platform's (earlier) or extended: measure against it.
-                let whole = k.deadline.map {
-                    calc.counted(start: clock.assignedAt, until: $0, unit: k.limit.unit, suspensions: clock.suspensions)
-                } ?? k.limit.budgetMillis
+                let whole =
+                    k.deadline.map {
+                        calc.counted(start: clock.assignedAt, until: $0, unit: k.limit.unit, suspensions: clock.suspensions)
+                    } ?? k.limit.budgetMillis
                 var state: String
                 switch k.stage {
                 case .running: state = "running"
@@ -77,32 +78,40 @@ extension CaseView {
                 if clock.closed || (kind == .sign && signedAt != nil) || (kind == .handle && clock.replied) { state = "stopped" }
                 if clock.isSuspended { state = "suspended" }
                 if clock.awaitingRedispatch { state = "returned" }
-                clocks.append(ClockView(
-                    kind: kind.rawValue, level: clock.level.rawValue, limit: k.limit.description, state: state,
-                    deadline: k.deadline.map { RFC3339.format($0) }, warningAt: k.warningAt.map { RFC3339.format($0) },
-                    usedShare: whole > 0 ? (Double(used) / Double(whole) * 1000).rounded() / 1000 : nil,
-                    urges: k.urges))
+                clocks.append(
+                    ClockView(
+                        kind: kind.rawValue, level: clock.level.rawValue, limit: k.limit.description, state: state,
+                        deadline: k.deadline.map { RFC3339.format($0) }, warningAt: k.warningAt.map { RFC3339.format($0) },
+                        usedShare: whole > 0 ? (Double(used) / Double(whole) * 1000).rounded() / 1000 : nil,
+                        urges: k.urges))
             }
         }
         let e = try CaseQueries.emitted(caseId: caseId, from: db)
         emitted = (0..<e.count).map { i in
-            Emitted(id: e.string(i, 0)!, type: e.string(i, 1)!, level: e.string(i, 2)!, toLevel: e.string(i, 3),
-                    time: e.string(i, 4)!, topic: e.string(i, 5), published: e.string(i, 6) == "t")
+            Emitted(
+                id: e.string(i, 0)!, type: e.string(i, 1)!, level: e.string(i, 2)!, toLevel: e.string(i, 3),
+                time: e.string(i, 4)!, topic: e.string(i, 5), published: e.string(i, 6) == "t")
         }
     }
 
     func clocksText() -> String {
         guard !clocks.isEmpty else {
             guard asOf != nil else { return "" }
-            let why = status == "CLOSED" || status == "WITHDRAWN" ? "the case is \(status.lowercased())"
-                : status == "REPLIED" ? "replied, awaiting the callback" : status == "RETURNED" ? "returned, awaiting a redispatch"
-                : "none running"
+            let why =
+                status == "CLOSED" || status == "WITHDRAWN"
+                ? "the case is \(status.lowercased())"
+                : status == "REPLIED"
+                    ? "replied, awaiting the callback"
+                    : status == "RETURNED"
+                        ? "returned, awaiting a redispatch"
+                        : "none running"
             return "\n\nclocks: none (\(why))"
         }
         var out = "\n\nclocks at \(clocks[0].level) (as of \(asOf ?? "now")):"
         for c in clocks {
             let share = c.usedShare.map { "\(Int(($0 * 100).rounded()))% used" } ?? ""
-            out += "\n  \(c.kind.rightPad(6)) \(c.limit.rightPad(5)) \(c.state.rightPad(9)) deadline \(c.deadline ?? "-")  "
+            out +=
+                "\n  \(c.kind.rightPad(6)) \(c.limit.rightPad(5)) \(c.state.rightPad(9)) deadline \(c.deadline ?? "-")  "
                 + "warning \(c.warningAt ?? "-")  \(share)\(c.urges > 0 ? "  urged \(c.urges)x" : "")"
         }
         return out
@@ -113,7 +122,8 @@ extension CaseView {
         var out = "\n\nemitted:"
         for e in emitted {
             let what = OutboundEvent.shortType(e.type) + (e.toLevel.map { " → \($0)" } ?? "")
-            out += "\n  \(e.time)  \(what.rightPad(30)) at \(e.level.rightPad(9)) \(e.published ? "published" : "not published yet")  \(e.id)"
+            out +=
+                "\n  \(e.time)  \(what.rightPad(30)) at \(e.level.rightPad(9)) \(e.published ? "published" : "not published yet")  \(e.id)"
         }
         return out
     }

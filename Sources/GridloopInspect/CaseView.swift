@@ -53,10 +53,11 @@ public struct CaseView: Codable, Sendable {
         guard r.count == 1 else { return nil }
         let e = try CaseQueries.events(caseId: caseId, from: db)
         let events = (0..<e.count).map { i in
-            Event(eventNo: e.int(i, 0)!, type: e.string(i, 1)!, eventTime: e.string(i, 2)!, messageId: e.string(i, 3)!,
-                  sequence: e.int(i, 4), gapBefore: e.int(i, 5) ?? 0, level: e.string(i, 6), unitCode: e.string(i, 7),
-                  result: e.string(i, 8), days: e.int(i, 9), satisfaction: e.string(i, 10), topic: e.string(i, 11)!,
-                  partition: e.int(i, 12)!, offset: e.int64(i, 13)!)
+            Event(
+                eventNo: e.int(i, 0)!, type: e.string(i, 1)!, eventTime: e.string(i, 2)!, messageId: e.string(i, 3)!,
+                sequence: e.int(i, 4), gapBefore: e.int(i, 5) ?? 0, level: e.string(i, 6), unitCode: e.string(i, 7),
+                result: e.string(i, 8), days: e.int(i, 9), satisfaction: e.string(i, 10), topic: e.string(i, 11)!,
+                partition: e.int(i, 12)!, offset: e.int64(i, 13)!)
         }
         return CaseView(
             caseId: r.string(0, 0)!, source: r.string(0, 1)!, orderNo: r.string(0, 2)!, status: r.string(0, 3)!,
@@ -94,7 +95,8 @@ public struct CaseView: Codable, Sendable {
             if let d = e.days { what += " +\(d)wd" }
             if e.gapBefore > 0 { what += " (after a gap of \(e.gapBefore))" }
             let seq = e.sequence.map { " seq \($0)" } ?? ""
-            out += "\n  \(String(e.eventNo).leftPad(3)). \(e.eventTime)  \(what.rightPad(28)) \(e.topic)[\(e.partition)]@\(e.offset)\(seq)"
+            out +=
+                "\n  \(String(e.eventNo).leftPad(3)). \(e.eventTime)  \(what.rightPad(28)) \(e.topic)[\(e.partition)]@\(e.offset)\(seq)"
         }
         out += emittedText()
         return out
@@ -137,10 +139,11 @@ public struct DeadLetterView: Codable, Sendable {
     public static func list(limit: Int, from db: PostgresConnection) throws -> [DeadLetterView] {
         let r = try DeadLetterQueries.list(limit: limit, from: db)
         return (0..<r.count).map { i in
-            DeadLetterView(id: r.int64(i, 0)!, topic: r.string(i, 1)!, partition: r.int(i, 2)!, offset: r.int64(i, 3)!,
-                           reason: r.string(i, 4)!, caseId: r.string(i, 5), createdAt: r.string(i, 6)!,
-                           bytes: r.int(i, 7) ?? 0, retriedAt: r.string(i, 8), retriedOffset: r.int64(i, 9),
-                           retryOf: r.string(i, 10).flatMap { Int64($0) })
+            DeadLetterView(
+                id: r.int64(i, 0)!, topic: r.string(i, 1)!, partition: r.int(i, 2)!, offset: r.int64(i, 3)!,
+                reason: r.string(i, 4)!, caseId: r.string(i, 5), createdAt: r.string(i, 6)!,
+                bytes: r.int(i, 7) ?? 0, retriedAt: r.string(i, 8), retriedOffset: r.int64(i, 9),
+                retryOf: r.string(i, 10).flatMap { Int64($0) })
         }
     }
 

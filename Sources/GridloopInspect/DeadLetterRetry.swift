@@ -56,12 +56,15 @@ public enum DeadLetterRetry {
             if let ids {
                 let found = Set((0..<rows.count).map { rows.int64($0, 0)! })
                 if let missing = ids.first(where: { !found.contains($0) }) {
-                    throw Refusal(description: "no dead letter \(missing) (gridloopd dlq list shows their ids); nothing published")
+                    throw Refusal(
+                        description: "no dead letter \(missing) (gridloopd dlq list shows their ids); nothing published")
                 }
                 if let done = (0..<rows.count).first(where: { rows.string($0, 5) != nil }) {
-                    throw Refusal(description: "dead letter \(rows.int64(done, 0)!) was retried already, at \(rows.string(done, 5)!) "
-                        + "(published again to \(rows.string(done, 1)!)[\(rows.int(done, 2)!)]@\(rows.int64(done, 6).map(String.init) ?? "?")); "
-                        + "a message that failed again is a new dead letter with its own id (gridloopd dlq list); nothing published")
+                    throw Refusal(
+                        description: "dead letter \(rows.int64(done, 0)!) was retried already, at \(rows.string(done, 5)!) "
+                            + "(published again to \(rows.string(done, 1)!)[\(rows.int(done, 2)!)]@\(rows.int64(done, 6).map(String.init) ?? "?")); "
+                            + "a message that failed again is a new dead letter with its own id (gridloopd dlq list); nothing published"
+                    )
                 }
             }
             guard rows.count > 0 else { return Summary(published: [], failed: []) }
@@ -70,7 +73,8 @@ public enum DeadLetterRetry {
             let records = (0..<rows.count).map { i in
                 let original = (stored[String(ids[i])] ?? []).filter { $0.name != retryHeader }
                 return ProducerRecord(
-                    topic: rows.string(i, 1)!, partition: Int32(rows.int(i, 2)!), key: rows.bytes(i, 3), value: rows.bytes(i, 4) ?? [],
+                    topic: rows.string(i, 1)!, partition: Int32(rows.int(i, 2)!), key: rows.bytes(i, 3),
+                    value: rows.bytes(i, 4) ?? [],
                     headers: original.map { KafkaHeader(name: $0.name, value: $0.value) }
                         + [KafkaHeader(name: retryHeader, value: Array(String(ids[i]).utf8))])
             }
@@ -79,15 +83,18 @@ public enum DeadLetterRetry {
             for (i, delivery) in try producer.send(records, timeout: .seconds(30)).enumerated() {
                 switch delivery {
                 case .success(let d):
-                    result.published.append(Outcome(id: ids[i], topic: rows.string(i, 1)!, partition: Int(d.partition), newOffset: d.offset,
-                                                    headers: rows.bool(i, 7) == true ? records[i].headers.count - 1 : nil))
+                    result.published.append(
+                        Outcome(
+                            id: ids[i], topic: rows.string(i, 1)!, partition: Int(d.partition), newOffset: d.offset,
+                            headers: rows.bool(i, 7) == true ? records[i].headers.count - 1 : nil))
                 case .failure(let error):
                     result.failed.append(Failure(id: ids[i], error: "\(error)"))
                 }
             }
             if !result.published.isEmpty {
-                try DeadLetterQueries.markRetried(ids: result.published.map(\.id), offsets: result.published.map(\.newOffset),
-                                                  db: db)
+                try DeadLetterQueries.markRetried(
+                    ids: result.published.map(\.id), offsets: result.published.map(\.newOffset),
+                    db: db)
             }
             return result
         }

@@ -7,8 +7,10 @@ extension Report721 {
         return "\(p)%"
     }
 
-    static let levelNames = ["ESTATE": "小区 estate", "COMMUNITY": "社区 community", "STREET": "街道 street", "DISTRICT": "区级 district",
-                             "ESTATE+COMMUNITY": "小区+社区 estate+community"]
+    static let levelNames = [
+        "ESTATE": "小区 estate", "COMMUNITY": "社区 community", "STREET": "街道 street", "DISTRICT": "区级 district",
+        "ESTATE+COMMUNITY": "小区+社区 estate+community",
+    ]
 
     static func name(_ level: String) -> String { levelNames[level] ?? level }
 
@@ -19,25 +21,31 @@ extension Report721 {
     }
 
     public func text() -> String {
-        var out = "721 report: \(resolved) cases closed \(from) to \(to) (Asia/Shanghai), "
+        var out =
+            "721 report: \(resolved) cases closed \(from) to \(to) (Asia/Shanghai), "
             + "\(breached) of them went overdue (\(Self.percent(breachRate)))\n\n"
         out += "\("RESOLVED AT".rightPad(28)) \("CASES".leftPad(7)) \("ACTUAL".leftPad(8)) \("TARGET".leftPad(8))"
         for t in targets {
             let mark = resolved == 0 ? "" : t.met ? "  met" : t.tier == "ESTATE+COMMUNITY" ? "  below target" : "  above target"
-            out += "\n\(Self.name(t.tier).rightPad(28)) \(String(t.resolved).leftPad(7)) \(Self.percent(t.actual).leftPad(8)) "
+            out +=
+                "\n\(Self.name(t.tier).rightPad(28)) \(String(t.resolved).leftPad(7)) \(Self.percent(t.actual).leftPad(8)) "
                 + "\(Self.percent(t.target).leftPad(8))\(mark)"
         }
-        out += "\n\n\("LEVEL".rightPad(18)) \("RESOLVED".leftPad(9)) \("SHARE".leftPad(8)) \("HANDLED".leftPad(8)) "
+        out +=
+            "\n\n\("LEVEL".rightPad(18)) \("RESOLVED".leftPad(9)) \("SHARE".leftPad(8)) \("HANDLED".leftPad(8)) "
             + "\("OVERDUE".leftPad(8)) \("BREACH".leftPad(8))"
         for l in levels {
-            out += "\n\(Self.name(l.level).rightPad(18)) \(String(l.resolved).leftPad(9)) \(Self.percent(l.share).leftPad(8)) "
+            out +=
+                "\n\(Self.name(l.level).rightPad(18)) \(String(l.resolved).leftPad(9)) \(Self.percent(l.share).leftPad(8)) "
                 + "\(String(l.handled).leftPad(8)) \(String(l.breached).leftPad(8)) \(Self.percent(l.breachRate).leftPad(8))"
         }
         func table(_ title: String, _ rows: [GroupRow]) {
-            out += "\n\n\(title.rightPad(30)) \("RESOLVED".leftPad(9)) \("EST+COM".leftPad(8)) \("STREET".leftPad(8)) "
+            out +=
+                "\n\n\(title.rightPad(30)) \("RESOLVED".leftPad(9)) \("EST+COM".leftPad(8)) \("STREET".leftPad(8)) "
                 + "\("DISTRICT".leftPad(8)) \("BREACH".leftPad(8))"
             for r in rows {
-                out += "\n\(r.label.rightPad(30)) \(String(r.resolved).leftPad(9)) \(Self.percent(r.estateCommunityShare).leftPad(8)) "
+                out +=
+                    "\n\(r.label.rightPad(30)) \(String(r.resolved).leftPad(9)) \(Self.percent(r.estateCommunityShare).leftPad(8)) "
                     + "\(Self.percent(Self.ratio(r.street, r.resolved)).leftPad(8)) "
                     + "\(Self.percent(Self.ratio(r.district, r.resolved)).leftPad(8)) \(Self.percent(r.breachRate).leftPad(8))"
             }
@@ -55,9 +63,13 @@ extension Report721 {
 
     /// A bar chart of actual against target for the three tiers (the axis goes to 100%).
     func chart() -> String {
-        let width = 640, height = 300, base = 250, top = 30
+        let width = 640
+        let height = 300
+        let base = 250
+        let top = 30
         let scale = Double(base - top)
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" "
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" role=\"img\" "
             + "aria-label=\"resolved at each level, actual against target\">"
         for tick in stride(from: 0, through: 100, by: 25) {
             let y = base - Int(Double(tick) / 100 * scale)
@@ -66,18 +78,25 @@ extension Report721 {
         }
         for (i, t) in targets.enumerated() {
             let x = 80 + i * 190
-            let actualH = Int(t.actual * scale), targetH = Int(t.target * scale)
+            let actualH = Int(t.actual * scale)
+            let targetH = Int(t.target * scale)
             svg += "<rect x=\"\(x)\" y=\"\(base - targetH)\" width=\"60\" height=\"\(targetH)\" fill=\"#c9d6e8\"/>"
-            svg += "<rect x=\"\(x + 66)\" y=\"\(base - actualH)\" width=\"60\" height=\"\(actualH)\" "
+            svg +=
+                "<rect x=\"\(x + 66)\" y=\"\(base - actualH)\" width=\"60\" height=\"\(actualH)\" "
                 + "fill=\"\(resolved == 0 ? "#999" : t.met ? "#2e7d32" : "#c62828")\"/>"
-            svg += "<text x=\"\(x + 30)\" y=\"\(base - targetH - 6)\" text-anchor=\"middle\" font-size=\"13\" fill=\"#333\">"
+            svg +=
+                "<text x=\"\(x + 30)\" y=\"\(base - targetH - 6)\" text-anchor=\"middle\" font-size=\"13\" fill=\"#333\">"
                 + "\(Self.percent(t.target))</text>"
-            svg += "<text x=\"\(x + 96)\" y=\"\(base - actualH - 6)\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">"
+            svg +=
+                "<text x=\"\(x + 96)\" y=\"\(base - actualH - 6)\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">"
                 + "\(Self.percent(t.actual))</text>"
-            svg += "<text x=\"\(x + 63)\" y=\"\(base + 22)\" text-anchor=\"middle\" font-size=\"14\">\(Self.escape(Self.name(t.tier)))</text>"
+            svg +=
+                "<text x=\"\(x + 63)\" y=\"\(base + 22)\" text-anchor=\"middle\" font-size=\"14\">\(Self.escape(Self.name(t.tier)))</text>"
         }
-        svg += "<rect x=\"420\" y=\"4\" width=\"12\" height=\"12\" fill=\"#c9d6e8\"/><text x=\"436\" y=\"14\" font-size=\"12\">target 目标</text>"
-        svg += "<rect x=\"510\" y=\"4\" width=\"12\" height=\"12\" fill=\"#2e7d32\"/><text x=\"526\" y=\"14\" font-size=\"12\">actual 实际</text>"
+        svg +=
+            "<rect x=\"420\" y=\"4\" width=\"12\" height=\"12\" fill=\"#c9d6e8\"/><text x=\"436\" y=\"14\" font-size=\"12\">target 目标</text>"
+        svg +=
+            "<rect x=\"510\" y=\"4\" width=\"12\" height=\"12\" fill=\"#2e7d32\"/><text x=\"526\" y=\"14\" font-size=\"12\">actual 实际</text>"
         return svg + "</svg>"
     }
 
@@ -90,7 +109,8 @@ extension Report721 {
                     + "<td>\(Self.percent(r.breachRate))</td></tr>"
             }.joined(separator: "\n")
         }
-        let head = "<tr><th></th><th>resolved 办结</th><th>estate+community</th><th>street</th><th>district</th><th>breach 超期率</th></tr>"
+        let head =
+            "<tr><th></th><th>resolved 办结</th><th>estate+community</th><th>street</th><th>district</th><th>breach 超期率</th></tr>"
         let levelRows = levels.map { l in
             "<tr><td>\(Self.escape(Self.name(l.level)))</td><td>\(l.resolved)</td><td>\(Self.percent(l.share))</td>"
                 + "<td>\(l.handled)</td><td>\(l.breached)</td><td>\(Self.percent(l.breachRate))</td></tr>"

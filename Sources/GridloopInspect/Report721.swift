@@ -118,41 +118,49 @@ public struct Report721: Codable, Sendable {
         let lv = try Report721Queries.byLevel(from: from, to: to, db: db)
         var levels: [LevelRow] = []
         for i in 0..<lv.count {
-            levels.append(LevelRow(level: lv.string(i, 0)!, resolved: lv.int(i, 1)!, share: 0, handled: lv.int(i, 2)!,
-                                   breached: lv.int(i, 3)!, breachRate: ratio(lv.int(i, 3)!, lv.int(i, 2)!)))
+            levels.append(
+                LevelRow(
+                    level: lv.string(i, 0)!, resolved: lv.int(i, 1)!, share: 0, handled: lv.int(i, 2)!,
+                    breached: lv.int(i, 3)!, breachRate: ratio(lv.int(i, 3)!, lv.int(i, 2)!)))
         }
         levels.sort { levelOrder.firstIndex(of: $0.level)! < levelOrder.firstIndex(of: $1.level)! }
         let total = levels.map(\.resolved).reduce(0, +)
         for i in levels.indices { levels[i].share = ratio(levels[i].resolved, total) }
         let all = try Report721Queries.totals(from: from, to: to, db: db)
         func count(_ names: [String]) -> Int { levels.filter { names.contains($0.level) }.map(\.resolved).reduce(0, +) }
-        let tiers: [(String, [String], Double)] = [("ESTATE+COMMUNITY", ["ESTATE", "COMMUNITY"], 0.7), ("STREET", ["STREET"], 0.2),
-                                                   ("DISTRICT", ["DISTRICT"], 0.1)]
+        let tiers: [(String, [String], Double)] = [
+            ("ESTATE+COMMUNITY", ["ESTATE", "COMMUNITY"], 0.7), ("STREET", ["STREET"], 0.2),
+            ("DISTRICT", ["DISTRICT"], 0.1),
+        ]
         let targets = tiers.map { tier, names, target in
             let actual = ratio(count(names), total)
-            return Target(tier: tier, resolved: count(names), actual: actual, target: target,
-                          met: tier == "ESTATE+COMMUNITY" ? actual >= target : actual <= target)
+            return Target(
+                tier: tier, resolved: count(names), actual: actual, target: target,
+                met: tier == "ESTATE+COMMUNITY" ? actual >= target : actual <= target)
         }
         func groups(_ column: String) throws -> [GroupRow] {
             let r = try Report721Queries.groups(column, from: from, to: to, db: db)
             return (0..<r.count).map { i in
-                GroupRow(key: r.string(i, 0)!, name: nil, resolved: r.int(i, 1)!, estateCommunity: r.int(i, 2)!, street: r.int(i, 3)!,
-                         district: r.int(i, 4)!, estateCommunityShare: ratio(r.int(i, 2)!, r.int(i, 1)!),
-                         breached: r.int(i, 5)!, breachRate: ratio(r.int(i, 5)!, r.int(i, 1)!))
+                GroupRow(
+                    key: r.string(i, 0)!, name: nil, resolved: r.int(i, 1)!, estateCommunity: r.int(i, 2)!, street: r.int(i, 3)!,
+                    district: r.int(i, 4)!, estateCommunityShare: ratio(r.int(i, 2)!, r.int(i, 1)!),
+                    breached: r.int(i, 5)!, breachRate: ratio(r.int(i, 5)!, r.int(i, 1)!))
             }
         }
         // By name: 12319 has no category code, and both platforms use the same 大类/小类 names.
         let categories = try groups("category_name")
         var units = by == "street" ? try groups("street_code") : by == "community" ? try groups("community_code") : []
         if let by, !units.isEmpty {
-            let names = try unitNames(by == "street" ? ("street_code", "STREET") : ("community_code", "COMMUNITY"),
-                                      codes: units.map(\.key), db: db)
+            let names = try unitNames(
+                by == "street" ? ("street_code", "STREET") : ("community_code", "COMMUNITY"),
+                codes: units.map(\.key), db: db)
             for i in units.indices { units[i].name = names[units[i].key] }
         }
         let breached = all.int(0, 0) ?? 0
-        return Report721(from: from, to: to, resolved: total, breached: breached, breachRate: ratio(breached, total),
-                         withClocks: all.int(0, 1) ?? 0, targets: targets, levels: levels, categories: categories,
-                         by: by, units: units)
+        return Report721(
+            from: from, to: to, resolved: total, breached: breached, breachRate: ratio(breached, total),
+            withClocks: all.int(0, 1) ?? 0, targets: targets, levels: levels, categories: categories,
+            by: by, units: units)
     }
 
     /// The feeds carry only codes for streets and communities; the name a leader knows one by is
@@ -160,8 +168,10 @@ public struct Report721: Codable, Sendable {
     /// community's: at COMMUNITY). The most frequent name among the cases whose current unit was
     /// assigned at that level by a DISPATCH or REDISPATCH (an escalation moves a case up the
     /// ladder but keeps the unit the platform gave it), over all cases, not only the period's.
-    static func unitNames(_ unit: (column: String, level: String), codes: [String],
-                          db: PostgresConnection) throws -> [String: String] {
+    static func unitNames(
+        _ unit: (column: String, level: String), codes: [String],
+        db: PostgresConnection
+    ) throws -> [String: String] {
         let r = try Report721Queries.unitNames(column: unit.column, level: unit.level, codes: codes, db: db)
         var names: [String: String] = [:]
         for i in 0..<r.count { if let code = r.string(i, 0), let name = r.string(i, 1) { names[code] = name } }

@@ -55,7 +55,7 @@ public struct StatusView: Encodable, Sendable {
 
     enum Key: String, CodingKey {
         case consumerGroup, partitions, totalLag, brokerProblem, outboxBacklog, oldestUnsentAgeSeconds, dueTimers,
-             oldestDueTimer, oldestDueCase, deadLettersToday, deadLettersNotRetried, openCasesByLevel, unacknowledgedGaps, asOf
+            oldestDueTimer, oldestDueCase, deadLettersToday, deadLettersNotRetried, openCasesByLevel, unacknowledgedGaps, asOf
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -79,13 +79,16 @@ public struct StatusView: Encodable, Sendable {
     /// Reads the database, then asks the brokers (one metadata request, one watermark request
     /// per partition, `brokerTimeout` each). Unreachable brokers do not fail the command: the lag
     /// is reported unknown, with the reason.
-    public static func load(config: GridloopConfig, db: PostgresConnection,
-                            brokerTimeout: Duration = .seconds(5)) throws -> StatusView {
+    public static func load(
+        config: GridloopConfig, db: PostgresConnection,
+        brokerTimeout: Duration = .seconds(5)
+    ) throws -> StatusView {
         let o = try StatusQueries.offsets(consumerGroup: config.consumerGroup, from: db)
         var partitions = (0..<o.count).map { i in
             let next = o.int64(i, 2)!
-            return Partition(topic: o.string(i, 0)!, partition: o.int(i, 1)!, committed: next >= 0 ? next : nil,
-                             highWatermark: nil, lag: nil, updatedAt: next >= 0 ? o.string(i, 3) : nil)
+            return Partition(
+                topic: o.string(i, 0)!, partition: o.int(i, 1)!, committed: next >= 0 ? next : nil,
+                highWatermark: nil, lag: nil, updatedAt: next >= 0 ? o.string(i, 3) : nil)
         }
         var brokerProblem: String?
         var reached = true
@@ -94,7 +97,8 @@ public struct StatusView: Encodable, Sendable {
         } catch {
             for i in partitions.indices { partitions[i].lag = nil }
             reached = false
-            brokerProblem = "lag unknown: the brokers \(config.brokers) did not answer (\(error)); "
+            brokerProblem =
+                "lag unknown: the brokers \(config.brokers) did not answer (\(error)); "
                 + "check kafka.brokers and that the brokers are up"
         }
         let r = try StatusQueries.counts(from: db)
@@ -125,8 +129,10 @@ public struct StatusView: Encodable, Sendable {
         let known = try client.partitions(of: Array(Set(intake + partitions.map(\.topic))), timeout: timeout)
         for topic in intake {
             for p in known[topic] ?? [] where !partitions.contains(where: { $0.topic == topic && $0.partition == Int(p) }) {
-                partitions.append(Partition(topic: topic, partition: Int(p), committed: nil, highWatermark: nil, lag: nil,
-                                            updatedAt: nil))
+                partitions.append(
+                    Partition(
+                        topic: topic, partition: Int(p), committed: nil, highWatermark: nil, lag: nil,
+                        updatedAt: nil))
             }
         }
         partitions.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
@@ -157,9 +163,11 @@ public struct StatusView: Encodable, Sendable {
 
     public func text() -> String {
         var out = "consumer group \(consumerGroup), as of \(asOf)\n\n"
-        out += "\("TOPIC".rightPad(28)) \("PART".leftPad(4)) \("COMMITTED".leftPad(10)) \("HIGH".leftPad(10)) \("LAG".leftPad(8))  COMMITTED AT"
+        out +=
+            "\("TOPIC".rightPad(28)) \("PART".leftPad(4)) \("COMMITTED".leftPad(10)) \("HIGH".leftPad(10)) \("LAG".leftPad(8))  COMMITTED AT"
         for p in partitions {
-            out += "\n\(p.topic.rightPad(28)) \(String(p.partition).leftPad(4)) \((p.committed.map(String.init) ?? "-").leftPad(10)) "
+            out +=
+                "\n\(p.topic.rightPad(28)) \(String(p.partition).leftPad(4)) \((p.committed.map(String.init) ?? "-").leftPad(10)) "
                 + "\((p.highWatermark.map(String.init) ?? "?").leftPad(10)) \((p.lag.map(String.init) ?? "?").leftPad(8))  "
                 + (p.updatedAt ?? "never")
         }
@@ -171,7 +179,9 @@ public struct StatusView: Encodable, Sendable {
         out += "\ndue, not fired      \(dueTimers)"
         if let oldestDueTimer { out += " (oldest due \(oldestDueTimer), \(oldestDueCase ?? "?"))" }
         out += "\ndead letters today  \(deadLettersToday) (not retried, all days: \(deadLettersNotRetried))"
-        out += "\nopen cases          " + ["ESTATE", "COMMUNITY", "STREET", "DISTRICT"]
+        out +=
+            "\nopen cases          "
+            + ["ESTATE", "COMMUNITY", "STREET", "DISTRICT"]
             .map { "\($0) \(openCasesByLevel[$0] ?? 0)" }.joined(separator: "   ")
         out += "\nintake gaps         "
         if unacknowledgedGaps.isEmpty {

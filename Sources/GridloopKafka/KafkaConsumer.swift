@@ -27,8 +27,10 @@ public struct KafkaMessage: Sendable {
     public var timestamp: Int64?
 
     /// A message with the given fields (for tests and replays).
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8],
-                headers: [KafkaHeader] = [], timestamp: Int64? = nil) {
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8],
+        headers: [KafkaHeader] = [], timestamp: Int64? = nil
+    ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -78,26 +80,32 @@ public final class KafkaConsumer {
     ///   - rebalanceHandler: decides where assigned partitions start; kept until the consumer is gone.
     ///   - errorHandler: non-fatal errors (broker down, per-message errors, failed async commits,
     ///     a failed assignment), called on the polling thread.
-    public convenience init(configuration: [String: String], topics: [String], rebalanceHandler: KafkaRebalanceHandler,
-                            errorHandler: @escaping (KafkaError) -> Void) throws {
+    public convenience init(
+        configuration: [String: String], topics: [String], rebalanceHandler: KafkaRebalanceHandler,
+        errorHandler: @escaping (KafkaError) -> Void
+    ) throws {
         var props = configuration
         // The owner keeps its offsets elsewhere and must hear of every range it cannot read.
         props["auto.offset.reset"] = "error"
-        try self.init(configuration: props, source: .group(topics), rebalanceHandler: rebalanceHandler,
-                      errorHandler: errorHandler)
+        try self.init(
+            configuration: props, source: .group(topics), rebalanceHandler: rebalanceHandler,
+            errorHandler: errorHandler)
     }
 
     /// Creates a consumer that reads `start` (each partition from its offset) outside any group:
     /// `rd_kafka_assign`, no subscription, no rebalances, nothing committed. `configuration`
     /// still needs a `group.id` (librdkafka's consumer queue hangs off it); no group is joined.
-    public convenience init(configuration: [String: String], reading start: [TopicPartition: Int64],
-                            errorHandler: @escaping (KafkaError) -> Void) throws {
+    public convenience init(
+        configuration: [String: String], reading start: [TopicPartition: Int64],
+        errorHandler: @escaping (KafkaError) -> Void
+    ) throws {
         final class NoGroup: KafkaRebalanceHandler {
             func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] { [:] }
             func revoked(_ partitions: [TopicPartition]) {}
         }
-        try self.init(configuration: configuration, source: .partitions(start), rebalanceHandler: NoGroup(),
-                      errorHandler: errorHandler)
+        try self.init(
+            configuration: configuration, source: .partitions(start), rebalanceHandler: NoGroup(),
+            errorHandler: errorHandler)
     }
 
     private enum Source {
@@ -105,8 +113,10 @@ public final class KafkaConsumer {
         case partitions([TopicPartition: Int64])
     }
 
-    private init(configuration: [String: String], source: Source, rebalanceHandler: KafkaRebalanceHandler,
-                 errorHandler: @escaping (KafkaError) -> Void) throws {
+    private init(
+        configuration: [String: String], source: Source, rebalanceHandler: KafkaRebalanceHandler,
+        errorHandler: @escaping (KafkaError) -> Void
+    ) throws {
         var props = configuration
         props["enable.auto.commit"] = "false"
         props["enable.auto.offset.store"] = "false"
@@ -121,10 +131,12 @@ public final class KafkaConsumer {
         if props["queued.min.messages"] == nil { props["queued.min.messages"] = "500000" }
         let strategy = props["partition.assignment.strategy"] ?? "range,roundrobin"
         guard !strategy.contains("cooperative") else {
-            throw KafkaError(RD_KAFKA_RESP_ERR__INVALID_ARG, message: """
-                librdkafka property "partition.assignment.strategy": "\(strategy)" is cooperative; \
-                KafkaConsumer implements the eager protocol only (use range and/or roundrobin)
-                """)
+            throw KafkaError(
+                RD_KAFKA_RESP_ERR__INVALID_ARG,
+                message: """
+                    librdkafka property "partition.assignment.strategy": "\(strategy)" is cooperative; \
+                    KafkaConsumer implements the eager protocol only (use range and/or roundrobin)
+                    """)
         }
         props["partition.assignment.strategy"] = strategy
 
@@ -144,7 +156,8 @@ public final class KafkaConsumer {
         rd_kafka_conf_set_offset_commit_cb(conf) { rk, err, offsets, _ in
             // Commits are for monitoring only; "nothing to commit" is not a failure.
             guard let rk, let box = rd_kafka_opaque(rk), err != RD_KAFKA_RESP_ERR_NO_ERROR,
-                  err != RD_KAFKA_RESP_ERR__NO_OFFSET else { return }
+                err != RD_KAFKA_RESP_ERR__NO_OFFSET
+            else { return }
             let which = offsets.map { partitions(of: $0).map(\.description).joined(separator: ", ") } ?? ""
             Unmanaged<ConsumerContext>.fromOpaque(box).takeUnretainedValue()
                 .errorHandler(KafkaError(err, context: "offset commit of \(which)"))
@@ -265,14 +278,17 @@ public final class KafkaConsumer {
             var val: UnsafeRawPointer?
             var size = 0
             for idx in 0..<count where rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "",
-                                           value: val.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+                headers.append(
+                    KafkaHeader(
+                        name: name.map { String(cString: $0) } ?? "",
+                        value: val.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
             }
         }
         var tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let ts = rd_kafka_message_timestamp(m, &tstype)
-        return KafkaMessage(topic: topic, partition: msg.partition, offset: msg.offset, key: key, value: value,
-                            headers: headers, timestamp: tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts)
+        return KafkaMessage(
+            topic: topic, partition: msg.partition, offset: msg.offset, key: key, value: value,
+            headers: headers, timestamp: tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts)
     }
 
     /// Low and high watermarks of a partition, asked of its leader (one round trip).
@@ -314,8 +330,10 @@ public final class KafkaConsumer {
     /// The offset at `position` (`KafkaOffset.beginning`: the log start, the low watermark;
     /// `KafkaOffset.end`: the high watermark) of each of `partitions`, one ListOffsets request
     /// per partition leader.
-    public func offsets(_ partitions: [TopicPartition], at position: Int64,
-                        timeout: Duration = .seconds(5)) throws -> [TopicPartition: Int64] {
+    public func offsets(
+        _ partitions: [TopicPartition], at position: Int64,
+        timeout: Duration = .seconds(5)
+    ) throws -> [TopicPartition: Int64] {
         try listOffsets(handle, partitions, at: position, timeout: timeout)
     }
 
@@ -430,8 +448,11 @@ final class ConsumerContext {
         if err == RD_KAFKA_RESP_ERR__FATAL {
             var errstr = [CChar](repeating: 0, count: 512)
             let code = rd_kafka_fatal_error(rk, &errstr, errstr.count)
-            fail(rk, KafkaError(code == RD_KAFKA_RESP_ERR_NO_ERROR ? err : code,
-                                message: "fatal consumer error: \(cString(errstr).isEmpty ? reason : cString(errstr))"))
+            fail(
+                rk,
+                KafkaError(
+                    code == RD_KAFKA_RESP_ERR_NO_ERROR ? err : code,
+                    message: "fatal consumer error: \(cString(errstr).isEmpty ? reason : cString(errstr))"))
             return
         }
         errorHandler(KafkaError(err, message: reason))
@@ -464,11 +485,15 @@ final class ConsumerContext {
     /// Resumes what the owner paused among `tps`, which are being given up.
     private func resumeRevoked(_ rk: OpaquePointer, _ tps: [TopicPartition]) {
         let gone = tps.filter { paused.contains($0) }
-        do { try resume(rk, gone) } catch { errorHandler(error as? KafkaError ?? KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "\(error)")) }
+        do { try resume(rk, gone) } catch {
+            errorHandler(error as? KafkaError ?? KafkaError(RD_KAFKA_RESP_ERR__FAIL, message: "\(error)"))
+        }
     }
 
-    func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
-                   _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+    func rebalance(
+        _ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
+        _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) {
         let tps = list.map { partitions(of: $0) } ?? []
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
@@ -480,8 +505,12 @@ final class ConsumerContext {
             } catch {
                 // Not assigned: the group believes we own these partitions, so the owner must
                 // restart the consumer (poll throws this error).
-                errorHandler(KafkaError(RD_KAFKA_RESP_ERR__FAIL, message:
-                    "rebalance handler refused the assignment of \(tps.map(\.description).joined(separator: ", ")): \(error)"))
+                errorHandler(
+                    KafkaError(
+                        RD_KAFKA_RESP_ERR__FAIL,
+                        message:
+                            "rebalance handler refused the assignment of \(tps.map(\.description).joined(separator: ", ")): \(error)"
+                    ))
                 fail(rk, error)
                 return
             }
@@ -531,7 +560,9 @@ final class ConsumerContext {
 }
 
 /// Low and high watermarks of a partition, asked of its leader by any client handle.
-func queryWatermarks(_ handle: OpaquePointer, topic: String, partition: Int32, timeout: Duration) throws -> (low: Int64, high: Int64) {
+func queryWatermarks(_ handle: OpaquePointer, topic: String, partition: Int32, timeout: Duration) throws -> (
+    low: Int64, high: Int64
+) {
     var low: Int64 = 0
     var high: Int64 = 0
     let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeout.kafkaMilliseconds)

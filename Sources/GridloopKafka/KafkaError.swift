@@ -123,8 +123,9 @@ enum KafkaConfig {
         guard result != RD_KAFKA_CONF_OK else { return }
         let detail = cString(errstr)
         let kind = result == RD_KAFKA_CONF_UNKNOWN ? "unknown librdkafka property" : "invalid librdkafka property"
-        throw KafkaError(RD_KAFKA_RESP_ERR__INVALID_ARG,
-                         message: "\(kind) \"\(key)\": \(detail.isEmpty ? "rejected" : detail)")
+        throw KafkaError(
+            RD_KAFKA_RESP_ERR__INVALID_ARG,
+            message: "\(kind) \"\(key)\": \(detail.isEmpty ? "rejected" : detail)")
     }
 }
 

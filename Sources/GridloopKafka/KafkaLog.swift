@@ -2,9 +2,9 @@ import CRdKafka
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // Threading: librdkafka calls the log callback on its own threads (broker threads, the main
@@ -50,9 +50,11 @@ public enum KafkaLog {
     /// character; else in double quotes with `\"`, `\\`, `\n`, `\r`, `\t` and `\u{XX}` escapes.
     /// The same rule as `JournalLogHandler.value` (the broker process has no swift-log handler).
     static func quotedIfNeeded(_ value: String) -> String {
-        let plain = !value.isEmpty && value.unicodeScalars.allSatisfy {
-            $0.value > 0x20 && $0.value != 0x7f && $0 != "\"" && $0 != "\\"
-        }
+        let plain =
+            !value.isEmpty
+            && value.unicodeScalars.allSatisfy {
+                $0.value > 0x20 && $0.value != 0x7f && $0 != "\"" && $0 != "\\"
+            }
         if plain { return value }
         var out = "\""
         for s in value.unicodeScalars {

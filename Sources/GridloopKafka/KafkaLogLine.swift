@@ -22,7 +22,8 @@ public struct KafkaLogLine: Sendable, Equatable {
 
 /// librdkafka's log levels, the syslog severities (`log_level` property, `LOG_*` in syslog.h).
 public enum KafkaLogLevel: Int32, Sendable, Comparable, CaseIterable {
-    case emergency = 0, alert, critical, error, warning, notice, info, debug
+    case emergency = 0
+    case alert, critical, error, warning, notice, info, debug
 
     /// The level of librdkafka's `level` argument; values outside 0...7 (none are documented)
     /// count as errors rather than vanish.

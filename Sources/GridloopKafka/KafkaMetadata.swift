@@ -27,8 +27,10 @@ func clusterPartitions(_ handle: OpaquePointer, topics: [String], timeout: Durat
 /// The offset at `position` (`KafkaOffset.end`: the high watermark; `KafkaOffset.beginning`:
 /// the oldest kept) of each of `partitions`, with one ListOffsets request per partition leader
 /// (`rd_kafka_offsets_for_times`) rather than one round trip per partition.
-func listOffsets(_ handle: OpaquePointer, _ partitions: [TopicPartition], at position: Int64,
-                 timeout: Duration) throws -> [TopicPartition: Int64] {
+func listOffsets(
+    _ handle: OpaquePointer, _ partitions: [TopicPartition], at position: Int64,
+    timeout: Duration
+) throws -> [TopicPartition: Int64] {
     guard !partitions.isEmpty else { return [:] }
     let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
     defer { rd_kafka_topic_partition_list_destroy(list) }

@@ -130,7 +130,8 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         let results = batch.finish(timeout: timeout)
         if results.contains(where: { if case .failure(let e) = $0 { e.isFatal } else { false } }),
-           let fatal = fatalClientError() {
+            let fatal = fatalClientError()
+        {
             throw fatal
         }
         return results
@@ -166,8 +167,10 @@ public final class KafkaProducer: @unchecked Sendable {
     /// The offset at `position` (`KafkaOffset.end` or `.beginning`) of each of `partitions`, with
     /// one request per partition leader. `gridloopd status` asks on a short-lived producer, so
     /// that no consumer group is joined.
-    public func offsets(_ partitions: [TopicPartition], at position: Int64,
-                        timeout: Duration = .seconds(5)) throws -> [TopicPartition: Int64] {
+    public func offsets(
+        _ partitions: [TopicPartition], at position: Int64,
+        timeout: Duration = .seconds(5)
+    ) throws -> [TopicPartition: Int64] {
         try listOffsets(handle, partitions, at: position, timeout: timeout)
     }
 
@@ -238,7 +241,8 @@ final class DeliveryBatch: Sendable {
     static func delivered(_ opaque: UnsafeMutableRawPointer, _ message: UnsafePointer<rd_kafka_message_t>) {
         let ticket = opaque.assumingMemoryBound(to: DeliveryTicket.self).pointee
         let m = message.pointee
-        let result: Result<DeliveredOffset, KafkaError> = m.err == RD_KAFKA_RESP_ERR_NO_ERROR
+        let result: Result<DeliveredOffset, KafkaError> =
+            m.err == RD_KAFKA_RESP_ERR_NO_ERROR
             ? .success(DeliveredOffset(partition: m.partition, offset: m.offset))
             : .failure(KafkaError(m.err, context: "delivery"))
         ticket.batch.takeUnretainedValue().report(ticket.index, result)
@@ -258,8 +262,11 @@ final class DeliveryBatch: Sendable {
     func finish(timeout: Duration) -> [Result<DeliveredOffset, KafkaError>] {
         state.withLock { s in
             s.results.map {
-                $0 ?? .failure(KafkaError(RD_KAFKA_RESP_ERR__TIMED_OUT,
-                                          context: "no delivery report within \(timeout)"))
+                $0
+                    ?? .failure(
+                        KafkaError(
+                            RD_KAFKA_RESP_ERR__TIMED_OUT,
+                            context: "no delivery report within \(timeout)"))
             }
         }
     }

@@ -40,7 +40,9 @@ public final class MockCluster {
     public func setAllBrokers(up: Bool) throws {
         for id in 1...brokerCount {
             let err = up ? rd_kafka_mock_broker_set_up(cluster, Int32(id)) : rd_kafka_mock_broker_set_down(cluster, Int32(id))
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "set mock broker \(id) \(up ? "up" : "down")") }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(err, context: "set mock broker \(id) \(up ? "up" : "down")")
+            }
         }
     }
 

@@ -29,8 +29,10 @@ public final class HealthProbe: Sendable {
 
     /// Counting the open cases reads every row of `cases` (a million in a large district), hence
     /// its longer period; the other two counts read an index range each.
-    public init(config: GridloopConfig, health: Health, logger: Logger, stop: StopSignal, gaugeSeconds: Int = 10,
-                openCasesSeconds: Int = 60) {
+    public init(
+        config: GridloopConfig, health: Health, logger: Logger, stop: StopSignal, gaugeSeconds: Int = 10,
+        openCasesSeconds: Int = 60
+    ) {
         self.config = config
         self.health = health
         self.logger = logger
@@ -54,15 +56,19 @@ public final class HealthProbe: Sendable {
                     connection = try config.connectDatabase("gridloopd-health")
                 }
                 try HealthQueries.ping(connection!, timeout: Self.queryTimeout)
-                health.update { $0.databaseOK = true; $0.databaseProblem = "" }
+                health.update {
+                    $0.databaseOK = true
+                    $0.databaseProblem = ""
+                }
                 if failing {
                     failing = false
                     logger.notice("database answers the health check again")
                 }
                 // A gap keeps /readyz failing until acknowledged, by this daemon or from any other
                 // process (`gridloopd gaps ack`): read every second, a partial index's few rows.
-                let gaps = try IntakeGapView.list(consumerGroup: config.consumerGroup, open: true, limit: 10, from: connection!,
-                                                  timeout: Self.queryTimeout)
+                let gaps = try IntakeGapView.list(
+                    consumerGroup: config.consumerGroup, open: true, limit: 10, from: connection!,
+                    timeout: Self.queryTimeout)
                 health.update { $0.unacknowledgedGaps = gaps.reversed().map(\.summary) }
                 if due(lastOpenCases, openCasesSeconds) {
                     try countOpenCases(connection!)
@@ -76,7 +82,10 @@ public final class HealthProbe: Sendable {
                 connection = nil
                 // Say why in one line; the workers log their own retries.
                 let problem = "\(error)".split(separator: "\n").first.map(String.init) ?? "unreachable"
-                health.update { $0.databaseOK = false; $0.databaseProblem = problem }
+                health.update {
+                    $0.databaseOK = false
+                    $0.databaseProblem = problem
+                }
                 if !failing {
                     failing = true
                     logger.error("database fails the health check: not ready", metadata: ["problem": "\(problem)"])

@@ -69,7 +69,9 @@ extension IntakeService {
             var touched: Set<TopicPartition> = []
             for stored in due {
                 let tp = TopicPartition(topic: stored.topic, partition: stored.partition)
-                guard let wm = byPartition[tp], let state = cache[stored.caseId]?.state ?? ctx.states[stored.caseId] else { continue }
+                guard let wm = byPartition[tp], let state = cache[stored.caseId]?.state ?? ctx.states[stored.caseId] else {
+                    continue
+                }
                 // A cached clock differs from the stored one while the batch that moved it
                 // commits: that batch stores when it is due next; fire it now only if it is due.
                 var clock = stored
@@ -124,8 +126,9 @@ extension IntakeService {
         case .supervision: topic = config.topics.supervision
         case .outcomes: topic = config.topics.outcomes
         }
-        return DecisionRecord(decision: d, level: level, topic: topic,
-                              payload: OutboundEvent.json(d, state: state, deployment: config.deploymentName))
+        return DecisionRecord(
+            decision: d, level: level, topic: topic,
+            payload: OutboundEvent.json(d, state: state, deployment: config.deploymentName))
     }
 
     func record(_ changes: ClockChanges) {
@@ -138,7 +141,9 @@ extension IntakeService {
         guard logger.logLevel <= .debug else { return }
         for r in changes.decisions {
             let d = r.decision
-            var md: Logger.Metadata = ["case": "\(d.caseId)", "event": "\(d.typeName)", "level": "\(r.level.rawValue)", "id": "\(d.id)"]
+            var md: Logger.Metadata = [
+                "case": "\(d.caseId)", "event": "\(d.typeName)", "level": "\(r.level.rawValue)", "id": "\(d.id)",
+            ]
             if case .escalated(_, let to, let reason, _, _) = d.kind {
                 md["to_level"] = "\(to.rawValue)"
                 md["reason"] = "\(reason)"

@@ -34,7 +34,7 @@ extension IntakeService {
         }
         for tp in readable {
             guard let next = positions[tp], let low = lows[tp], let high = highs[tp],
-                  let gap = IntakeGap.find(topic: tp.topic, partition: tp.partition, stored: next, low: low, high: high)
+                let gap = IntakeGap.find(topic: tp.topic, partition: tp.partition, stored: next, low: low, high: high)
             else { continue }
             try record(gap, reader)
             positions[tp] = gap.toOffset
@@ -57,10 +57,12 @@ extension IntakeService {
                     try record(gap, reader)
                     positions[tp] = gap.toOffset
                 } else {
-                    logger.warning("the broker refused an offset as out of range that its log holds now; reading on", metadata: [
-                        "topic": "\(tp.topic)", "partition": "\(tp.partition)", "offset": "\(offset)", "next": "\(next)",
-                        "low": "\(low)", "high": "\(high)",
-                    ])
+                    logger.warning(
+                        "the broker refused an offset as out of range that its log holds now; reading on",
+                        metadata: [
+                            "topic": "\(tp.topic)", "partition": "\(tp.partition)", "offset": "\(offset)", "next": "\(next)",
+                            "low": "\(low)", "high": "\(high)",
+                        ])
                 }
             }
             restart = true
@@ -73,9 +75,11 @@ extension IntakeService {
                 gapStopped = open
                 try consumer.resume(Array(acknowledged))
                 for tp in acknowledged.sorted(by: { $0.description < $1.description }) {
-                    logger.notice("gap acknowledged: partition resumed", metadata: [
-                        "topic": "\(tp.topic)", "partition": "\(tp.partition)", "from": "\(positions[tp] ?? -2)",
-                    ])
+                    logger.notice(
+                        "gap acknowledged: partition resumed",
+                        metadata: [
+                            "topic": "\(tp.topic)", "partition": "\(tp.partition)", "from": "\(positions[tp] ?? -2)",
+                        ])
                 }
                 restart = true
             }
@@ -97,13 +101,16 @@ extension IntakeService {
         Counter(label: Metric.intakeGapMessages, dimensions: [("topic", gap.topic), ("partition", "\(gap.partition)")])
             .increment(by: Int(lost))
         counters.add("gap_messages", Int(lost))
-        let then = config.onOffsetGap == .stop
+        let then =
+            config.onOffsetGap == .stop
             ? "partition left unread until `gridloopd gaps ack \(gap.id)`"
             : "reading on from offset \(gap.toOffset); acknowledge with `gridloopd gaps ack \(gap.id)`"
-        logger.error("intake gap: messages never applied are no longer on the broker; \(then)", metadata: [
-            "gap": "\(gap.id)", "topic": "\(gap.topic)", "partition": "\(gap.partition)", "from": "\(gap.fromOffset)",
-            "to": "\(gap.toOffset)", "lost": "\(gap.messagesLost.map(String.init) ?? "unknown")", "reason": "\(gap.reason)",
-        ])
+        logger.error(
+            "intake gap: messages never applied are no longer on the broker; \(then)",
+            metadata: [
+                "gap": "\(gap.id)", "topic": "\(gap.topic)", "partition": "\(gap.partition)", "from": "\(gap.fromOffset)",
+                "to": "\(gap.toOffset)", "lost": "\(gap.messagesLost.map(String.init) ?? "unknown")", "reason": "\(gap.reason)",
+            ])
         // Readiness at once; the health probe keeps it from the table after that.
         health.update { $0.unacknowledgedGaps.append(gap.summary) }
     }

@@ -1,10 +1,11 @@
+import CoreMetrics
 import GridloopCore
 import GridloopKafka
 import GridloopPostgres
 import GridloopSettings
 import GridloopStore
-import CoreMetrics
 import Logging
+import Synchronization
 
 // Threading: `IntakeService.run()` runs on one dedicated thread, which owns the Kafka
 // consumer, the PostgreSQL connection and the store. librdkafka calls the rebalance handler
@@ -18,8 +19,6 @@ public final class IntakeCounters: Sendable {
     public func add(_ key: String, _ n: Int) { if n != 0 { box.withLock { $0[key, default: 0] += n } } }
     public func snapshot() -> [String: Int] { box.withLock { $0 } }
 }
-
-import Synchronization
 
 /// Consumes both intake topics and applies them to PostgreSQL effectively once: each batch's
 /// state, history, held events, dead letters and consumer offsets commit in one transaction.
@@ -90,9 +89,11 @@ public final class IntakeService: @unchecked Sendable {
     private var errors = RepeatedErrorLog()
 
     /// - Parameter onCommit: called after every committed batch that wrote outbox rows (wakes the relay).
-    public init(config: GridloopConfig, keeper: ClockKeeper, logger: Logger, stop: StopSignal,
-                counters: IntakeCounters = IntakeCounters(), health: Health = Health(),
-                onCommit: @escaping @Sendable () -> Void = {}) {
+    public init(
+        config: GridloopConfig, keeper: ClockKeeper, logger: Logger, stop: StopSignal,
+        counters: IntakeCounters = IntakeCounters(), health: Health = Health(),
+        onCommit: @escaping @Sendable () -> Void = {}
+    ) {
         self.config = config
         self.keeperBox = Mutex(keeper)
         self.health = health
@@ -125,12 +126,17 @@ public final class IntakeService: @unchecked Sendable {
                 // find the message at fault.
                 for (tp, range) in refused.ranges {
                     let old = suspects[tp]
-                    suspects[tp] = min(old?.lowerBound ?? range.lowerBound, range.lowerBound)..<max(old?.upperBound ?? range.upperBound, range.upperBound)
+                    let low = min(old?.lowerBound ?? range.lowerBound, range.lowerBound)
+                    let high = max(old?.upperBound ?? range.upperBound, range.upperBound)
+                    suspects[tp] = low..<high
                 }
-                logger.warning("batch refused by the database for its data; committing its messages in isolation", metadata: [
-                    "sqlstate": "\(refused.error.sqlState ?? "")", "context": "\(refused.error.context)",
-                    "partitions": "\(refused.ranges.map { "\($0.key)@\($0.value.lowerBound)..<\($0.value.upperBound)" }.sorted().joined(separator: ","))",
-                ])
+                logger.warning(
+                    "batch refused by the database for its data; committing its messages in isolation",
+                    metadata: [
+                        "sqlstate": "\(refused.error.sqlState ?? "")", "context": "\(refused.error.context)",
+                        "partitions":
+                            "\(refused.ranges.map { "\($0.key)@\($0.value.lowerBound)..<\($0.value.upperBound)" }.sorted().joined(separator: ","))",
+                    ])
                 reader = nil
                 writer = nil
                 committer = nil
@@ -146,7 +152,10 @@ public final class IntakeService: @unchecked Sendable {
                     $0.lag = -1
                     $0.intakeBeat = monotonicNanos() + UInt64(wait) * 1_000_000
                     // Say at once what the health probe would find within a second.
-                    if lostDatabase { $0.databaseOK = false; $0.databaseProblem = "\(error)" }
+                    if lostDatabase {
+                        $0.databaseOK = false
+                        $0.databaseProblem = "\(error)"
+                    }
                     if !(error is PostgresError), !(error is KafkaError) { $0.intakeProblem = "\(error)" }
                 }
                 stop.sleep(millis: wait)
@@ -160,11 +169,13 @@ public final class IntakeService: @unchecked Sendable {
         let decode = Self.decoder(for: config.topics)
         let readConnection = try config.connectDatabase("gridloopd-intake")
         guard try Migrator.isCurrent(readConnection) else {
-            throw ConfigError(file: "database", line: nil, key: "schema",
-                              problem: "not migrated to this version; run `gridloopd migrate`")
+            throw ConfigError(
+                file: "database", line: nil, key: "schema",
+                problem: "not migrated to this version; run `gridloopd migrate`")
         }
-        let reader = try IntakeStore(connection: readConnection, consumerGroup: config.consumerGroup,
-                                     deadLetterTopic: config.topics.deadLetter, decode: decode)
+        let reader = try IntakeStore(
+            connection: readConnection, consumerGroup: config.consumerGroup,
+            deadLetterTopic: config.topics.deadLetter, decode: decode)
         let writer = try IntakeStore(
             connection: try config.connectDatabase("gridloopd-commit"),
             consumerGroup: config.consumerGroup, deadLetterTopic: config.topics.deadLetter, decode: decode)
@@ -192,7 +203,12 @@ public final class IntakeService: @unchecked Sendable {
             rebalanceHandler: handler,
             errorHandler: { error in
                 logger.warning("kafka: \(error)")
-                if error.isAllBrokersDown { health.update { $0.brokersOK = false; $0.brokersProblem = "\(error)" } }
+                if error.isAllBrokersDown {
+                    health.update {
+                        $0.brokersOK = false
+                        $0.brokersProblem = "\(error)"
+                    }
+                }
             })
         self.consumer = consumer
         defer {
@@ -207,8 +223,9 @@ public final class IntakeService: @unchecked Sendable {
         var lastExpiry = monotonicNanos()
         var lastFiring = monotonicNanos()
         while !stop.isSet {
-            let messages = try consumer.poll(maxMessages: config.batchMaxMessages,
-                                             timeout: .milliseconds(config.batchMaxWaitMillis))
+            let messages = try consumer.poll(
+                maxMessages: config.batchMaxMessages,
+                timeout: .milliseconds(config.batchMaxWaitMillis))
             if !messages.isEmpty { try apply(messages) }
             try committer.checkFailure()
             try handleGaps(consumer)
@@ -240,7 +257,10 @@ public final class IntakeService: @unchecked Sendable {
         var known = true
         for (tp, position) in positions {
             let high = consumer.cachedWatermarks(tp).high
-            guard high >= 0 else { known = false; continue }
+            guard high >= 0 else {
+                known = false
+                continue
+            }
             let lag = max(0, high - max(position, 0))
             total += lag
             Gauge(label: Metric.consumerLag, dimensions: [("topic", tp.topic), ("partition", "\(tp.partition)")]).record(lag)
@@ -255,7 +275,10 @@ public final class IntakeService: @unchecked Sendable {
             $0.intakeBeat = now
             $0.lag = known ? total : -1
             $0.assignedPartitions = assigned
-            if brokersOK && !$0.brokersOK { $0.brokersOK = true; $0.brokersProblem = "" }
+            if brokersOK && !$0.brokersOK {
+                $0.brokersOK = true
+                $0.brokersProblem = ""
+            }
         }
     }
 
@@ -277,15 +300,19 @@ public final class IntakeService: @unchecked Sendable {
             cursor[tp] = m.offset + 1
             let outcome = decode(m.topic, m.key, m.value)
             if case .event(let e) = outcome, e.eventTime > eventTime[tp] ?? .min { eventTime[tp] = e.eventTime }
-            items.append(IntakeItem(coordinates: SourceCoordinates(topic: m.topic, partition: m.partition, offset: m.offset),
-                                    key: m.key, value: m.value,
-                                    headers: m.headers.map { MessageHeader(name: $0.name, value: $0.value) }, outcome: outcome))
+            items.append(
+                IntakeItem(
+                    coordinates: SourceCoordinates(topic: m.topic, partition: m.partition, offset: m.offset),
+                    key: m.key, value: m.value,
+                    headers: m.headers.map { MessageHeader(name: $0.name, value: $0.value) }, outcome: outcome))
         }
         guard !items.isEmpty else { return }
         if !suspects.isEmpty {
             suspects = suspects.filter { tp, range in (positions[tp] ?? .min) < range.upperBound }
-            if items.contains(where: { suspects[TopicPartition(topic: $0.coordinates.topic, partition: $0.coordinates.partition)]?
-                    .contains($0.coordinates.offset) == true }) {
+            if items.contains(where: {
+                suspects[TopicPartition(topic: $0.coordinates.topic, partition: $0.coordinates.partition)]?
+                    .contains($0.coordinates.offset) == true
+            }) {
                 try committer.drain()  // the writer is ours while nothing is in flight
                 try isolate(items[...])
                 return
@@ -306,7 +333,8 @@ public final class IntakeService: @unchecked Sendable {
             committed(batch, started: started, commitBegan: begin)
         }
         if !batch.heldTouched.isEmpty {
-            heldInFlight.append((job, Dictionary(uniqueKeysWithValues: batch.heldTouched.map { ($0, batch.planner.heldEvents(of: $0)) })))
+            heldInFlight.append(
+                (job, Dictionary(uniqueKeysWithValues: batch.heldTouched.map { ($0, batch.planner.heldEvents(of: $0)) })))
         }
     }
 
@@ -377,8 +405,9 @@ public final class IntakeService: @unchecked Sendable {
             PartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset)
         }
         let expected = next.map {
-            PartitionOffset(topic: $0.topic, partition: $0.partition,
-                            offset: positions[TopicPartition(topic: $0.topic, partition: $0.partition)] ?? -2)
+            PartitionOffset(
+                topic: $0.topic, partition: $0.partition,
+                offset: positions[TopicPartition(topic: $0.topic, partition: $0.partition)] ?? -2)
         }
         var first: [TopicPartition: Int64] = [:]
         for item in items {
@@ -396,9 +425,10 @@ public final class IntakeService: @unchecked Sendable {
             "decode_us": "\((decoded - started) / 1000)", "load_us": "\((loaded - decoded) / 1000)",
             "plan_us": "\((planned - loaded) / 1000)",
         ]
-        return PlannedBatch(planner: planner, clocks: changed, expected: expected, next: next, ranges: ranges,
-                            heldTouched: heldHere.union(planner.newlyHeld.map(\.event.caseId)),
-                            messages: items.count, timings: timings)
+        return PlannedBatch(
+            planner: planner, clocks: changed, expected: expected, next: next, ranges: ranges,
+            heldTouched: heldHere.union(planner.newlyHeld.map(\.event.caseId)),
+            messages: items.count, timings: timings)
     }
 
     /// After a batch's commit (on the commit thread, or on the intake thread in isolation):
@@ -443,11 +473,13 @@ public final class IntakeService: @unchecked Sendable {
             item.outcome = .rejected(reason: reason)
             Counter(label: Metric.isolated, dimensions: [("source", Metric.source(ofTopic: c.topic, config.topics))]).increment()
             counters.add("isolated", 1)
-            logger.error("message isolated: the database refused it, dead-lettered", metadata: [
-                "topic": "\(c.topic)", "partition": "\(c.partition)", "offset": "\(c.offset)",
-                "sqlstate": "\(error.sqlState ?? "")", "context": "\(error.context)",
-                "reason": "\(safe)",
-            ])
+            logger.error(
+                "message isolated: the database refused it, dead-lettered",
+                metadata: [
+                    "topic": "\(c.topic)", "partition": "\(c.partition)", "offset": "\(c.offset)",
+                    "sqlstate": "\(error.sqlState ?? "")", "context": "\(error.context)",
+                    "reason": "\(safe)",
+                ])
             // A dead letter stores the bytes as bytea and only safe text: if even that is
             // refused, the error is not the message's, and the session restarts.
             try commitNow([item])
@@ -468,8 +500,10 @@ public final class IntakeService: @unchecked Sendable {
 
     /// Waits for the commit thread if a job of `pending` not committed yet touches `cases`;
     /// forgets the jobs committed.
-    private static func wait(for pending: inout [(job: Int, cases: Set<String>)], touching cases: Set<String>,
-                             _ committer: BatchCommitter) throws {
+    private static func wait(
+        for pending: inout [(job: Int, cases: Set<String>)], touching cases: Set<String>,
+        _ committer: BatchCommitter
+    ) throws {
         guard !pending.isEmpty else { return }
         let done = committer.completed
         pending.removeAll { $0.job <= done }
@@ -541,16 +575,20 @@ public final class IntakeService: @unchecked Sendable {
         counters.add("batches", messages > 0 ? 1 : 0)
         Metric.record(planner, topics: config.topics)
         for d in planner.deadLetters {
-            logger.warning("dead letter", metadata: [
-                "topic": "\(d.coordinates.topic)", "partition": "\(d.coordinates.partition)",
-                "offset": "\(d.coordinates.offset)", "reason": "\(d.reason)",
-            ])
+            logger.warning(
+                "dead letter",
+                metadata: [
+                    "topic": "\(d.coordinates.topic)", "partition": "\(d.coordinates.partition)",
+                    "offset": "\(d.coordinates.offset)", "reason": "\(d.reason)",
+                ])
         }
         for s in planner.skipped {
-            logger.notice("skipped message", metadata: [
-                "topic": "\(s.coordinates.topic)", "partition": "\(s.coordinates.partition)",
-                "offset": "\(s.coordinates.offset)", "reason": "\(s.reason)",
-            ])
+            logger.notice(
+                "skipped message",
+                metadata: [
+                    "topic": "\(s.coordinates.topic)", "partition": "\(s.coordinates.partition)",
+                    "offset": "\(s.coordinates.offset)", "reason": "\(s.reason)",
+                ])
         }
     }
 
@@ -561,9 +599,10 @@ public final class IntakeService: @unchecked Sendable {
             throw ConfigError(file: "intake", line: nil, key: "store", problem: "not connected")
         }
         try committer.drain()
-        let stored = try store.offsets(for: partitions.map {
-            PartitionOffset(topic: $0.topic, partition: $0.partition, offset: -2)
-        })
+        let stored = try store.offsets(
+            for: partitions.map {
+                PartitionOffset(topic: $0.topic, partition: $0.partition, offset: -2)
+            })
         cache = [:]
         heldCases = try store.heldCaseIds(partitions: stored)
         var start: [TopicPartition: Int64] = [:]
@@ -573,13 +612,20 @@ public final class IntakeService: @unchecked Sendable {
             if s.offset >= 0 { start[tp] = s.offset }
         }
         try findGaps(stored, start: &start)
-        health.update { $0.brokersOK = true; $0.brokersProblem = ""; $0.assignedPartitions = positions.count }
+        health.update {
+            $0.brokersOK = true
+            $0.brokersProblem = ""
+            $0.assignedPartitions = positions.count
+        }
         // How long the group coordinator took to hand the partitions over (since joining or the
         // last revocation): on a restart that is most of the time to ready.
-        logger.info("partitions assigned", metadata: [
-            "partitions": "\(partitions.map { "\($0.topic)[\($0.partition)]@\(positions[$0] ?? -2)" }.sorted().joined(separator: ","))",
-            "group_wait_ms": "\((monotonicNanos() - groupWaitStart) / 1_000_000)",
-        ])
+        logger.info(
+            "partitions assigned",
+            metadata: [
+                "partitions":
+                    "\(partitions.map { "\($0.topic)[\($0.partition)]@\(positions[$0] ?? -2)" }.sorted().joined(separator: ","))",
+                "group_wait_ms": "\((monotonicNanos() - groupWaitStart) / 1_000_000)",
+            ])
         return start
     }
 

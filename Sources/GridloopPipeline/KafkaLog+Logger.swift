@@ -7,8 +7,9 @@ extension KafkaLog {
     /// `err`), with librdkafka's facility as `fac` and the client's name as `client`.
     public static func bootstrap(_ logger: Logger) {
         bootstrap { line in
-            logger.log(level: Logger.Level(line.level), "librdkafka: \(line.message)",
-                       metadata: ["fac": "\(line.facility)", "client": "\(line.client)"])
+            logger.log(
+                level: Logger.Level(line.level), "librdkafka: \(line.message)",
+                metadata: ["fac": "\(line.facility)", "client": "\(line.client)"])
         }
     }
 }

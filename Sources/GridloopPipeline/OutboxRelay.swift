@@ -1,9 +1,9 @@
+import CoreMetrics
 import GridloopCore
 import GridloopKafka
 import GridloopPostgres
 import GridloopSettings
 import GridloopStore
-import CoreMetrics
 import Logging
 import Synchronization
 
@@ -102,8 +102,10 @@ public final class OutboxRelay: Sendable {
             records.reserveCapacity(rows.count)
             for i in 0..<rows.count {
                 let kafkaHeaders = Self.headers(stored: rows.string(i, 5) ?? "{}", id: rows.string(i, 1)!)
-                records.append(ProducerRecord(topic: rows.string(i, 2)!, partition: nil, key: rows.bytes(i, 3),
-                                              value: rows.bytes(i, 4) ?? [], headers: kafkaHeaders))
+                records.append(
+                    ProducerRecord(
+                        topic: rows.string(i, 2)!, partition: nil, key: rows.bytes(i, 3),
+                        value: rows.bytes(i, 4) ?? [], headers: kafkaHeaders))
             }
             let results = try producer.send(records, timeout: .seconds(30))
             var delivered: [Int64] = []
@@ -134,9 +136,11 @@ public final class OutboxRelay: Sendable {
             for (topic, n) in byTopic { Counter(label: Metric.published, dimensions: [("topic", topic)]).increment(by: n) }
             if failures > 0 {
                 Counter(label: Metric.publishErrors).increment(by: failures)
-                logger.error("outbox publish failed; will retry", metadata: [
-                    "failed": "\(failures)", "error": "\(firstFailure)",
-                ])
+                logger.error(
+                    "outbox publish failed; will retry",
+                    metadata: [
+                        "failed": "\(failures)", "error": "\(firstFailure)",
+                    ])
             }
             published.add(delivered.count, ordering: .relaxed)
             return delivered.count
@@ -173,7 +177,12 @@ public final class OutboxRelay: Sendable {
         }
         // Nor from before the oldest message kept.
         for (tp, low) in try producer.offsets(Array(start.keys), at: KafkaOffset.beginning) where low > start[tp]! {
-            if low < end[tp]! { start[tp] = low } else { start[tp] = nil; end[tp] = nil }
+            if low < end[tp]! {
+                start[tp] = low
+            } else {
+                start[tp] = nil
+                end[tp] = nil
+            }
         }
         let positions = highs.filter { recorded[$0.key] != $0.value }
         let ids = start.isEmpty ? [] : try publishedIds(start: start, end: end)
@@ -185,9 +194,11 @@ public final class OutboxRelay: Sendable {
             try OutboxQueue.record(Self.positions(positions), connection: connection)
         }
         let read = end.reduce(Int64(0)) { $0 + $1.value - start[$1.key]! }
-        logger.log(level: found > 0 ? .info : .debug, "outbox relay took over", metadata: [
-            "read": "\(read)", "found_published": "\(found)",
-        ])
+        logger.log(
+            level: found > 0 ? .info : .debug, "outbox relay took over",
+            metadata: [
+                "read": "\(read)", "found_published": "\(found)",
+            ])
         return (read, found)
     }
 

@@ -24,5 +24,8 @@ public struct RepeatedErrorLog: Sendable {
         suppressed = 0
     }
 
-    public mutating func reset() { lastMessage = ""; suppressed = 0 }
+    public mutating func reset() {
+        lastMessage = ""
+        suppressed = 0
+    }
 }

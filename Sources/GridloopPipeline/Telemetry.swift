@@ -11,31 +11,31 @@ import Synchronization
 /// commands and tests that do not get no-op handlers). Labels carry codes only: never a
 /// citizen's data, never a case id (unbounded cardinality).
 public enum Metric {
-    public static let intake = "gridloop_intake_messages_total"           // source, outcome
-    public static let consumerLag = "gridloop_consumer_lag_messages"      // topic, partition
+    public static let intake = "gridloop_intake_messages_total"  // source, outcome
+    public static let consumerLag = "gridloop_consumer_lag_messages"  // topic, partition
     public static let intakeGapMessages = "gridloop_intake_gap_messages_total"  // topic, partition: deleted unread
-    public static let batchMessages = "gridloop_batch_messages"           // histogram
-    public static let batchSeconds = "gridloop_batch_duration_seconds"    // histogram: poll to commit
-    public static let openCases = "gridloop_open_cases"                   // level
-    public static let timersDue = "gridloop_timers_due"                   // due, not yet fired
-    public static let timersFired = "gridloop_timers_fired_total"         // kind
-    public static let fireLag = "gridloop_fire_lag_seconds"               // histogram: due instant to fired
+    public static let batchMessages = "gridloop_batch_messages"  // histogram
+    public static let batchSeconds = "gridloop_batch_duration_seconds"  // histogram: poll to commit
+    public static let openCases = "gridloop_open_cases"  // level
+    public static let timersDue = "gridloop_timers_due"  // due, not yet fired
+    public static let timersFired = "gridloop_timers_fired_total"  // kind
+    public static let fireLag = "gridloop_fire_lag_seconds"  // histogram: due instant to fired
     public static let outboxBacklog = "gridloop_outbox_backlog"
     public static let outboxOldest = "gridloop_outbox_oldest_seconds"
-    public static let published = "gridloop_outbox_published_total"       // topic
+    public static let published = "gridloop_outbox_published_total"  // topic
     public static let publishErrors = "gridloop_outbox_publish_errors_total"
-    public static let deadLetters = "gridloop_dead_letters_total"         // source
-    public static let isolated = "gridloop_intake_isolated_total"         // source: refused by the database, dead-lettered
-    public static let escalations = "gridloop_escalations_total"          // from, to
-    public static let resolved = "gridloop_resolved_total"                // level
-    public static let calendarFallback = "gridloop_calendar_fallback"     // year: 1 while counted Mon–Fri
+    public static let deadLetters = "gridloop_dead_letters_total"  // source
+    public static let isolated = "gridloop_intake_isolated_total"  // source: refused by the database, dead-lettered
+    public static let escalations = "gridloop_escalations_total"  // from, to
+    public static let resolved = "gridloop_resolved_total"  // level
+    public static let calendarFallback = "gridloop_calendar_fallback"  // year: 1 while counted Mon–Fri
     public static let ready = "gridloop_ready"
-    public static let reloads = "gridloop_config_reloads_total"           // result
+    public static let reloads = "gridloop_config_reloads_total"  // result
 
     /// Bucket bounds of the value histograms (the duration histograms use the factory's defaults
     /// or `durationBuckets`).
     public static let valueBuckets: [String: [Double]] = [
-        batchMessages: [1, 10, 50, 100, 500, 1000, 2000, 5000, 10000],
+        batchMessages: [1, 10, 50, 100, 500, 1000, 2000, 5000, 10000]
     ]
     /// Bucket bounds of the duration histograms, in seconds.
     public static let durationBuckets: [String: [Double]] = [
@@ -53,8 +53,12 @@ public enum Metric {
         for a in planner.applied { counts["applied", default: [:]][a.event.source.rawValue, default: 0] += 1 }
         for h in planner.newlyHeld { counts["held", default: [:]][h.event.source.rawValue, default: 0] += 1 }
         for (s, n) in planner.duplicatesBySource { counts["duplicate", default: [:]][s.rawValue, default: 0] += n }
-        for d in planner.deadLetters { counts["dead_letter", default: [:]][source(ofTopic: d.coordinates.topic, topics), default: 0] += 1 }
-        for s in planner.skipped { counts["skipped", default: [:]][source(ofTopic: s.coordinates.topic, topics), default: 0] += 1 }
+        for d in planner.deadLetters {
+            counts["dead_letter", default: [:]][source(ofTopic: d.coordinates.topic, topics), default: 0] += 1
+        }
+        for s in planner.skipped {
+            counts["skipped", default: [:]][source(ofTopic: s.coordinates.topic, topics), default: 0] += 1
+        }
         for (outcome, bySource) in counts {
             for (s, n) in bySource {
                 Counter(label: intake, dimensions: [("source", s), ("outcome", outcome)]).increment(by: n)
@@ -148,8 +152,9 @@ public final class Health: Sendable {
         if let p = s.intakeProblem { problems.append("intake: \(p)") }
         if s.lag > maxLag { problems.append("intake lag \(s.lag) is above \(maxLag)") }
         if !s.unacknowledgedGaps.isEmpty {
-            problems.append("intake gaps not acknowledged (gridloopd gaps list, then gaps ack ID): "
-                + s.unacknowledgedGaps.joined(separator: "; "))
+            problems.append(
+                "intake gaps not acknowledged (gridloopd gaps list, then gaps ack ID): "
+                    + s.unacknowledgedGaps.joined(separator: "; "))
         }
         return problems
     }

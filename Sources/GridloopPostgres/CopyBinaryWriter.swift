@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Builds the body of `COPY ... FROM STDIN (FORMAT binary)`: no text parsing on the server,
@@ -137,8 +137,13 @@ public struct CopyBinaryWriter: Sendable {
             let u = UInt32(bitPattern: v)
             body.append(contentsOf: [UInt8(u >> 24), UInt8(u >> 16 & 0xFF), UInt8(u >> 8 & 0xFF), UInt8(u & 0xFF)])
         }
-        put32(values.isEmpty ? 0 : 1); put32(values.contains(nil) ? 1 : 0); put32(elementType)
-        if !values.isEmpty { put32(Int32(values.count)); put32(1) }  // dimension size, lower bound
+        put32(values.isEmpty ? 0 : 1)
+        put32(values.contains(nil) ? 1 : 0)
+        put32(elementType)
+        if !values.isEmpty {
+            put32(Int32(values.count))
+            put32(1)
+        }  // dimension size, lower bound
         for v in values {
             guard let v else {
                 put32(-1)
@@ -160,8 +165,10 @@ public struct CopyBinaryWriter: Sendable {
 
     private mutating func append32(_ v: Int32) {
         let u = UInt32(bitPattern: v)
-        bytes.append(UInt8(u >> 24)); bytes.append(UInt8(u >> 16 & 0xFF))
-        bytes.append(UInt8(u >> 8 & 0xFF)); bytes.append(UInt8(u & 0xFF))
+        bytes.append(UInt8(u >> 24))
+        bytes.append(UInt8(u >> 16 & 0xFF))
+        bytes.append(UInt8(u >> 8 & 0xFF))
+        bytes.append(UInt8(u & 0xFF))
     }
 
     private mutating func append64(_ v: Int64) {

@@ -30,10 +30,18 @@ public struct CopyTextWriter: Sendable {
         s.withUTF8 { buf in
             for b in buf {
                 switch b {
-                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-                case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
-                case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
-                case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
+                case 0x5C:
+                    bytes.append(0x5C)
+                    bytes.append(0x5C)
+                case 0x09:
+                    bytes.append(0x5C)
+                    bytes.append(UInt8(ascii: "t"))
+                case 0x0A:
+                    bytes.append(0x5C)
+                    bytes.append(UInt8(ascii: "n"))
+                case 0x0D:
+                    bytes.append(0x5C)
+                    bytes.append(UInt8(ascii: "r"))
                 default: bytes.append(b)
                 }
             }
@@ -64,7 +72,9 @@ public struct CopyTextWriter: Sendable {
         guard let v else { return null() }
         separator()
         // In COPY text format the backslash of `\x` must itself be escaped.
-        bytes.append(0x5C); bytes.append(0x5C); bytes.append(UInt8(ascii: "x"))
+        bytes.append(0x5C)
+        bytes.append(0x5C)
+        bytes.append(UInt8(ascii: "x"))
         let digits: StaticString = "0123456789abcdef"
         digits.withUTF8Buffer { d in
             for b in v {
@@ -83,14 +93,23 @@ public struct CopyTextWriter: Sendable {
     private mutating func appendDecimal(_ v: Int64) {
         if v < 0 {
             bytes.append(UInt8(ascii: "-"))
-            if v == Int64.min { bytes.append(contentsOf: Array("9223372036854775808".utf8)); return }
+            if v == Int64.min {
+                bytes.append(contentsOf: Array("9223372036854775808".utf8))
+                return
+            }
             appendDecimal(-v)
             return
         }
-        if v < 10 { bytes.append(UInt8(ascii: "0") + UInt8(v)); return }
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        if v < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(v))
+            return
+        }
+        var tmp:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var n = v
         var count = 0
         withUnsafeMutableBytes(of: &tmp) { t in
@@ -117,7 +136,10 @@ public enum TimestampText {
         let secs = (v - Int64(ms)) / 1000
         var days = secs / 86_400
         var rem = secs % 86_400
-        if rem < 0 { rem += 86_400; days -= 1 }
+        if rem < 0 {
+            rem += 86_400
+            days -= 1
+        }
         // civil_from_days (Howard Hinnant)
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -133,12 +155,18 @@ public enum TimestampText {
             bytes.append(UInt8(ascii: "0") + UInt8(x / 10))
             bytes.append(UInt8(ascii: "0") + UInt8(x % 10))
         }
-        two(y / 100); two(y % 100)
-        bytes.append(UInt8(ascii: "-")); two(m)
-        bytes.append(UInt8(ascii: "-")); two(d)
-        bytes.append(UInt8(ascii: " ")); two(rem / 3600)
-        bytes.append(UInt8(ascii: ":")); two(rem / 60 % 60)
-        bytes.append(UInt8(ascii: ":")); two(rem % 60)
+        two(y / 100)
+        two(y % 100)
+        bytes.append(UInt8(ascii: "-"))
+        two(m)
+        bytes.append(UInt8(ascii: "-"))
+        two(d)
+        bytes.append(UInt8(ascii: " "))
+        two(rem / 3600)
+        bytes.append(UInt8(ascii: ":"))
+        two(rem / 60 % 60)
+        bytes.append(UInt8(ascii: ":"))
+        two(rem % 60)
         bytes.append(UInt8(ascii: "."))
         bytes.append(UInt8(ascii: "0") + UInt8(ms / 100))
         bytes.append(UInt8(ascii: "0") + UInt8(ms / 10 % 10))

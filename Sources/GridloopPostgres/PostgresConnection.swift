@@ -1,9 +1,9 @@
 import CLibPQ
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // Threading: a `PostgresConnection` wraps one libpq `PGconn`, which is not thread-safe.
@@ -30,8 +30,10 @@ public final class PostgresConnection {
     ///     something set them already (the URL's `options`, `PGOPTIONS`, `ALTER ROLE|DATABASE
     ///     ... SET`, the server's configuration): only where the server's value is its built-in
     ///     default (`pg_settings.source = 'default'`).
-    public init(_ conninfo: String, applicationName: String = "gridloopd", password: String? = nil,
-                defaults: [String: String] = [:], settings: [String: String] = [:]) throws {
+    public init(
+        _ conninfo: String, applicationName: String = "gridloopd", password: String? = nil,
+        defaults: [String: String] = [:], settings: [String: String] = [:]
+    ) throws {
         // Keyword/value form so that application_name is added to whatever the user gave; later
         // keywords override what the expanded conninfo set.
         var keys = ["dbname", "application_name"]
@@ -57,7 +59,8 @@ public final class PostgresConnection {
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
         if !settings.isEmpty {
             let names = settings.keys.sorted()
-            try query("""
+            try query(
+                """
                 SELECT set_config(s.name, d.setting, false)
                 FROM pg_settings s JOIN unnest($1::text[], $2::text[]) AS d(name, setting) ON d.name = s.name
                 WHERE s.source = 'default'
@@ -135,8 +138,10 @@ public final class PostgresConnection {
     /// not fire in a stopped server). After a timeout the connection is unusable (`isConnected`
     /// is false): drop it and connect again.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [String?] = [], timeout: Duration,
-                      context: String? = nil) throws -> PostgresRows {
+    public func query(
+        _ sql: String, _ parameters: [String?] = [], timeout: Duration,
+        context: String? = nil
+    ) throws -> PostgresRows {
         let ctx = context ?? String(sql.prefix(60))
         guard !abandoned else { throw PostgresError(message: "connection given up after a timeout", context: ctx) }
         let deadline = ContinuousClock.now + timeout
@@ -170,8 +175,10 @@ public final class PostgresConnection {
         return PostgresRows(result: first!)  // copies the cells; the defer clears the result
     }
 
-    private func run<R>(_ sql: String, _ parameters: [String?], binary: Bool, context: String?,
-                        _ rows: (OpaquePointer) -> R) throws -> R {
+    private func run<R>(
+        _ sql: String, _ parameters: [String?], binary: Bool, context: String?,
+        _ rows: (OpaquePointer) -> R
+    ) throws -> R {
         let result = withParameterPointers(parameters) { ptrs in
             PQexecParams(conn, sql, Int32(parameters.count), nil, ptrs, nil, nil, binary ? 1 : 0)
         }
@@ -248,8 +255,10 @@ public final class PostgresConnection {
     }
 }
 
-private func withParameterPointers<R>(_ parameters: [String?],
-                                      _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+private func withParameterPointers<R>(
+    _ parameters: [String?],
+    _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+) -> R {
     // Copy each parameter into one NUL-separated buffer that lives for the call.
     var storage: [CChar] = []
     var offsets: [Int?] = []

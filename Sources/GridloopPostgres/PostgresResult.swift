@@ -67,9 +67,10 @@ private func cellsOf<T>(_ result: OpaquePointer, _ cell: (UnsafeBufferPointer<UI
                 cells.append(nil)
             } else {
                 let len = Int(PQgetlength(result, t, f))
-                cells.append(PQgetvalue(result, t, f)!.withMemoryRebound(to: UInt8.self, capacity: len) {
-                    cell(UnsafeBufferPointer(start: $0, count: len))
-                })
+                cells.append(
+                    PQgetvalue(result, t, f)!.withMemoryRebound(to: UInt8.self, capacity: len) {
+                        cell(UnsafeBufferPointer(start: $0, count: len))
+                    })
             }
         }
     }

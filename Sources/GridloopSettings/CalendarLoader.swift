@@ -27,13 +27,15 @@ public enum CalendarLoader {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
-            throw ConfigError(file: directory, line: nil, key: "sla.calendarDirectory",
-                              problem: "cannot be read as a directory: \(error.localizedDescription)")
+            throw ConfigError(
+                file: directory, line: nil, key: "sla.calendarDirectory",
+                problem: "cannot be read as a directory: \(error.localizedDescription)")
         }
         let files = names.filter { $0.hasPrefix("cn-") && $0.hasSuffix(".yaml") }.sorted()
         guard !files.isEmpty else {
-            throw ConfigError(file: directory, line: nil, key: "sla.calendarDirectory",
-                              problem: "holds no cn-<year>.yaml calendar file (copy them from deploy/calendars)")
+            throw ConfigError(
+                file: directory, line: nil, key: "sla.calendarDirectory",
+                problem: "holds no cn-<year>.yaml calendar file (copy them from deploy/calendars)")
         }
         var years: [CalendarYear] = []
         for name in files {
@@ -75,7 +77,8 @@ public enum CalendarLoader {
         let zoneNode = top.first { $0.name == "timezone" }!.value
         let zone = try r.scalar(zoneNode, "timezone")
         guard zone == "Asia/Shanghai" else {
-            throw r.error(zoneNode, "timezone", "expected Asia/Shanghai (the only time zone of the official calendar), got '\(zone)'")
+            throw r.error(
+                zoneNode, "timezone", "expected Asia/Shanghai (the only time zone of the official calendar), got '\(zone)'")
         }
 
         var seen: [LocalDate: (list: String, line: Int?)] = [:]
@@ -97,20 +100,24 @@ public enum CalendarLoader {
                 if let w = fields.first(where: { $0.name == "weekday" })?.value {
                     let given = try r.scalar(w, "\(key).weekday")
                     guard weekdayNames.contains(given) else {
-                        throw r.error(w, "\(key).weekday", "expected one of \(weekdayNames.joined(separator: ", ")), got '\(given)'")
+                        throw r.error(
+                            w, "\(key).weekday", "expected one of \(weekdayNames.joined(separator: ", ")), got '\(given)'")
                     }
                     guard given == weekday else { throw r.error(w, "\(key).weekday", "\(date) is a \(weekday), not a \(given)") }
                 }
                 if let n = fields.first(where: { $0.name == "name" })?.value { _ = try r.scalar(n, "\(key).name") }
                 if name == "workdays", date.weekday <= 5 {
-                    throw r.error(dateNode, "\(key).date",
-                                  "\(date) is a \(weekday): workdays lists only weekend days that are working days (调休上班)")
+                    throw r.error(
+                        dateNode, "\(key).date",
+                        "\(date) is a \(weekday): workdays lists only weekend days that are working days (调休上班)")
                 }
                 if let first = seen[date] {
                     let at = first.line.map { " (line \($0))" } ?? ""
-                    throw r.error(dateNode, "\(key).date", first.list == name
-                        ? "\(date) is listed twice in \(name)\(at)"
-                        : "\(date) is both a holiday and a workday: also in \(first.list)\(at)")
+                    throw r.error(
+                        dateNode, "\(key).date",
+                        first.list == name
+                            ? "\(date) is listed twice in \(name)\(at)"
+                            : "\(date) is both a holiday and a workday: also in \(first.list)\(at)")
                 }
                 seen[date] = (name, dateNode.mark?.line)
                 lists[name, default: []].append(date)

@@ -19,12 +19,14 @@ extension GridloopConfig {
         for (text, itemLine) in items {
             let t = text.trimmingCharacters(in: .whitespaces)
             guard let r = Self.officeHoursRange(t) else {
-                throw ConfigError(file: file, line: itemLine, key: key,
-                                  problem: "expected a range of the day HH:mm-HH:mm, start before end, \(example), got '\(text)'")
+                throw ConfigError(
+                    file: file, line: itemLine, key: key,
+                    problem: "expected a range of the day HH:mm-HH:mm, start before end, \(example), got '\(text)'")
             }
             if let last = ranges.last, r.lowerBound < last.upperBound {
-                throw ConfigError(file: file, line: itemLine, key: key,
-                                  problem: "'\(t)' overlaps or precedes the range before it: list the ranges in order of the day")
+                throw ConfigError(
+                    file: file, line: itemLine, key: key,
+                    problem: "'\(t)' overlaps or precedes the range before it: list the ranges in order of the day")
             }
             ranges.append(r)
         }
@@ -42,7 +44,8 @@ extension GridloopConfig {
     static func minutes(_ text: Substring) -> Int? {
         let hm = text.trimmingCharacters(in: .whitespaces).split(separator: ":", omittingEmptySubsequences: false)
         guard hm.count == 2, hm[0].count == 2, hm[1].count == 2, hm.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-              let h = Int(hm[0]), let m = Int(hm[1]), m < 60, h * 60 + m <= 1440 else { return nil }
+            let h = Int(hm[0]), let m = Int(hm[1]), m < 60, h * 60 + m <= 1440
+        else { return nil }
         return h * 60 + m
     }
 

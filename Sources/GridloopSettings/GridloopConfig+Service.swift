@@ -57,7 +57,8 @@ extension GridloopConfig {
             guard !trimmed.isEmpty else { throw ConfigError(file: path, line: nil, key: key, problem: "is empty") }
             return trimmed
         }
-        databasePassword = try secret(databasePasswordFile, key: "database.passwordFile", credential: Self.databasePasswordCredential)
+        databasePassword = try secret(
+            databasePasswordFile, key: "database.passwordFile", credential: Self.databasePasswordCredential)
         saslPassword = try secret(saslPasswordFile, key: "kafka.saslPasswordFile", credential: Self.saslPasswordCredential)
     }
 
@@ -66,7 +67,8 @@ extension GridloopConfig {
     /// that the configuration does not depend on the listener's target.
     static func hostPort(_ address: String) -> (String, Int)? {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-              (0...65535).contains(port) else { return nil }
+            (0...65535).contains(port)
+        else { return nil }
         var host = String(address[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return (host, port)

@@ -165,8 +165,9 @@ public struct GridloopConfig: Sendable, Equatable {
         for (k, v) in top {
             let section = k.string ?? ""
             guard let keys = sections[section] else {
-                throw ConfigError(file: file, line: k.mark?.line, key: section,
-                                  problem: "unknown section (known: \(sections.keys.sorted().joined(separator: ", ")))")
+                throw ConfigError(
+                    file: file, line: k.mark?.line, key: section,
+                    problem: "unknown section (known: \(sections.keys.sorted().joined(separator: ", ")))")
             }
             guard case .mapping(let body) = v else {
                 throw ConfigError(file: file, line: v.mark?.line, key: section, problem: "expected a mapping")
@@ -175,18 +176,21 @@ public struct GridloopConfig: Sendable, Equatable {
                 let name = kk.string ?? ""
                 let key = "\(section).\(name)"
                 guard keys.contains(name) else {
-                    throw ConfigError(file: file, line: kk.mark?.line, key: key,
-                                      problem: "unknown key (known in \(section): \(keys.joined(separator: ", ")))")
+                    throw ConfigError(
+                        file: file, line: kk.mark?.line, key: key,
+                        problem: "unknown key (known in \(section): \(keys.joined(separator: ", ")))")
                 }
                 if name.hasSuffix("roperties") {
                     guard case .mapping(let props) = vv else {
-                        throw ConfigError(file: file, line: vv.mark?.line, key: key,
-                                          problem: "expected a mapping of librdkafka properties")
+                        throw ConfigError(
+                            file: file, line: vv.mark?.line, key: key,
+                            problem: "expected a mapping of librdkafka properties")
                     }
                     var dict: [String: String] = [:]
                     for (pk, pv) in props {
                         guard let ks = pk.string, let vs = pv.string else {
-                            throw ConfigError(file: file, line: pk.mark?.line, key: key, problem: "property names and values must be scalars")
+                            throw ConfigError(
+                                file: file, line: pk.mark?.line, key: key, problem: "property names and values must be scalars")
                         }
                         dict[ks] = vs
                     }
@@ -217,7 +221,9 @@ public struct GridloopConfig: Sendable, Equatable {
             return v
         }
         func positive(max: Int) throws -> Int {
-            guard let n = Int(value), n > 0, n <= max else { throw fail("expected a whole number from 1 to \(max), got '\(value)'") }
+            guard let n = Int(value), n > 0, n <= max else {
+                throw fail("expected a whole number from 1 to \(max), got '\(value)'")
+            }
             return n
         }
         switch key {
@@ -279,11 +285,14 @@ public struct GridloopConfig: Sendable, Equatable {
     }
 
     func validate(file: String) throws {
-        let names = [topics.intake12345, topics.intake12319, topics.deadLetter, topics.escalations,
-                     topics.supervision, topics.outcomes]
+        let names = [
+            topics.intake12345, topics.intake12319, topics.deadLetter, topics.escalations,
+            topics.supervision, topics.outcomes,
+        ]
         if Set(names).count != names.count {
-            throw ConfigError(file: file, line: nil, key: "topics",
-                              problem: "the intake, dead-letter and outbound topics must be distinct")
+            throw ConfigError(
+                file: file, line: nil, key: "topics",
+                problem: "the intake, dead-letter and outbound topics must be distinct")
         }
     }
 

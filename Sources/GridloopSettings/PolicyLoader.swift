@@ -68,7 +68,9 @@ public enum PolicyLoader {
             levels[LoopLevel(rawValue: name)!] = SLAPolicy.Limits(sign: sign, handle: handle)
         }
         for level in LoopLevel.allCases where levels[level] == nil {
-            throw r.error(levelsNode, "levels.\(level.rawValue)", "missing: every level (ESTATE, COMMUNITY, STREET, DISTRICT) needs its sign and handle limits")
+            throw r.error(
+                levelsNode, "levels.\(level.rawValue)",
+                "missing: every level (ESTATE, COMMUNITY, STREET, DISTRICT) needs its sign and handle limits")
         }
 
         // overrides: most specific first (SLAPolicy sorts them).
@@ -77,10 +79,12 @@ public enum PolicyLoader {
         if let list = value("overrides") {
             for (i, entry) in try r.sequence(list, "overrides").enumerated() {
                 let o = try override(r, entry, key: "overrides[\(i)]", file: file)
-                let criteria = "\(o.level?.rawValue ?? "*")|\(o.source?.rawValue ?? "*")|\(o.urgency?.rawValue ?? "*")|\(o.categoryPrefix ?? "\u{0}")"
+                let criteria =
+                    "\(o.level?.rawValue ?? "*")|\(o.source?.rawValue ?? "*")|\(o.urgency?.rawValue ?? "*")|\(o.categoryPrefix ?? "\u{0}")"
                 if let first = criteriaSeen[criteria] {
-                    throw r.error(entry, "overrides[\(i)].match",
-                                  "the same match as an earlier override\(first.map { " (line \($0))" } ?? ""): merge them")
+                    throw r.error(
+                        entry, "overrides[\(i)].match",
+                        "the same match as an earlier override\(first.map { " (line \($0))" } ?? ""): merge them")
                 }
                 criteriaSeen[criteria] = entry.mark?.line
                 overrides.append(o)
@@ -90,7 +94,9 @@ public enum PolicyLoader {
         let shareNode = value("warningShare")!
         let shareText = try r.scalar(shareNode, "warningShare")
         guard let share = Double(shareText), share > 0, share < 1, r.isPlain(shareNode) else {
-            throw r.error(shareNode, "warningShare", "expected a share of the limit between 0 and 1 (exclusive) such as 0.8, got '\(shareText)'")
+            throw r.error(
+                shareNode, "warningShare",
+                "expected a share of the limit between 0 and 1 (exclusive) such as 0.8, got '\(shareText)'")
         }
 
         let urgeNode = value("urge")!
@@ -103,17 +109,20 @@ public enum PolicyLoader {
         let reopen = try r.oneOf(value("onUnsatisfiedCallback")!, "onUnsatisfiedCallback", SLAPolicy.ReopenRule.allCases)
         let tightens = try r.bool(value("platformLimitTightens")!, "platformLimitTightens")
 
-        return SLAPolicy(levels: levels, overrides: overrides, warningShare: share, urgeInterval: interval, urgeCap: cap,
-                         returnStopsClocks: onReturn == .stopClocksUntilRedispatch, reopenUnsatisfied: reopen,
-                         platformLimitTightens: tightens)
+        return SLAPolicy(
+            levels: levels, overrides: overrides, warningShare: share, urgeInterval: interval, urgeCap: cap,
+            returnStopsClocks: onReturn == .stopClocksUntilRedispatch, reopenUnsatisfied: reopen,
+            platformLimitTightens: tightens)
     }
 
     /// `2wh`, `5wd`, `30m`, ...: more than zero, at most `maxAmount`.
     static func limit(_ r: YAMLReader, _ node: Node, _ key: String) throws -> TimeLimit {
         let text = try r.scalar(node, key)
         guard let l = TimeLimit(text), l.amount > 0, l.amount <= maxAmount else {
-            throw r.error(node, key, "expected a limit from 1 to \(maxAmount) of s, m, h, d (natural time), wh (working hours) "
-                                   + "or wd (working days), such as 2wh, 5wd or 30m; got '\(text)'")
+            throw r.error(
+                node, key,
+                "expected a limit from 1 to \(maxAmount) of s, m, h, d (natural time), wh (working hours) "
+                    + "or wd (working days), such as 2wh, 5wd or 30m; got '\(text)'")
         }
         return l
     }
@@ -121,7 +130,8 @@ public enum PolicyLoader {
     static func override(_ r: YAMLReader, _ entry: Node, key: String, file: String) throws -> SLAPolicy.Override {
         let fields = try r.mapping(entry, key, known: ["match", "sign", "handle"])
         guard let matchNode = fields.first(where: { $0.name == "match" })?.value else {
-            throw r.error(entry, "\(key).match", "missing: an override needs a match (level, source, urgency and/or categoryPrefix)")
+            throw r.error(
+                entry, "\(key).match", "missing: an override needs a match (level, source, urgency and/or categoryPrefix)")
         }
         var o = SLAPolicy.Override(origin: "\(file):\(entry.mark?.line ?? 0)")
         let criteria = try r.mapping(matchNode, "\(key).match", known: ["level", "source", "urgency", "categoryPrefix"])
@@ -136,9 +146,14 @@ public enum PolicyLoader {
             case "urgency": o.urgency = try r.oneOf(v, k, Urgency.allCases)
             default:
                 let prefix = try r.scalar(v, k)
-                guard !prefix.contains(where: \.isWhitespace) else { throw r.error(v, k, "must not contain spaces, got '\(prefix)'") }
+                guard !prefix.contains(where: \.isWhitespace) else {
+                    throw r.error(v, k, "must not contain spaces, got '\(prefix)'")
+                }
                 if r.isPlain(v), prefix.allSatisfy({ $0.isASCII && $0.isNumber }) {
-                    throw r.error(v, k, "write the code in quotes ('\(prefix)'): unquoted digits are a number to YAML, and leading zeros get lost")
+                    throw r.error(
+                        v, k,
+                        "write the code in quotes ('\(prefix)'): unquoted digits are a number to YAML, and leading zeros get lost"
+                    )
                 }
                 o.categoryPrefix = prefix
             }

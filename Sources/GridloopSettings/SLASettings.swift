@@ -15,10 +15,12 @@ public struct SLASettings: Sendable {
     public static func load(_ config: GridloopConfig, calendarDirectory: String? = nil) throws -> SLASettings {
         let policy = try PolicyLoader.load(file: config.policyFile)
         let directory = calendarDirectory ?? config.calendarDirectory
-        let calendar = try directory.map { try CalendarLoader.load(directory: $0, officeHours: config.officeHours) }
+        let calendar =
+            try directory.map { try CalendarLoader.load(directory: $0, officeHours: config.officeHours) }
             ?? CalendarLoader.embedded(officeHours: config.officeHours)
-        return SLASettings(policy: policy, policySource: config.policyFile ?? PolicyLoader.embeddedName,
-                           calendar: calendar, calendarSource: directory ?? "(built-in) deploy/calendars")
+        return SLASettings(
+            policy: policy, policySource: config.policyFile ?? PolicyLoader.embeddedName,
+            calendar: calendar, calendarSource: directory ?? "(built-in) deploy/calendars")
     }
 
     /// The years with an official calendar, e.g. `2025, 2026`.

@@ -12,11 +12,12 @@ struct YAMLReader {
         } catch let error as YamlError {
             switch error {
             case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
-                 .composer(_, let problem, let mark, _):
+                .composer(_, let problem, let mark, _):
                 throw ConfigError(file: file, line: mark.line, key: "(syntax)", problem: "not valid YAML: \(problem)")
             case .duplicatedKeysInMapping(let keys, let context):
-                throw ConfigError(file: file, line: context.mark.line, key: keys.joined(separator: ", "),
-                                  problem: "written twice in the same mapping")
+                throw ConfigError(
+                    file: file, line: context.mark.line, key: keys.joined(separator: ", "),
+                    problem: "written twice in the same mapping")
             default:
                 throw ConfigError(file: file, line: nil, key: "(syntax)", problem: "not valid YAML: \(error)")
             }
@@ -43,8 +44,10 @@ struct YAMLReader {
     }
 
     /// Requires every key of `required` among `pairs`; the error points at the mapping.
-    func require(_ required: [String], in pairs: [(name: String, keyNode: Node, value: Node)], of node: Node,
-                 _ key: String) throws {
+    func require(
+        _ required: [String], in pairs: [(name: String, keyNode: Node, value: Node)], of node: Node,
+        _ key: String
+    ) throws {
         for name in required where !pairs.contains(where: { $0.name == name }) {
             throw error(node, key.isEmpty ? name : "\(key).\(name)", "missing (required)")
         }

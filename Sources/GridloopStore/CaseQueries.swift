@@ -10,7 +10,8 @@ package enum CaseQueries {
     /// urgency, category_name, category_code, then accept_time, assigned_at, signed_at,
     /// replied_at, closed_at, suspended_since (RFC 3339), extension_days, replied_level, gap_count.
     package static func caseRow(caseId: String, from db: PostgresConnection) throws -> PostgresRows {
-        try db.query("""
+        try db.query(
+            """
             SELECT case_id, source, order_no, status, level, unit_code, unit_name, urgency, category_name,
                    category_code, \(t("accept_time")), \(t("assigned_at")), \(t("signed_at")), \(t("replied_at")),
                    \(t("closed_at")), \(t("suspended_since")), extension_days, replied_level, gap_count
@@ -21,7 +22,8 @@ package enum CaseQueries {
     /// The case's events in order: event_no, type, event_time (RFC 3339), event_key, sequence,
     /// gap_before, level, unit_code, result, days, satisfaction, topic, partition, offset.
     package static func events(caseId: String, from db: PostgresConnection) throws -> PostgresRows {
-        try db.query("""
+        try db.query(
+            """
             SELECT event_no, type, \(t("event_time")), event_key, sequence, gap_before, level, unit_code, result,
                    days, satisfaction, topic, partition, "offset"
             FROM case_events WHERE case_id = $1 ORDER BY event_no
@@ -36,7 +38,8 @@ package enum CaseQueries {
     /// The events the ladder emitted for the case, in the order they were decided: id, type,
     /// level, to_level, decided_at (RFC 3339), topic, published (`t` once the relay published it).
     package static func emitted(caseId: String, from db: PostgresConnection) throws -> PostgresRows {
-        try db.query("""
+        try db.query(
+            """
             SELECT d.id, d.type, d.level, d.to_level, \(t("d.decided_at")), coalesce(d.topic, o.topic), o.seq IS NULL
             FROM sla_decisions d LEFT JOIN outbox o ON o.id = d.id
             WHERE d.case_id = $1

@@ -46,7 +46,10 @@ public struct ClockChanges: Sendable {
         if !clocks.isEmpty {
             var copy = CopyBinaryWriter(capacity: clocks.count * 512)
             for clock in clocks.values.sorted(by: { $0.caseId < $1.caseId }) {
-                copy.text(clock.caseId); copy.text(clock.topic); copy.int(Int(clock.partition)); copy.text(clock.level.rawValue)
+                copy.text(clock.caseId)
+                copy.text(clock.topic)
+                copy.int(Int(clock.partition))
+                copy.text(clock.level.rawValue)
                 copy.timestamp(epochMillis: due[clock.caseId])
                 copy.text(utf8: clock.json)
                 copy.endRow()
@@ -62,8 +65,9 @@ extension IntakeStore {
     /// The stored clocks of these cases.
     public func clocks(caseIds: Set<String>) throws -> [String: CaseClock] {
         guard !caseIds.isEmpty else { return [:] }
-        let rows = try connection.query("SELECT clock FROM case_clocks WHERE case_id = ANY($1::text[])",
-                                        [PostgresArray.text(caseIds)], context: "load clocks")
+        let rows = try connection.query(
+            "SELECT clock FROM case_clocks WHERE case_id = ANY($1::text[])",
+            [PostgresArray.text(caseIds)], context: "load clocks")
         return try decodeClocks(rows)
     }
 
@@ -90,7 +94,8 @@ extension IntakeStore {
         guard !cursors.isEmpty else { return [] }
         // Per partition, an index range scan on (topic, partition, next_due, case_id): never a
         // scan of all open cases, however many there are.
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT w.i, c.next_due::text, c.case_id, c.clock
             FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[]) WITH ORDINALITY AS w(t, p, wm, ad, ac, i)
             CROSS JOIN LATERAL (
@@ -100,13 +105,18 @@ extension IntakeStore {
                   AND (next_due, case_id) > (w.ad::timestamptz, w.ac)
                 ORDER BY next_due, case_id LIMIT \(perPartition)) c
             ORDER BY w.i, c.next_due, c.case_id
-            """, [PostgresArray.text(cursors.map(\.topic)), PostgresArray.int(cursors.map(\.partition)),
-                  PostgresArray.int(cursors.map(\.watermark)), PostgresArray.text(cursors.map { $0.after?.due ?? "-infinity" }),
-                  PostgresArray.text(cursors.map { $0.after?.caseId ?? "" })], context: "load due clocks")
+            """,
+            [
+                PostgresArray.text(cursors.map(\.topic)), PostgresArray.int(cursors.map(\.partition)),
+                PostgresArray.int(cursors.map(\.watermark)), PostgresArray.text(cursors.map { $0.after?.due ?? "-infinity" }),
+                PostgresArray.text(cursors.map { $0.after?.caseId ?? "" }),
+            ], context: "load due clocks")
         var out: [CaseClock] = []
         out.reserveCapacity(rows.count)
         for r in 0..<rows.count {
-            guard let i = rows.string(r, 0).flatMap({ Int($0) }), let due = rows.string(r, 1), let id = rows.string(r, 2) else { continue }
+            guard let i = rows.string(r, 0).flatMap({ Int($0) }), let due = rows.string(r, 1), let id = rows.string(r, 2) else {
+                continue
+            }
             cursors[i - 1].after = (due, id)
             out.append(try CaseClock(jsonText: rows.string(r, 3) ?? ""))
         }
@@ -133,7 +143,8 @@ extension IntakeStore {
         if let body = prepared.clocks {
             // Binary COPY into a stage, then one upsert: no array literals to escape and parse.
             try connection.copyIn("COPY clock_stage FROM STDIN (FORMAT binary)", data: body, context: "COPY clock_stage")
-            try connection.execute("""
+            try connection.execute(
+                """
                 INSERT INTO case_clocks (case_id, topic, partition, level, next_due, clock)
                 SELECT case_id, topic, partition, level, next_due, clock FROM clock_stage
                 ON CONFLICT (case_id) DO UPDATE SET topic = excluded.topic, partition = excluded.partition,
@@ -157,14 +168,16 @@ extension IntakeStore {
             try connection.execute("RELEASE SAVEPOINT decisions", context: "release savepoint decisions")
             return
         } catch let error as PostgresError where error.sqlState == "23505" {
-            try connection.execute("ROLLBACK TO SAVEPOINT decisions; RELEASE SAVEPOINT decisions",
-                                   context: "roll back to savepoint decisions")
+            try connection.execute(
+                "ROLLBACK TO SAVEPOINT decisions; RELEASE SAVEPOINT decisions",
+                context: "roll back to savepoint decisions")
         }
         lastWriteTimings["decisions_replayed"] = 1
         let rows = DecisionRow.unique(changes.decisions)
-        let recorded = try connection.query("SELECT id FROM sla_decisions WHERE id = ANY($1::text[])",
-                                             [PostgresArray.text(rows.map(\.record.decision.id))],
-                                             context: "decisions recorded before")
+        let recorded = try connection.query(
+            "SELECT id FROM sla_decisions WHERE id = ANY($1::text[])",
+            [PostgresArray.text(rows.map(\.record.decision.id))],
+            context: "decisions recorded before")
         let known = Set((0..<recorded.count).compactMap { recorded.string($0, 0) })
         let rest = rows.filter { !known.contains($0.record.decision.id) }
         if !rest.isEmpty { try copyDecisions(DecisionRow.copies(rest)) }
@@ -172,12 +185,14 @@ extension IntakeStore {
 
     /// Decision records and their outbox rows (in order), by binary COPY.
     private func copyDecisions(_ copies: (records: [UInt8], outbox: [UInt8])) throws {
-        try connection.copyIn("""
+        try connection.copyIn(
+            """
             COPY sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic)
             FROM STDIN (FORMAT binary)
             """, data: copies.records, context: "COPY sla_decisions")
-        try connection.copyIn("COPY outbox (id, topic, msg_key, payload) FROM STDIN (FORMAT binary)",
-                              data: copies.outbox, context: "COPY outbox (decisions)")
+        try connection.copyIn(
+            "COPY outbox (id, topic, msg_key, payload) FROM STDIN (FORMAT binary)",
+            data: copies.outbox, context: "COPY outbox (decisions)")
     }
 }
 
@@ -215,7 +230,8 @@ struct DecisionRow: Sendable {
 
     /// The COPY bodies of these decisions' records and outbox rows.
     static func copies(_ rows: [DecisionRow]) -> (records: [UInt8], outbox: [UInt8]) {
-        var records = CopyBinaryWriter(capacity: rows.count * 160), queued = CopyBinaryWriter(capacity: rows.count * 900)
+        var records = CopyBinaryWriter(capacity: rows.count * 160)
+        var queued = CopyBinaryWriter(capacity: rows.count * 900)
         for r in rows {
             r.writeRecord(to: &records)
             r.writeOutbox(to: &queued)
@@ -227,15 +243,25 @@ struct DecisionRow: Sendable {
     /// decision's headers from its id).
     func writeOutbox(to copy: inout CopyBinaryWriter) {
         let d = record.decision
-        copy.text(d.id); copy.text(record.topic); copy.bytea(Array(d.caseId.utf8)); copy.bytea(record.payload)
+        copy.text(d.id)
+        copy.text(record.topic)
+        copy.bytea(Array(d.caseId.utf8))
+        copy.bytea(record.payload)
         copy.endRow()
     }
 
     /// A row of `sla_decisions`: id, case_id, type, level, to_level, clock, decided_at, deadline, topic.
     func writeRecord(to copy: inout CopyBinaryWriter) {
         let d = record.decision
-        copy.text(d.id); copy.text(d.caseId); copy.text(d.typeName); copy.text(level); copy.text(toLevel); copy.text(kind)
-        copy.timestamp(epochMillis: d.time); copy.timestamp(epochMillis: deadline); copy.text(record.topic)
+        copy.text(d.id)
+        copy.text(d.caseId)
+        copy.text(d.typeName)
+        copy.text(level)
+        copy.text(toLevel)
+        copy.text(kind)
+        copy.timestamp(epochMillis: d.time)
+        copy.timestamp(epochMillis: deadline)
+        copy.text(record.topic)
         copy.endRow()
     }
 }

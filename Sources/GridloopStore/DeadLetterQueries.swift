@@ -8,7 +8,8 @@ package enum DeadLetterQueries {
     /// (RFC 3339), the message's length, retried_at (RFC 3339), retried_offset, and the id its
     /// `gridloop-retry-of` header names (text), if any.
     package static func list(limit: Int, from db: PostgresConnection) throws -> PostgresRows {
-        try db.query("""
+        try db.query(
+            """
             SELECT id, topic, partition, "offset", reason, case_id, \(t("created_at")), length(msg_value),
                    \(t("retried_at")), retried_offset,
                    encode(msg_header_values[array_position(msg_header_names, 'gridloop-retry-of')], 'escape')
@@ -25,15 +26,17 @@ package enum DeadLetterQueries {
             FROM dead_letters
             """
         if let ids {
-            return try db.query(select + " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
-                                [PostgresArray.int(ids)], context: "lock dead letters")
+            return try db.query(
+                select + " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                [PostgresArray.int(ids)], context: "lock dead letters")
         }
         return try db.query(select + " WHERE retried_at IS NULL ORDER BY id FOR UPDATE", context: "lock dead letters")
     }
 
     /// Marks the dead letters `ids` retried now, each published again at its `offsets` entry.
     package static func markRetried(ids: [Int64], offsets: [Int64], db: PostgresConnection) throws {
-        try db.query("""
+        try db.query(
+            """
             UPDATE dead_letters d SET retried_at = now(), retried_offset = v.o
             FROM unnest($1::bigint[], $2::bigint[]) AS v(id, o) WHERE d.id = v.id
             """, [PostgresArray.int(ids), PostgresArray.int(offsets)],

@@ -15,7 +15,8 @@ package enum HealthQueries {
         let sql = """
             SELECT level, count(*) FROM cases WHERE status NOT IN ('CLOSED', 'WITHDRAWN') GROUP BY level
             """
-        let open = try timeout.map { try db.query(sql, timeout: $0, context: "count open cases") }
+        let open =
+            try timeout.map { try db.query(sql, timeout: $0, context: "count open cases") }
             ?? db.query(sql, context: "count open cases")
         var byLevel: [String: Int] = [:]
         for i in 0..<open.count { byLevel[open.string(i, 0) ?? "?"] = open.int(i, 1) ?? 0 }
@@ -24,7 +25,8 @@ package enum HealthQueries {
 
     /// The rows in the outbox and the age of the oldest in seconds (0 when empty).
     package static func outboxBacklog(_ db: PostgresConnection, timeout: Duration) throws -> (rows: Int, oldestSeconds: Double) {
-        let outbox = try db.query("""
+        let outbox = try db.query(
+            """
             SELECT count(*), COALESCE(extract(epoch FROM now() - min(created_at)), 0)::float8
             FROM outbox
             """, timeout: timeout, context: "count the outbox backlog")
@@ -36,7 +38,8 @@ package enum HealthQueries {
         // Per partition, a range of the due-clock index (`case_clocks_due_keyset`), the partitions
         // found by skipping through the same index, one descent each: `next_due <= now()` alone
         // reads every clock.
-        let due = try db.query("""
+        let due = try db.query(
+            """
             WITH RECURSIVE p AS (
                 (SELECT topic, partition FROM case_clocks WHERE next_due IS NOT NULL ORDER BY topic, partition LIMIT 1)
                 UNION ALL

@@ -27,14 +27,16 @@ public struct IntakeGap: Encodable, Sendable, Equatable {
     public static func find(topic: String, partition: Int32, stored: Int64, low: Int64, high: Int64) -> IntakeGap? {
         guard stored >= 0, low >= 0, high >= low else { return nil }
         if stored < low {
-            return IntakeGap(id: 0, topic: topic, partition: Int(partition), fromOffset: stored, toOffset: low,
-                             messagesLost: low - stored,
-                             reason: "deleted by the broker before they were applied (log start \(low))")
+            return IntakeGap(
+                id: 0, topic: topic, partition: Int(partition), fromOffset: stored, toOffset: low,
+                messagesLost: low - stored,
+                reason: "deleted by the broker before they were applied (log start \(low))")
         }
         if stored > high {
-            return IntakeGap(id: 0, topic: topic, partition: Int(partition), fromOffset: stored, toOffset: low,
-                             messagesLost: nil,
-                             reason: "stored offset is beyond the end of the log (high watermark \(high)): topic recreated?")
+            return IntakeGap(
+                id: 0, topic: topic, partition: Int(partition), fromOffset: stored, toOffset: low,
+                messagesLost: nil,
+                reason: "stored offset is beyond the end of the log (high watermark \(high)): topic recreated?")
         }
         return nil
     }
@@ -74,16 +76,19 @@ public enum IntakeGapView {
 
     static func gaps(_ r: PostgresRows) -> [IntakeGap] {
         (0..<r.count).map { i in
-            IntakeGap(id: r.int64(i, 0)!, topic: r.string(i, 1)!, partition: r.int(i, 2)!, fromOffset: r.int64(i, 3)!,
-                      toOffset: r.int64(i, 4)!, messagesLost: r.int64(i, 5), reason: r.string(i, 6) ?? "",
-                      detectedAt: r.string(i, 7), acknowledgedAt: r.string(i, 8), acknowledgedBy: r.string(i, 9))
+            IntakeGap(
+                id: r.int64(i, 0)!, topic: r.string(i, 1)!, partition: r.int(i, 2)!, fromOffset: r.int64(i, 3)!,
+                toOffset: r.int64(i, 4)!, messagesLost: r.int64(i, 5), reason: r.string(i, 6) ?? "",
+                detectedAt: r.string(i, 7), acknowledgedAt: r.string(i, 8), acknowledgedBy: r.string(i, 9))
         }
     }
 
     /// The gaps of `consumerGroup`, newest first; only those not acknowledged with `open`.
     /// `timeout`: how long the query may take (the health probe must not hang on it).
-    public static func list(consumerGroup: String, open: Bool = false, limit: Int = 100,
-                            from db: PostgresConnection, timeout: Duration? = nil) throws -> [IntakeGap] {
+    public static func list(
+        consumerGroup: String, open: Bool = false, limit: Int = 100,
+        from db: PostgresConnection, timeout: Duration? = nil
+    ) throws -> [IntakeGap] {
         let sql = """
             SELECT \(columns) FROM intake_gaps
             WHERE consumer_group = $1 AND ($2::boolean IS FALSE OR acknowledged_at IS NULL)
@@ -96,20 +101,26 @@ public enum IntakeGapView {
 
     /// Marks gap `id` acknowledged by `who`; returns it. Refuses an unknown id, or one
     /// acknowledged already (saying when and by whom).
-    public static func acknowledge(id: Int64, consumerGroup: String, by who: String,
-                                   db: PostgresConnection) throws -> IntakeGap {
-        let r = try db.query("""
+    public static func acknowledge(
+        id: Int64, consumerGroup: String, by who: String,
+        db: PostgresConnection
+    ) throws -> IntakeGap {
+        let r = try db.query(
+            """
             UPDATE intake_gaps SET acknowledged_at = now(), acknowledged_by = $3
             WHERE id = $1 AND consumer_group = $2 AND acknowledged_at IS NULL
             RETURNING \(columns)
             """, ["\(id)", consumerGroup, who], context: "acknowledge intake gap")
         if let gap = gaps(r).first { return gap }
-        let known = gaps(try db.query("SELECT \(columns) FROM intake_gaps WHERE id = $1 AND consumer_group = $2",
-                                      ["\(id)", consumerGroup], context: "read intake gap"))
+        let known = gaps(
+            try db.query(
+                "SELECT \(columns) FROM intake_gaps WHERE id = $1 AND consumer_group = $2",
+                ["\(id)", consumerGroup], context: "read intake gap"))
         guard let gap = known.first else {
             throw GapRefusal(message: "no gap \(id) for consumer group \(consumerGroup) (gridloopd gaps list shows them)")
         }
-        throw GapRefusal(message: "gap \(id) was acknowledged already, at \(gap.acknowledgedAt ?? "?") by \(gap.acknowledgedBy ?? "?")")
+        throw GapRefusal(
+            message: "gap \(id) was acknowledged already, at \(gap.acknowledgedAt ?? "?") by \(gap.acknowledgedBy ?? "?")")
     }
 }
 
@@ -125,25 +136,33 @@ extension IntakeStore {
     /// `OffsetFenceError` if another member moved the offset. Returns the gap's id.
     package func record(_ gap: IntakeGap) throws -> Int64 {
         try connection.transaction {
-            let moved = try connection.query("""
+            let moved = try connection.query(
+                """
                 UPDATE consumer_offsets SET next_offset = $5, updated_at = clock_timestamp()
                 WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $4
                 """, [consumerGroup, gap.topic, "\(gap.partition)", "\(gap.fromOffset)", "\(gap.toOffset)"],
                 context: "move consumer offset past a gap")
             if moved.affected != 1 { throw OffsetFenceError() }
-            let r = try connection.query("""
+            let r = try connection.query(
+                """
                 INSERT INTO intake_gaps (consumer_group, topic, partition, from_offset, to_offset, messages_lost, reason)
                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
-                """, [consumerGroup, gap.topic, "\(gap.partition)", "\(gap.fromOffset)", "\(gap.toOffset)",
-                      gap.messagesLost.map { "\($0)" }, gap.reason], context: "record intake gap")
+                """,
+                [
+                    consumerGroup, gap.topic, "\(gap.partition)", "\(gap.fromOffset)", "\(gap.toOffset)",
+                    gap.messagesLost.map { "\($0)" }, gap.reason,
+                ], context: "record intake gap")
             return r.int64(0, 0)!
         }
     }
 
     /// Those of `partitions` (topic, partition) with a gap not acknowledged yet.
-    package func unacknowledgedGaps(in partitions: [(topic: String, partition: Int32)]) throws -> [(topic: String, partition: Int32)] {
+    package func unacknowledgedGaps(in partitions: [(topic: String, partition: Int32)]) throws -> [(
+        topic: String, partition: Int32
+    )] {
         guard !partitions.isEmpty else { return [] }
-        let r = try connection.query("""
+        let r = try connection.query(
+            """
             SELECT DISTINCT topic, partition FROM intake_gaps
             WHERE consumer_group = $1 AND acknowledged_at IS NULL
               AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))

@@ -40,15 +40,18 @@ public final class IntakeStore: @unchecked Sendable {
     private let decode: @Sendable (String, [UInt8]?, [UInt8]) -> FeedDecodeOutcome
     private var copy = CopyBinaryWriter()
 
-    public init(connection: PostgresConnection, consumerGroup: String, deadLetterTopic: String,
-                decode: @escaping @Sendable (String, [UInt8]?, [UInt8]) -> FeedDecodeOutcome) throws {
+    public init(
+        connection: PostgresConnection, consumerGroup: String, deadLetterTopic: String,
+        decode: @escaping @Sendable (String, [UInt8]?, [UInt8]) -> FeedDecodeOutcome
+    ) throws {
         self.connection = connection
         self.consumerGroup = consumerGroup
         self.deadLetterTopic = deadLetterTopic
         self.decode = decode
         // Staging tables of this connection, used once per transaction and emptied by its commit
         // (cheaper than a TRUNCATE, which gives a temporary table a new file every time).
-        try connection.execute("""
+        try connection.execute(
+            """
             CREATE TEMP TABLE IF NOT EXISTS cases_stage ON COMMIT DELETE ROWS
                 AS SELECT \(CaseRow.mutableColumns.joined(separator: ", ")) FROM cases WITH NO DATA;
             CREATE TEMP TABLE IF NOT EXISTS clock_stage
@@ -65,12 +68,14 @@ public final class IntakeStore: @unchecked Sendable {
         let topics = PostgresArray.text(partitions.map(\.topic))
         let parts = PostgresArray.int(partitions.map(\.partition))
         return try connection.transaction {
-            try connection.query("""
+            try connection.query(
+                """
                 INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
                 SELECT $1, t, p, -2 FROM unnest($2::text[], $3::int[]) AS u(t, p)
                 ON CONFLICT DO NOTHING
                 """, [consumerGroup, topics, parts], context: "create consumer_offsets rows")
-            let rows = try connection.query("""
+            let rows = try connection.query(
+                """
                 SELECT topic, partition, next_offset FROM consumer_offsets
                 WHERE consumer_group = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
                 """, [consumerGroup, topics, parts], context: "read consumer_offsets")
@@ -112,7 +117,8 @@ public final class IntakeStore: @unchecked Sendable {
     /// Cases with held events on these partitions (read at assignment; the intake keeps it up to date).
     public func heldCaseIds(partitions: [PartitionOffset]) throws -> Set<String> {
         guard !partitions.isEmpty else { return [] }
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT DISTINCT case_id FROM held_events
             WHERE (topic, partition) IN (SELECT * FROM unnest($1::text[], $2::int[]))
             """, [PostgresArray.text(partitions.map(\.topic)), PostgresArray.int(partitions.map(\.partition))],
@@ -130,8 +136,9 @@ public final class IntakeStore: @unchecked Sendable {
     /// for this transaction. Call inside `commit`'s transaction via `expire`.
     func expiredHeld(before cutoff: Int64, partitions: [PartitionOffset], limit: Int) throws -> [HeldEvent] {
         guard !partitions.isEmpty else { return [] }
-        return try heldEvents(where: Self.heldBefore + " ORDER BY held_at LIMIT \(limit)",
-                              Self.heldBeforeParameters(cutoff, partitions), lock: true)
+        return try heldEvents(
+            where: Self.heldBefore + " ORDER BY held_at LIMIT \(limit)",
+            Self.heldBeforeParameters(cutoff, partitions), lock: true)
     }
 
     /// Held rows on partitions `$2`, `$3` that wait since before `$1` (epoch ms).
@@ -147,13 +154,15 @@ public final class IntakeStore: @unchecked Sendable {
     /// Whether any held event on these partitions waits since before `cutoff` (epoch ms).
     public func hasHeld(before cutoff: Int64, partitions: [PartitionOffset]) throws -> Bool {
         guard !partitions.isEmpty else { return false }
-        let rows = try connection.query("SELECT EXISTS (SELECT 1 FROM held_events WHERE \(Self.heldBefore))",
-                                        Self.heldBeforeParameters(cutoff, partitions), context: "look for expired held events")
+        let rows = try connection.query(
+            "SELECT EXISTS (SELECT 1 FROM held_events WHERE \(Self.heldBefore))",
+            Self.heldBeforeParameters(cutoff, partitions), context: "look for expired held events")
         return rows.bool(0, 0) == true
     }
 
     private func heldEvents(where clause: String, _ params: [String?], lock: Bool) throws -> [HeldEvent] {
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT topic, partition, "offset", msg_key, msg_value, (extract(epoch from held_at) * 1000)::bigint,
                    event_key, coalesce(cardinality(msg_header_names), 0)
             FROM held_events WHERE \(clause)\(lock ? " FOR UPDATE SKIP LOCKED" : "")
@@ -167,10 +176,11 @@ public final class IntakeStore: @unchecked Sendable {
             let value = rows.bytes(i, 4) ?? []
             // Held rows were valid events when stored; decode them again from their own bytes.
             guard case .event(let event) = decode(topic, key, value) else { continue }
-            out.append(HeldEvent(
-                event: event,
-                coordinates: SourceCoordinates(topic: topic, partition: Int32(rows.int(i, 1)!), offset: rows.int64(i, 2)!),
-                key: key, value: value, headers: headers[rows.string(i, 6)!] ?? [], heldAt: rows.int64(i, 5)!))
+            out.append(
+                HeldEvent(
+                    event: event,
+                    coordinates: SourceCoordinates(topic: topic, partition: Int32(rows.int(i, 1)!), offset: rows.int64(i, 2)!),
+                    key: key, value: value, headers: headers[rows.string(i, 6)!] ?? [], heldAt: rows.int64(i, 5)!))
         }
         return out
     }
@@ -179,8 +189,10 @@ public final class IntakeStore: @unchecked Sendable {
 
     /// Writes a planned batch and moves the partitions' offsets from `expected` to `next`, in one
     /// transaction. Throws `OffsetFenceError` (after rolling back) if an offset moved under us.
-    public func commit(_ plan: IntakePlanner, clocks: ClockChanges = ClockChanges(), expected: [PartitionOffset],
-                       next: [PartitionOffset]) throws {
+    public func commit(
+        _ plan: IntakePlanner, clocks: ClockChanges = ClockChanges(), expected: [PartitionOffset],
+        next: [PartitionOffset]
+    ) throws {
         try connection.transaction {
             try write(plan)
             var t = monotonicNanos()
@@ -195,8 +207,10 @@ public final class IntakeStore: @unchecked Sendable {
     /// Ends the hold of expired events on these partitions: applies or dead-letters them, in one transaction.
     /// Returns how many it handled.
     /// `clocks` moves the SLA clocks of what the expiry applied (it may change states: escalations).
-    public func expireHeld(before cutoff: Int64, holdSeconds: Int, partitions: [PartitionOffset],
-                           limit: Int = 1000, clocks: (inout IntakePlanner) throws -> ClockChanges) throws -> IntakePlanner {
+    public func expireHeld(
+        before cutoff: Int64, holdSeconds: Int, partitions: [PartitionOffset],
+        limit: Int = 1000, clocks: (inout IntakePlanner) throws -> ClockChanges
+    ) throws -> IntakePlanner {
         try connection.transaction {
             let expired = try expiredHeld(before: cutoff, partitions: partitions, limit: limit)
             let ids = Set(expired.map(\.event.caseId))
@@ -225,14 +239,25 @@ public final class IntakeStore: @unchecked Sendable {
             copy.reset()
             for a in plan.applied {
                 let e = a.event
-                copy.text(e.caseId); copy.int(a.eventNo); copy.text(e.eventKey); copy.text(e.type.rawValue)
-                copy.timestamp(epochMillis: e.eventTime); copy.int(e.sequence); copy.int(a.gapBefore)
-                copy.text(e.assignee?.level.rawValue); copy.text(e.assignee?.unitCode ?? e.unitCode)
-                copy.text(e.result?.rawValue); copy.int(e.days); copy.text(e.satisfaction?.rawValue)
-                copy.text(a.coordinates.topic); copy.int(Int(a.coordinates.partition)); copy.int64(a.coordinates.offset)
+                copy.text(e.caseId)
+                copy.int(a.eventNo)
+                copy.text(e.eventKey)
+                copy.text(e.type.rawValue)
+                copy.timestamp(epochMillis: e.eventTime)
+                copy.int(e.sequence)
+                copy.int(a.gapBefore)
+                copy.text(e.assignee?.level.rawValue)
+                copy.text(e.assignee?.unitCode ?? e.unitCode)
+                copy.text(e.result?.rawValue)
+                copy.int(e.days)
+                copy.text(e.satisfaction?.rawValue)
+                copy.text(a.coordinates.topic)
+                copy.int(Int(a.coordinates.partition))
+                copy.int64(a.coordinates.offset)
                 copy.endRow()
             }
-            try connection.copyIn("""
+            try connection.copyIn(
+                """
                 COPY case_events (case_id, event_no, event_key, type, event_time, sequence, gap_before, level,
                 unit_code, result, days, satisfaction, topic, partition, "offset") FROM STDIN (FORMAT binary)
                 """, data: copy.finished, context: "COPY case_events")
@@ -244,8 +269,9 @@ public final class IntakeStore: @unchecked Sendable {
         if !created.isEmpty {
             copy.reset()
             for id in created.sorted() { CaseRow.write(plan.states[id]!, to: &copy) }
-            try connection.copyIn("COPY cases (\(CaseRow.columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)",
-                                  data: copy.finished, context: "COPY cases")
+            try connection.copyIn(
+                "COPY cases (\(CaseRow.columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)",
+                data: copy.finished, context: "COPY cases")
             lap("new_cases_us")
         }
         let updated = plan.changedCases.subtracting(created)
@@ -253,37 +279,49 @@ public final class IntakeStore: @unchecked Sendable {
             copy.reset()
             for id in updated.sorted() { CaseRow.writeMutable(plan.states[id]!, to: &copy) }
             let cols = CaseRow.mutableColumns
-            try connection.copyIn("COPY cases_stage (\(cols.joined(separator: ", "))) FROM STDIN (FORMAT binary)", data: copy.finished,
-                                  context: "COPY cases_stage")
+            try connection.copyIn(
+                "COPY cases_stage (\(cols.joined(separator: ", "))) FROM STDIN (FORMAT binary)", data: copy.finished,
+                context: "COPY cases_stage")
             lap("stage_us")
             let sets = cols.dropFirst().map { "\($0) = s.\($0)" }.joined(separator: ", ")
             // Always an index nested loop: the staging table has no statistics, and a hash join
             // would scan all of `cases`.
-            try connection.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off",
-                                   context: "plan settings")
-            let rows = try connection.query("""
+            try connection.execute(
+                "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off",
+                context: "plan settings")
+            let rows = try connection.query(
+                """
                 UPDATE cases c SET \(sets), updated_at = now() FROM cases_stage s WHERE c.case_id = s.case_id
                 """, context: "update cases")
             lap("update_us")
             guard rows.affected == updated.count else {
-                throw PostgresError(message: "updated \(rows.affected) of \(updated.count) cases: a case row is missing",
-                                    context: "update cases")
+                throw PostgresError(
+                    message: "updated \(rows.affected) of \(updated.count) cases: a case row is missing",
+                    context: "update cases")
             }
         }
         if !plan.releasedHeldKeys.isEmpty {
-            try connection.query("DELETE FROM held_events WHERE event_key = ANY($1::text[])",
-                                 [PostgresArray.text(plan.releasedHeldKeys)], context: "release held events")
+            try connection.query(
+                "DELETE FROM held_events WHERE event_key = ANY($1::text[])",
+                [PostgresArray.text(plan.releasedHeldKeys)], context: "release held events")
         }
         if !plan.newlyHeld.isEmpty {
             copy.reset()
             for h in plan.newlyHeld {
-                copy.text(h.event.eventKey); copy.text(h.event.caseId); copy.int(h.event.sequence)
-                copy.text(h.coordinates.topic); copy.int(Int(h.coordinates.partition)); copy.int64(h.coordinates.offset)
-                copy.bytea(h.key); copy.bytea(h.value); copy.timestamp(epochMillis: h.heldAt)
+                copy.text(h.event.eventKey)
+                copy.text(h.event.caseId)
+                copy.int(h.event.sequence)
+                copy.text(h.coordinates.topic)
+                copy.int(Int(h.coordinates.partition))
+                copy.int64(h.coordinates.offset)
+                copy.bytea(h.key)
+                copy.bytea(h.value)
+                copy.timestamp(epochMillis: h.heldAt)
                 StoredHeaders.write(h.headers, to: &copy)
                 copy.endRow()
             }
-            try connection.copyIn("""
+            try connection.copyIn(
+                """
                 COPY held_events (event_key, case_id, sequence, topic, partition, "offset", msg_key, msg_value, held_at,
                 msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)
                 """, data: copy.finished, context: "COPY held_events")
@@ -292,12 +330,16 @@ public final class IntakeStore: @unchecked Sendable {
         if !plan.skipped.isEmpty {
             copy.reset()
             for s in plan.skipped {
-                copy.text(s.coordinates.topic); copy.int(Int(s.coordinates.partition)); copy.int64(s.coordinates.offset)
-                copy.text(s.reason); copy.text(s.orderNo)
+                copy.text(s.coordinates.topic)
+                copy.int(Int(s.coordinates.partition))
+                copy.int64(s.coordinates.offset)
+                copy.text(s.reason)
+                copy.text(s.orderNo)
                 copy.endRow()
             }
-            try connection.copyIn("COPY skipped_messages (topic, partition, \"offset\", reason, order_no) FROM STDIN (FORMAT binary)",
-                                  data: copy.finished, context: "COPY skipped_messages")
+            try connection.copyIn(
+                "COPY skipped_messages (topic, partition, \"offset\", reason, order_no) FROM STDIN (FORMAT binary)",
+                data: copy.finished, context: "COPY skipped_messages")
         }
     }
 
@@ -313,12 +355,18 @@ public final class IntakeStore: @unchecked Sendable {
         }
         copy.reset()
         for d in letters {
-            copy.text(d.coordinates.topic); copy.int(Int(d.coordinates.partition)); copy.int64(d.coordinates.offset)
-            copy.text(d.reason); copy.text(d.caseId); copy.bytea(d.key); copy.bytea(d.value)
+            copy.text(d.coordinates.topic)
+            copy.int(Int(d.coordinates.partition))
+            copy.int64(d.coordinates.offset)
+            copy.text(d.reason)
+            copy.text(d.caseId)
+            copy.bytea(d.key)
+            copy.bytea(d.value)
             StoredHeaders.write(d.headers, to: &copy)
             copy.endRow()
         }
-        try connection.copyIn("""
+        try connection.copyIn(
+            """
             COPY dead_letters (topic, partition, "offset", reason, case_id, msg_key, msg_value, msg_header_names,
             msg_header_values) FROM STDIN (FORMAT binary)
             """, data: copy.finished, context: "COPY dead_letters")
@@ -326,24 +374,32 @@ public final class IntakeStore: @unchecked Sendable {
         for d in letters {
             let c = d.coordinates
             let id = DeadLetterMessage.id(c)
-            copy.text(id); copy.text(deadLetterTopic); copy.bytea(d.key); copy.bytea(d.value)
+            copy.text(id)
+            copy.text(deadLetterTopic)
+            copy.bytea(d.key)
+            copy.bytea(d.value)
             copy.textArray(DeadLetterMessage.headers(id: id, reason: d.reason, source: c))
             copy.endRow()
         }
-        try connection.copyIn("COPY outbox (id, topic, msg_key, payload, headers) FROM STDIN (FORMAT binary)",
-                              data: copy.finished, context: "COPY outbox (dead letters)")
+        try connection.copyIn(
+            "COPY outbox (id, topic, msg_key, payload, headers) FROM STDIN (FORMAT binary)",
+            data: copy.finished, context: "COPY outbox (dead letters)")
     }
 
     private func moveOffsets(expected: [PartitionOffset], next: [PartitionOffset]) throws {
         guard !next.isEmpty else { return }
         let before = Dictionary(expected.map { ("\($0.topic)\u{0}\($0.partition)", $0.offset) }, uniquingKeysWith: { a, _ in a })
         let exp = next.map { before["\($0.topic)\u{0}\($0.partition)"] ?? -2 }
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             UPDATE consumer_offsets o SET next_offset = v.n, updated_at = clock_timestamp()
             FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) AS v(t, p, e, n)
             WHERE o.consumer_group = $1 AND o.topic = v.t AND o.partition = v.p AND o.next_offset = v.e
-            """, [consumerGroup, PostgresArray.text(next.map(\.topic)), PostgresArray.int(next.map(\.partition)),
-                  PostgresArray.int(exp), PostgresArray.int(next.map(\.offset))], context: "move consumer offsets")
+            """,
+            [
+                consumerGroup, PostgresArray.text(next.map(\.topic)), PostgresArray.int(next.map(\.partition)),
+                PostgresArray.int(exp), PostgresArray.int(next.map(\.offset)),
+            ], context: "move consumer offsets")
         if rows.affected != next.count { throw OffsetFenceError() }
     }
 }
@@ -355,7 +411,9 @@ public enum DeadLetterMessage {
 
     /// Header names and values, flattened as name, value, name, value.
     public static func headers(id: String, reason: String, source c: SourceCoordinates) -> [String] {
-        ["gridloop-id", id, "gridloop-reason", reason, "gridloop-source-topic", c.topic,
-         "gridloop-source-partition", String(c.partition), "gridloop-source-offset", String(c.offset)]
+        [
+            "gridloop-id", id, "gridloop-reason", reason, "gridloop-source-topic", c.topic,
+            "gridloop-source-partition", String(c.partition), "gridloop-source-offset", String(c.offset),
+        ]
     }
 }

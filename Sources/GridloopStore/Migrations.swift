@@ -3,264 +3,288 @@
 /// The SQL migrations, in order; `version` is the file's numeric prefix.
 public enum Migrations {
     public static let all: [(version: Int, name: String, sql: String)] = [
-        (1, "001_intake", #"""
--- Gridloop intake schema, version 1.
--- Personal data (citizen name, phone, appeal text, address) is never stored here:
--- the feed adapters drop it. Dead letters keep the original message bytes (the
--- dead-letter contract requires them), nothing else does.
+        (
+            1, "001_intake",
+            #"""
+            -- Gridloop intake schema, version 1.
+            -- Personal data (citizen name, phone, appeal text, address) is never stored here:
+            -- the feed adapters drop it. Dead letters keep the original message bytes (the
+            -- dead-letter contract requires them), nothing else does.
 
--- Current state of every case; one row per `<source>:<order number>`.
-CREATE TABLE cases (
-    case_id              text PRIMARY KEY,
-    source               text NOT NULL CHECK (source IN ('12345', '12319')),
-    order_no             text NOT NULL,
-    status               text NOT NULL,
-    level                text NOT NULL CHECK (level IN ('ESTATE', 'COMMUNITY', 'STREET', 'DISTRICT')),
-    unit_code            text NOT NULL,
-    unit_name            text NOT NULL,
-    urgency              text NOT NULL,
-    category_code        text,
-    category_name        text NOT NULL,
-    channel              text,
-    appeal_type          text,
-    accept_time          timestamptz NOT NULL,
-    district_code        text,
-    street_code          text,
-    community_code       text,
-    grid_code            text,
-    platform_sign_hours  integer,
-    platform_handle_days integer,
-    platform_deadline    timestamptz,
-    repeat_of            text,
-    assigned_at          timestamptz NOT NULL,
-    signed_at            timestamptz,
-    replied_at           timestamptz,
-    closed_at            timestamptz,
-    suspended_since      timestamptz,
-    extension_days       integer NOT NULL DEFAULT 0,
-    replied_level        text,
-    last_result          text,
-    last_satisfaction    text,
-    last_sequence        integer NOT NULL DEFAULT 0,
-    event_count          integer NOT NULL DEFAULT 0,
-    gap_count            integer NOT NULL DEFAULT 0,
-    last_event_time      timestamptz NOT NULL,
-    updated_at           timestamptz NOT NULL DEFAULT now()
-) WITH (fillfactor = 80);  -- room for HOT updates: a case row is rewritten on every event
+            -- Current state of every case; one row per `<source>:<order number>`.
+            CREATE TABLE cases (
+                case_id              text PRIMARY KEY,
+                source               text NOT NULL CHECK (source IN ('12345', '12319')),
+                order_no             text NOT NULL,
+                status               text NOT NULL,
+                level                text NOT NULL CHECK (level IN ('ESTATE', 'COMMUNITY', 'STREET', 'DISTRICT')),
+                unit_code            text NOT NULL,
+                unit_name            text NOT NULL,
+                urgency              text NOT NULL,
+                category_code        text,
+                category_name        text NOT NULL,
+                channel              text,
+                appeal_type          text,
+                accept_time          timestamptz NOT NULL,
+                district_code        text,
+                street_code          text,
+                community_code       text,
+                grid_code            text,
+                platform_sign_hours  integer,
+                platform_handle_days integer,
+                platform_deadline    timestamptz,
+                repeat_of            text,
+                assigned_at          timestamptz NOT NULL,
+                signed_at            timestamptz,
+                replied_at           timestamptz,
+                closed_at            timestamptz,
+                suspended_since      timestamptz,
+                extension_days       integer NOT NULL DEFAULT 0,
+                replied_level        text,
+                last_result          text,
+                last_satisfaction    text,
+                last_sequence        integer NOT NULL DEFAULT 0,
+                event_count          integer NOT NULL DEFAULT 0,
+                gap_count            integer NOT NULL DEFAULT 0,
+                last_event_time      timestamptz NOT NULL,
+                updated_at           timestamptz NOT NULL DEFAULT now()
+            ) WITH (fillfactor = 80);  -- room for HOT updates: a case row is rewritten on every event
 
--- Append-only history: every applied event with its source coordinates.
-CREATE TABLE case_events (
-    case_id      text NOT NULL,
-    event_no     integer NOT NULL,          -- 1, 2, ... per case, in applied order
-    event_key    text NOT NULL,             -- 12345 msgId, or `<case_id>#<event_seq>` for 12319
-    type         text NOT NULL,
-    event_time   timestamptz NOT NULL,
-    sequence     integer,                   -- 12319 event_seq
-    gap_before   integer NOT NULL DEFAULT 0,-- 12319 events missing before this one (accepted after the hold)
-    level        text,                      -- DISPATCH / REDISPATCH: the level assigned
-    unit_code    text,
-    result       text,
-    days         integer,
-    satisfaction text,
-    topic        text NOT NULL,
-    partition    integer NOT NULL,
-    "offset"     bigint NOT NULL,
-    applied_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (case_id, event_no),
-    CONSTRAINT case_events_event_key UNIQUE (event_key)
-);
+            -- Append-only history: every applied event with its source coordinates.
+            CREATE TABLE case_events (
+                case_id      text NOT NULL,
+                event_no     integer NOT NULL,          -- 1, 2, ... per case, in applied order
+                event_key    text NOT NULL,             -- 12345 msgId, or `<case_id>#<event_seq>` for 12319
+                type         text NOT NULL,
+                event_time   timestamptz NOT NULL,
+                sequence     integer,                   -- 12319 event_seq
+                gap_before   integer NOT NULL DEFAULT 0,-- 12319 events missing before this one (accepted after the hold)
+                level        text,                      -- DISPATCH / REDISPATCH: the level assigned
+                unit_code    text,
+                result       text,
+                days         integer,
+                satisfaction text,
+                topic        text NOT NULL,
+                partition    integer NOT NULL,
+                "offset"     bigint NOT NULL,
+                applied_at   timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (case_id, event_no),
+                CONSTRAINT case_events_event_key UNIQUE (event_key)
+            );
 
--- The consumer's position, written in the same transaction as the state it produced.
--- `next_offset` is the offset of the next message to consume; -2 means "from the beginning".
-CREATE TABLE consumer_offsets (
-    consumer_group text NOT NULL,
-    topic          text NOT NULL,
-    partition      integer NOT NULL,
-    next_offset    bigint NOT NULL,
-    updated_at     timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (consumer_group, topic, partition)
-);
+            -- The consumer's position, written in the same transaction as the state it produced.
+            -- `next_offset` is the offset of the next message to consume; -2 means "from the beginning".
+            CREATE TABLE consumer_offsets (
+                consumer_group text NOT NULL,
+                topic          text NOT NULL,
+                partition      integer NOT NULL,
+                next_offset    bigint NOT NULL,
+                updated_at     timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (consumer_group, topic, partition)
+            );
 
--- Events that cannot be applied yet: an order's event before its DISPATCH, or a 12319
--- event after a gap in event_seq. Held for a bounded wait, then applied or dead-lettered.
-CREATE TABLE held_events (
-    event_key  text PRIMARY KEY,
-    case_id    text NOT NULL,
-    sequence   integer,
-    topic      text NOT NULL,
-    partition  integer NOT NULL,
-    "offset"   bigint NOT NULL,
-    msg_key    bytea,
-    msg_value  bytea NOT NULL,
-    held_at    timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX held_events_case ON held_events (case_id);
-CREATE INDEX held_events_age ON held_events (held_at);
+            -- Events that cannot be applied yet: an order's event before its DISPATCH, or a 12319
+            -- event after a gap in event_seq. Held for a bounded wait, then applied or dead-lettered.
+            CREATE TABLE held_events (
+                event_key  text PRIMARY KEY,
+                case_id    text NOT NULL,
+                sequence   integer,
+                topic      text NOT NULL,
+                partition  integer NOT NULL,
+                "offset"   bigint NOT NULL,
+                msg_key    bytea,
+                msg_value  bytea NOT NULL,
+                held_at    timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX held_events_case ON held_events (case_id);
+            CREATE INDEX held_events_age ON held_events (held_at);
 
--- Messages that could not be applied, with the reason; also sent to the dead-letter topic.
-CREATE TABLE dead_letters (
-    id         bigserial PRIMARY KEY,
-    topic      text NOT NULL,
-    partition  integer NOT NULL,
-    "offset"   bigint NOT NULL,
-    reason     text NOT NULL,
-    case_id    text,
-    msg_key    bytea,
-    msg_value  bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    retried_at timestamptz,
-    CONSTRAINT dead_letters_source UNIQUE (topic, partition, "offset")
-);
+            -- Messages that could not be applied, with the reason; also sent to the dead-letter topic.
+            CREATE TABLE dead_letters (
+                id         bigserial PRIMARY KEY,
+                topic      text NOT NULL,
+                partition  integer NOT NULL,
+                "offset"   bigint NOT NULL,
+                reason     text NOT NULL,
+                case_id    text,
+                msg_key    bytea,
+                msg_value  bytea NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                retried_at timestamptz,
+                CONSTRAINT dead_letters_source UNIQUE (topic, partition, "offset")
+            );
 
--- Valid messages of a type Gridloop does not know: recorded, skipped.
-CREATE TABLE skipped_messages (
-    topic      text NOT NULL,
-    partition  integer NOT NULL,
-    "offset"   bigint NOT NULL,
-    reason     text NOT NULL,
-    order_no   text,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (topic, partition, "offset")
-);
+            -- Valid messages of a type Gridloop does not know: recorded, skipped.
+            CREATE TABLE skipped_messages (
+                topic      text NOT NULL,
+                partition  integer NOT NULL,
+                "offset"   bigint NOT NULL,
+                reason     text NOT NULL,
+                order_no   text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (topic, partition, "offset")
+            );
 
--- Transactional outbox: rows written with the state change, published by the relay,
--- then marked sent. `id` is the message's stable id (a repeat carries the same id).
-CREATE TABLE outbox (
-    seq        bigserial PRIMARY KEY,
-    id         text NOT NULL UNIQUE,
-    topic      text NOT NULL,
-    msg_key    bytea,
-    payload    bytea NOT NULL,
-    headers    text[] NOT NULL DEFAULT '{}',  -- name, value, name, value, ...
-    created_at timestamptz NOT NULL DEFAULT now(),
-    sent_at    timestamptz
-);
-CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
-"""#),
-        (2, "002_clocks", #"""
--- Gridloop SLA clocks, version 2.
--- One row per case that has ever been assigned: its clocks at the current loop level (JSON of
--- GridloopCore.CaseClock) and when it next needs attention. Written in the same transaction
--- as the case state that moved the clocks, and by the firing of due clocks together with the
--- outbox rows of the decisions taken. Only the holder of the case's partition writes it.
-CREATE TABLE case_clocks (
-    case_id    text PRIMARY KEY,
-    topic      text NOT NULL,
-    partition  integer NOT NULL,
-    level      text NOT NULL,
-    next_due   timestamptz,              -- null: nothing pending (closed, signed and replied, suspended...)
-    clock      jsonb NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX case_clocks_due ON case_clocks (topic, partition, next_due) WHERE next_due IS NOT NULL;
+            -- Transactional outbox: rows written with the state change, published by the relay,
+            -- then marked sent. `id` is the message's stable id (a repeat carries the same id).
+            CREATE TABLE outbox (
+                seq        bigserial PRIMARY KEY,
+                id         text NOT NULL UNIQUE,
+                topic      text NOT NULL,
+                msg_key    bytea,
+                payload    bytea NOT NULL,
+                headers    text[] NOT NULL DEFAULT '{}',  -- name, value, name, value, ...
+                created_at timestamptz NOT NULL DEFAULT now(),
+                sent_at    timestamptz
+            );
+            CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
+            """#
+        ),
+        (
+            2, "002_clocks",
+            #"""
+            -- Gridloop SLA clocks, version 2.
+            -- One row per case that has ever been assigned: its clocks at the current loop level (JSON of
+            -- GridloopCore.CaseClock) and when it next needs attention. Written in the same transaction
+            -- as the case state that moved the clocks, and by the firing of due clocks together with the
+            -- outbox rows of the decisions taken. Only the holder of the case's partition writes it.
+            CREATE TABLE case_clocks (
+                case_id    text PRIMARY KEY,
+                topic      text NOT NULL,
+                partition  integer NOT NULL,
+                level      text NOT NULL,
+                next_due   timestamptz,              -- null: nothing pending (closed, signed and replied, suspended...)
+                clock      jsonb NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX case_clocks_due ON case_clocks (topic, partition, next_due) WHERE next_due IS NOT NULL;
 
--- Every decision taken (warning, overdue, urge, escalation, resolution), kept for `case show`
--- and the 721 report after the outbox rows are published. `id` is the event id.
-CREATE TABLE sla_decisions (
-    id          text PRIMARY KEY,
-    case_id     text NOT NULL,
-    type        text NOT NULL,
-    level       text NOT NULL,
-    to_level    text,
-    clock       text,
-    decided_at  timestamptz NOT NULL,
-    deadline    timestamptz
-);
-CREATE INDEX sla_decisions_case ON sla_decisions (case_id);
-"""#),
-        (3, "003_redrive", #"""
--- Gridloop dead-letter re-drive, version 3.
--- A message's Kafka headers are kept with its bytes wherever the bytes are kept (held events,
--- dead letters), so that `gridloopd dlq retry` publishes the message as it came: names in
--- order (a name may repeat) and values (NULL: a header without a value). NULL arrays: rows
--- written before this version, whose headers were not kept.
-ALTER TABLE held_events
-    ADD COLUMN msg_header_names  text[],
-    ADD COLUMN msg_header_values bytea[];
-ALTER TABLE dead_letters
-    ADD COLUMN msg_header_names  text[],
-    ADD COLUMN msg_header_values bytea[],
-    -- Where `dlq retry` published the message again (`retried_at` says when); the partition is
-    -- always the one it came from.
-    ADD COLUMN retried_offset    bigint;
-"""#),
-        (4, "004_due_keyset", #"""
--- Gridloop due-clock paging, version 4.
--- Firing reads the due clocks of a partition in pages, (next_due, case_id) after the last one
--- read, so that it can read the next page while the previous one commits. The index carries
--- case_id to make that a range scan.
-CREATE INDEX case_clocks_due_keyset ON case_clocks (topic, partition, next_due, case_id) WHERE next_due IS NOT NULL;
-DROP INDEX case_clocks_due;
-"""#),
-        (5, "005_outbox_queue", #"""
--- Gridloop outbox as a queue, version 5.
--- The outbox holds only what is still to be published: the relay deletes a row once the broker
--- has acknowledged it, instead of marking it sent. A delete leaves no new row version and no
--- index entries behind, where the mark rewrote the whole row (payload included) and its
--- indexes; together with two indexes fewer on insert, the relay's PostgreSQL work per event
--- is about a third of what it was. The history stays where it always was: decisions in
--- `sla_decisions` (now with the topic they were published on), dead letters in `dead_letters`.
--- A decision taken twice is still written once: its id is `sla_decisions`' primary key, and
--- only decisions new there get an outbox row.
-ALTER TABLE sla_decisions ADD COLUMN topic text;
-UPDATE sla_decisions d SET topic = o.topic FROM outbox o WHERE o.id = d.id;
-DELETE FROM outbox WHERE sent_at IS NOT NULL;
-DROP INDEX outbox_unsent;
-ALTER TABLE outbox DROP CONSTRAINT outbox_id_key;
-ALTER TABLE outbox DROP COLUMN sent_at;
-"""#),
-        (6, "006_relay_positions", #"""
--- Gridloop relay positions, version 6.
--- The next offset the relay expects in each partition of the topics it publishes to, written
--- in the transaction that deletes the rows the broker acknowledged. A relay that died between
--- the acknowledgement and that commit left rows in the outbox that are already on the topic;
--- the next relay to take over reads each partition from its position up to the high watermark,
--- and deletes the rows whose `gridloop-id` it finds there instead of publishing them again.
-CREATE TABLE relay_positions (
-    topic       text    NOT NULL,
-    partition   integer NOT NULL,
-    next_offset bigint  NOT NULL,
-    PRIMARY KEY (topic, partition)
-);
--- No index on outbox.id for that: every insert would pay for it, and a takeover scans the
--- outbox (what is still to be published) once.
-"""#),
-        (7, "007_clock_text", #"""
--- Gridloop clocks as text, version 7.
--- `case_clocks.clock` is the JSON of GridloopCore.CaseClock, written and read only by the
--- daemon's own codec, which checks it on every read. As jsonb, PostgreSQL parsed it on every
--- write (about 2,500 clocks per 5,000-message batch, and every fired clock) and printed it on
--- every read: in plain SQL over 200,000 clocks of ~490 bytes, an upsert took 3.7 s as jsonb
--- and 1.9 s as text, a read 0.41 s and 0.18 s. For SQL that wants the fields, `clock::jsonb`.
--- Rewrites the table (it holds a row per case ever assigned): run it with the daemons stopped.
-ALTER TABLE case_clocks ALTER COLUMN clock TYPE text USING clock::text;
-"""#),
-        (8, "008_intake_gaps", #"""
--- Gridloop intake gaps, version 8.
--- A range of an intake partition that the intake can no longer read: the broker deleted it
--- (retention ran out while the daemon or the database was down) before it was applied, or the
--- stored offset lies beyond the end of the log (the topic was recreated). Found at assignment or
--- when the broker answers "offset out of range"; written with the move of the stored offset to
--- where reading resumes, in one transaction. `/readyz` fails while a row is not acknowledged,
--- and with intake.onOffsetGap: stop the partition is not consumed until then.
-CREATE TABLE intake_gaps (
-    id               bigserial   PRIMARY KEY,
-    consumer_group   text        NOT NULL,
-    topic            text        NOT NULL,
-    partition        integer     NOT NULL,
-    -- The stored next offset that could not be read, and the log start reading resumes at.
-    from_offset      bigint      NOT NULL,
-    to_offset        bigint      NOT NULL,
-    -- to_offset - from_offset; NULL when the stored offset was beyond the end of the log (a
-    -- recreated topic): how many messages the old topic had past the new end is not known.
-    messages_lost    bigint,
-    reason           text        NOT NULL,
-    detected_at      timestamptz NOT NULL DEFAULT now(),
-    acknowledged_at  timestamptz,
-    acknowledged_by  text
-);
--- The intake, the health probe and `gaps list` ask for the gaps not acknowledged yet.
-CREATE INDEX intake_gaps_open ON intake_gaps (consumer_group, topic, partition) WHERE acknowledged_at IS NULL;
-"""#),
+            -- Every decision taken (warning, overdue, urge, escalation, resolution), kept for `case show`
+            -- and the 721 report after the outbox rows are published. `id` is the event id.
+            CREATE TABLE sla_decisions (
+                id          text PRIMARY KEY,
+                case_id     text NOT NULL,
+                type        text NOT NULL,
+                level       text NOT NULL,
+                to_level    text,
+                clock       text,
+                decided_at  timestamptz NOT NULL,
+                deadline    timestamptz
+            );
+            CREATE INDEX sla_decisions_case ON sla_decisions (case_id);
+            """#
+        ),
+        (
+            3, "003_redrive",
+            #"""
+            -- Gridloop dead-letter re-drive, version 3.
+            -- A message's Kafka headers are kept with its bytes wherever the bytes are kept (held events,
+            -- dead letters), so that `gridloopd dlq retry` publishes the message as it came: names in
+            -- order (a name may repeat) and values (NULL: a header without a value). NULL arrays: rows
+            -- written before this version, whose headers were not kept.
+            ALTER TABLE held_events
+                ADD COLUMN msg_header_names  text[],
+                ADD COLUMN msg_header_values bytea[];
+            ALTER TABLE dead_letters
+                ADD COLUMN msg_header_names  text[],
+                ADD COLUMN msg_header_values bytea[],
+                -- Where `dlq retry` published the message again (`retried_at` says when); the partition is
+                -- always the one it came from.
+                ADD COLUMN retried_offset    bigint;
+            """#
+        ),
+        (
+            4, "004_due_keyset",
+            #"""
+            -- Gridloop due-clock paging, version 4.
+            -- Firing reads the due clocks of a partition in pages, (next_due, case_id) after the last one
+            -- read, so that it can read the next page while the previous one commits. The index carries
+            -- case_id to make that a range scan.
+            CREATE INDEX case_clocks_due_keyset ON case_clocks (topic, partition, next_due, case_id) WHERE next_due IS NOT NULL;
+            DROP INDEX case_clocks_due;
+            """#
+        ),
+        (
+            5, "005_outbox_queue",
+            #"""
+            -- Gridloop outbox as a queue, version 5.
+            -- The outbox holds only what is still to be published: the relay deletes a row once the broker
+            -- has acknowledged it, instead of marking it sent. A delete leaves no new row version and no
+            -- index entries behind, where the mark rewrote the whole row (payload included) and its
+            -- indexes; together with two indexes fewer on insert, the relay's PostgreSQL work per event
+            -- is about a third of what it was. The history stays where it always was: decisions in
+            -- `sla_decisions` (now with the topic they were published on), dead letters in `dead_letters`.
+            -- A decision taken twice is still written once: its id is `sla_decisions`' primary key, and
+            -- only decisions new there get an outbox row.
+            ALTER TABLE sla_decisions ADD COLUMN topic text;
+            UPDATE sla_decisions d SET topic = o.topic FROM outbox o WHERE o.id = d.id;
+            DELETE FROM outbox WHERE sent_at IS NOT NULL;
+            DROP INDEX outbox_unsent;
+            ALTER TABLE outbox DROP CONSTRAINT outbox_id_key;
+            ALTER TABLE outbox DROP COLUMN sent_at;
+            """#
+        ),
+        (
+            6, "006_relay_positions",
+            #"""
+            -- Gridloop relay positions, version 6.
+            -- The next offset the relay expects in each partition of the topics it publishes to, written
+            -- in the transaction that deletes the rows the broker acknowledged. A relay that died between
+            -- the acknowledgement and that commit left rows in the outbox that are already on the topic;
+            -- the next relay to take over reads each partition from its position up to the high watermark,
+            -- and deletes the rows whose `gridloop-id` it finds there instead of publishing them again.
+            CREATE TABLE relay_positions (
+                topic       text    NOT NULL,
+                partition   integer NOT NULL,
+                next_offset bigint  NOT NULL,
+                PRIMARY KEY (topic, partition)
+            );
+            -- No index on outbox.id for that: every insert would pay for it, and a takeover scans the
+            -- outbox (what is still to be published) once.
+            """#
+        ),
+        (
+            7, "007_clock_text",
+            #"""
+            -- Gridloop clocks as text, version 7.
+            -- `case_clocks.clock` is the JSON of GridloopCore.CaseClock, written and read only by the
+            -- daemon's own codec, which checks it on every read. As jsonb, PostgreSQL parsed it on every
+            -- write (about 2,500 clocks per 5,000-message batch, and every fired clock) and printed it on
+            -- every read: in plain SQL over 200,000 clocks of ~490 bytes, an upsert took 3.7 s as jsonb
+            -- and 1.9 s as text, a read 0.41 s and 0.18 s. For SQL that wants the fields, `clock::jsonb`.
+            -- Rewrites the table (it holds a row per case ever assigned): run it with the daemons stopped.
+            ALTER TABLE case_clocks ALTER COLUMN clock TYPE text USING clock::text;
+            """#
+        ),
+        (
+            8, "008_intake_gaps",
+            #"""
+            -- Gridloop intake gaps, version 8.
+            -- A range of an intake partition that the intake can no longer read: the broker deleted it
+            -- (retention ran out while the daemon or the database was down) before it was applied, or the
+            -- stored offset lies beyond the end of the log (the topic was recreated). Found at assignment or
+            -- when the broker answers "offset out of range"; written with the move of the stored offset to
+            -- where reading resumes, in one transaction. `/readyz` fails while a row is not acknowledged,
+            -- and with intake.onOffsetGap: stop the partition is not consumed until then.
+            CREATE TABLE intake_gaps (
+                id               bigserial   PRIMARY KEY,
+                consumer_group   text        NOT NULL,
+                topic            text        NOT NULL,
+                partition        integer     NOT NULL,
+                -- The stored next offset that could not be read, and the log start reading resumes at.
+                from_offset      bigint      NOT NULL,
+                to_offset        bigint      NOT NULL,
+                -- to_offset - from_offset; NULL when the stored offset was beyond the end of the log (a
+                -- recreated topic): how many messages the old topic had past the new end is not known.
+                messages_lost    bigint,
+                reason           text        NOT NULL,
+                detected_at      timestamptz NOT NULL DEFAULT now(),
+                acknowledged_at  timestamptz,
+                acknowledged_by  text
+            );
+            -- The intake, the health probe and `gaps list` ask for the gaps not acknowledged yet.
+            CREATE INDEX intake_gaps_open ON intake_gaps (consumer_group, topic, partition) WHERE acknowledged_at IS NULL;
+            """#
+        ),
     ]
 }

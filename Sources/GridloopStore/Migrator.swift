@@ -9,7 +9,7 @@ import GridloopPostgres
 public enum Migrator {
     /// The advisory lock key; the same as earlier versions used, so that an older binary migrating
     /// at the same time still waits for this one.
-    static let lockKey = 72112345
+    static let lockKey = 72_112_345
 
     /// Applies the migrations not applied yet; returns the names of those it applied. Throws
     /// `MigrationChecksumError`, before applying anything, when an applied one has changed.
@@ -23,13 +23,15 @@ public enum Migrator {
         // The bookkeeping table is the migrator's own, not a numbered migration: the checksum check
         // reads it before any migration runs, so it cannot wait for one. It is created, and given
         // the checksum column that databases migrated by earlier versions lack, idempotently here.
-        try connection.execute("""
+        try connection.execute(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),
                 checksum text)
             """, context: "create schema_migrations")
-        try connection.execute("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text",
-                               context: "add schema_migrations.checksum")
+        try connection.execute(
+            "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text",
+            context: "add schema_migrations.checksum")
 
         let recorded = try appliedChecksums(connection)
         try verify(recorded)
@@ -37,16 +39,18 @@ public enum Migrator {
         // changed between then and now cannot be known any more; from here on it is checked.
         for m in Migrations.all {
             guard let entry = recorded[m.version], entry == nil else { continue }
-            try connection.query("UPDATE schema_migrations SET checksum = $2 WHERE version = $1 AND checksum IS NULL",
-                                 [String(m.version), checksum(m.sql)], context: "record checksum of \(m.name)")
+            try connection.query(
+                "UPDATE schema_migrations SET checksum = $2 WHERE version = $1 AND checksum IS NULL",
+                [String(m.version), checksum(m.sql)], context: "record checksum of \(m.name)")
         }
 
         var applied: [String] = []
         for m in Migrations.all where recorded[m.version] == nil {
             try connection.transaction {
                 try connection.execute(m.sql, context: "migration \(m.name)")
-                try connection.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                                     [String(m.version), m.name, checksum(m.sql)], context: "record migration \(m.name)")
+                try connection.query(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    [String(m.version), m.name, checksum(m.sql)], context: "record migration \(m.name)")
             }
             applied.append(m.name)
         }
@@ -70,8 +74,9 @@ public enum Migrator {
     /// Read through `to_jsonb` so that it works on a table without the column too: a daemon of
     /// this version started on a database the previous version migrated is not refused for it.
     static func appliedChecksums(_ connection: PostgresConnection) throws -> [Int: String?] {
-        let rows = try connection.query("SELECT version, to_jsonb(m) ->> 'checksum' FROM schema_migrations m",
-                                        context: "read schema_migrations")
+        let rows = try connection.query(
+            "SELECT version, to_jsonb(m) ->> 'checksum' FROM schema_migrations m",
+            context: "read schema_migrations")
         var recorded: [Int: String?] = [:]
         for row in 0..<rows.count {
             guard let version = rows.int(row, 0) else { continue }

@@ -12,15 +12,17 @@ package enum OutboxQueue {
 
     /// Takes the relay lock for the transaction; false when another relay holds it.
     package static func tryLock(_ connection: PostgresConnection) throws -> Bool {
-        let lock = try connection.query("SELECT pg_try_advisory_xact_lock($1)", [String(lockKey)],
-                                        context: "take the relay lock")
+        let lock = try connection.query(
+            "SELECT pg_try_advisory_xact_lock($1)", [String(lockKey)],
+            context: "take the relay lock")
         return lock.bool(0, 0) == true
     }
 
     /// The oldest `limit` rows, binary (payloads come as their bytes, not as hex): seq, id, topic,
     /// msg_key, payload, headers (the text form of a `text[]`).
     package static func oldest(_ limit: Int, connection: PostgresConnection) throws -> PostgresBinaryRows {
-        try connection.queryBinary("""
+        try connection.queryBinary(
+            """
             SELECT seq, id, topic, msg_key, payload, headers::text FROM outbox ORDER BY seq LIMIT $1
             """, [String(limit)], context: "read outbox rows")
     }
@@ -28,7 +30,8 @@ package enum OutboxQueue {
     /// Deletes the delivered rows `seqs` and records `positions`, in one statement: the rows go,
     /// the positions move.
     package static func deletePublished(seqs: [Int64], positions: [Position], connection: PostgresConnection) throws {
-        try connection.query("""
+        try connection.query(
+            """
             WITH published AS (DELETE FROM outbox WHERE seq = ANY($1::bigint[]))
             \(upsertPositions(from: 2))
             """, [PostgresArray.int(seqs)] + positionArrays(positions),
@@ -37,15 +40,18 @@ package enum OutboxQueue {
 
     /// The recorded positions.
     package static func positions(_ connection: PostgresConnection) throws -> [Position] {
-        let stored = try connection.query("SELECT topic, partition, next_offset FROM relay_positions",
-                                          context: "read relay positions")
+        let stored = try connection.query(
+            "SELECT topic, partition, next_offset FROM relay_positions",
+            context: "read relay positions")
         return (0..<stored.count).map { (stored.string($0, 0)!, Int32(stored.int($0, 1)!), stored.int64($0, 2)!) }
     }
 
     /// Deletes the rows whose id is one of `ids` (found on the topics already); returns how many.
     package static func deletePublished(ids: [String], connection: PostgresConnection) throws -> Int {
-        try connection.query("DELETE FROM outbox WHERE id = ANY($1::text[])", [PostgresArray.text(ids)],
-                             context: "delete outbox rows found published").affected
+        try connection.query(
+            "DELETE FROM outbox WHERE id = ANY($1::text[])", [PostgresArray.text(ids)],
+            context: "delete outbox rows found published"
+        ).affected
     }
 
     /// Records `positions`.
@@ -64,7 +70,9 @@ package enum OutboxQueue {
 
     /// The three array parameters of `upsertPositions`.
     static func positionArrays(_ positions: [Position]) -> [String?] {
-        [PostgresArray.text(positions.map(\.topic)), PostgresArray.int(positions.map(\.partition)),
-         PostgresArray.int(positions.map(\.next))]
+        [
+            PostgresArray.text(positions.map(\.topic)), PostgresArray.int(positions.map(\.partition)),
+            PostgresArray.int(positions.map(\.next)),
+        ]
     }
 }

@@ -27,44 +27,48 @@ package enum Report721Queries {
 
     /// One row per level: level, cases resolved there, cases handled there, cases overdue there.
     package static func byLevel(from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
-        try db.query(cohortSQL + """
-            , levels(level) AS (SELECT unnest(ARRAY['ESTATE', 'COMMUNITY', 'STREET', 'DISTRICT']))
-            SELECT l.level,
-                   (SELECT count(*) FROM cohort c WHERE c.resolved_level = l.level),
-                   (SELECT count(*) FROM handled h WHERE h.level = l.level),
-                   (SELECT count(*) FROM overdue o WHERE o.level = l.level)
-            FROM levels l
-            """, [from, to], context: "721 by level")
+        try db.query(
+            cohortSQL + """
+                , levels(level) AS (SELECT unnest(ARRAY['ESTATE', 'COMMUNITY', 'STREET', 'DISTRICT']))
+                SELECT l.level,
+                       (SELECT count(*) FROM cohort c WHERE c.resolved_level = l.level),
+                       (SELECT count(*) FROM handled h WHERE h.level = l.level),
+                       (SELECT count(*) FROM overdue o WHERE o.level = l.level)
+                FROM levels l
+                """, [from, to], context: "721 by level")
     }
 
     /// One row: the cases with an overdue at any level, the cases with clocks.
     package static func totals(from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
-        try db.query(cohortSQL + """
-            SELECT (SELECT count(DISTINCT case_id) FROM overdue),
-                   (SELECT count(*) FROM cohort c WHERE EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = c.case_id))
-            """, [from, to], context: "721 totals")
+        try db.query(
+            cohortSQL + """
+                SELECT (SELECT count(DISTINCT case_id) FROM overdue),
+                       (SELECT count(*) FROM cohort c WHERE EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = c.case_id))
+                """, [from, to], context: "721 totals")
     }
 
     /// One row per value of `column` of `cases` (`category_name`, `street_code` or
     /// `community_code`; a column name, not a value), most cases first: the value ('(none)' for
     /// null), cases, resolved at estate or community, at street, at district, overdue.
     package static func groups(_ column: String, from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
-        try db.query(cohortSQL + """
-            SELECT coalesce(c.\(column), '(none)'), count(*),
-                   count(*) FILTER (WHERE c.resolved_level IN ('ESTATE', 'COMMUNITY')),
-                   count(*) FILTER (WHERE c.resolved_level = 'STREET'),
-                   count(*) FILTER (WHERE c.resolved_level = 'DISTRICT'),
-                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM overdue o WHERE o.case_id = c.case_id))
-            FROM cohort c
-            GROUP BY 1 ORDER BY 2 DESC, 1
-            """, [from, to], context: "721 by \(column)")
+        try db.query(
+            cohortSQL + """
+                SELECT coalesce(c.\(column), '(none)'), count(*),
+                       count(*) FILTER (WHERE c.resolved_level IN ('ESTATE', 'COMMUNITY')),
+                       count(*) FILTER (WHERE c.resolved_level = 'STREET'),
+                       count(*) FILTER (WHERE c.resolved_level = 'DISTRICT'),
+                       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM overdue o WHERE o.case_id = c.case_id))
+                FROM cohort c
+                GROUP BY 1 ORDER BY 2 DESC, 1
+                """, [from, to], context: "721 by \(column)")
     }
 
     /// Code and name of each unit of `codes` in `column` (`street_code`, `community_code`): the
     /// most frequent unit name among the cases dispatched at `level` to their current unit
     /// (see `Report721.unitNames`).
     package static func unitNames(column: String, level: String, codes: [String], db: PostgresConnection) throws -> PostgresRows {
-        try db.query("""
+        try db.query(
+            """
             SELECT c.\(column), mode() WITHIN GROUP (ORDER BY c.unit_name) FROM cases c
             WHERE c.\(column) = ANY($2::text[]) AND c.unit_name <> ''
               AND EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.case_id AND e.type IN ('DISPATCH', 'REDISPATCH')

@@ -8,7 +8,8 @@ package enum StatusQueries {
     /// The committed offsets of `consumerGroup`: topic, partition, next_offset (-2: nothing
     /// committed yet), updated_at (RFC 3339).
     package static func offsets(consumerGroup: String, from db: PostgresConnection) throws -> PostgresRows {
-        try db.query("""
+        try db.query(
+            """
             SELECT topic, partition, next_offset, \(t("updated_at")) FROM consumer_offsets
             WHERE consumer_group = $1 ORDER BY topic, partition
             """, [consumerGroup], context: "read consumer offsets")
@@ -17,7 +18,8 @@ package enum StatusQueries {
     /// One row: the outbox backlog, the age of its oldest row in seconds, the clocks due, the dead
     /// letters since 00:00 today (Asia/Shanghai), those not re-driven, and now (RFC 3339).
     package static func counts(from db: PostgresConnection) throws -> PostgresRows {
-        try db.query("""
+        try db.query(
+            """
             SELECT (SELECT count(*) FROM outbox),
                    (SELECT extract(epoch FROM now() - min(created_at))::float8 FROM outbox),
                    (SELECT count(*) FROM case_clocks WHERE next_due <= now()),
@@ -30,7 +32,8 @@ package enum StatusQueries {
 
     /// The earliest clock due and not fired: next_due (RFC 3339), case_id; or no row.
     package static func oldestDue(from db: PostgresConnection) throws -> PostgresRows {
-        try db.query("""
+        try db.query(
+            """
             SELECT \(t("next_due")), case_id FROM case_clocks WHERE next_due <= now() ORDER BY next_due LIMIT 1
             """, context: "read the oldest due clock")
     }

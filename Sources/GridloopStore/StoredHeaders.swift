@@ -13,9 +13,12 @@ package enum StoredHeaders {
 
     /// The headers of the rows of `table` whose `keyColumn` (text) is in `keys`, in order, by key.
     /// Rows without headers are absent.
-    package static func read(_ db: PostgresConnection, table: String, keyColumn: String, keys: [String]) throws -> [String: [MessageHeader]] {
+    package static func read(_ db: PostgresConnection, table: String, keyColumn: String, keys: [String]) throws -> [String:
+        [MessageHeader]]
+    {
         guard !keys.isEmpty else { return [:] }
-        let rows = try db.query("""
+        let rows = try db.query(
+            """
             SELECT t.\(keyColumn)::text, h.name, h.value
             FROM \(table) t CROSS JOIN LATERAL unnest(t.msg_header_names, t.msg_header_values) WITH ORDINALITY AS h(name, value, n)
             WHERE t.\(keyColumn)::text = ANY($1::text[]) ORDER BY 1, h.n

@@ -1,9 +1,9 @@
 // The system's clocks, read by the store (write timings) and the workers (deadlines, beats).
 // Here, the lowest target that reads them: GridloopCore stays pure and is given `now`.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Current wall-clock time in epoch milliseconds.

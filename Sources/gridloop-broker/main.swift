@@ -8,9 +8,9 @@
 import GridloopKafka
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 let usage = """
@@ -77,8 +77,10 @@ func parse(_ argv: [String]) -> Options {
         }
     }
     if o.topics.isEmpty {
-        o.topics = ["hotline.12345.workorders", "hotline.12319.cases", "gridloop.intake.dlq", "gridloop.escalations",
-                    "gridloop.supervision", "gridloop.outcomes"]
+        o.topics = [
+            "hotline.12345.workorders", "hotline.12319.cases", "gridloop.intake.dlq", "gridloop.escalations",
+            "gridloop.supervision", "gridloop.outcomes",
+        ]
     }
     return o
 }

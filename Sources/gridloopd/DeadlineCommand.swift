@@ -21,12 +21,15 @@ struct DeadlineCommand: ParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Option(help: "The start, RFC 3339 with an offset, e.g. 2025-09-30T10:00:00+08:00.") var from: String
     @Option(help: "The limit: 45s, 30m, 2h, 3d, 4wh or 3wd.") var limit: String
-    @Option(help: ArgumentHelp("A span that does not count (SUSPEND…RESUME), FROM/TO in RFC 3339; repeatable.",
-                               valueName: "from/to"))
+    @Option(
+        help: ArgumentHelp(
+            "A span that does not count (SUSPEND…RESUME), FROM/TO in RFC 3339; repeatable.",
+            valueName: "from/to"))
     var suspend: [String] = []
     @Option(help: "An approved extension, in the limit's unit (e.g. 2wd for a wd limit).") var extend: String?
-    @Option(help: "A directory of cn-<year>.yaml calendars, instead of the configured or built-in ones.",
-            completion: .directory)
+    @Option(
+        help: "A directory of cn-<year>.yaml calendars, instead of the configured or built-in ones.",
+        completion: .directory)
     var calendar: String?
 
     func validate() throws { _ = try inputs() }
@@ -40,16 +43,19 @@ struct DeadlineCommand: ParsableCommand {
         } catch let error as ConfigError {
             throw CommandFailure(message: "calendar or policy refused: \(error)")
         }
-        let result = DeadlineCalculator(calendar: settings.calendar).deadline(start: start, limit: budget, suspensions: suspensions)
+        let result = DeadlineCalculator(calendar: settings.calendar).deadline(
+            start: start, limit: budget, suspensions: suspensions)
         let years = Set(result.fallbackDates.map { $0.civil.year }).sorted()
         if !years.isEmpty {
             let list = Self.spans(years)
             let have = settings.calendarYears.isEmpty ? "none" : settings.calendarYears
-            FileHandle.standardError.write(Data("""
-                warning: no official calendar for \(list) (calendars: \(settings.calendarSource), years \(have)): \
-                its dates were counted Monday–Friday; add cn-<year>.yaml once the State Council publishes the year's holidays
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    warning: no official calendar for \(list) (calendars: \(settings.calendarSource), years \(have)): \
+                    its dates were counted Monday–Friday; add cn-<year>.yaml once the State Council publishes the year's holidays
 
-                """.utf8))
+                    """.utf8))
         }
         guard let deadline = result.deadline else {
             throw CommandFailure(message: "no deadline within 20 years of the start: the limit \(budget) is too large")
@@ -61,16 +67,19 @@ struct DeadlineCommand: ParsableCommand {
     func inputs() throws -> (start: Int64, limit: TimeLimit, suspensions: [Suspension]) {
         let start = try Self.instant(from, "--from")
         guard var budget = TimeLimit(limit), budget.amount <= Self.maxAmount else {
-            throw ValidationError("--limit '\(limit)': expected a whole number up to \(Self.maxAmount) and a unit: "
-                                  + "s, m, h, d (natural time), wh (working hours) or wd (working days), e.g. 3wd")
+            throw ValidationError(
+                "--limit '\(limit)': expected a whole number up to \(Self.maxAmount) and a unit: "
+                    + "s, m, h, d (natural time), wh (working hours) or wd (working days), e.g. 3wd")
         }
         if let extend {
             guard let extra = TimeLimit(extend), extra.amount <= Self.maxAmount else {
-                throw ValidationError("--extend '\(extend)': expected an amount in the limit's unit, e.g. 2\(budget.unit.rawValue)")
+                throw ValidationError(
+                    "--extend '\(extend)': expected an amount in the limit's unit, e.g. 2\(budget.unit.rawValue)")
             }
             guard extra.unit == budget.unit else {
-                throw ValidationError("--extend '\(extend)': an extension adds to the limit in the limit's unit; "
-                                      + "the limit \(budget) is in \(budget.unit.rawValue), so write e.g. --extend 2\(budget.unit.rawValue)")
+                throw ValidationError(
+                    "--extend '\(extend)': an extension adds to the limit in the limit's unit; "
+                        + "the limit \(budget) is in \(budget.unit.rawValue), so write e.g. --extend 2\(budget.unit.rawValue)")
             }
             budget = budget.extended(by: extra.amount)
         }
@@ -94,7 +103,9 @@ struct DeadlineCommand: ParsableCommand {
 
     static func instant(_ text: String, _ what: String) throws -> Int64 {
         guard let t = RFC3339.parse(text) else {
-            throw ValidationError("\(what) '\(text)': expected an RFC 3339 time with an offset, e.g. 2025-09-30T10:00:00+08:00 or 2025-09-30T02:00:00Z")
+            throw ValidationError(
+                "\(what) '\(text)': expected an RFC 3339 time with an offset, e.g. 2025-09-30T10:00:00+08:00 or 2025-09-30T02:00:00Z"
+            )
         }
         return t
     }
@@ -103,7 +114,9 @@ struct DeadlineCommand: ParsableCommand {
     static func suspension(_ text: String) throws -> Suspension {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 else {
-            throw ValidationError("--suspend '\(text)': expected FROM/TO, two RFC 3339 times, e.g. 2025-10-09T09:00:00+08:00/2025-10-10T09:00:00+08:00")
+            throw ValidationError(
+                "--suspend '\(text)': expected FROM/TO, two RFC 3339 times, e.g. 2025-10-09T09:00:00+08:00/2025-10-10T09:00:00+08:00"
+            )
         }
         let from = try instant(String(parts[0]), "--suspend FROM")
         let to = try instant(String(parts[1]), "--suspend TO")

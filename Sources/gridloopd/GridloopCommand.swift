@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Logging
 import GridloopSettings
 import GridloopStore
+import Logging
 
 @main
 struct Gridloopd: ParsableCommand {
@@ -13,7 +13,10 @@ struct Gridloopd: ParsableCommand {
             Consumes the hotline intake topics into PostgreSQL effectively once. Configuration comes \
             from --config (YAML) with GRIDLOOP_* environment variables on top; see the README.
             """,
-        subcommands: [Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self, GapsCommand.self, StatusCommand.self, ReportCommand.self])
+        subcommands: [
+            Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self, GapsCommand.self,
+            StatusCommand.self, ReportCommand.self,
+        ])
 }
 
 /// Options every command shares.
@@ -68,9 +71,13 @@ struct CheckConfig: ParsableCommand {
         print("configuration OK: \(options.config ?? "(no file)")")
         print("  kafka.brokers        \(config.brokers)")
         print("  kafka.consumerGroup  \(config.consumerGroup)")
-        print("  topics               \(config.topics.intake12345), \(config.topics.intake12319) -> dlq \(config.topics.deadLetter)")
+        print(
+            "  topics               \(config.topics.intake12345), \(config.topics.intake12319) -> dlq \(config.topics.deadLetter)"
+        )
         print("  database.url         \(redact(config.databaseURL))")
-        print("  intake               batch \(config.batchMaxMessages) / \(config.batchMaxWaitMillis) ms, hold \(config.holdSeconds) s, on offset gap \(config.onOffsetGap.rawValue)")
+        print(
+            "  intake               batch \(config.batchMaxMessages) / \(config.batchMaxWaitMillis) ms, hold \(config.holdSeconds) s, on offset gap \(config.onOffsetGap.rawValue)"
+        )
         print("  sla policy           \(sla.policySource)")
         print("  sla calendars        \(sla.calendarSource): \(sla.calendarYears)")
         print("  sla office hours     \(GridloopConfig.describe(officeHours: config.officeHours))")

@@ -22,11 +22,13 @@ struct CaseCommand: ParsableCommand {
             let config = try options.load()
             let db = try PostgresConnectionFactory.connectMigrated(config)
             guard var view = try CaseView.load(caseId: caseId, from: db) else {
-                throw CommandFailure(message: "no case \(caseId) (case ids look like 12345:HF261123000095 or 12319:12319-2026-000001)")
+                throw CommandFailure(
+                    message: "no case \(caseId) (case ids look like 12345:HF261123000095 or 12319:12319-2026-000001)")
             }
             let sla = try options.loadSLA(config)
-            try view.loadSLA(from: db, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar),
-                             now: Int64(Date().timeIntervalSince1970) * 1000)  // whole seconds, as asOf shows it
+            try view.loadSLA(
+                from: db, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar),
+                now: Int64(Date().timeIntervalSince1970) * 1000)  // whole seconds, as asOf shows it
             if json {
                 print(try view.json())
             } else {
@@ -124,7 +126,9 @@ struct ReportCommand: ParsableCommand {
     struct Report721Command: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "721",
-            abstract: "Share of cases resolved at estate/community, street and district against the 70/20/10 target, with breach rates.")
+            abstract:
+                "Share of cases resolved at estate/community, street and district against the 70/20/10 target, with breach rates."
+        )
         @OptionGroup var options: ConfigOptions
         @Option(help: "First day, YYYY-MM-DD (Asia/Shanghai), inclusive.") var from: String
         @Option(help: "Last day, YYYY-MM-DD (Asia/Shanghai), inclusive.") var to: String
@@ -170,8 +174,9 @@ extension PostgresConnectionFactory {
             current = false
         }
         guard current else {
-            throw CommandFailure(message: "the database \(redact(config.databaseURL)) is not migrated to this version of "
-                + "gridloopd: run `gridloopd migrate` first")
+            throw CommandFailure(
+                message: "the database \(redact(config.databaseURL)) is not migrated to this version of "
+                    + "gridloopd: run `gridloopd migrate` first")
         }
         return db
     }

@@ -2,7 +2,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A swift-log handler for journald: one event a line on stderr, prefixed with the syslog
@@ -38,8 +38,9 @@ public struct JournalLogHandler: LogHandler {
         case .error: priority = 3
         case .critical: priority = 2
         }
-        var line = Self.line(priority: priority, message: "\(event.message)",
-                             metadata: metadata.merging(event.metadata ?? [:]) { _, new in new })
+        var line = Self.line(
+            priority: priority, message: "\(event.message)",
+            metadata: metadata.merging(event.metadata ?? [:]) { _, new in new })
         line += "\n"
         line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
@@ -59,9 +60,11 @@ public struct JournalLogHandler: LogHandler {
     /// `\u{XX}` (other control characters) escaped, so that a value never ends early or spills
     /// onto another line.
     public static func value(_ value: String) -> String {
-        let bare = !value.isEmpty && value.unicodeScalars.allSatisfy {
-            $0.value > 0x20 && $0.value != 0x7f && $0 != "\"" && $0 != "\\"
-        }
+        let bare =
+            !value.isEmpty
+            && value.unicodeScalars.allSatisfy {
+                $0.value > 0x20 && $0.value != 0x7f && $0 != "\"" && $0 != "\\"
+            }
         if bare { return value }
         var out = "\""
         for s in value.unicodeScalars {

@@ -47,16 +47,19 @@ struct Run: ParsableCommand {
             }
         }
 
-        logger.info("gridloopd starting", metadata: [
-            "brokers": "\(config.brokers)", "group": "\(config.consumerGroup)",
-            "database": "\(redact(config.databaseURL))",
-            "http": "\(server.map { "\(config.httpListen!.hasPrefix("[") ? "[\($0.host)]" : $0.host):\($0.port)" } ?? "off")",
-        ])
+        logger.info(
+            "gridloopd starting",
+            metadata: [
+                "brokers": "\(config.brokers)", "group": "\(config.consumerGroup)",
+                "database": "\(redact(config.databaseURL))",
+                "http": "\(server.map { "\(config.httpListen!.hasPrefix("[") ? "[\($0.host)]" : $0.host):\($0.port)" } ?? "off")",
+            ])
         Self.announce(sla, config: config, logger: logger)
 
         let relay = OutboxRelay(config: config, logger: logger, stop: stop, health: health)
-        let intake = IntakeService(config: config, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar),
-                                   logger: logger, stop: stop, health: health, onCommit: { relay.wake() })
+        let intake = IntakeService(
+            config: config, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar),
+            logger: logger, stop: stop, health: health, onCommit: { relay.wake() })
         let probe = HealthProbe(config: config, health: health, logger: logger, stop: stop)
 
         // Signals: SIGTERM / SIGINT stop (the workers finish their batch and leave the group);
@@ -69,8 +72,12 @@ struct Run: ParsableCommand {
         for sig in [SIGTERM, SIGINT] {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
-                logger.notice("stop requested", metadata: ["signal": "\(sig == SIGTERM ? "SIGTERM" : "SIGINT")",
-                                                           "grace_s": "\(config.graceSeconds)"])
+                logger.notice(
+                    "stop requested",
+                    metadata: [
+                        "signal": "\(sig == SIGTERM ? "SIGTERM" : "SIGINT")",
+                        "grace_s": "\(config.graceSeconds)",
+                    ])
                 systemd.notify("STOPPING=1")
                 stop.set()
             }
@@ -87,41 +94,49 @@ struct Run: ParsableCommand {
         hup.resume()
         sources.append(hup)
 
-        let threads = [
-            WorkerThread(name: "intake") { intake.run() },
-            WorkerThread(name: "relay") { relay.run() },
-            WorkerThread(name: "health") { probe.run() },
-        ] + (server.map { s in [WorkerThread(name: "http") { s.run { stop.isSet } }] } ?? [])
+        let threads =
+            [
+                WorkerThread(name: "intake") { intake.run() },
+                WorkerThread(name: "relay") { relay.run() },
+                WorkerThread(name: "health") { probe.run() },
+            ] + (server.map { s in [WorkerThread(name: "http") { s.run { stop.isSet } }] } ?? [])
 
         Supervisor(systemd: systemd, health: health, logger: logger, stop: stop).run()
         // Stopping: the workers finish their batch, commit and leave the group within the grace period.
         let deadline = DispatchTime.now() + .seconds(config.graceSeconds)
         for t in threads where !t.join(until: deadline) {
-            logger.critical("grace period over: exiting without waiting for the workers (nothing uncommitted is lost: it is read again at the next start)",
-                            metadata: ["grace_s": "\(config.graceSeconds)"])
+            logger.critical(
+                "grace period over: exiting without waiting for the workers (nothing uncommitted is lost: it is read again at the next start)",
+                metadata: ["grace_s": "\(config.graceSeconds)"])
             Foundation.exit(1)
         }
         _ = sources
-        logger.notice("gridloopd stopped", metadata: [
-            "applied": "\(intake.counters.snapshot()["applied"] ?? 0)",
-            "published": "\(relay.published.load(ordering: .relaxed))",
-        ])
+        logger.notice(
+            "gridloopd stopped",
+            metadata: [
+                "applied": "\(intake.counters.snapshot()["applied"] ?? 0)",
+                "published": "\(relay.published.load(ordering: .relaxed))",
+            ])
     }
 
     static func announce(_ sla: SLASettings, config: GridloopConfig, logger: Logger) {
-        logger.info("SLA policy and calendars loaded", metadata: [
-            "policy": "\(sla.policySource)", "calendars": "\(sla.calendarSource)", "years": "\(sla.calendarYears)",
-            "officeHours": "\(GridloopConfig.describe(officeHours: config.officeHours))",
-        ])
+        logger.info(
+            "SLA policy and calendars loaded",
+            metadata: [
+                "policy": "\(sla.policySource)", "calendars": "\(sla.calendarSource)", "years": "\(sla.calendarYears)",
+                "officeHours": "\(GridloopConfig.describe(officeHours: config.officeHours))",
+            ])
         let thisYear = LocalDate(containing: Int64(Date().timeIntervalSince1970 * 1000)).civil.year
         let missing = sla.missingYears(from: thisYear, to: thisYear + 1)
         for year in thisYear...(thisYear + 1) {
             Gauge(label: Metric.calendarFallback, dimensions: [("year", "\(year)")]).record(missing.contains(year) ? 1 : 0)
         }
         if !missing.isEmpty {
-            logger.warning("no official calendar: these years are counted Monday–Friday until one is installed", metadata: [
-                "years": "\(missing.map(String.init).joined(separator: ", "))", "calendars": "\(sla.calendarSource)",
-            ])
+            logger.warning(
+                "no official calendar: these years are counted Monday–Friday until one is installed",
+                metadata: [
+                    "years": "\(missing.map(String.init).joined(separator: ", "))", "calendars": "\(sla.calendarSource)",
+                ])
         }
     }
 }
@@ -139,7 +154,9 @@ struct Supervisor {
         var lastStatus: UInt64 = 0
         var lastWatchdog: UInt64 = 0
         var silentSince: UInt64?
-        let watchdogEvery = systemd.watchdogInterval.map { UInt64($0.components.seconds) * 1_000_000_000 + UInt64($0.components.attoseconds / 1_000_000_000) }
+        let watchdogEvery = systemd.watchdogInterval.map {
+            UInt64($0.components.seconds) * 1_000_000_000 + UInt64($0.components.attoseconds / 1_000_000_000)
+        }
         let hungAfter = watchdogEvery.map { $0 * 2 }
         while !stop.isSet {
             let now = monotonicNanos()
@@ -155,15 +172,18 @@ struct Supervisor {
             }
             if let every = watchdogEvery, let hungAfter, now - lastWatchdog >= every {
                 // A loop is hung when it has not reported for a whole watchdog interval.
-                let stale = [("intake", s.intakeBeat), ("relay", s.relayBeat)].filter { $0.1 != 0 && now > $0.1 && now - $0.1 > hungAfter }
+                let stale = [("intake", s.intakeBeat), ("relay", s.relayBeat)].filter {
+                    $0.1 != 0 && now > $0.1 && now - $0.1 > hungAfter
+                }
                 if stale.isEmpty {
                     systemd.notify("WATCHDOG=1")
                     lastWatchdog = now
                     silentSince = nil
                 } else if silentSince == nil {
                     silentSince = now
-                    logger.critical("worker loop not responding: withholding the watchdog so that systemd restarts the daemon",
-                                    metadata: ["loops": "\(stale.map(\.0).joined(separator: ","))"])
+                    logger.critical(
+                        "worker loop not responding: withholding the watchdog so that systemd restarts the daemon",
+                        metadata: ["loops": "\(stale.map(\.0).joined(separator: ","))"])
                 }
             }
             usleep(100_000)
@@ -234,8 +254,10 @@ final class Reloader: @unchecked Sendable {
             let sla = try SLASettings.load(new)
             intake.replaceKeeper(ClockKeeper(policy: sla.policy, calendar: sla.calendar))
             let restart = running.keysNeedingRestart(comparedTo: new)
-            var md: Logger.Metadata = ["policy": "\(sla.policySource)", "calendars": "\(sla.calendarSource)",
-                                       "years": "\(sla.calendarYears)", "log_level": "\(new.logLevel)"]
+            var md: Logger.Metadata = [
+                "policy": "\(sla.policySource)", "calendars": "\(sla.calendarSource)",
+                "years": "\(sla.calendarYears)", "log_level": "\(new.logLevel)",
+            ]
             if !restart.isEmpty { md["needs_restart"] = "\(restart.joined(separator: ","))" }
             logger.notice("configuration reloaded: the policy applies to clocks started from now on", metadata: md)
             Run.announce(sla, config: new, logger: logger)

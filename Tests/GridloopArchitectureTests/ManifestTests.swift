@@ -55,8 +55,9 @@ final class ManifestTests: XCTestCase {
     func testDependenciesPointDownTheLayers() throws {
         let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
         let targets = Self.targets(manifest)
-        XCTAssertEqual(Set(targets.keys), Set(Self.layer.keys),
-                       "every target has a place in the order (add a new one to `layer` and to docs/ARCHITECTURE.md)")
+        XCTAssertEqual(
+            Set(targets.keys), Set(Self.layer.keys),
+            "every target has a place in the order (add a new one to `layer` and to docs/ARCHITECTURE.md)")
         XCTAssertEqual(targets["GridloopCore"], [], "the core depends on nothing")
         for (target, dependencies) in targets {
             guard let own = Self.layer[target] else { continue }
@@ -90,7 +91,8 @@ final class ManifestTests: XCTestCase {
     /// SQL statements are written only in GridloopStore. Comments may name them; GridloopPostgres,
     /// the libpq adapter, applies a connection's settings (`set_config`) and runs transactions.
     func testSQLIsWrittenOnlyInTheStore() throws {
-        let statement = #"\b(SELECT|INSERT INTO|DELETE FROM|UPDATE \w+ (\w+ )?SET|COPY \w+|CREATE (TEMP |UNIQUE )?(TABLE|INDEX)|ALTER TABLE|DROP TABLE|TRUNCATE)\b"#
+        let statement =
+            #"\b(SELECT|INSERT INTO|DELETE FROM|UPDATE \w+ (\w+ )?SET|COPY \w+|CREATE (TEMP |UNIQUE )?(TABLE|INDEX)|ALTER TABLE|DROP TABLE|TRUNCATE)\b"#
         let sources = Self.root.appendingPathComponent("Sources")
         var checked = 0
         for target in try FileManager.default.contentsOfDirectory(atPath: sources.path)
@@ -102,7 +104,8 @@ final class ManifestTests: XCTestCase {
                 for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                     let code = line.range(of: "//").map { line[..<$0.lowerBound] } ?? line[...]
                     if code.range(of: statement, options: .regularExpression) != nil {
-                        XCTFail("\(target)/\(file):\(n + 1): SQL outside GridloopStore: \(line.trimmingCharacters(in: .whitespaces))")
+                        XCTFail(
+                            "\(target)/\(file):\(n + 1): SQL outside GridloopStore: \(line.trimmingCharacters(in: .whitespaces))")
                     }
                 }
             }

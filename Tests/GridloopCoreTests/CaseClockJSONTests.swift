@@ -1,13 +1,15 @@
 import Foundation
 import XCTest
+
 @testable import GridloopCore
 
 /// The stored clocks are written and read by a hand-written codec; rows written earlier by
 /// `JSONEncoder` must still read, and both must agree on every field.
 final class CaseClockJSONTests: XCTestCase {
     func sample() -> CaseClock {
-        var c = CaseClock(caseId: "12345:HF2611230001", topic: "hotline.12345.workorders", partition: 3,
-                          level: .street, assignedAt: 1_764_000_000_000)
+        var c = CaseClock(
+            caseId: "12345:HF2611230001", topic: "hotline.12345.workorders", partition: 3,
+            level: .street, assignedAt: 1_764_000_000_000)
         c.assignment = 3
         c.platformAssigned = false
         var sign = CaseClock.Clock(kind: .sign, limit: TimeLimit("2wh")!)
@@ -21,7 +23,9 @@ final class CaseClockJSONTests: XCTestCase {
         c.sign = sign
         c.handle = handle
         c.platformHandle = 1_764_400_000_000
-        c.suspensions = [Suspension(from: 1_764_100_000_000, to: 1_764_200_000_000), Suspension(from: 1_764_300_000_000, to: nil)]
+        c.suspensions = [
+            Suspension(from: 1_764_100_000_000, to: 1_764_200_000_000), Suspension(from: 1_764_300_000_000, to: nil),
+        ]
         c.escalations = 2
         c.awaitingRedispatch = true
         c.replied = false
@@ -53,13 +57,18 @@ final class CaseClockJSONTests: XCTestCase {
     /// The bytes themselves: the fast reader takes exactly this form (anything else goes through
     /// the general parser), so the writer must not drift from it unnoticed.
     func testAStoredClockIsWrittenInItsFixedForm() {
-        XCTAssertEqual(String(decoding: sample().json, as: UTF8.self), #"{"caseId":"12345:HF2611230001","topic":"hotline.12345.workorders","partition":3,"level":"STREET","assignment":3,"assignedAt":1764000000000,"platformAssigned":false,"sign":{"kind":"SIGN","limit":"2wh","stage":1,"deadline":1764000720000,"warningAt":1764000576000,"urges":0},"handle":{"kind":"HANDLE","limit":"5wd","stage":2,"urges":2},"platformHandle":1764400000000,"suspensions":[{"from":1764100000000,"to":1764200000000},{"from":1764300000000}],"escalations":2,"awaitingRedispatch":true,"replied":false,"closed":false}"#)
+        XCTAssertEqual(
+            String(decoding: sample().json, as: UTF8.self),
+            #"{"caseId":"12345:HF2611230001","topic":"hotline.12345.workorders","partition":3,"level":"STREET","assignment":3,"assignedAt":1764000000000,"platformAssigned":false,"sign":{"kind":"SIGN","limit":"2wh","stage":1,"deadline":1764000720000,"warningAt":1764000576000,"urges":0},"handle":{"kind":"HANDLE","limit":"5wd","stage":2,"urges":2},"platformHandle":1764400000000,"suspensions":[{"from":1764100000000,"to":1764200000000},{"from":1764300000000}],"escalations":2,"awaitingRedispatch":true,"replied":false,"closed":false}"#
+        )
     }
 
     /// What the writer writes takes the one-pass reader; anything else the general parser,
     /// with the same result.
     func testTheOnePassReaderTakesExactlyTheWrittenForm() throws {
-        var clocks = [sample(), CaseClock(caseId: "12319:12319-2026-000001", topic: "t", partition: 0, level: .estate, assignedAt: 0)]
+        var clocks = [
+            sample(), CaseClock(caseId: "12319:12319-2026-000001", topic: "t", partition: 0, level: .estate, assignedAt: 0),
+        ]
         var negative = sample()
         negative.assignedAt = -5
         negative.suspensions = [Suspension(from: 0, to: 10)]
@@ -71,14 +80,17 @@ final class CaseClockJSONTests: XCTestCase {
         // Not the writer's form: spaces, another key order, an escape, a non-ASCII id, a fraction.
         var wide = sample()
         wide.caseId = "12345:合肥\"1"
-        let others = [Array(try JSONEncoder().encode(sample())), wide.json,
-                      Array(String(decoding: sample().json, as: UTF8.self).replacingOccurrences(of: ",", with: ", ").utf8)]
+        let others = [
+            Array(try JSONEncoder().encode(sample())), wide.json,
+            Array(String(decoding: sample().json, as: UTF8.self).replacingOccurrences(of: ",", with: ", ").utf8),
+        ]
         for json in others {
             XCTAssertNil(json.withUnsafeBufferPointer { CaseClock.readWritten($0) })
             XCTAssertNoThrow(try CaseClock(json: json))
         }
         XCTAssertEqual(try CaseClock(json: wide.json), wide)
-        let fraction = String(decoding: sample().json, as: UTF8.self).replacingOccurrences(of: "\"escalations\":2", with: "\"escalations\":2.0")
+        let fraction = String(decoding: sample().json, as: UTF8.self).replacingOccurrences(
+            of: "\"escalations\":2", with: "\"escalations\":2.0")
         XCTAssertNil(Array(fraction.utf8).withUnsafeBufferPointer { CaseClock.readWritten($0) })
         XCTAssertEqual(try CaseClock(json: Array(fraction.utf8)), sample())
         // Cut short anywhere: never read by the one-pass reader, always refused by the parser.

@@ -1,5 +1,6 @@
-@testable import GridloopCore
 import XCTest
+
+@testable import GridloopCore
 
 /// The SLA clocks against every kind of event, with an injected clock: time is whatever
 /// watermark the test passes to `fire`.
@@ -7,28 +8,33 @@ final class ClockKeeperTests: XCTestCase {
     /// A policy in natural seconds, so that the arithmetic is visible: sign 60 s, handle 600 s
     /// at every level, warning at 0.8, urges every 100 s, at most 3.
     let policy = SLAPolicy(
-        levels: Dictionary(uniqueKeysWithValues: LoopLevel.allCases.map {
-            ($0, SLAPolicy.Limits(sign: TimeLimit("60s")!, handle: TimeLimit("600s")!))
-        }),
+        levels: Dictionary(
+            uniqueKeysWithValues: LoopLevel.allCases.map {
+                ($0, SLAPolicy.Limits(sign: TimeLimit("60s")!, handle: TimeLimit("600s")!))
+            }),
         overrides: [SLAPolicy.Override(urgency: .extraUrgent, sign: TimeLimit("10s")!)],
         warningShare: 0.8, urgeInterval: TimeLimit("100s")!, urgeCap: 3, platformLimitTightens: false)
     let t0: Int64 = 1_764_000_000_000  // some instant, ms
 
-    func event(_ type: CaseEventType, at seconds: Int64, level: LoopLevel = .estate, days: Int? = nil,
-               satisfaction: Satisfaction? = nil, urgency: Urgency = .normal) -> CaseEvent {
-        CaseEvent(caseId: "12345:HF1", source: .hotline12345, orderNo: "HF1", type: type,
-                  eventTime: t0 + seconds * 1000, eventKey: "m\(type.rawValue)\(seconds)",
-                  order: type == .dispatch ? OrderFacts(categoryName: "市政设施/路灯不亮", urgency: urgency, acceptTime: t0) : nil,
-                  assignee: type == .dispatch || type == .redispatch ? Assignee(unitCode: "U", unitName: "单位", level: level) : nil,
-                  days: days, satisfaction: satisfaction)
+    func event(
+        _ type: CaseEventType, at seconds: Int64, level: LoopLevel = .estate, days: Int? = nil,
+        satisfaction: Satisfaction? = nil, urgency: Urgency = .normal
+    ) -> CaseEvent {
+        CaseEvent(
+            caseId: "12345:HF1", source: .hotline12345, orderNo: "HF1", type: type,
+            eventTime: t0 + seconds * 1000, eventKey: "m\(type.rawValue)\(seconds)",
+            order: type == .dispatch ? OrderFacts(categoryName: "市政设施/路灯不亮", urgency: urgency, acceptTime: t0) : nil,
+            assignee: type == .dispatch || type == .redispatch ? Assignee(unitCode: "U", unitName: "单位", level: level) : nil,
+            days: days, satisfaction: satisfaction)
     }
 
     /// Applies events in order as one intake batch; returns the clock, state and decisions.
     func run(_ events: [CaseEvent], keeper: ClockKeeper? = nil) -> (CaseClock?, CaseState?, [SLADecision]) {
         let k = keeper ?? ClockKeeper(policy: policy, calendar: WorkingCalendar())
         let applied = events.enumerated().map { i, e in
-            AppliedEvent(event: e, coordinates: SourceCoordinates(topic: "t", partition: 0, offset: Int64(i)),
-                         eventNo: i + 1, gapBefore: 0)
+            AppliedEvent(
+                event: e, coordinates: SourceCoordinates(topic: "t", partition: 0, offset: Int64(i)),
+                eventNo: i + 1, gapBefore: 0)
         }
         let batch = k.run(applied, initial: [:]) { _ in nil }
         return (batch.clocks["12345:HF1"], batch.states["12345:HF1"], batch.decisions.map { $0.decision })
@@ -43,15 +49,19 @@ final class ClockKeeperTests: XCTestCase {
         let (clock, state, _) = run([event(.dispatch, at: 0)])
         let (c, s, d) = fire(clock!, state!, until: 600)
         // Each level: warning at 48 s, overdue + escalation at 60 s; the top: overdue, then 3 urges.
-        XCTAssertEqual(d.map(\.typeName), [
-            "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.escalated",
-            "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.escalated",
-            "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.escalated",
-            "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
-            "gridloop.case.supervision.urge", "gridloop.case.supervision.urge", "gridloop.case.supervision.urge",
-        ])
+        XCTAssertEqual(
+            d.map(\.typeName),
+            [
+                "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.escalated",
+                "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.escalated",
+                "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.escalated",
+                "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
+                "gridloop.case.supervision.urge", "gridloop.case.supervision.urge", "gridloop.case.supervision.urge",
+            ])
         XCTAssertEqual(d.map { ($0.time - t0) / 1000 }, [48, 60, 60, 108, 120, 120, 168, 180, 180, 228, 240, 340, 440, 540])
-        let levels = d.compactMap { if case .escalated(let f, let t, _, _, _) = $0.kind { "\(f.rawValue)>\(t.rawValue)" } else { nil } }
+        let levels = d.compactMap {
+            if case .escalated(let f, let t, _, _, _) = $0.kind { "\(f.rawValue)>\(t.rawValue)" } else { nil }
+        }
         XCTAssertEqual(levels, ["ESTATE>COMMUNITY", "COMMUNITY>STREET", "STREET>DISTRICT"])
         XCTAssertEqual(s.level, .district)
         XCTAssertEqual(c.escalations, 3)
@@ -65,7 +75,8 @@ final class ClockKeeperTests: XCTestCase {
     func testFiringInStepsGivesTheSameDecisionsAsAtOnce() {
         let (clock, state, _) = run([event(.dispatch, at: 0)])
         let whole = fire(clock!, state!, until: 1_000).2
-        var c = clock!, s = state!
+        var c = clock!
+        var s = state!
         var stepped: [SLADecision] = []
         for t in stride(from: Int64(0), through: 1_000, by: 7) {
             let r = fire(c, s, until: t)
@@ -87,8 +98,12 @@ final class ClockKeeperTests: XCTestCase {
         XCTAssertTrue(fire(c2!, s2!, until: 55).2.isEmpty)
         // Signed after the deadline in a backlog: the escalation happened first, as it would have live.
         let (c3, s3, d3) = run([event(.dispatch, at: 0), event(.sign, at: 70)])
-        XCTAssertEqual(d3.map(\.typeName), ["gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
-                                            "gridloop.case.escalated"])
+        XCTAssertEqual(
+            d3.map(\.typeName),
+            [
+                "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
+                "gridloop.case.escalated",
+            ])
         XCTAssertEqual(s3!.level, .community)
         XCTAssertNil(c3!.sign, "the sign at 70 s stopped the new level's sign clock")
     }
@@ -96,8 +111,12 @@ final class ClockKeeperTests: XCTestCase {
     func testSignedButNotRepliedEscalatesOnTheHandleLimit() {
         let (clock, state, _) = run([event(.dispatch, at: 0), event(.sign, at: 10)])
         let d = fire(clock!, state!, until: 600).2
-        XCTAssertEqual(d.map(\.typeName), ["gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
-                                           "gridloop.case.escalated"])
+        XCTAssertEqual(
+            d.map(\.typeName),
+            [
+                "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
+                "gridloop.case.escalated",
+            ])
         if case .escalated(_, _, let reason, _, _) = d[2].kind { XCTAssertEqual(reason, "HANDLE_OVERDUE") }
     }
 
@@ -105,7 +124,9 @@ final class ClockKeeperTests: XCTestCase {
         let (clock, state, _) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.suspend, at: 100)])
         XCTAssertNil(clock!.handle?.deadline, "no deadline while suspended")
         XCTAssertTrue(fire(clock!, state!, until: 10_000).2.isEmpty, "nothing fires while suspended")
-        let (resumed, s2, _) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.suspend, at: 100), event(.resume, at: 400)])
+        let (resumed, s2, _) = run([
+            event(.dispatch, at: 0), event(.sign, at: 1), event(.suspend, at: 100), event(.resume, at: 400),
+        ])
         XCTAssertEqual(resumed!.handle!.deadline, t0 + 900_000, "600 s budget, 300 s suspended")
         XCTAssertEqual(fire(resumed!, s2!, until: 899).2.map(\.typeName), ["gridloop.case.supervision.warning"])
     }
@@ -126,30 +147,39 @@ final class ClockKeeperTests: XCTestCase {
     }
 
     func testUnsatisfiedCallbackReopensOneLevelUpAndSatisfiedOneResolves() {
-        let (clock, state, d) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
-                                     event(.visit, at: 20, satisfaction: .unsatisfied)])
+        let (clock, state, d) = run([
+            event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
+            event(.visit, at: 20, satisfaction: .unsatisfied),
+        ])
         XCTAssertEqual(d.map(\.typeName), ["gridloop.case.escalated"])
         XCTAssertEqual(state!.level, .community)
         XCTAssertEqual(clock!.handle!.deadline, t0 + 620_000, "handled again, with fresh clocks at the new level")
         if case .escalated(_, _, let reason, _, _) = d[0].kind { XCTAssertEqual(reason, "REOPENED_UNSATISFIED") }
 
-        let (_, _, d2) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
-                              event(.visit, at: 20, satisfaction: .unsatisfied), event(.reopen, at: 25),
-                              event(.reply, at: 30), event(.visit, at: 40, satisfaction: .satisfied)])
+        let (_, _, d2) = run([
+            event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
+            event(.visit, at: 20, satisfaction: .unsatisfied), event(.reopen, at: 25),
+            event(.reply, at: 30), event(.visit, at: 40, satisfaction: .satisfied),
+        ])
         XCTAssertEqual(d2.map(\.typeName), ["gridloop.case.escalated", "gridloop.case.resolved"])
         if case .resolved(let level, _, let escalations, let sat, _, _) = d2[1].kind {
             XCTAssertEqual(level, .community, "resolved where it was replied: the 721 count")
             XCTAssertEqual(escalations, 1)
             XCTAssertEqual(sat, .satisfied)
-        } else { XCTFail() }
+        } else {
+            XCTFail()
+        }
     }
 
     func testSameLevelReopenPolicyKeepsTheLevel() {
         var p = policy
         p.reopenUnsatisfied = .sameLevel
         let keeper = ClockKeeper(policy: p, calendar: WorkingCalendar())
-        let (clock, state, d) = run([event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
-                                     event(.visit, at: 20, satisfaction: .unsatisfied)], keeper: keeper)
+        let (clock, state, d) = run(
+            [
+                event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
+                event(.visit, at: 20, satisfaction: .unsatisfied),
+            ], keeper: keeper)
         XCTAssertTrue(d.isEmpty)
         XCTAssertEqual(state!.level, .estate)
         XCTAssertNil(clock!.sign, "the unit that replied holds the case: no new sign clock")
@@ -168,9 +198,11 @@ final class ClockKeeperTests: XCTestCase {
         let (clock, state, _) = run([event(.dispatch, at: 0)])
         let (_, s, d) = fire(clock!, state!, until: 60)
         let json = String(decoding: OutboundEvent.json(d[2], state: s, deployment: "hefei-baohe"), as: UTF8.self)
-        for needle in ["\"specversion\":\"1.0\"", "\"type\":\"gridloop.case.escalated\"", "\"source\":\"/gridloop/hefei-baohe\"",
-                       "\"subject\":\"12345:HF1\"", "\"fromLevel\":\"ESTATE\"", "\"toLevel\":\"COMMUNITY\"",
-                       "\"reason\":\"SIGN_OVERDUE\"", "\"escalationCount\":1", "\"caseId\":\"12345:HF1\""] {
+        for needle in [
+            "\"specversion\":\"1.0\"", "\"type\":\"gridloop.case.escalated\"", "\"source\":\"/gridloop/hefei-baohe\"",
+            "\"subject\":\"12345:HF1\"", "\"fromLevel\":\"ESTATE\"", "\"toLevel\":\"COMMUNITY\"",
+            "\"reason\":\"SIGN_OVERDUE\"", "\"escalationCount\":1", "\"caseId\":\"12345:HF1\"",
+        ] {
             XCTAssertTrue(json.contains(needle), "\(needle) in \(json)")
         }
         let parsed = try JSONParser.parse(Array(json.utf8))
@@ -181,10 +213,13 @@ final class ClockKeeperTests: XCTestCase {
         let (clock, state, _) = run([event(.dispatch, at: 0)])
         let (_, s, d) = fire(clock!, state!, until: 60)
         let texts = d.map { String(decoding: OutboundEvent.json($0, state: s, deployment: "hefei-baohe"), as: UTF8.self) }
-        XCTAssertEqual(texts, [
-            #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/warning","source":"/gridloop/hefei-baohe","type":"gridloop.case.supervision.warning","subject":"12345:HF1","time":"2025-11-24T16:00:48.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"limit":"SIGN","deadline":"2025-11-24T16:01:00.000Z","usedShare":0.8}}"#,
-            #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/overdue","source":"/gridloop/hefei-baohe","type":"gridloop.case.supervision.overdue","subject":"12345:HF1","time":"2025-11-24T16:01:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"limit":"SIGN","deadline":"2025-11-24T16:01:00.000Z","overdueBy":"PT0H0M0S"}}"#,
-            #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/escalated","source":"/gridloop/hefei-baohe","type":"gridloop.case.escalated","subject":"12345:HF1","time":"2025-11-24T16:01:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"fromLevel":"ESTATE","toLevel":"COMMUNITY","reason":"SIGN_OVERDUE","deadline":"2025-11-24T16:01:00.000Z","escalationCount":1}}"#])
+        XCTAssertEqual(
+            texts,
+            [
+                #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/warning","source":"/gridloop/hefei-baohe","type":"gridloop.case.supervision.warning","subject":"12345:HF1","time":"2025-11-24T16:00:48.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"limit":"SIGN","deadline":"2025-11-24T16:01:00.000Z","usedShare":0.8}}"#,
+                #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/overdue","source":"/gridloop/hefei-baohe","type":"gridloop.case.supervision.overdue","subject":"12345:HF1","time":"2025-11-24T16:01:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"limit":"SIGN","deadline":"2025-11-24T16:01:00.000Z","overdueBy":"PT0H0M0S"}}"#,
+                #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/escalated","source":"/gridloop/hefei-baohe","type":"gridloop.case.escalated","subject":"12345:HF1","time":"2025-11-24T16:01:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"fromLevel":"ESTATE","toLevel":"COMMUNITY","reason":"SIGN_OVERDUE","deadline":"2025-11-24T16:01:00.000Z","escalationCount":1}}"#,
+            ])
     }
 
     func testEveryKindOfEventAndEveryEscapeIsWrittenInItsFixedForm() {
@@ -195,19 +230,26 @@ final class ClockKeeperTests: XCTestCase {
         let kinds: [SLADecision.Kind] = [
             .urge(limit: .handle, deadline: t - 1, count: 3),
             .escalated(from: .street, to: .district, reason: "HANDLE_OVERDUE", deadline: nil, count: 3),
-            .resolved(level: .community, result: "SOLVED", escalations: 1, satisfaction: .satisfied, openedAt: t, resolvedAt: t + 90_061_001),
+            .resolved(
+                level: .community, result: "SOLVED", escalations: 1, satisfaction: .satisfied, openedAt: t,
+                resolvedAt: t + 90_061_001),
             .resolved(level: .estate, result: "SOLVED", escalations: 0, satisfaction: nil, openedAt: t, resolvedAt: t),
             .warning(limit: .sign, deadline: t, usedShare: 0.8125),
         ]
         let texts = kinds.enumerated().map { i, k in
-            String(decoding: OutboundEvent.json(SLADecision(id: "x/\(i)", caseId: s.caseId, time: t - 86_400_000 * 400, kind: k),
-                                                state: s, deployment: "d"), as: UTF8.self)
+            String(
+                decoding: OutboundEvent.json(
+                    SLADecision(id: "x/\(i)", caseId: s.caseId, time: t - 86_400_000 * 400, kind: k),
+                    state: s, deployment: "d"), as: UTF8.self)
         }
-        XCTAssertEqual(texts, [
-            #"{"specversion":"1.0","id":"x/0","source":"/gridloop/d","type":"gridloop.case.supervision.urge","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"limit":"HANDLE","deadline":"2025-11-24T15:59:59.999Z","urgeCount":3}}"#,
-            #"{"specversion":"1.0","id":"x/1","source":"/gridloop/d","type":"gridloop.case.escalated","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"fromLevel":"STREET","toLevel":"DISTRICT","reason":"HANDLE_OVERDUE","escalationCount":3}}"#,
-            #"{"specversion":"1.0","id":"x/2","source":"/gridloop/d","type":"gridloop.case.resolved","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"resolvedLevel":"COMMUNITY","result":"SOLVED","escalationCount":1,"satisfaction":"SATISFIED","openedAt":"2025-11-24T16:00:00.000Z","resolvedAt":"2025-11-25T17:01:01.001Z"}}"#,
-            #"{"specversion":"1.0","id":"x/3","source":"/gridloop/d","type":"gridloop.case.resolved","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"resolvedLevel":"ESTATE","result":"SOLVED","escalationCount":0,"openedAt":"2025-11-24T16:00:00.000Z","resolvedAt":"2025-11-24T16:00:00.000Z"}}"#,
-            #"{"specversion":"1.0","id":"x/4","source":"/gridloop/d","type":"gridloop.case.supervision.warning","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"limit":"SIGN","deadline":"2025-11-24T16:00:00.000Z","usedShare":0.8125}}"#])
+        XCTAssertEqual(
+            texts,
+            [
+                #"{"specversion":"1.0","id":"x/0","source":"/gridloop/d","type":"gridloop.case.supervision.urge","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"limit":"HANDLE","deadline":"2025-11-24T15:59:59.999Z","urgeCount":3}}"#,
+                #"{"specversion":"1.0","id":"x/1","source":"/gridloop/d","type":"gridloop.case.escalated","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"fromLevel":"STREET","toLevel":"DISTRICT","reason":"HANDLE_OVERDUE","escalationCount":3}}"#,
+                #"{"specversion":"1.0","id":"x/2","source":"/gridloop/d","type":"gridloop.case.resolved","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"resolvedLevel":"COMMUNITY","result":"SOLVED","escalationCount":1,"satisfaction":"SATISFIED","openedAt":"2025-11-24T16:00:00.000Z","resolvedAt":"2025-11-25T17:01:01.001Z"}}"#,
+                #"{"specversion":"1.0","id":"x/3","source":"/gridloop/d","type":"gridloop.case.resolved","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"resolvedLevel":"ESTATE","result":"SOLVED","escalationCount":0,"openedAt":"2025-11-24T16:00:00.000Z","resolvedAt":"2025-11-24T16:00:00.000Z"}}"#,
+                #"{"specversion":"1.0","id":"x/4","source":"/gridloop/d","type":"gridloop.case.supervision.warning","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"limit":"SIGN","deadline":"2025-11-24T16:00:00.000Z","usedShare":0.8125}}"#,
+            ])
     }
 }

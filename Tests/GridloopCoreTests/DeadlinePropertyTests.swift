@@ -86,7 +86,8 @@ final class DeadlinePropertyTests: XCTestCase {
             let d = deadline(start, n, .workingDays)
             let lastDay = LocalDate(containing: d - 1)
             XCTAssertEqual(d, LocalDate(day: lastDay.day + 1).startMillis, "\(n)wd from \(RFC3339.format(start)): local midnight")
-            XCTAssertTrue(calc.calendar.isWorkingDay(lastDay), "\(n)wd from \(RFC3339.format(start)) ends after \(lastDay), a rest day")
+            XCTAssertTrue(
+                calc.calendar.isWorkingDay(lastDay), "\(n)wd from \(RFC3339.format(start)) ends after \(lastDay), a rest day")
             // Exactly n working days after the start date, none of them the start date.
             var count = 0
             var date = LocalDate(day: LocalDate(containing: start).day + 1)
@@ -106,9 +107,10 @@ final class DeadlinePropertyTests: XCTestCase {
             let date = LocalDate(containing: d - 1)
             let inDay = d - date.startMillis
             XCTAssertTrue(calc.calendar.isWorkingDay(date), RFC3339.format(d))
-            XCTAssertTrue(calc.calendar.officeHours.contains {
-                Int64($0.lowerBound) * 60_000 < inDay && inDay <= Int64($0.upperBound) * 60_000
-            }, "\(RFC3339.format(d)) is outside office hours")
+            XCTAssertTrue(
+                calc.calendar.officeHours.contains {
+                    Int64($0.lowerBound) * 60_000 < inDay && inDay <= Int64($0.upperBound) * 60_000
+                }, "\(RFC3339.format(d)) is outside office hours")
         }
     }
 
@@ -141,8 +143,10 @@ final class DeadlinePropertyTests: XCTestCase {
         XCTAssertEqual(RFC3339.format(RFC3339.parse("2025-10-12T00:00:00.25+08:00")!), "2025-10-12T00:00:00.250+08:00")
         XCTAssertEqual(RFC3339.format(0, offsetMinutes: 0), "1970-01-01T00:00:00Z")
         XCTAssertEqual(RFC3339.format(0, offsetMinutes: -90), "1969-12-31T22:30:00-01:30")
-        for bad in ["2025-10-12", "2025-10-12T00:00:00", "2025-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
-                    "2025-10-12T24:00:00Z", "2025-10-12T00:00:00+0800", "2025-10-12T00:00:00.Z", "x"] {
+        for bad in [
+            "2025-10-12", "2025-10-12T00:00:00", "2025-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
+            "2025-10-12T24:00:00Z", "2025-10-12T00:00:00+0800", "2025-10-12T00:00:00.Z", "x",
+        ] {
             XCTAssertNil(RFC3339.parse(bad), bad)
         }
     }
@@ -158,10 +162,12 @@ final class CountedTimeTests: XCTestCase {
             let pause = [Suspension(from: start + 3_600_000, to: start + 30 * 3_600_000)]
             for suspensions in [[], pause] {
                 let deadline = try XCTUnwrap(calc.deadline(start: start, limit: limit, suspensions: suspensions).deadline)
-                XCTAssertEqual(calc.counted(start: start, until: deadline, unit: limit.unit, suspensions: suspensions),
-                               limit.budgetMillis, "\(text) \(suspensions)")
-                XCTAssertLessThan(calc.counted(start: start, until: deadline - 1, unit: limit.unit, suspensions: suspensions),
-                                  limit.budgetMillis, "\(text): not used up before the deadline")
+                XCTAssertEqual(
+                    calc.counted(start: start, until: deadline, unit: limit.unit, suspensions: suspensions),
+                    limit.budgetMillis, "\(text) \(suspensions)")
+                XCTAssertLessThan(
+                    calc.counted(start: start, until: deadline - 1, unit: limit.unit, suspensions: suspensions),
+                    limit.budgetMillis, "\(text): not used up before the deadline")
             }
         }
     }

@@ -25,9 +25,11 @@ final class FeedDecoderFuzzTests: XCTestCase {
         let count = env["GRIDLOOP_FUZZ_COUNT"].flatMap { Int($0) } ?? 100_000
         let first = env["GRIDLOOP_FUZZ_FIRST"].flatMap { Int($0) } ?? 0
         let verbose = env["GRIDLOOP_FUZZ_VERBOSE"] == "1"
-        let seed = try env["GRIDLOOP_FUZZ_SEED"].map { text in
-            try XCTUnwrap(text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text), "GRIDLOOP_FUZZ_SEED: \(text)")
-        } ?? UInt64.random(in: 1...UInt64.max)
+        let seed =
+            try env["GRIDLOOP_FUZZ_SEED"].map { text in
+                try XCTUnwrap(
+                    text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text), "GRIDLOOP_FUZZ_SEED: \(text)")
+            } ?? UInt64.random(in: 1...UInt64.max)
         let replay = "GRIDLOOP_FUZZ_SEED=0x\(String(seed, radix: 16)) GRIDLOOP_FUZZ_COUNT=\(count) GRIDLOOP_FUZZ_FIRST=\(first)"
         Self.say("fuzz: \(replay)")
 
@@ -43,8 +45,10 @@ final class FeedDecoderFuzzTests: XCTestCase {
             var rng = SeededGenerator(seed: seed ^ (UInt64(n) &* 0xD1B5_4A32_D192_ED03))
             let c = fuzzer.make(&rng)
             if verbose { Self.say("fuzz case \(n): \(c.what)") }
-            let outcome = c.is12345 ? FeedDecoder.decode12345(key: c.key, value: c.value)
-                                    : FeedDecoder.decode12319(key: c.key, value: c.value)
+            let outcome =
+                c.is12345
+                ? FeedDecoder.decode12345(key: c.key, value: c.value)
+                : FeedDecoder.decode12319(key: c.key, value: c.value)
             let problems = Self.problems(outcome, c)
             switch outcome {
             case .event: outcomes["event", default: 0] += 1
@@ -56,7 +60,8 @@ final class FeedDecoderFuzzTests: XCTestCase {
             if !problems.isEmpty {
                 failures += 1
                 if failures <= 20 {
-                    XCTFail("""
+                    XCTFail(
+                        """
                         fuzz case \(n) (\(c.what)): \(problems.joined(separator: "; "))
                           outcome: \(outcome)
                           key: \(c.key.map { Self.hex($0) } ?? "nil")
@@ -67,7 +72,9 @@ final class FeedDecoderFuzzTests: XCTestCase {
             }
         }
         let elapsed = clock.now - started
-        Self.say("fuzz: \(count) cases in \(elapsed): \(outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))")
+        Self.say(
+            "fuzz: \(count) cases in \(elapsed): \(outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))"
+        )
         for (kind, n) in reasons.sorted(by: { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }).prefix(30) {
             Self.say("fuzz:   \(n) \(kind)")
         }
@@ -95,14 +102,18 @@ final class FeedDecoderFuzzTests: XCTestCase {
             if e.caseId != CaseEvent.caseId(source: c.is12345 ? .hotline12345 : .hotline12319, orderNo: e.orderNo) {
                 out.append("caseId \(e.caseId) is not the order number's")
             }
-            if c.key.map({ $0.elementsEqual(e.orderNo.utf8) }) != true { out.append("accepted with a key other than the order number") }
+            if c.key.map({ $0.elementsEqual(e.orderNo.utf8) }) != true {
+                out.append("accepted with a key other than the order number")
+            }
             checkText(e.unitCode, "unitCode", max: FeedLimits.code, nonEmpty: true)
             checkText(e.assignee?.unitCode, "assignee.unitCode", max: FeedLimits.code, nonEmpty: true)
             checkText(e.assignee?.unitName, "assignee.unitName", max: FeedLimits.name)
             if let o = e.order {
                 checkText(o.categoryName, "categoryName", max: FeedLimits.name)
-                for (name, v) in [("categoryCode", o.categoryCode), ("districtCode", o.districtCode), ("streetCode", o.streetCode),
-                                  ("communityCode", o.communityCode), ("gridCode", o.gridCode), ("repeatOf", o.repeatOf)] {
+                for (name, v) in [
+                    ("categoryCode", o.categoryCode), ("districtCode", o.districtCode), ("streetCode", o.streetCode),
+                    ("communityCode", o.communityCode), ("gridCode", o.gridCode), ("repeatOf", o.repeatOf),
+                ] {
                     checkText(v, name, max: FeedLimits.code)
                 }
             }
@@ -115,11 +126,16 @@ final class FeedDecoderFuzzTests: XCTestCase {
             if reason.isEmpty { out.append("empty reason") }
             if SafeText.text(reason).utf8.contains(0) { out.append("reason through SafeText holds a NUL") }
             if reason.unicodeScalars.contains(where: SafeText.isControl) { out.append("reason holds a control character") }
-            if reason.unicodeScalars.count > SafeText.defaultMaxLength + 30 { out.append("reason of \(reason.unicodeScalars.count) characters") }
+            if reason.unicodeScalars.count > SafeText.defaultMaxLength + 30 {
+                out.append("reason of \(reason.unicodeScalars.count) characters")
+            }
         }
         // What a single structure mutation must lead to, whatever else the message holds.
         if let expected = c.expect {
-            if case .rejected(let r) = outcome, r.contains(expected) {} else { out.append("expected a rejection containing '\(expected)'") }
+            if case .rejected(let r) = outcome, r.contains(expected) {
+            } else {
+                out.append("expected a rejection containing '\(expected)'")
+            }
         }
         return out
     }
@@ -143,8 +159,12 @@ final class FeedDecoderFuzzTests: XCTestCase {
                 let tab = try XCTUnwrap(line.firstIndex(of: 9))
                 let key = Array(line[line.startIndex..<tab])
                 let value = Array(line[(tab + 1)...])
-                let outcome = is12345 ? FeedDecoder.decode12345(key: key, value: value) : FeedDecoder.decode12319(key: key, value: value)
-                if case .rejected(let r) = outcome { XCTFail("\(file): a sample line is refused: \(r)"); continue }
+                let outcome =
+                    is12345 ? FeedDecoder.decode12345(key: key, value: value) : FeedDecoder.decode12319(key: key, value: value)
+                if case .rejected(let r) = outcome {
+                    XCTFail("\(file): a sample line is refused: \(r)")
+                    continue
+                }
                 out.append(Seed(is12345: is12345, key: key, value: value, tree: Node(try JSONParser.parse(value))))
             }
         }
@@ -238,21 +258,31 @@ struct Fuzzer {
     static func pick<T>(_ a: [T], _ rng: inout SeededGenerator) -> T { a[below(a.count, &rng)] }
 
     static let specials: [[UInt8]] = {
-        let bytes: [[UInt8]] = [[0x00], [0xFF], [0xC0], [0xED, 0xA0, 0x80], [0xEF, 0xBB, 0xBF], [0xC2, 0x85], [0x7F],
-                                [0xF4, 0x90, 0x80, 0x80], [0xF0, 0x80, 0x80, 0x80], [0xE4, 0xB8]]
-        let texts: [String] = ["\"", "{", "}", "[", "]", "\\", ",", ":", #"\u0000"#, #"\ud800"#, #"\udc00"#, #"\ud800\u0041"#,
-                               "1e999999", "-", "null", "true", " ", "\t", ".", "e", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
+        let bytes: [[UInt8]] = [
+            [0x00], [0xFF], [0xC0], [0xED, 0xA0, 0x80], [0xEF, 0xBB, 0xBF], [0xC2, 0x85], [0x7F],
+            [0xF4, 0x90, 0x80, 0x80], [0xF0, 0x80, 0x80, 0x80], [0xE4, 0xB8],
+        ]
+        let texts: [String] = [
+            "\"", "{", "}", "[", "]", "\\", ",", ":", #"\u0000"#, #"\ud800"#, #"\udc00"#, #"\ud800\u0041"#,
+            "1e999999", "-", "null", "true", " ", "\t", ".", "e", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+        ]
         return bytes + texts.map { Array($0.utf8) }
     }()
 
-    static let hugeNumbers = ["1e999999", "-1e999999", "1E400", "123456789012345678901234567890", "9223372036854775808",
-                              "-9223372036854775809", "2147483648", "2147483647", "-1", "0", "1.5", "1e-999999", "-0", "3"]
-    static let oddStrings = ["", " ", "A\u{0}B", "\u{0}", "\t", "a\nb", "\u{7F}", "\u{85}", "\u{1B}[31m", "2026-13-45 08:00:00",
-                             "2026-02-30T08:00:00+08:00", "2026-11-23T24:61:00+08:00", "2026-11-23 24:61:00",
-                             "2026-11-23T08:00:00+08:00", "2026-11-23 08:00:00", "DISPATCH", "new", "URGENT", "社区", "满意",
-                             "H\u{301}\u{301}\u{301}", "\u{FEFF}", "😀", "\u{202E}"]
-    static let badEscapes = [#""\ud800""#, #""\udc00x""#, #""\ud800\u0041""#, #""\ud83d\ud83d""#, #""\x""#, #""\u12""#,
-                             #""a\u0000b""#]
+    static let hugeNumbers = [
+        "1e999999", "-1e999999", "1E400", "123456789012345678901234567890", "9223372036854775808",
+        "-9223372036854775809", "2147483648", "2147483647", "-1", "0", "1.5", "1e-999999", "-0", "3",
+    ]
+    static let oddStrings = [
+        "", " ", "A\u{0}B", "\u{0}", "\t", "a\nb", "\u{7F}", "\u{85}", "\u{1B}[31m", "2026-13-45 08:00:00",
+        "2026-02-30T08:00:00+08:00", "2026-11-23T24:61:00+08:00", "2026-11-23 24:61:00",
+        "2026-11-23T08:00:00+08:00", "2026-11-23 08:00:00", "DISPATCH", "new", "URGENT", "社区", "满意",
+        "H\u{301}\u{301}\u{301}", "\u{FEFF}", "😀", "\u{202E}",
+    ]
+    static let badEscapes = [
+        #""\ud800""#, #""\udc00x""#, #""\ud800\u0041""#, #""\ud83d\ud83d""#, #""\x""#, #""\u12""#,
+        #""a\u0000b""#,
+    ]
     /// Around every bound; 90,000 × "长" is over the message bound.
     static let lengths = [39, 40, 41, 63, 64, 65, 199, 200, 201, 4000, 4001, 20_000, 90_000]
     static let depths = [2, 10, 63, 64, 65, 200, 5000]
@@ -280,12 +310,18 @@ struct Fuzzer {
 
     mutating func mutateKey(_ c: inout Case, _ rng: inout SeededGenerator) -> String {
         switch rng.next() % 5 {
-        case 0: c.key = nil; return "no key"
-        case 1: c.key = []; return "empty key"
+        case 0:
+            c.key = nil
+            return "no key"
+        case 1:
+            c.key = []
+            return "empty key"
         case 2:
             c.key = (c.key ?? []) + Self.pick(Self.specials, &rng)
             return "key plus special bytes"
-        case 3: c.key = Self.pick(seeds, &rng).key; return "another message's key"
+        case 3:
+            c.key = Self.pick(seeds, &rng).key
+            return "another message's key"
         default:
             c.key = (0..<Self.below(20, &rng)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             return "random key"
@@ -370,8 +406,10 @@ struct Fuzzer {
                 members[i].1 = .value(.null)
                 what = "\(key) = null"
             case 4:
-                let values: [JSONValue] = [.bool(true), .integer(1), .double(2.5), .string("1"), .array([]), .object([:]),
-                                           .array([.string("x")]), .object(["code": .string("0201")])]
+                let values: [JSONValue] = [
+                    .bool(true), .integer(1), .double(2.5), .string("1"), .array([]), .object([:]),
+                    .array([.string("x")]), .object(["code": .string("0201")]),
+                ]
                 let v = Self.pick(values, &rng)
                 members[i].1 = .value(v)
                 what = "\(key) = \(v)"
@@ -399,9 +437,11 @@ struct Fuzzer {
             case 9:
                 let d = Self.pick(Self.depths, &rng)
                 let open = rng.next() % 2 == 0
-                members[i].1 = .raw(open ? Array(repeating: UInt8(ascii: "["), count: d) + Array(repeating: UInt8(ascii: "]"), count: d)
-                                         : Array(String(repeating: #"{"a":"#, count: d).utf8) + [UInt8(ascii: "1")]
-                                           + Array(repeating: UInt8(ascii: "}"), count: d))
+                members[i].1 = .raw(
+                    open
+                        ? Array(repeating: UInt8(ascii: "["), count: d) + Array(repeating: UInt8(ascii: "]"), count: d)
+                        : Array(String(repeating: #"{"a":"#, count: d).utf8) + [UInt8(ascii: "1")]
+                            + Array(repeating: UInt8(ascii: "}"), count: d))
                 what = "\(key) nested \(d) deep"
                 // The member sits at depth path.count (objects and arrays on the way).
                 if path.count + d > JSONParser.maxDepth { expect = "nesting deeper than \(JSONParser.maxDepth)" }
@@ -409,8 +449,11 @@ struct Fuzzer {
                 members.insert(("\(key)\u{0}", .value(.string("x"))), at: Self.below(members.count + 1, &rng))
                 what = "add a key with a NUL"
             default:
-                members[i].1 = .value(.string(String(decoding: (0..<Self.below(12, &rng)).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
-                                                     as: UTF8.self)))
+                members[i].1 = .value(
+                    .string(
+                        String(
+                            decoding: (0..<Self.below(12, &rng)).map { _ in UInt8(truncatingIfNeeded: rng.next()) },
+                            as: UTF8.self)))
                 what = "\(key) = random text"
             }
         }

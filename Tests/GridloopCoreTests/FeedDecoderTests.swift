@@ -62,7 +62,10 @@ final class FeedDecoderTests: XCTestCase {
             #"{"msgId":"id-\#(type)","msgType":"\#(type)","sendTime":"2026-11-23T10:00:00+08:00","order":{"orderNo":"HF1","time":"2026-11-23T09:30:00+08:00"\#(fields)}}"#
         }
         let table: [(String, String, CaseEventType, (CaseEvent) -> Bool)] = [
-            ("REDISPATCH", #","assignee":{"unitCode":"S1","unitName":"街道办","level":"STREET"},"reason":"改派""#, .redispatch, { $0.assignee?.level == .street }),
+            (
+                "REDISPATCH", #","assignee":{"unitCode":"S1","unitName":"街道办","level":"STREET"},"reason":"改派""#, .redispatch,
+                { $0.assignee?.level == .street }
+            ),
             ("SIGN", #","unitCode":"C1""#, .sign, { $0.unitCode == "C1" }),
             ("RETURN", #","unitCode":"C1","reason":"非本单位职责""#, .return, { $0.unitCode == "C1" }),
             ("REPLY", #","unitCode":"C1","result":"EXPLAINED","content":"已解释""#, .reply, { $0.result == .explained }),
@@ -71,7 +74,10 @@ final class FeedDecoderTests: XCTestCase {
             ("EXTEND_REJECT", #","reason":"不同意""#, .extendReject, { _ in true }),
             ("SUSPEND", #","reason":"等待""#, .suspend, { _ in true }),
             ("RESUME", "", .resume, { _ in true }),
-            ("VISIT", #","satisfaction":"BASICALLY_SATISFIED","comment":"还行""#, .visit, { $0.satisfaction == .basicallySatisfied }),
+            (
+                "VISIT", #","satisfaction":"BASICALLY_SATISFIED","comment":"还行""#, .visit,
+                { $0.satisfaction == .basicallySatisfied }
+            ),
             ("REOPEN", #","reason":"不满意""#, .reopen, { _ in true }),
             ("WITHDRAW", #","reason":"已解决""#, .withdraw, { _ in true }),
         ]
@@ -84,7 +90,8 @@ final class FeedDecoderTests: XCTestCase {
     }
 
     func testEvery12319EventMaps() throws {
-        let new = #"{"case_id":"12319-2026-000001","event":"new","event_seq":1,"event_time":"2026-11-23 08:30:00","case_type":"市容环境/垃圾清运不及时","level":2,"content":"垃圾桶满溢","caller_name":"王先生","caller_tel":"13900000000","addr":"包河区万达公馆3栋","district":"340111","street":"340111002","community":"340111002001","grid_no":"340111002001-03","dept_code":"C340111002001","dept_name":"河滨社区居委会","dept_tier":"社区","limit_time":"2026-11-28 08:30:00"}"#
+        let new =
+            #"{"case_id":"12319-2026-000001","event":"new","event_seq":1,"event_time":"2026-11-23 08:30:00","case_type":"市容环境/垃圾清运不及时","level":2,"content":"垃圾桶满溢","caller_name":"王先生","caller_tel":"13900000000","addr":"包河区万达公馆3栋","district":"340111","street":"340111002","community":"340111002001","grid_no":"340111002001-03","dept_code":"C340111002001","dept_name":"河滨社区居委会","dept_tier":"社区","limit_time":"2026-11-28 08:30:00"}"#
         let e = try XCTUnwrap(event(decode12319(new, key: "12319-2026-000001")))
         XCTAssertEqual(e.caseId, "12319:12319-2026-000001")
         XCTAssertEqual(e.type, .dispatch)
@@ -100,7 +107,10 @@ final class FeedDecoderTests: XCTestCase {
             #"{"case_id":"12319-2026-000001","event":"\#(event)","event_seq":\#(seq),"event_time":"2026-11-23 09:00:00"\#(fields)}"#
         }
         let table: [(String, String, CaseEventType, (CaseEvent) -> Bool)] = [
-            ("transfer", #","dept_code":"S1","dept_name":"街道办","dept_tier":"街道""#, .redispatch, { $0.assignee?.level == .street }),
+            (
+                "transfer", #","dept_code":"S1","dept_name":"街道办","dept_tier":"街道""#, .redispatch,
+                { $0.assignee?.level == .street }
+            ),
             ("accept", "", .sign, { _ in true }),
             ("back", #","remark":"非本单位""#, .return, { _ in true }),
             ("finish", "", .reply, { $0.result == .resolved }),
@@ -133,20 +143,37 @@ final class FeedDecoderTests: XCTestCase {
             (decode12345("{'msgId': 1}"), "not valid JSON: expected a string key"),
             (decode12345("[" + dispatch12345 + "]"), "top-level value is an array, expected an object"),
             (decode12345(dispatch12345.replacingOccurrences(of: #""msgId":"m-1","#, with: "")), "missing required field msgId"),
-            (decode12345(dispatch12345.replacingOccurrences(of: #""sendTime":"2026"#, with: #""sendTime":"2O26"#)),
-             "field sendTime: not an RFC 3339 time"),
-            (decode12345(dispatch12345.replacingOccurrences(of: #""urgency":"URGENT""#, with: #""urgency":"SOON""#)),
-             "field order.urgency: 'SOON' is not one of"),
-            (decode12345(dispatch12345.replacingOccurrences(of: #""orderNo":"HF1","#, with: "")), "missing required field order.orderNo"),
+            (
+                decode12345(dispatch12345.replacingOccurrences(of: #""sendTime":"2026"#, with: #""sendTime":"2O26"#)),
+                "field sendTime: not an RFC 3339 time"
+            ),
+            (
+                decode12345(dispatch12345.replacingOccurrences(of: #""urgency":"URGENT""#, with: #""urgency":"SOON""#)),
+                "field order.urgency: 'SOON' is not one of"
+            ),
+            (
+                decode12345(dispatch12345.replacingOccurrences(of: #""orderNo":"HF1","#, with: "")),
+                "missing required field order.orderNo"
+            ),
             (decode12345(dispatch12345, key: "HF2"), "message key 'HF2' does not match order.orderNo"),
-            (decode12319(#"{"case_id":"C1","event":"accept","event_seq":0,"event_time":"2026-11-23 09:00:00"}"#),
-             "field event_seq: expected an integer >= 1"),
-            (decode12319(#"{"case_id":"C1","event":"accept","event_seq":2,"event_time":"2026-11-23T09:00:00"}"#),
-             "field event_time: not a time of the form yyyy-MM-dd HH:mm:ss"),
-            (FeedDecoder.decode12319(key: nil, value: [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]), "not valid JSON: invalid UTF-8"),
+            (
+                decode12319(#"{"case_id":"C1","event":"accept","event_seq":0,"event_time":"2026-11-23 09:00:00"}"#),
+                "field event_seq: expected an integer >= 1"
+            ),
+            (
+                decode12319(#"{"case_id":"C1","event":"accept","event_seq":2,"event_time":"2026-11-23T09:00:00"}"#),
+                "field event_time: not a time of the form yyyy-MM-dd HH:mm:ss"
+            ),
+            (
+                FeedDecoder.decode12319(key: nil, value: [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]),
+                "not valid JSON: invalid UTF-8"
+            ),
         ]
         for (outcome, expected) in table {
-            guard case .rejected(let reason) = outcome else { XCTFail("\(expected): got \(outcome)"); continue }
+            guard case .rejected(let reason) = outcome else {
+                XCTFail("\(expected): got \(outcome)")
+                continue
+            }
             XCTAssertTrue(reason.hasPrefix(expected), "expected '\(expected)…', got '\(reason)'")
         }
     }
@@ -178,7 +205,8 @@ final class FeedDecoderTests: XCTestCase {
                         if let s = v as? String { secrets.insert(s) }
                     }
                 }
-                let outcome = platform == "12345"
+                let outcome =
+                    platform == "12345"
                     ? FeedDecoder.decode12345(key: key.isEmpty ? nil : key, value: value)
                     : FeedDecoder.decode12319(key: key.isEmpty ? nil : key, value: value)
                 switch outcome {
@@ -192,7 +220,10 @@ final class FeedDecoderTests: XCTestCase {
             }
             XCTAssertEqual(rejected, damaged, file)
             XCTAssertGreaterThan(damaged, 0, file)
-            let kinds = ["not valid JSON", "top-level value is", "missing required field", "field sendTime", "field event_time", "empty message"]
+            let kinds = [
+                "not valid JSON", "top-level value is", "missing required field", "field sendTime", "field event_time",
+                "empty message",
+            ]
             for r in reasons {
                 XCTAssertTrue(kinds.contains { r.hasPrefix($0) }, "\(file): unexpected reason \(r)")
                 for s in secrets where r.contains(s) { XCTFail("\(file): reason quotes personal data") }
@@ -201,9 +232,14 @@ final class FeedDecoderTests: XCTestCase {
     }
 
     func testJSONParser() throws {
-        XCTAssertEqual(try JSONParser.parse(Array(#" {"a":[1,-2.5e3,true,false,null,"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"]} "#.utf8)),
-                       .object(["a": .array([.integer(1), .double(-2500), .bool(true), .bool(false), .null,
-                                             .string("x\"\\/\u{8}\u{c}\n\r\té😀")])]))
+        XCTAssertEqual(
+            try JSONParser.parse(Array(#" {"a":[1,-2.5e3,true,false,null,"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"]} "#.utf8)),
+            .object([
+                "a": .array([
+                    .integer(1), .double(-2500), .bool(true), .bool(false), .null,
+                    .string("x\"\\/\u{8}\u{c}\n\r\té😀"),
+                ])
+            ]))
         XCTAssertEqual(try JSONParser.parse(Array("9007199254740993".utf8)), .integer(9_007_199_254_740_993))
         let bad: [(String, String)] = [
             ("", "unexpected end of input at byte 0"), ("{", "unexpected end of input at byte 1"),

@@ -8,23 +8,26 @@ final class IntakePlannerTests: XCTestCase {
     var offset: Int64 = 0
 
     func ev12319(_ id: String, _ seq: Int, _ type: CaseEventType, time: Int64 = 1_000) -> CaseEvent {
-        CaseEvent(caseId: "12319:\(id)", source: .hotline12319, orderNo: id, type: type, eventTime: time + Int64(seq),
-                  eventKey: "\(id)#\(seq)", sequence: seq,
-                  order: type == .dispatch ? OrderFacts(categoryName: "市容环境/垃圾清运不及时", urgency: .normal, acceptTime: time) : nil,
-                  assignee: type == .dispatch ? Assignee(unitCode: "C1", unitName: "社区", level: .community) : nil)
+        CaseEvent(
+            caseId: "12319:\(id)", source: .hotline12319, orderNo: id, type: type, eventTime: time + Int64(seq),
+            eventKey: "\(id)#\(seq)", sequence: seq,
+            order: type == .dispatch ? OrderFacts(categoryName: "市容环境/垃圾清运不及时", urgency: .normal, acceptTime: time) : nil,
+            assignee: type == .dispatch ? Assignee(unitCode: "C1", unitName: "社区", level: .community) : nil)
     }
 
     func ev12345(_ no: String, _ msgId: String, _ type: CaseEventType) -> CaseEvent {
-        CaseEvent(caseId: "12345:\(no)", source: .hotline12345, orderNo: no, type: type, eventTime: 5_000,
-                  eventKey: msgId,
-                  order: type == .dispatch ? OrderFacts(categoryName: "市政设施/路灯不亮", urgency: .urgent, acceptTime: 5_000) : nil,
-                  assignee: type == .dispatch ? Assignee(unitCode: "E1", unitName: "物业", level: .estate) : nil)
+        CaseEvent(
+            caseId: "12345:\(no)", source: .hotline12345, orderNo: no, type: type, eventTime: 5_000,
+            eventKey: msgId,
+            order: type == .dispatch ? OrderFacts(categoryName: "市政设施/路灯不亮", urgency: .urgent, acceptTime: 5_000) : nil,
+            assignee: type == .dispatch ? Assignee(unitCode: "E1", unitName: "物业", level: .estate) : nil)
     }
 
     func item(_ e: CaseEvent) -> IntakeItem {
         offset += 1
-        return IntakeItem(coordinates: SourceCoordinates(topic: t, partition: 0, offset: offset), key: nil,
-                          value: Array("{}".utf8), outcome: .event(e))
+        return IntakeItem(
+            coordinates: SourceCoordinates(topic: t, partition: 0, offset: offset), key: nil,
+            value: Array("{}".utf8), outcome: .event(e))
     }
 
     func testInOrderEventsApplyAndResendsChangeNothing() {
@@ -128,8 +131,10 @@ final class IntakePlannerTests: XCTestCase {
         var p = IntakePlanner(states: [:], appliedKeys: [], held: [])
         let c = SourceCoordinates(topic: t, partition: 1, offset: 7)
         p.offer(IntakeItem(coordinates: c, key: nil, value: [1, 2], outcome: .rejected(reason: "not valid JSON")), now: 0)
-        p.offer(IntakeItem(coordinates: SourceCoordinates(topic: t, partition: 1, offset: 8), key: nil, value: [],
-                           outcome: .skipped(reason: "unknown msgType 'X'", orderNo: "HF1")), now: 0)
+        p.offer(
+            IntakeItem(
+                coordinates: SourceCoordinates(topic: t, partition: 1, offset: 8), key: nil, value: [],
+                outcome: .skipped(reason: "unknown msgType 'X'", orderNo: "HF1")), now: 0)
         XCTAssertEqual(p.deadLetters.map(\.reason), ["not valid JSON"])
         XCTAssertEqual(p.deadLetters.first?.value, [1, 2], "original bytes kept")
         XCTAssertEqual(p.skipped.map(\.orderNo), ["HF1"])
@@ -137,8 +142,9 @@ final class IntakePlannerTests: XCTestCase {
 
     func testNextOffsetsArePerPartitionAfterTheLastMessage() {
         let items = [(0, 5), (1, 9), (0, 6), (1, 10)].map { p, o in
-            IntakeItem(coordinates: SourceCoordinates(topic: t, partition: Int32(p), offset: Int64(o)), key: nil,
-                       value: [], outcome: .rejected(reason: "x"))
+            IntakeItem(
+                coordinates: SourceCoordinates(topic: t, partition: Int32(p), offset: Int64(o)), key: nil,
+                value: [], outcome: .rejected(reason: "x"))
         }
         XCTAssertEqual(IntakePlanner.nextOffsets(items).map(\.offset), [7, 11])
     }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import GridloopCore
 import XCTest
+
+@testable import GridloopCore
 
 /// The events of one case that walks every kind of decision, as the daemon writes them, are
 /// exactly the lines of `Fixtures/outbound-events.jsonl`: `scripts/check_schemas.py` validates
@@ -10,34 +11,42 @@ final class OutboundEventFixtureTests: XCTestCase {
     /// Sign 60 s and handle 600 s at every level, warning at 0.8, urges every 100 s (at most 3):
     /// short limits, so that one batch walks the case through every kind of decision.
     let policy = SLAPolicy(
-        levels: Dictionary(uniqueKeysWithValues: LoopLevel.allCases.map {
-            ($0, SLAPolicy.Limits(sign: TimeLimit("60s")!, handle: TimeLimit("600s")!))
-        }),
+        levels: Dictionary(
+            uniqueKeysWithValues: LoopLevel.allCases.map {
+                ($0, SLAPolicy.Limits(sign: TimeLimit("60s")!, handle: TimeLimit("600s")!))
+            }),
         overrides: [], warningShare: 0.8, urgeInterval: TimeLimit("100s")!, urgeCap: 3, platformLimitTightens: false)
     /// 2026-11-23T10:46:08+08:00, the accept time of HF261123000016 in the 12345 sample feed.
     let t0: Int64 = 1_795_401_968_000
 
-    func event(_ type: CaseEventType, at seconds: Int64, result: ReplyResult? = nil,
-               satisfaction: Satisfaction? = nil) -> CaseEvent {
-        CaseEvent(caseId: "12345:HF261123000016", source: .hotline12345, orderNo: "HF261123000016", type: type,
-                  eventTime: t0 + seconds * 1000, eventKey: "m\(seconds)",
-                  order: type == .dispatch
-                      ? OrderFacts(channel: "QRCODE", appealType: "HELP", categoryCode: "0901", categoryName: "供水供气/停水",
-                                   urgency: .urgent, acceptTime: t0, districtCode: "340111", streetCode: "340111002",
-                                   communityCode: "340111002003", gridCode: "340111002003-11")
-                      : nil,
-                  assignee: type == .dispatch ? Assignee(unitCode: "S340111002", unitName: "包公街道办事处", level: .street) : nil,
-                  result: result, satisfaction: satisfaction)
+    func event(
+        _ type: CaseEventType, at seconds: Int64, result: ReplyResult? = nil,
+        satisfaction: Satisfaction? = nil
+    ) -> CaseEvent {
+        CaseEvent(
+            caseId: "12345:HF261123000016", source: .hotline12345, orderNo: "HF261123000016", type: type,
+            eventTime: t0 + seconds * 1000, eventKey: "m\(seconds)",
+            order: type == .dispatch
+                ? OrderFacts(
+                    channel: "QRCODE", appealType: "HELP", categoryCode: "0901", categoryName: "供水供气/停水",
+                    urgency: .urgent, acceptTime: t0, districtCode: "340111", streetCode: "340111002",
+                    communityCode: "340111002003", gridCode: "340111002003-11")
+                : nil,
+            assignee: type == .dispatch ? Assignee(unitCode: "S340111002", unitName: "包公街道办事处", level: .street) : nil,
+            result: result, satisfaction: satisfaction)
     }
 
     /// Dispatched to a street office that does not sign: warned, overdue and escalated to the
     /// district, warned and overdue there, urged once, then signed, replied and closed.
     func testTheEventsOfEveryKindAreTheFixtureLines() throws {
-        let events = [event(.dispatch, at: 0), event(.sign, at: 230), event(.reply, at: 300, result: .resolved),
-                      event(.visit, at: 400, satisfaction: .satisfied)]
+        let events = [
+            event(.dispatch, at: 0), event(.sign, at: 230), event(.reply, at: 300, result: .resolved),
+            event(.visit, at: 400, satisfaction: .satisfied),
+        ]
         let applied = events.enumerated().map { i, e in
-            AppliedEvent(event: e, coordinates: SourceCoordinates(topic: "hotline.12345.workorders", partition: 0, offset: Int64(i)),
-                         eventNo: i + 1, gapBefore: 0)
+            AppliedEvent(
+                event: e, coordinates: SourceCoordinates(topic: "hotline.12345.workorders", partition: 0, offset: Int64(i)),
+                eventNo: i + 1, gapBefore: 0)
         }
         let batch = ClockKeeper(policy: policy, calendar: WorkingCalendar()).run(applied, initial: [:]) { _ in nil }
         let written = batch.decisions.map {
@@ -47,9 +56,11 @@ final class OutboundEventFixtureTests: XCTestCase {
         let fixture = try String(contentsOf: dir.appendingPathComponent("outbound-events.jsonl"), encoding: .utf8)
         let lines = fixture.split(separator: "\n").map(String.init)
         XCTAssertEqual(written, lines, "the written events, one a line:\n\(written.joined(separator: "\n"))")
-        XCTAssertEqual(Set(batch.decisions.map(\.decision.typeName)), [
-            "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.supervision.urge",
-            "gridloop.case.escalated", "gridloop.case.resolved",
-        ], "every kind of event")
+        XCTAssertEqual(
+            Set(batch.decisions.map(\.decision.typeName)),
+            [
+                "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue", "gridloop.case.supervision.urge",
+                "gridloop.case.escalated", "gridloop.case.resolved",
+            ], "every kind of event")
     }
 }

@@ -21,8 +21,9 @@ final class SafeTextTests: XCTestCase {
     }
 
     func testLengthIsBoundedWithTheBytesLeftOut() {
-        XCTAssertEqual(SafeText.text(String(repeating: "a", count: 600)),
-                       String(repeating: "a", count: 512) + "…(88 more bytes)")
+        XCTAssertEqual(
+            SafeText.text(String(repeating: "a", count: 600)),
+            String(repeating: "a", count: 512) + "…(88 more bytes)")
         XCTAssertEqual(SafeText.text("路灯不亮", maxLength: 2), "路灯…(6 more bytes)")
         XCTAssertEqual(SafeText.text("ab\u{0}cd", maxLength: 4), "ab…(3 more bytes)", "an escape is never cut")
         XCTAssertEqual(SafeText.text([0x61, 0x62, 0xFF, 0x63], maxLength: 2), "ab…(2 more bytes)")

@@ -11,7 +11,10 @@ func connectLoopback(port: Int) -> Int32? {
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { close(fd); return nil }
+    guard connected == 0 else {
+        close(fd)
+        return nil
+    }
     return fd
 }
 
@@ -37,6 +40,8 @@ func httpGet(port: Int, _ path: String) -> (status: Int, body: String)? {
         response += buffer[0..<n]
     }
     let text = String(decoding: response, as: UTF8.self)
-    guard let split = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    guard let split = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else {
+        return nil
+    }
     return (status, String(text[split.upperBound...]))
 }

@@ -7,7 +7,8 @@ import XCTest
 final class HTTPServerTests: XCTestCase {
     /// A server on a free loopback port, served on a thread of its own until the test ends.
     func start(requestTimeout: Duration, maxConnections: Int = HTTPServer.defaultMaxConnections) throws -> HTTPServer {
-        let server = try HTTPServer(address: "127.0.0.1:0", requestTimeout: requestTimeout, maxConnections: maxConnections) { _, path in
+        let server = try HTTPServer(address: "127.0.0.1:0", requestTimeout: requestTimeout, maxConnections: maxConnections) {
+            _, path in
             path == "/readyz" ? HTTPResponse(status: 200, body: "ready\n") : HTTPResponse(status: 404, body: "no such page\n")
         }
         let stop = Flag()

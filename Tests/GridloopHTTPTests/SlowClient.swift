@@ -56,7 +56,10 @@ final class SlowClient: Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 { received += buffer[0..<n]; continue }
+            if n > 0 {
+                received += buffer[0..<n]
+                continue
+            }
             let closed = n == 0 || errno == ECONNRESET
             return Ending(closedByServer: closed, received: String(decoding: received, as: UTF8.self))
         }

@@ -8,9 +8,12 @@ final class ConsumerGroupTests: XCTestCase {
     func testTwoDaemonsAndATakeOverApplyEveryEventOnce() throws {
         let (_, binDir) = try TestEnvironment.require()
         let database = try TestEnvironment.createDatabase("intake_group")
-        let broker = try TestBroker(binDir: binDir, partitions: 6, topics: [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-        ])
+        let broker = try TestBroker(
+            binDir: binDir, partitions: 6,
+            topics: [
+                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations",
+                "gridloop.supervision", "gridloop.outcomes",
+            ])
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
         let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))
@@ -32,7 +35,8 @@ final class ConsumerGroupTests: XCTestCase {
         let db = try PostgresConnection(database)
         try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: first)
         XCTAssertEqual(first.terminate(), 0)
-        let r = try db.query("SELECT (SELECT count(*) FROM case_events), (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM cases)")
+        let r = try db.query(
+            "SELECT (SELECT count(*) FROM case_events), (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM cases)")
         XCTAssertEqual(r.int(0, 0), expected.appliedEvents)
         XCTAssertEqual(r.int(0, 1), expected.damaged + expected.orphans)
         XCTAssertEqual(r.int(0, 2), expected.cases)

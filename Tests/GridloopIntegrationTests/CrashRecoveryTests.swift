@@ -10,8 +10,11 @@ final class CrashRecoveryTests: XCTestCase {
         let (_, binDir) = try TestEnvironment.require()
         let t12345 = IntakeIntegrationTests.t12345
         let t12319 = IntakeIntegrationTests.t12319
-        let broker = try TestBroker(binDir: binDir, partitions: 6,
-                                    topics: [t12345, t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"])
+        let broker = try TestBroker(
+            binDir: binDir, partitions: 6,
+            topics: [
+                t12345, t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+            ])
         let feed12345 = try TestEnvironment.generatedFeed(
             ["--platform", "12345", "--orders", "2500", "--seed", "7", "--resend", "0.03", "--malformed", "0.01"])
         let feed12319 = try TestEnvironment.generatedFeed(
@@ -44,11 +47,13 @@ final class CrashRecoveryTests: XCTestCase {
             var a = feed12345[...]
             var b = feed12319[...]
             while !a.isEmpty || !b.isEmpty {
-                let slice = a.prefix(150).map {
-                    ProducerRecord(topic: t12345, partition: nil, key: $0.key, value: $0.value, headers: [])
-                } + b.prefix(150).map {
-                    ProducerRecord(topic: t12319, partition: nil, key: $0.key, value: $0.value, headers: [])
-                }
+                let slice =
+                    a.prefix(150).map {
+                        ProducerRecord(topic: t12345, partition: nil, key: $0.key, value: $0.value, headers: [])
+                    }
+                    + b.prefix(150).map {
+                        ProducerRecord(topic: t12319, partition: nil, key: $0.key, value: $0.value, headers: [])
+                    }
                 _ = try? producer.send(slice, timeout: .seconds(60))
                 a = a.dropFirst(150)
                 b = b.dropFirst(150)
@@ -63,7 +68,8 @@ final class CrashRecoveryTests: XCTestCase {
         let crashedConnection = try PostgresConnection(crashedDB)
         func committed() throws -> Int {
             try crashedConnection.query(
-                "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0").int(0, 0)!
+                "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0"
+            ).int(0, 0)!
         }
         for _ in 0..<12 {
             let before = try committed()
@@ -99,7 +105,8 @@ final class CrashRecoveryTests: XCTestCase {
             var detail = ""
             if let row = diff?.0, let id = row.dropFirst().split(separator: ",").first.map(String.init) {
                 for (name, db) in [("killed", crashedConnection), ("clean", cleanConnection)] {
-                    let r = try db.query("""
+                    let r = try db.query(
+                        """
                         SELECT event_no || ' ' || type || ' seq ' || coalesce(sequence, 0) || ' gap ' || gap_before || ' @' || partition || ':' || "offset" FROM case_events WHERE case_id = $1 ORDER BY event_no
                         """, [id])
                     detail += "\n\(name) \(id): " + (0..<r.count).map { r.string($0, 0)! }.joined(separator: "; ")
@@ -107,7 +114,8 @@ final class CrashRecoveryTests: XCTestCase {
                     detail += " | dead letters: " + (0..<d.count).map { d.string($0, 0)! }.joined(separator: "; ")
                 }
             }
-            XCTFail("state after kill -9 differs from the uninterrupted run; first difference: \(String(describing: diff))\(detail)")
+            XCTFail(
+                "state after kill -9 differs from the uninterrupted run; first difference: \(String(describing: diff))\(detail)")
         }
     }
 }
@@ -128,8 +136,10 @@ enum CanonicalDump {
             "SELECT case_id || ' ' || next_due || ' ' || clock::text FROM case_clocks ORDER BY case_id",
         ]
         for q in queries {
-            let r = try db.query(q.replacingOccurrences(of: "SELECT c::text FROM (SELECT * FROM cases ORDER BY case_id) c",
-                                                        with: "SELECT (c)::text FROM (SELECT \(caseColumns) FROM cases ORDER BY case_id) c"))
+            let r = try db.query(
+                q.replacingOccurrences(
+                    of: "SELECT c::text FROM (SELECT * FROM cases ORDER BY case_id) c",
+                    with: "SELECT (c)::text FROM (SELECT \(caseColumns) FROM cases ORDER BY case_id) c"))
             for i in 0..<r.count { out.append(r.string(i, 0) ?? "NULL") }
         }
         return out

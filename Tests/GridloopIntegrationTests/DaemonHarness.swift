@@ -5,14 +5,18 @@ import XCTest
 
 /// Runs `gridloopd` as a child process against a test database and broker.
 enum DaemonHarness {
-    static func environment(broker: TestBroker, database: String, group: String = "gridloop",
-                           hold: String = "2s") -> [String: String] {
-        ["GRIDLOOP_KAFKA_BROKERS": broker.bootstrap, "GRIDLOOP_DATABASE_URL": database,
-         "GRIDLOOP_CONSUMER_GROUP": group, "GRIDLOOP_HOLD_WAIT": hold, "GRIDLOOP_LOG_LEVEL": "debug",
-         // Several daemons run at once: each listens on a port of its own (see `httpPort`).
-         "GRIDLOOP_HTTP_LISTEN": "127.0.0.1:0",
-         // A killed member leaves the group after the session timeout: keep it short in tests.
-         "GRIDLOOP_KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500"]
+    static func environment(
+        broker: TestBroker, database: String, group: String = "gridloop",
+        hold: String = "2s"
+    ) -> [String: String] {
+        [
+            "GRIDLOOP_KAFKA_BROKERS": broker.bootstrap, "GRIDLOOP_DATABASE_URL": database,
+            "GRIDLOOP_CONSUMER_GROUP": group, "GRIDLOOP_HOLD_WAIT": hold, "GRIDLOOP_LOG_LEVEL": "debug",
+            // Several daemons run at once: each listens on a port of its own (see `httpPort`).
+            "GRIDLOOP_HTTP_LISTEN": "127.0.0.1:0",
+            // A killed member leaves the group after the session timeout: keep it short in tests.
+            "GRIDLOOP_KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500",
+        ]
     }
 
     static func migrate(_ binDir: String, _ env: [String: String]) throws {
@@ -40,7 +44,8 @@ enum DaemonHarness {
         try eventually("all \(total) messages committed (\(last))", attempts: 3000) {
             XCTAssertTrue(daemon.isRunning, daemon.log)
             guard daemon.isRunning else { return true }
-            let r = try db.query("""
+            let r = try db.query(
+                """
                 SELECT (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0),
                        (SELECT count(*) FROM held_events),
                        (SELECT count(*) FROM outbox)

@@ -1,7 +1,8 @@
 import Foundation
-@testable import GridloopPostgres
 import GridloopStore
 import XCTest
+
+@testable import GridloopPostgres
 
 /// The daemon's database timeouts are defaults: whatever the database URL, the `PG*`
 /// environment or the server sets wins.

@@ -14,9 +14,12 @@ extension OutageTests {
             throw XCTSkip("needs PG_DATA (the test cluster's data directory) from scripts/test.sh")
         }
         let database = try TestEnvironment.createDatabase("intake_freeze")
-        let broker = try TestBroker(binDir: binDir, topics: [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-        ])
+        let broker = try TestBroker(
+            binDir: binDir,
+            topics: [
+                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations",
+                "gridloop.supervision", "gridloop.outcomes",
+            ])
         let daemonEnv = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, daemonEnv)
         let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))
@@ -50,7 +53,9 @@ extension OutageTests {
         XCTAssertTrue(notReady.contains("database"), "/readyz names the database: \(notReady)")
         // Frozen for 30 s in all: six deadlines of the health probe, three connection attempts.
         let left = .seconds(30) - (ContinuousClock.now - frozenAt)
-        if left > .zero { Thread.sleep(forTimeInterval: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18) }
+        if left > .zero {
+            Thread.sleep(forTimeInterval: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
+        }
         XCTAssertEqual(httpGet(port: port, "/readyz")?.status, 503, "still not ready while frozen")
         XCTAssertEqual(httpGet(port: port, "/healthz")?.status, 200, "alive all the same")
         XCTAssertTrue(daemon.isRunning, "the daemon keeps running while its database does not answer")
@@ -61,7 +66,9 @@ extension OutageTests {
         try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
         try eventually("/readyz ready again") { httpGet(port: port, "/readyz")?.status == 200 }
         XCTAssertEqual(daemon.terminate(), 0)
-        let r = try db.query("SELECT (SELECT count(*) FROM case_events), (SELECT count(DISTINCT event_key) FROM case_events), (SELECT count(*) FROM dead_letters)")
+        let r = try db.query(
+            "SELECT (SELECT count(*) FROM case_events), (SELECT count(DISTINCT event_key) FROM case_events), (SELECT count(*) FROM dead_letters)"
+        )
         XCTAssertEqual(r.int(0, 0), expected.appliedEvents, "every message applied across the freeze")
         XCTAssertEqual(r.int(0, 1), expected.appliedEvents, "and each once")
         XCTAssertEqual(r.int(0, 2), expected.damaged + expected.orphans)
@@ -70,9 +77,11 @@ extension OutageTests {
         var published: [String: Set<String>] = [:]
         let letters = try db.query("SELECT topic, partition, \"offset\" FROM dead_letters")
         for i in 0..<letters.count {
-            published[IntakeIntegrationTests.dlq, default: []].insert("dlq:\(letters.string(i, 0)!):\(letters.string(i, 1)!):\(letters.string(i, 2)!)")
+            published[IntakeIntegrationTests.dlq, default: []].insert(
+                "dlq:\(letters.string(i, 0)!):\(letters.string(i, 1)!):\(letters.string(i, 2)!)")
         }
-        let decisions = try db.query("SELECT topic, id FROM sla_decisions d WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = d.id)")
+        let decisions = try db.query(
+            "SELECT topic, id FROM sla_decisions d WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = d.id)")
         for i in 0..<decisions.count { published[decisions.string(i, 0)!, default: []].insert(decisions.string(i, 1)!) }
         XCTAssertGreaterThan(decisions.count, 0, "the fixtures' old orders went overdue: events were emitted")
         for (topic, ids) in published {
@@ -88,9 +97,11 @@ extension OutageTests {
 
     /// The `gridloop-id` of every message on `topic` (4 partitions), in the order read.
     static func ids(on topic: String, brokers: String, atLeast count: Int) throws -> [String] {
-        let start = Dictionary(uniqueKeysWithValues: (0..<4).map { (TopicPartition(topic: topic, partition: Int32($0)), Int64(0)) })
-        let reader = try KafkaConsumer(configuration: ["bootstrap.servers": brokers, "group.id": "freeze-reader-\(UUID().uuidString)"],
-                                       reading: start, errorHandler: { _ in })
+        let start = Dictionary(
+            uniqueKeysWithValues: (0..<4).map { (TopicPartition(topic: topic, partition: Int32($0)), Int64(0)) })
+        let reader = try KafkaConsumer(
+            configuration: ["bootstrap.servers": brokers, "group.id": "freeze-reader-\(UUID().uuidString)"],
+            reading: start, errorHandler: { _ in })
         defer { reader.close() }
         var seen: [String] = []
         func take(waiting millis: Int) throws {

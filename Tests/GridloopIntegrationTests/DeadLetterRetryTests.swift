@@ -14,11 +14,16 @@ extension SLAIntegrationTests {
         let topic = IntakeIntegrationTests.t12345
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "dlq")
         defer { daemon.terminate() }
-        let headers = [KafkaHeader(name: "traceparent", value: Array("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".utf8)),
-                       KafkaHeader(name: "x-empty", value: nil), KafkaHeader(name: "x-bytes", value: [0x00, 0xFF, 0x7F])]
-        _ = try produceCounting([try message("SIGN", "HFORPHAN", at: Date(), order: ["unitCode": "E1"]),
-                                 (Array("HFBROKEN".utf8), Array("{\"msgId\": \"x\", ".utf8))],
-                                topic: topic, brokers: broker.bootstrap, headers: headers)
+        let headers = [
+            KafkaHeader(name: "traceparent", value: Array("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".utf8)),
+            KafkaHeader(name: "x-empty", value: nil), KafkaHeader(name: "x-bytes", value: [0x00, 0xFF, 0x7F]),
+        ]
+        _ = try produceCounting(
+            [
+                try message("SIGN", "HFORPHAN", at: Date(), order: ["unitCode": "E1"]),
+                (Array("HFBROKEN".utf8), Array("{\"msgId\": \"x\", ".utf8)),
+            ],
+            topic: topic, brokers: broker.bootstrap, headers: headers)
         let db = try PostgresConnection(database)
         try eventually("both dead-lettered (the orphan after the 2 s hold)") {
             try db.query("SELECT count(*) FROM dead_letters").int(0, 0) == 2
@@ -32,7 +37,8 @@ extension SLAIntegrationTests {
 
         let r = try gridloopd(binDir, ["dlq", "retry", String(orphan), String(broken)], env)
         XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.out.contains("dead letter \(orphan) published again to \(topic)[") && r.out.contains("3 original header(s)"), r.out)
+        XCTAssertTrue(
+            r.out.contains("dead letter \(orphan) published again to \(topic)[") && r.out.contains("3 original header(s)"), r.out)
         try eventually("the SIGN is applied now") {
             try db.query("SELECT count(*) FROM cases WHERE case_id = '12345:HFORPHAN' AND status = 'SIGNED'").int(0, 0) == 1
         }
@@ -41,21 +47,25 @@ extension SLAIntegrationTests {
         }
         var list = try XCTUnwrap(try gridloopdJSON(binDir, ["dlq", "list"], env) as? [[String: Any]])
         let byId = Dictionary(uniqueKeysWithValues: list.map { ($0["id"] as! Int, $0) })
-        let again = try XCTUnwrap(list.first { $0["retryOf"] as? Int == Int(broken) }, "the new dead letter names the one it re-drove")
+        let again = try XCTUnwrap(
+            list.first { $0["retryOf"] as? Int == Int(broken) }, "the new dead letter names the one it re-drove")
         let old = try XCTUnwrap(byId[Int(broken)])
         XCTAssertTrue(old["retriedAt"] is String)
-        XCTAssertEqual(old["retriedOffset"] as? Int, again["offset"] as? Int, "re-driven to the offset the new dead letter came from")
+        XCTAssertEqual(
+            old["retriedOffset"] as? Int, again["offset"] as? Int, "re-driven to the offset the new dead letter came from")
         XCTAssertEqual(again["partition"] as? Int, old["partition"] as? Int, "to the partition it came from")
         XCTAssertTrue(byId[Int(orphan)]?["retriedAt"] is String)
         XCTAssertTrue(again["retriedAt"] is NSNull)
         // What was published again: the original headers (in order, a header without a value
         // kept as such), then the retry header.
-        let stored = try db.query("""
+        let stored = try db.query(
+            """
             SELECT h.name, encode(h.value, 'hex') FROM dead_letters d,
                    unnest(d.msg_header_names, d.msg_header_values) WITH ORDINALITY h(name, value, n)
             WHERE d.id = $1 ORDER BY h.n
             """, [String(again["id"] as! Int)])
-        XCTAssertEqual((0..<stored.count).map { stored.string($0, 0)! }, ["traceparent", "x-empty", "x-bytes", "gridloop-retry-of"])
+        XCTAssertEqual(
+            (0..<stored.count).map { stored.string($0, 0)! }, ["traceparent", "x-empty", "x-bytes", "gridloop-retry-of"])
         XCTAssertNil(stored.string(1, 1))
         XCTAssertEqual(stored.string(2, 1), "00ff7f")
         XCTAssertEqual(stored.string(3, 1), Data(String(broken).utf8).map { String(format: "%02x", $0) }.joined())
@@ -70,7 +80,8 @@ extension SLAIntegrationTests {
         let before = try highWatermarks()
         let refused = try gridloopd(binDir, ["dlq", "retry", String(orphan)], env)
         XCTAssertNotEqual(refused.status, 0)
-        XCTAssertTrue(refused.err.contains("dead letter \(orphan) was retried already") && !refused.err.contains("Usage"), refused.err)
+        XCTAssertTrue(
+            refused.err.contains("dead letter \(orphan) was retried already") && !refused.err.contains("Usage"), refused.err)
         let unknown = try gridloopd(binDir, ["dlq", "retry", "999999"], env)
         XCTAssertNotEqual(unknown.status, 0)
         XCTAssertTrue(unknown.err.contains("no dead letter 999999"), unknown.err)

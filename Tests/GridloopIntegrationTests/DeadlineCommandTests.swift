@@ -40,8 +40,12 @@ final class DeadlineCommandTests: XCTestCase {
             // Oct 1–8 2025 off; Oct 9, Oct 10, Oct 11 (调休 Saturday).
             (["--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd"], "2025-10-12T00:00:00+08:00"),
             (["--from", "2025-09-30T02:00:00Z", "--limit", "3wd", "--extend", "2wd"], "2025-10-15T00:00:00+08:00"),
-            (["--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd",
-              "--suspend", "2025-10-09T00:00:00+08:00/2025-10-10T00:00:00+08:00"], "2025-10-14T00:00:00+08:00"),
+            (
+                [
+                    "--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd",
+                    "--suspend", "2025-10-09T00:00:00+08:00/2025-10-10T00:00:00+08:00",
+                ], "2025-10-14T00:00:00+08:00"
+            ),
             // Spring Festival 2026 in working hours: Fri 16:00–17:30, Sat Feb 14 (调休) 09:00–11:30.
             (["--from", "2026-02-13T16:00:00.000+08:00", "--limit", "4wh"], "2026-02-14T11:30:00+08:00"),
             (["--from", "2026-04-30T23:59:59.5+08:00", "--limit", "30m"], "2026-05-01T00:29:59.500+08:00"),
@@ -75,16 +79,26 @@ final class DeadlineCommandTests: XCTestCase {
 
     func testBadInputIsRefusedClearly() throws {
         let cases: [([String], String)] = [
-            (["--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd", "--extend", "2h"],
-             "an extension adds to the limit in the limit's unit"),
+            (
+                ["--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd", "--extend", "2h"],
+                "an extension adds to the limit in the limit's unit"
+            ),
             (["--from", "2025-09-30 10:00", "--limit", "3wd"], "--from '2025-09-30 10:00': expected an RFC 3339 time"),
             (["--from", "2025-09-30T10:00:00+08:00", "--limit", "3x"], "--limit '3x'"),
-            (["--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd", "--suspend", "2025-10-09T00:00:00+08:00"],
-             "expected FROM/TO"),
-            (["--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd",
-              "--suspend", "2025-10-10T00:00:00+08:00/2025-10-09T00:00:00+08:00"], "FROM must be before TO"),
-            (["--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd", "--calendar", "/nonexistent/calendars"],
-             "/nonexistent/calendars"),
+            (
+                ["--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd", "--suspend", "2025-10-09T00:00:00+08:00"],
+                "expected FROM/TO"
+            ),
+            (
+                [
+                    "--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd",
+                    "--suspend", "2025-10-10T00:00:00+08:00/2025-10-09T00:00:00+08:00",
+                ], "FROM must be before TO"
+            ),
+            (
+                ["--from", "2025-09-30T10:00:00+08:00", "--limit", "3wd", "--calendar", "/nonexistent/calendars"],
+                "/nonexistent/calendars"
+            ),
             (["--limit", "3wd"], "--from"),
         ]
         for (args, message) in cases {

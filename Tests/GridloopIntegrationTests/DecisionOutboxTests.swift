@@ -1,10 +1,11 @@
-@testable import GridloopCore
 import GridloopKafka
-@testable import GridloopPipeline
 import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 import XCTest
+
+@testable import GridloopCore
+@testable import GridloopPipeline
 
 /// The outbox is a queue of what is still to be published; `sla_decisions` is the record. A
 /// decision taken again (a replay after a crash, a partition taken over) must not be queued a
@@ -15,12 +16,14 @@ final class DecisionOutboxTests: XCTestCase {
         let database = try TestEnvironment.createDatabase("decision_outbox")
         let db = try PostgresConnection(database)
         _ = try Migrator.migrate(db)
-        let store = try IntakeStore(connection: db, consumerGroup: "g", deadLetterTopic: "dlq",
-                                    decode: IntakeService.decoder(for: GridloopConfig().topics))
+        let store = try IntakeStore(
+            connection: db, consumerGroup: "g", deadLetterTopic: "dlq",
+            decode: IntakeService.decoder(for: GridloopConfig().topics))
         let t0: Int64 = 1_764_000_000_000
         func decision(_ n: Int) -> DecisionRecord {
-            let d = SLADecision(id: "12345:HF\(n)/a1/sign/overdue", caseId: "12345:HF\(n)", time: t0 + Int64(n),
-                                kind: .overdue(limit: .sign, deadline: t0))
+            let d = SLADecision(
+                id: "12345:HF\(n)/a1/sign/overdue", caseId: "12345:HF\(n)", time: t0 + Int64(n),
+                kind: .overdue(limit: .sign, deadline: t0))
             return DecisionRecord(decision: d, level: .estate, topic: "gridloop.supervision", payload: Array("{\"n\":\(n)}".utf8))
         }
         func commit(_ numbers: [Int]) throws {
@@ -43,7 +46,8 @@ final class DecisionOutboxTests: XCTestCase {
         XCTAssertEqual(try db.query("SELECT count(*) FROM sla_decisions").int(0, 0), 5, "each decision recorded once")
         // The same columns whichever way a decision was written: copied straight in (1, 2: a
         // batch of new decisions) or through the stage (3, 4, 5: a batch with replays).
-        let rows = try db.query("""
+        let rows = try db.query(
+            """
             SELECT d.id, d.case_id, d.type, d.level, d.clock, extract(epoch FROM d.decided_at) * 1000,
                    extract(epoch FROM d.deadline) * 1000, convert_from(o.payload, 'UTF8'), o.headers::text,
                    convert_from(o.msg_key, 'UTF8')
@@ -63,10 +67,12 @@ final class DecisionOutboxTests: XCTestCase {
                 XCTAssertEqual(rows.string(i, 9), "12345:HF\(n)")
                 // Published with the headers that follow from the id (not stored for decisions).
                 let headers = OutboxRelay.headers(stored: rows.string(i, 8) ?? "{}", id: rows.string(i, 0)!)
-                XCTAssertEqual(headers.first { $0.name == "gridloop-id" }?.value.map { String(decoding: $0, as: UTF8.self) },
-                               "12345:HF\(n)/a1/sign/overdue")
-                XCTAssertEqual(headers.first { $0.name == "content-type" }?.value.map { String(decoding: $0, as: UTF8.self) },
-                               "application/cloudevents+json; charset=UTF-8")
+                XCTAssertEqual(
+                    headers.first { $0.name == "gridloop-id" }?.value.map { String(decoding: $0, as: UTF8.self) },
+                    "12345:HF\(n)/a1/sign/overdue")
+                XCTAssertEqual(
+                    headers.first { $0.name == "content-type" }?.value.map { String(decoding: $0, as: UTF8.self) },
+                    "application/cloudevents+json; charset=UTF-8")
             }
         }
         let topics = try db.query("SELECT DISTINCT topic FROM sla_decisions")

@@ -18,7 +18,8 @@ final class DueClockPagingTests: XCTestCase {
         let t0: Int64 = 1_764_000_000_000
         // 3 partitions; 900 clocks; a third share one due instant (ties broken by case id), the
         // rest spread over 900 s; every tenth has nothing pending.
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO case_clocks (case_id, topic, partition, level, next_due, clock)
             SELECT '12345:P' || i, '\(topic)', i % 3, 'ESTATE',
                    CASE WHEN i % 10 = 0 THEN NULL
@@ -32,7 +33,8 @@ final class DueClockPagingTests: XCTestCase {
             FROM generate_series(1, 900) i
             """)
         let watermark = t0 + 600_000
-        let dueRows = try db.query("""
+        let dueRows = try db.query(
+            """
             SELECT case_id, partition FROM case_clocks
             WHERE next_due IS NOT NULL AND next_due <= to_timestamp(\(watermark) / 1000.0)
             """)
@@ -40,8 +42,9 @@ final class DueClockPagingTests: XCTestCase {
         XCTAssertGreaterThan(expected.count, 400, "the seed has clocks due before the watermark")
         XCTAssertLessThan(expected.count, 810, "and clocks due after it")
 
-        let store = try IntakeStore(connection: db, consumerGroup: "g", deadLetterTopic: "dlq",
-                                    decode: IntakeService.decoder(for: GridloopConfig().topics))
+        let store = try IntakeStore(
+            connection: db, consumerGroup: "g", deadLetterTopic: "dlq",
+            decode: IntakeService.decoder(for: GridloopConfig().topics))
         var cursors = (0..<3).map { IntakeStore.DueCursor(topic: topic, partition: Int32($0), watermark: watermark) }
         var seen: [String] = []
         var pages = 0
@@ -64,7 +67,8 @@ final class DueClockPagingTests: XCTestCase {
         XCTAssertGreaterThan(pages, 3, "the clocks came in several pages")
 
         // Earliest first within a partition: the order of the pages is the order of next_due.
-        let order = try db.query("""
+        let order = try db.query(
+            """
             SELECT case_id FROM case_clocks WHERE partition = 1 AND next_due <= to_timestamp(\(watermark) / 1000.0)
             ORDER BY next_due, case_id
             """)

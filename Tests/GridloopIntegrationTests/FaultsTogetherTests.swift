@@ -15,10 +15,12 @@ final class FaultsTogetherTests: XCTestCase {
         }
         let crashDB = stopDB.replacingOccurrences(of: "-m fast", with: "-m immediate")
         let database = try TestEnvironment.createDatabase("faults_together")
-        let broker = try TestBroker(binDir: binDir, topics: [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-            "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-        ])
+        let broker = try TestBroker(
+            binDir: binDir,
+            topics: [
+                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+                "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+            ])
         var daemonEnv = DaemonHarness.environment(broker: broker, database: database, hold: "5s")
         daemonEnv["GRIDLOOP_SLA_ENABLED"] = "false"  // counts of history only: see CrashRecoveryTests
         try DaemonHarness.migrate(binDir, daemonEnv)
@@ -83,14 +85,16 @@ final class FaultsTogetherTests: XCTestCase {
 
         try DaemonHarness.waitUntilConsumed(db2, total: total, daemon: daemon)
         XCTAssertEqual(daemon.terminate(), 0)
-        let r = try db2.query("""
+        let r = try db2.query(
+            """
             SELECT (SELECT count(*) FROM case_events), (SELECT count(DISTINCT event_key) FROM case_events),
                    (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM dead_letters WHERE reason = '')
             """)
         XCTAssertEqual(r.int(0, 0), expected.appliedEvents, "every valid message applied")
         XCTAssertEqual(r.int(0, 1), expected.appliedEvents, "and each once")
-        XCTAssertEqual(r.int(0, 2), expected.damaged + expected.orphans + hostile12345.count + hostile12319.count,
-                       "every other message one dead letter")
+        XCTAssertEqual(
+            r.int(0, 2), expected.damaged + expected.orphans + hostile12345.count + hostile12319.count,
+            "every other message one dead letter")
         XCTAssertEqual(r.int(0, 3), 0, "each with a reason")
     }
 }

@@ -15,9 +15,12 @@ struct FixtureOracle {
         var events: [String: String] = [:]  // msgId -> orderNo
         for line in feed12345 {
             guard let o = Self.object(line.value), let msgId = o["msgId"] as? String, o["msgType"] is String,
-                  let send = o["sendTime"] as? String, !send.contains("O"),
-                  let order = o["order"] as? [String: Any], let no = order["orderNo"] as? String
-            else { damaged += 1; continue }
+                let send = o["sendTime"] as? String, !send.contains("O"),
+                let order = o["order"] as? [String: Any], let no = order["orderNo"] as? String
+            else {
+                damaged += 1
+                continue
+            }
             if o["msgType"] as? String == "DISPATCH" {
                 dispatched.insert(no)
                 if let c = order["citizen"] as? [String: Any] {
@@ -42,8 +45,11 @@ struct FixtureOracle {
         var seqCase: [String: String] = [:]
         for line in feed12319 {
             guard let o = Self.object(line.value), let id = o["case_id"] as? String, let ev = o["event"] as? String,
-                  let seq = o["event_seq"] as? Int, let t = o["event_time"] as? String, !t.contains("O")
-            else { damaged += 1; continue }
+                let seq = o["event_seq"] as? Int, let t = o["event_time"] as? String, !t.contains("O")
+            else {
+                damaged += 1
+                continue
+            }
             if ev == "new" {
                 opened.insert(id)
                 for k in ["caller_name", "caller_tel", "content", "addr"] {

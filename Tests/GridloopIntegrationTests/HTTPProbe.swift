@@ -24,7 +24,9 @@ func httpGet(port: Int, _ path: String) -> (status: Int, body: String)? {
         response += buffer[0..<n]
     }
     let text = String(decoding: response, as: UTF8.self)
-    guard let split = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    guard let split = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else {
+        return nil
+    }
     return (status, String(text[split.upperBound...]))
 }
 
@@ -50,8 +52,11 @@ struct PrometheusText {
                 }
                 continue
             }
-            guard let r = line.range(of: #"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([-+0-9.eE]+|NaN|\+Inf|-Inf)$"#, options: .regularExpression),
-                  r.lowerBound == line.startIndex else {
+            guard
+                let r = line.range(
+                    of: #"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([-+0-9.eE]+|NaN|\+Inf|-Inf)$"#, options: .regularExpression),
+                r.lowerBound == line.startIndex
+            else {
                 throw Problem("not a Prometheus sample line: \(line)")
             }
             let nameEnd = line.firstIndex { $0 == "{" || $0 == " " }!
@@ -62,12 +67,16 @@ struct PrometheusText {
                 let body = line[line.index(after: nameEnd)..<close]
                 for pair in body.split(separator: ",") where !pair.isEmpty {
                     let kv = pair.split(separator: "=", maxSplits: 1)
-                    guard kv.count == 2, kv[1].hasPrefix("\""), kv[1].hasSuffix("\"") else { throw Problem("bad label in: \(line)") }
+                    guard kv.count == 2, kv[1].hasPrefix("\""), kv[1].hasSuffix("\"") else {
+                        throw Problem("bad label in: \(line)")
+                    }
                     labels[String(kv[0])] = String(kv[1].dropFirst().dropLast())
                 }
             }
             let value = line.split(separator: " ").last!
-            guard let v = Double(value == "+Inf" ? "inf" : value == "-Inf" ? "-inf" : String(value)) else { throw Problem("bad value in: \(line)") }
+            guard let v = Double(value == "+Inf" ? "inf" : value == "-Inf" ? "-inf" : String(value)) else {
+                throw Problem("bad value in: \(line)")
+            }
             samples[Sample(name: name, labels: labels)] = v
         }
     }

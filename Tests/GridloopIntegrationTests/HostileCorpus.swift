@@ -19,12 +19,14 @@ struct HostileCorpus {
             }
             var value = (o["value_hex"] as? String).map(hex)
             if let pad = o["pad"] as? [String: Any], let at = pad["offset"] as? Int, let h = pad["hex"] as? String,
-               let count = pad["count"] as? Int {
+                let count = pad["count"] as? Int
+            {
                 value = value ?? []
                 value!.insert(contentsOf: Array(repeating: hex(h), count: count).joined(), at: at)
             }
-            return HostileCorpus(why: o["why"] as? String ?? "?", key: (o["key_hex"] as? String).map(hex),
-                                 value: value, reason: o["expect"] as? String ?? "")
+            return HostileCorpus(
+                why: o["why"] as? String ?? "?", key: (o["key_hex"] as? String).map(hex),
+                value: value, reason: o["expect"] as? String ?? "")
         }
     }
 
@@ -40,7 +42,8 @@ struct HostileCorpus {
 
     /// `valid` with the `hostile` messages spread evenly between its messages.
     static func interleave(_ valid: [(key: [UInt8]?, value: [UInt8])], _ hostile: [([UInt8]?, [UInt8]?)])
-        -> [(key: [UInt8]?, value: [UInt8])] {
+        -> [(key: [UInt8]?, value: [UInt8])]
+    {
         var out: [(key: [UInt8]?, value: [UInt8])] = []
         let every = max(1, valid.count / max(1, hostile.count + 1))
         var h = hostile[...]

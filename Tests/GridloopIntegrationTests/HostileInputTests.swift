@@ -11,17 +11,21 @@ final class HostileInputTests: XCTestCase {
     func testEveryHostileMessageIsOneDeadLetterAndTheValidOnesApply() throws {
         let (_, binDir) = try TestEnvironment.require()
         let database = try TestEnvironment.createDatabase("intake_hostile")
-        let broker = try TestBroker(binDir: binDir, topics: [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-            "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-        ])
+        let broker = try TestBroker(
+            binDir: binDir,
+            topics: [
+                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+                "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+            ])
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
         let valid12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-sample.kafka"))
         let valid12319 = try TestEnvironment.feedLines(TestEnvironment.fixture("12319-sample.kafka"))
         let expected = FixtureOracle(feed12345: valid12345, feed12319: valid12319)
-        let hostile = [IntakeIntegrationTests.t12345: try HostileCorpus.load("12345"),
-                       IntakeIntegrationTests.t12319: try HostileCorpus.load("12319")]
+        let hostile = [
+            IntakeIntegrationTests.t12345: try HostileCorpus.load("12345"),
+            IntakeIntegrationTests.t12319: try HostileCorpus.load("12319"),
+        ]
         XCTAssertGreaterThan(hostile.values.map(\.count).reduce(0, +), 20, "the corpus is there")
 
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "hostile")
@@ -59,20 +63,23 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(httpGet(port: port, "/healthz")?.status, 200, "alive")
         XCTAssertEqual(httpGet(port: port, "/readyz")?.status, 200, "and ready")
 
-        let counts = try db.query("SELECT (SELECT count(*) FROM case_events), (SELECT count(DISTINCT event_key) FROM case_events)")
+        let counts = try db.query(
+            "SELECT (SELECT count(*) FROM case_events), (SELECT count(DISTINCT event_key) FROM case_events)")
         XCTAssertEqual(counts.int(0, 0), expected.appliedEvents, "every valid message applied")
         XCTAssertEqual(counts.int(0, 1), expected.appliedEvents, "each once")
         let letters = try db.query("SELECT topic, partition, \"offset\", reason FROM dead_letters")
         var reasons: [String: [String]] = [:]
         for i in 0..<letters.count {
-            reasons["\(letters.string(i, 0)!):\(letters.string(i, 1)!):\(letters.string(i, 2)!)", default: []].append(letters.string(i, 3)!)
+            reasons["\(letters.string(i, 0)!):\(letters.string(i, 1)!):\(letters.string(i, 2)!)", default: []].append(
+                letters.string(i, 3)!)
         }
         XCTAssertEqual(letters.count, expected.damaged + expected.orphans + landed.count, "nothing else dead-lettered")
         for (at, h) in landed.sorted(by: { $0.key < $1.key }) {
             let found = reasons[at] ?? []
             XCTAssertEqual(found.count, 1, "\(h.why): one dead letter at \(at)")
             if let reason = found.first {
-                XCTAssertTrue(reason.localizedCaseInsensitiveContains(h.reason), "\(h.why): the reason '\(reason)' names '\(h.reason)'")
+                XCTAssertTrue(
+                    reason.localizedCaseInsensitiveContains(h.reason), "\(h.why): the reason '\(reason)' names '\(h.reason)'")
                 XCTAssertFalse(reason.unicodeScalars.contains { $0.value < 0x20 }, "\(h.why): no control character in the reason")
             }
         }

@@ -8,8 +8,10 @@ import XCTest
 /// that is recorded, logged, counted, shown and reported by /readyz until acknowledged, never a
 /// silent jump to the log start.
 final class IntakeGapTests: XCTestCase {
-    static let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                         "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
+    static let topics = [
+        IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+        "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+    ]
     let tp = TopicPartition(topic: IntakeIntegrationTests.t12345, partition: 0)
 
     /// `count` 12345 DISPATCH messages of distinct orders, each about 1 KB (a long appeal text),
@@ -19,8 +21,10 @@ final class IntakeGapTests: XCTestCase {
             .map { String(decoding: $0.value, as: UTF8.self) }
             .first { $0.contains("\"DISPATCH\"") }!
         let order = try XCTUnwrap(template.range(of: #"HF[0-9]{12}"#, options: .regularExpression).map { String(template[$0]) })
-        let msgId = try XCTUnwrap(template.range(of: #""msgId": "[^"]+""#, options: .regularExpression).map { String(template[$0]) })
-        let content = try XCTUnwrap(template.range(of: #""content": "[^"]*""#, options: .regularExpression).map { String(template[$0]) })
+        let msgId = try XCTUnwrap(
+            template.range(of: #""msgId": "[^"]+""#, options: .regularExpression).map { String(template[$0]) })
+        let content = try XCTUnwrap(
+            template.range(of: #""content": "[^"]*""#, options: .regularExpression).map { String(template[$0]) })
         let padding = String(repeating: "路灯不亮。", count: 60)  // 900 bytes of UTF-8
         return (first..<(first + count)).map { n in
             let no = String(format: "GP%012d", n)
@@ -32,7 +36,9 @@ final class IntakeGapTests: XCTestCase {
     }
 
     /// `gridloopd ARGS` with `env`: exit status, stdout, stderr.
-    func gridloopd(_ binDir: String, _ args: [String], _ env: [String: String]) throws -> (status: Int32, out: String, err: String) {
+    func gridloopd(_ binDir: String, _ args: [String], _ env: [String: String]) throws -> (
+        status: Int32, out: String, err: String
+    ) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binDir + "/gridloopd")
         p.arguments = args
@@ -40,7 +46,8 @@ final class IntakeGapTests: XCTestCase {
         for (k, v) in env { e[k] = v }
         p.environment = e
         let dir = FileManager.default.temporaryDirectory
-        let out = dir.appendingPathComponent("out-\(UUID().uuidString)"), err = dir.appendingPathComponent("err-\(UUID().uuidString)")
+        let out = dir.appendingPathComponent("out-\(UUID().uuidString)")
+        let err = dir.appendingPathComponent("err-\(UUID().uuidString)")
         for f in [out, err] { _ = FileManager.default.createFile(atPath: f.path, contents: nil) }
         defer { for f in [out, err] { try? FileManager.default.removeItem(at: f) } }
         p.standardOutput = try FileHandle(forWritingTo: out)
@@ -83,7 +90,8 @@ final class IntakeGapTests: XCTestCase {
     }
 
     func openGaps(_ db: PostgresConnection) throws -> PostgresRows {
-        try db.query("""
+        try db.query(
+            """
             SELECT id, topic, partition, from_offset, to_offset, messages_lost, consumer_group FROM intake_gaps
             WHERE acknowledged_at IS NULL ORDER BY id
             """)
@@ -111,7 +119,8 @@ final class IntakeGapTests: XCTestCase {
         let events = try db.query("SELECT count(*) FROM case_events").int64(0, 0)
         XCTAssertEqual(events, stored + (high - low), "the first run's messages and every message still on the broker")
 
-        let line = try XCTUnwrap(daemon.log.split(separator: "\n").first { $0.contains("intake gap") }, daemon.log.suffix(3000).description)
+        let line = try XCTUnwrap(
+            daemon.log.split(separator: "\n").first { $0.contains("intake gap") }, daemon.log.suffix(3000).description)
         XCTAssertTrue(line.hasPrefix("<3>"), "logged at error: \(line)")
         for part in ["topic=\(tp.topic)", "partition=0", "from=\(stored)", "to=\(low)", "lost=\(low - stored)", "gap=\(id)"] {
             XCTAssertTrue(line.contains(part), "\(part) in \(line)")
@@ -119,8 +128,9 @@ final class IntakeGapTests: XCTestCase {
 
         let port = try DaemonHarness.httpPort(daemon)
         let metrics = try PrometheusText(try XCTUnwrap(httpGet(port: port, "/metrics")?.body))
-        XCTAssertEqual(metrics.sum("gridloop_intake_gap_messages_total", ["topic": tp.topic, "partition": "0"]),
-                       Double(low - stored))
+        XCTAssertEqual(
+            metrics.sum("gridloop_intake_gap_messages_total", ["topic": tp.topic, "partition": "0"]),
+            Double(low - stored))
         var notReady = ""
         try eventually("/readyz reports the gap") {
             guard let r = httpGet(port: port, "/readyz"), r.status == 503 else { return false }
@@ -178,7 +188,9 @@ final class IntakeGapTests: XCTestCase {
         let id = try XCTUnwrap(try openGaps(db).int64(0, 0))
         XCTAssertEqual(try openGaps(db).int64(0, 5), low - stored)
         let port = try DaemonHarness.httpPort(daemon)
-        try eventually("/readyz reports the gap") { httpGet(port: port, "/readyz").map { $0.status == 503 && $0.body.contains("gap \(id)") } ?? false }
+        try eventually("/readyz reports the gap") {
+            httpGet(port: port, "/readyz").map { $0.status == 503 && $0.body.contains("gap \(id)") } ?? false
+        }
         XCTAssertTrue(daemon.log.contains("left unread until"), daemon.log.suffix(3000).description)
         // The daemon consumes its other partition meanwhile: a 12319 message is committed.
         let feed12319 = try TestEnvironment.feedLines(TestEnvironment.fixture("12319-sample.kafka"))
@@ -188,13 +200,16 @@ final class IntakeGapTests: XCTestCase {
             return r.count == 1 && r.int64(0, 0) == 1
         }
         XCTAssertEqual(try storedOffset(db), low, "moved to the log start with the gap, nothing read after it")
-        XCTAssertEqual(try db.query("SELECT count(*) FROM case_events WHERE topic = $1", [tp.topic]).int64(0, 0), stored, "nothing applied while stopped")
+        XCTAssertEqual(
+            try db.query("SELECT count(*) FROM case_events WHERE topic = $1", [tp.topic]).int64(0, 0), stored,
+            "nothing applied while stopped")
 
         let ack = try gridloopd(binDir, ["gaps", "ack", "\(id)"], env)
         XCTAssertEqual(ack.status, 0, ack.err)
         try eventually("the partition read once the gap is acknowledged") { try storedOffset(db) == high }
         XCTAssertTrue(daemon.isRunning, "no restart")
-        XCTAssertEqual(try db.query("SELECT count(*) FROM case_events WHERE topic = $1", [tp.topic]).int64(0, 0), stored + (high - low))
+        XCTAssertEqual(
+            try db.query("SELECT count(*) FROM case_events WHERE topic = $1", [tp.topic]).int64(0, 0), stored + (high - low))
         try eventually("/readyz ready") { httpGet(port: port, "/readyz")?.status == 200 }
         XCTAssertEqual(daemon.terminate(), 0)
         XCTAssertEqual(try db.query("SELECT count(*) FROM intake_gaps").int(0, 0), 1)
@@ -221,27 +236,33 @@ final class IntakeGapTests: XCTestCase {
         XCTAssertGreaterThan(low2, low, "the broker deleted messages the paused partition never read")
         XCTAssertEqual(try gridloopd(binDir, ["gaps", "ack", "\(first)"], env).status, 0)
 
-        try eventually("the second gap recorded when the fetch is refused") { try openGaps(db).count == 1 && openGaps(db).int64(0, 0) != first }
+        try eventually("the second gap recorded when the fetch is refused") {
+            try openGaps(db).count == 1 && openGaps(db).int64(0, 0) != first
+        }
         let gaps = try openGaps(db)
         let second = try XCTUnwrap(gaps.int64(0, 0))
         XCTAssertEqual(gaps.int64(0, 3), low, "from where the partition waited")
         XCTAssertEqual(gaps.int64(0, 4), low2, "to the new log start")
         XCTAssertEqual(gaps.int64(0, 5), low2 - low)
         XCTAssertEqual(try storedOffset(db), low2)
-        XCTAssertEqual(try db.query("SELECT count(*) FROM case_events WHERE topic = $1", [tp.topic]).int64(0, 0), stored,
-                       "nothing applied: stopped again for the second gap")
-        let line = try XCTUnwrap(daemon.log.split(separator: "\n").first { $0.contains("intake gap") && $0.contains("gap=\(second)") },
-                                 daemon.log.suffix(3000).description)
+        XCTAssertEqual(
+            try db.query("SELECT count(*) FROM case_events WHERE topic = $1", [tp.topic]).int64(0, 0), stored,
+            "nothing applied: stopped again for the second gap")
+        let line = try XCTUnwrap(
+            daemon.log.split(separator: "\n").first { $0.contains("intake gap") && $0.contains("gap=\(second)") },
+            daemon.log.suffix(3000).description)
         XCTAssertTrue(line.hasPrefix("<3>") && line.contains("lost=\(low2 - low)"), "\(line)")
 
         XCTAssertEqual(try gridloopd(binDir, ["gaps", "ack", "\(second)"], env).status, 0)
         try eventually("the partition read once the second gap is acknowledged") { try storedOffset(db) == high2 }
-        XCTAssertEqual(try db.query("SELECT count(*) FROM case_events WHERE topic = $1", [tp.topic]).int64(0, 0),
-                       stored + (high2 - low2))
+        XCTAssertEqual(
+            try db.query("SELECT count(*) FROM case_events WHERE topic = $1", [tp.topic]).int64(0, 0),
+            stored + (high2 - low2))
         let port = try DaemonHarness.httpPort(daemon)
         let metrics = try PrometheusText(try XCTUnwrap(httpGet(port: port, "/metrics")?.body))
-        XCTAssertEqual(metrics.sum("gridloop_intake_gap_messages_total", ["topic": tp.topic, "partition": "0"]),
-                       Double(low2 - stored), "both gaps counted")
+        XCTAssertEqual(
+            metrics.sum("gridloop_intake_gap_messages_total", ["topic": tp.topic, "partition": "0"]),
+            Double(low2 - stored), "both gaps counted")
         XCTAssertEqual(daemon.terminate(), 0)
     }
 }

@@ -13,7 +13,9 @@ final class IntakeIntegrationTests: XCTestCase {
     func testDirtyFixturesAppliedOnceAndDamageDeadLettered() throws {
         let (_, binDir) = try TestEnvironment.require()
         let database = try TestEnvironment.createDatabase("intake_dirty")
-        let broker = try TestBroker(binDir: binDir, topics: [Self.t12345, Self.t12319, Self.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"])
+        let broker = try TestBroker(
+            binDir: binDir,
+            topics: [Self.t12345, Self.t12319, Self.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"])
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
 
@@ -38,7 +40,8 @@ final class IntakeIntegrationTests: XCTestCase {
         XCTAssertEqual(after.types["gridloop_intake_messages_total"], "counter")
         XCTAssertEqual(Int(after.sum("gridloop_intake_messages_total", ["outcome": "applied"])), expected.appliedEvents)
         XCTAssertEqual(Int(after.sum("gridloop_dead_letters_total")), expected.damaged + expected.orphans)
-        XCTAssertEqual(Int(after.sum("gridloop_outbox_published_total", ["topic": Self.dlq])), expected.damaged + expected.orphans)
+        XCTAssertEqual(
+            Int(after.sum("gridloop_outbox_published_total", ["topic": Self.dlq])), expected.damaged + expected.orphans)
         XCTAssertGreaterThan(after.sum("gridloop_intake_messages_total", ["source": "12345", "outcome": "applied"]), 0)
         XCTAssertGreaterThan(after.sum("gridloop_intake_messages_total", ["source": "12319", "outcome": "applied"]), 0)
         XCTAssertGreaterThan(after.sum("gridloop_batch_messages_count"), 0)
@@ -47,7 +50,8 @@ final class IntakeIntegrationTests: XCTestCase {
 
         XCTAssertEqual(daemon.terminate(), 0, "SIGTERM exits 0")
 
-        let counts = try db.query("""
+        let counts = try db.query(
+            """
             SELECT (SELECT count(*) FROM case_events), (SELECT count(DISTINCT event_key) FROM case_events),
                    (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM cases),
                    (SELECT count(*) FROM dead_letters WHERE reason = '')
@@ -64,7 +68,10 @@ final class IntakeIntegrationTests: XCTestCase {
         let rows = try db.query("SELECT topic, partition, \"offset\", reason, msg_value FROM dead_letters")
         for i in 0..<rows.count {
             let id = "dlq:\(rows.string(i, 0)!):\(rows.string(i, 1)!):\(rows.string(i, 2)!)"
-            guard let m = published[id] else { XCTFail("dead letter \(id) not on the topic"); continue }
+            guard let m = published[id] else {
+                XCTFail("dead letter \(id) not on the topic")
+                continue
+            }
             XCTAssertEqual(m.value, rows.bytes(i, 4)!, "original bytes kept")
             XCTAssertEqual(m.headers["gridloop-reason"], rows.string(i, 3))
             XCTAssertEqual(m.headers["gridloop-source-topic"], rows.string(i, 0))
@@ -80,7 +87,8 @@ final class IntakeIntegrationTests: XCTestCase {
         // Only what the relay has published (no longer in the outbox): a clock may fire just
         // before SIGTERM, and its event stays in the outbox for the next start (the relay
         // publishes at least once, not before it stops).
-        let outbound = try db.query("""
+        let outbound = try db.query(
+            """
             SELECT d.topic, count(*) FROM sla_decisions d WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = d.id)
             GROUP BY d.topic
             """)

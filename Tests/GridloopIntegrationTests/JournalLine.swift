@@ -5,7 +5,8 @@ enum JournalLine {
     /// The priority, the message and the key/values of a line, or nil when it does not parse.
     static func parse(_ line: String) -> (priority: Int, message: String, fields: [String: String])? {
         guard !line.contains("\n"), line.hasPrefix("<"), let close = line.firstIndex(of: ">"),
-              let priority = Int(line[line.index(after: line.startIndex)..<close]) else { return nil }
+            let priority = Int(line[line.index(after: line.startIndex)..<close])
+        else { return nil }
         var rest = Substring(line[line.index(after: close)...])
         var words: [Substring] = []
         var fields: [String: String] = [:]
@@ -20,8 +21,14 @@ enum JournalLine {
                     rest = rest.dropFirst()
                     var closed = false
                     while let c = rest.popFirst() {
-                        if c == "\"" { closed = true; break }
-                        guard c == "\\" else { value.append(c); continue }
+                        if c == "\"" {
+                            closed = true
+                            break
+                        }
+                        guard c == "\\" else {
+                            value.append(c)
+                            continue
+                        }
                         switch rest.popFirst() {
                         case "n": value.append("\n")
                         case "r": value.append("\r")
@@ -30,7 +37,8 @@ enum JournalLine {
                         case "\\": value.append("\\")
                         case "u":
                             guard rest.popFirst() == "{", let end = rest.firstIndex(of: "}"),
-                                  let code = UInt32(rest[..<end], radix: 16), let scalar = Unicode.Scalar(code) else { return nil }
+                                let code = UInt32(rest[..<end], radix: 16), let scalar = Unicode.Scalar(code)
+                            else { return nil }
                             value.unicodeScalars.append(scalar)
                             rest = rest[rest.index(after: end)...]
                         default: return nil

@@ -21,7 +21,8 @@ final class KafkaLogDaemonTests: XCTestCase {
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "kafka-log")
         var failure: (priority: Int, message: String, fields: [String: String])?
         try eventually("librdkafka's refused connection in the daemon's log") {
-            failure = daemon.log.split(separator: "\n").lazy
+            failure =
+                daemon.log.split(separator: "\n").lazy
                 .filter { $0.contains("librdkafka:") && $0.contains("fac=FAIL") }
                 .compactMap { JournalLine.parse(String($0)) }.first
             return failure != nil

@@ -11,15 +11,17 @@ final class MigrationTests: XCTestCase {
     func gridloopd(_ args: [String], database: String) throws -> ChildProcess {
         let (_, binDir) = try TestEnvironment.require()
         // No broker: `migrate` and the refusals tested here never reach one.
-        return try ChildProcess(binDir + "/gridloopd", args,
-                                environment: ["GRIDLOOP_DATABASE_URL": database, "GRIDLOOP_KAFKA_BROKERS": "127.0.0.1:1"],
-                                label: "gridloopd-\(args[0])")
+        return try ChildProcess(
+            binDir + "/gridloopd", args,
+            environment: ["GRIDLOOP_DATABASE_URL": database, "GRIDLOOP_KAFKA_BROKERS": "127.0.0.1:1"],
+            label: "gridloopd-\(args[0])")
     }
 
     /// Tables, columns, constraints and indexes of the public schema, one line each, sorted: two
     /// databases migrated alike print the same.
     func schema(_ db: PostgresConnection) throws -> [String] {
-        let rows = try db.query("""
+        let rows = try db.query(
+            """
             SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable
               FROM information_schema.columns WHERE table_schema = 'public'
             UNION ALL
@@ -70,8 +72,9 @@ final class MigrationTests: XCTestCase {
             }
             // One of them applied every migration; the others found nothing left to do.
             let logs = runs.map(\.log)
-            XCTAssertEqual(logs.filter { $0.contains("applied: \(Migrations.all.map(\.name).joined(separator: ", "))") }.count, 1,
-                           "round \(round): \(logs)")
+            XCTAssertEqual(
+                logs.filter { $0.contains("applied: \(Migrations.all.map(\.name).joined(separator: ", "))") }.count, 1,
+                "round \(round): \(logs)")
             XCTAssertEqual(logs.filter { $0.contains("schema is up to date") }.count, 3, "round \(round): \(logs)")
 
             let db = try PostgresConnection(database)
@@ -97,8 +100,10 @@ final class MigrationTests: XCTestCase {
         let again = try gridloopd(["migrate"], database: database)
         again.process.waitUntilExit()
         XCTAssertNotEqual(again.process.terminationStatus, 0, again.log)
-        for words in ["migration 003_redrive", "schemas/migrations/003_redrive.sql", "new numbered migration",
-                      "SET checksum = NULL WHERE version = 3"] {
+        for words in [
+            "migration 003_redrive", "schemas/migrations/003_redrive.sql", "new numbered migration",
+            "SET checksum = NULL WHERE version = 3",
+        ] {
             XCTAssertTrue(again.log.contains(words), "'\(words)' missing from: \(again.log)")
         }
         XCTAssertThrowsError(try Migrator.isCurrent(db)) { error in
@@ -124,10 +129,12 @@ final class MigrationTests: XCTestCase {
     func testTheDaemonRefusesAChangedMigrationAndSaysWhyInReadyz() throws {
         let (_, binDir) = try TestEnvironment.require()
         let database = try TestEnvironment.createDatabase("migrate_changed_daemon")
-        let broker = try TestBroker(binDir: binDir, topics: [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-            "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-        ])
+        let broker = try TestBroker(
+            binDir: binDir,
+            topics: [
+                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+                "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+            ])
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
         let db = try PostgresConnection(database)

@@ -12,9 +12,12 @@ final class OutageTests: XCTestCase {
             throw XCTSkip("needs POSTGRES_STOP_COMMAND and POSTGRES_START_COMMAND from scripts/test.sh")
         }
         let database = try TestEnvironment.createDatabase("intake_outage")
-        let broker = try TestBroker(binDir: binDir, topics: [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-        ])
+        let broker = try TestBroker(
+            binDir: binDir,
+            topics: [
+                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations",
+                "gridloop.supervision", "gridloop.outcomes",
+            ])
         let daemonEnv = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, daemonEnv)
         let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))
@@ -61,9 +64,12 @@ final class OutageTests: XCTestCase {
     func testAStopThatOutlastsTheGracePeriodExitsOneAndTheNextStartLosesNothing() throws {
         let (_, binDir) = try TestEnvironment.require()
         let database = try TestEnvironment.createDatabase("grace_period")
-        let broker = try TestBroker(binDir: binDir, topics: [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-        ])
+        let broker = try TestBroker(
+            binDir: binDir,
+            topics: [
+                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations",
+                "gridloop.supervision", "gridloop.outcomes",
+            ])
         var daemonEnv = DaemonHarness.environment(broker: broker, database: database)
         daemonEnv["GRIDLOOP_GRACE_PERIOD"] = "2s"
         try DaemonHarness.migrate(binDir, daemonEnv)
@@ -75,11 +81,14 @@ final class OutageTests: XCTestCase {
         try DaemonHarness.produce(feed12345, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
         try eventually("the daemon is applying") { daemon.log.contains("batch committed") }
         try eventually("the daemon's four sessions are open") {
-            try db.query("""
+            try db.query(
+                """
                 SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'gridloopd-%'
-                """).int(0, 0) == 4
+                """
+            ).int(0, 0) == 4
         }
-        let sessions = try db.query("""
+        let sessions = try db.query(
+            """
             SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'gridloopd-%'
             """)
         let pids = (0..<sessions.count).compactMap { sessions.int($0, 0) }.map { pid_t($0) }

@@ -9,7 +9,9 @@ import XCTest
 /// message builder they share.)
 extension SLAIntegrationTests {
     /// Runs `gridloopd ARGS`; returns the exit status, stdout and stderr.
-    func gridloopd(_ binDir: String, _ args: [String], _ env: [String: String]) throws -> (status: Int32, out: String, err: String) {
+    func gridloopd(_ binDir: String, _ args: [String], _ env: [String: String]) throws -> (
+        status: Int32, out: String, err: String
+    ) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binDir + "/gridloopd")
         p.arguments = args
@@ -17,7 +19,8 @@ extension SLAIntegrationTests {
         for (k, v) in env { e[k] = v }
         p.environment = e
         let dir = FileManager.default.temporaryDirectory
-        let out = dir.appendingPathComponent("out-\(UUID().uuidString)"), err = dir.appendingPathComponent("err-\(UUID().uuidString)")
+        let out = dir.appendingPathComponent("out-\(UUID().uuidString)")
+        let err = dir.appendingPathComponent("err-\(UUID().uuidString)")
         for f in [out, err] { _ = FileManager.default.createFile(atPath: f.path, contents: nil) }
         defer { for f in [out, err] { try? FileManager.default.removeItem(at: f) } }
         p.standardOutput = try FileHandle(forWritingTo: out)
@@ -39,11 +42,14 @@ extension SLAIntegrationTests {
     }
 
     /// Publishes `lines` to `topic`; returns the partition each landed in, in order.
-    func produceCounting(_ lines: [(key: [UInt8]?, value: [UInt8])], topic: String, brokers: String,
-                         headers: [KafkaHeader] = []) throws -> [Int32] {
+    func produceCounting(
+        _ lines: [(key: [UInt8]?, value: [UInt8])], topic: String, brokers: String,
+        headers: [KafkaHeader] = []
+    ) throws -> [Int32] {
         let producer = try KafkaProducer(configuration: ["bootstrap.servers": brokers])
-        let results = try producer.send(lines.map { ProducerRecord(topic: topic, key: $0.key, value: $0.value, headers: headers) },
-                                        timeout: .seconds(60))
+        let results = try producer.send(
+            lines.map { ProducerRecord(topic: topic, key: $0.key, value: $0.value, headers: headers) },
+            timeout: .seconds(60))
         return try results.map { try $0.get().partition }
     }
 
@@ -56,12 +62,16 @@ extension SLAIntegrationTests {
         let topic = IntakeIntegrationTests.t12345
         let now = Date()
         func dispatch(_ no: String, _ level: String) throws -> (key: [UInt8]?, value: [UInt8]) {
-            try message("DISPATCH", no, at: now, order: ["assignee": ["unitCode": "U-\(no)", "unitName": "承办单位", "level": level]])
+            try message(
+                "DISPATCH", no, at: now, order: ["assignee": ["unitCode": "U-\(no)", "unitName": "承办单位", "level": level]])
         }
         // Never consumed by anyone: all of it is lag, although no offset is committed yet.
-        let first = try produceCounting([try dispatch("HFST1", "ESTATE"), try dispatch("HFST2", "ESTATE"),
-                                         try dispatch("HFST3", "COMMUNITY"), try dispatch("HFST4", "STREET")],
-                                        topic: topic, brokers: broker.bootstrap)
+        let first = try produceCounting(
+            [
+                try dispatch("HFST1", "ESTATE"), try dispatch("HFST2", "ESTATE"),
+                try dispatch("HFST3", "COMMUNITY"), try dispatch("HFST4", "STREET"),
+            ],
+            topic: topic, brokers: broker.bootstrap)
         var status = try XCTUnwrap(try gridloopdJSON(binDir, ["status"], env) as? [String: Any])
         XCTAssertEqual(status["totalLag"] as? Int, 4)
         var partitions = try XCTUnwrap(status["partitions"] as? [[String: Any]])
@@ -71,28 +81,34 @@ extension SLAIntegrationTests {
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "status")
         let db = try PostgresConnection(database)
         // One closed case (not open any more) and one damaged message (a dead letter today).
-        try DaemonHarness.produce([
-            try dispatch("HFSTDONE", "ESTATE"),
-            try message("SIGN", "HFSTDONE", at: now, order: ["unitCode": "U-HFSTDONE"]),
-            try message("REPLY", "HFSTDONE", at: now, order: ["unitCode": "U-HFSTDONE", "result": "RESOLVED", "content": "已处理"]),
-            try message("VISIT", "HFSTDONE", at: now, order: ["satisfaction": "SATISFIED"]),
-            (Array("HFSTBROKEN".utf8), Array("{\"msgId\": ".utf8)),
-        ], topic: topic, brokers: broker.bootstrap)
+        try DaemonHarness.produce(
+            [
+                try dispatch("HFSTDONE", "ESTATE"),
+                try message("SIGN", "HFSTDONE", at: now, order: ["unitCode": "U-HFSTDONE"]),
+                try message(
+                    "REPLY", "HFSTDONE", at: now, order: ["unitCode": "U-HFSTDONE", "result": "RESOLVED", "content": "已处理"]),
+                try message("VISIT", "HFSTDONE", at: now, order: ["satisfaction": "SATISFIED"]),
+                (Array("HFSTBROKEN".utf8), Array("{\"msgId\": ".utf8)),
+            ], topic: topic, brokers: broker.bootstrap)
         try DaemonHarness.waitUntilConsumed(db, total: first.count + 5, daemon: daemon)
         XCTAssertEqual(daemon.terminate(), 0)
 
         // While no daemon runs: seven more (the lag), and the 30 s sign clocks fall due.
         var counts: [Int32: Int] = [:]
-        for p in try produceCounting(try (5..<12).map { try dispatch("HFST\($0)", "DISTRICT") }, topic: topic, brokers: broker.bootstrap) {
+        for p in try produceCounting(
+            try (5..<12).map { try dispatch("HFST\($0)", "DISTRICT") }, topic: topic, brokers: broker.bootstrap)
+        {
             counts[p, default: 0] += 1
         }
         // A relay that could not publish for two minutes: three events waiting.
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO outbox (id, topic, payload, created_at)
             SELECT 'stuck-' || n, 'gridloop.supervision', '\\x7b7d', now() - interval '2 minutes' FROM generate_series(1, 3) n
             """)
         // A dead letter of yesterday (Asia/Shanghai): not today's.
-        try db.execute("""
+        try db.execute(
+            """
             INSERT INTO dead_letters (topic, partition, "offset", reason, msg_value, created_at)
             VALUES ('\(topic)', 0, 999999, 'test: yesterday', '\\x00',
                     date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai' - interval '1 second')
@@ -150,15 +166,18 @@ extension SLAIntegrationTests {
         // Ladder policy with a one-hour sign limit: handle 600 s at every level.
         let (binDir, broker, database, env) = try setUpLadder("people_case", sign: "3600s")
         let whole = floor(Date().timeIntervalSince1970)
-        let fresh = Date(timeIntervalSince1970: whole - 60), late = Date(timeIntervalSince1970: whole - 700)
+        let fresh = Date(timeIntervalSince1970: whole - 60)
+        let late = Date(timeIntervalSince1970: whole - 700)
         // Produced before the daemon starts, so that it reads them as a backlog in event time.
-        try DaemonHarness.produce([try message("DISPATCH", "HFLATE", at: late), try message("DISPATCH", "HFFRESH", at: fresh)],
-                                  topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        try DaemonHarness.produce(
+            [try message("DISPATCH", "HFLATE", at: late), try message("DISPATCH", "HFFRESH", at: fresh)],
+            topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "case-show")
         let db = try PostgresConnection(database)
         // HFLATE: handle limit (600 s) passed at ESTATE → overdue, escalated to COMMUNITY.
         try eventually("HFLATE escalated and its events published") {
-            try db.query("SELECT count(*) FROM sla_decisions WHERE case_id = '12345:HFLATE' AND type = 'gridloop.case.escalated'").int(0, 0) == 1
+            try db.query("SELECT count(*) FROM sla_decisions WHERE case_id = '12345:HFLATE' AND type = 'gridloop.case.escalated'")
+                .int(0, 0) == 1
                 && db.query("SELECT count(*) FROM outbox").int(0, 0) == 0
         }
         XCTAssertEqual(daemon.terminate(), 0)
@@ -176,7 +195,8 @@ extension SLAIntegrationTests {
             XCTAssertEqual(clock["level"] as? String, "ESTATE")
             XCTAssertEqual(clock["deadline"] as? String, at(fresh.addingTimeInterval(limit)), "\(clock)")
             XCTAssertEqual(clock["warningAt"] as? String, at(fresh.addingTimeInterval(limit / 2)), "\(clock)")
-            XCTAssertEqual(clock["usedShare"] as? Double ?? -1, asOf.timeIntervalSince(fresh) / limit, accuracy: 0.002, "\(clock)")
+            XCTAssertEqual(
+                clock["usedShare"] as? Double ?? -1, asOf.timeIntervalSince(fresh) / limit, accuracy: 0.002, "\(clock)")
         }
         XCTAssertEqual((open["emitted"] as? [Any])?.count, 0)
 
@@ -188,8 +208,12 @@ extension SLAIntegrationTests {
         XCTAssertEqual(sign["limit"] as? String, "3600s")
         XCTAssertEqual(sign["deadline"] as? String, at(assigned.addingTimeInterval(3600)))
         let emitted = try XCTUnwrap(climbed["emitted"] as? [[String: Any]])
-        XCTAssertEqual(emitted.map { $0["type"] as? String ?? "" }, ["gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
-                                                                     "gridloop.case.escalated"])
+        XCTAssertEqual(
+            emitted.map { $0["type"] as? String ?? "" },
+            [
+                "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
+                "gridloop.case.escalated",
+            ])
         XCTAssertEqual(emitted.map { $0["time"] as? String }, [at(late.addingTimeInterval(300)), at(assigned), at(assigned)])
         XCTAssertEqual(emitted.last?["level"] as? String, "ESTATE")
         XCTAssertEqual(emitted.last?["toLevel"] as? String, "COMMUNITY")

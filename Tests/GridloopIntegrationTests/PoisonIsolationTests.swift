@@ -9,10 +9,12 @@ final class PoisonIsolationTests: XCTestCase {
     func testMessageRefusedByTheDatabaseIsDeadLetteredAndTheRestApplied() throws {
         let (_, binDir) = try TestEnvironment.require()
         let database = try TestEnvironment.createDatabase("intake_poison")
-        let broker = try TestBroker(binDir: binDir, topics: [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-            "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-        ])
+        let broker = try TestBroker(
+            binDir: binDir,
+            topics: [
+                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+                "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+            ])
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
 
@@ -32,19 +34,22 @@ final class PoisonIsolationTests: XCTestCase {
         try DaemonHarness.produce(feed12319, topic: IntakeIntegrationTests.t12319, brokers: broker.bootstrap)
         try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
 
-        let counts = try db.query("""
+        let counts = try db.query(
+            """
             SELECT (SELECT count(*) FROM case_events), (SELECT count(DISTINCT event_key) FROM case_events),
                    (SELECT count(*) FROM dead_letters)
             """)
         XCTAssertEqual(counts.int(0, 0), expected.appliedEvents - 1, "every other event applied")
         XCTAssertEqual(counts.int(0, 1), expected.appliedEvents - 1, "and each exactly once")
         XCTAssertEqual(counts.int(0, 2), expected.damaged + expected.orphans + 1, "the refused message is a dead letter")
-        let letter = try db.query("""
+        let letter = try db.query(
+            """
             SELECT reason, convert_from(msg_value, 'UTF8') FROM dead_letters WHERE reason LIKE 'refused by the database%'
             """)
         XCTAssertEqual(letter.count, 1)
         if letter.count == 1 {
-            XCTAssertTrue(letter.string(0, 0)!.contains("test_poison"), "the reason is the database's error: \(letter.string(0, 0)!)")
+            XCTAssertTrue(
+                letter.string(0, 0)!.contains("test_poison"), "the reason is the database's error: \(letter.string(0, 0)!)")
             XCTAssertTrue(letter.string(0, 0)!.contains("SQLSTATE 23514"), letter.string(0, 0)!)
             XCTAssertTrue(letter.string(0, 1)!.contains(poison), "the original bytes are kept")
         }

@@ -1,10 +1,11 @@
 import GridloopKafka
-@testable import GridloopPipeline
 import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 import Logging
 import XCTest
+
+@testable import GridloopPipeline
 
 /// A relay that died between the broker's acknowledgement and its commit left rows in the
 /// outbox that are on the topic already. The relay that takes over finds them there and
@@ -12,12 +13,14 @@ import XCTest
 final class RelayTakeOverTests: XCTestCase {
     /// A development broker with the relay's four topics, a migrated database, a relay and a producer.
     func setUpRelay(_ name: String, partitions: Int = 4, batchSize: Int? = nil) throws
-        -> (config: GridloopConfig, broker: TestBroker, db: PostgresConnection, relay: OutboxRelay, producer: KafkaProducer) {
+        -> (config: GridloopConfig, broker: TestBroker, db: PostgresConnection, relay: OutboxRelay, producer: KafkaProducer)
+    {
         let (_, binDir) = try TestEnvironment.require()
         var config = GridloopConfig()
         let t = config.topics
-        let broker = try TestBroker(binDir: binDir, partitions: partitions,
-                                    topics: [t.deadLetter, t.escalations, t.supervision, t.outcomes])
+        let broker = try TestBroker(
+            binDir: binDir, partitions: partitions,
+            topics: [t.deadLetter, t.escalations, t.supervision, t.outcomes])
         let database = try TestEnvironment.createDatabase(name)
         let db = try PostgresConnection(database)
         _ = try Migrator.migrate(db)
@@ -39,14 +42,16 @@ final class RelayTakeOverTests: XCTestCase {
         // and dies before its commit, so they stay in the outbox.
         let ids = (0..<100).map { "12345:HF\($0 % 25)/a1/SIGN/n\($0)" }
         let keys = ids.map { String($0.prefix { $0 != "/" }) }
-        try db.query("""
+        try db.query(
+            """
             INSERT INTO outbox (id, topic, msg_key, payload)
             SELECT i, $2, convert_to(k, 'UTF8'), convert_to('{"id":"' || i || '"}', 'UTF8')
             FROM unnest($1::text[], $3::text[]) AS v(i, k)
             """, [PostgresArray.text(ids), topic, PostgresArray.text(keys)])
         let dead = (0..<60).map { i in
-            ProducerRecord(topic: topic, key: Array(keys[i].utf8), value: Array("{\"id\":\"\(ids[i])\"}".utf8),
-                           headers: OutboxRelay.headers(stored: "{}", id: ids[i]))
+            ProducerRecord(
+                topic: topic, key: Array(keys[i].utf8), value: Array("{\"id\":\"\(ids[i])\"}".utf8),
+                headers: OutboxRelay.headers(stored: "{}", id: ids[i]))
         }
         for r in try producer.send(dead, timeout: .seconds(30)) {
             if case .failure(let e) = r { throw e }
@@ -67,9 +72,10 @@ final class RelayTakeOverTests: XCTestCase {
         let partitions = try producer.partitions(of: [topic])[topic] ?? []
         var props = config.consumerConfiguration
         props["group.id"] = "relay-test-reader"
-        let reader = try KafkaConsumer(configuration: props,
-                                       reading: Dictionary(uniqueKeysWithValues: partitions.map { (TopicPartition(topic: topic, partition: $0), Int64(0)) }),
-                                       errorHandler: { _ in })
+        let reader = try KafkaConsumer(
+            configuration: props,
+            reading: Dictionary(uniqueKeysWithValues: partitions.map { (TopicPartition(topic: topic, partition: $0), Int64(0)) }),
+            errorHandler: { _ in })
         defer { reader.close() }
         var seen: [String] = []
         func take(waiting millis: Int) throws {
@@ -103,12 +109,16 @@ final class RelayTakeOverTests: XCTestCase {
         // 500 messages from elsewhere, then a dead round's 4.
         let foreign = (0..<500).map { ProducerRecord(topic: topic, key: nil, value: Array("other \($0)".utf8)) }
         let ids = (0..<4).map { "12345:HF\($0)/a1/resolved" }
-        try db.query("""
+        try db.query(
+            """
             INSERT INTO outbox (id, topic, msg_key, payload)
             SELECT i, $2, convert_to(i, 'UTF8'), convert_to(i, 'UTF8') FROM unnest($1::text[]) AS i
             """, [PostgresArray.text(ids), topic])
-        let dead = ids.map { ProducerRecord(topic: topic, key: Array($0.utf8), value: Array($0.utf8),
-                                            headers: OutboxRelay.headers(stored: "{}", id: $0)) }
+        let dead = ids.map {
+            ProducerRecord(
+                topic: topic, key: Array($0.utf8), value: Array($0.utf8),
+                headers: OutboxRelay.headers(stored: "{}", id: $0))
+        }
         for r in try producer.send(foreign + dead, timeout: .seconds(30)) {
             if case .failure(let e) = r { throw e }
         }

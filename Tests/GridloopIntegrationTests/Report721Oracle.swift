@@ -20,9 +20,13 @@ struct Report721Oracle {
 
     init() {}
 
-    mutating func add(resolvedAt: String, handled: [String], overdue: [String], category: String, street: String, community: String) {
-        cases.append(Counted(resolvedAt: resolvedAt, handled: Set(handled), overdue: Set(overdue), category: category, street: street,
-                             community: community))
+    mutating func add(
+        resolvedAt: String, handled: [String], overdue: [String], category: String, street: String, community: String
+    ) {
+        cases.append(
+            Counted(
+                resolvedAt: resolvedAt, handled: Set(handled), overdue: Set(overdue), category: category, street: street,
+                community: community))
     }
 
     /// Walks each case of the feeds through the contracts' events: its level (DISPATCH and
@@ -41,13 +45,17 @@ struct Report721Oracle {
         var walks: [String: Walk] = [:]
         var order: [String] = []
         var seen: Set<String> = []
-        func step(_ id: String, _ type: String, time: String, level: String?, satisfied: Bool?, _ dispatch: (inout Walk) -> Void) {
+        func step(_ id: String, _ type: String, time: String, level: String?, satisfied: Bool?, _ dispatch: (inout Walk) -> Void)
+        {
             var w = walks[id] ?? Walk()
             if walks[id] == nil { order.append(id) }
             switch type {
             case "DISPATCH", "REDISPATCH":
                 if type == "DISPATCH" { dispatch(&w) }
-                if let level { w.level = level; w.handled.insert(level) }
+                if let level {
+                    w.level = level
+                    w.handled.insert(level)
+                }
                 w.status = "OPEN"
             case "REPLY":
                 w.status = "REPLIED"
@@ -69,8 +77,9 @@ struct Report721Oracle {
         }
         for line in feed12345 {
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.value)) as? [String: Any],
-                  let msgId = o["msgId"] as? String, let type = o["msgType"] as? String, let ord = o["order"] as? [String: Any],
-                  let no = ord["orderNo"] as? String, seen.insert("12345/\(msgId)").inserted else { continue }
+                let msgId = o["msgId"] as? String, let type = o["msgType"] as? String, let ord = o["order"] as? [String: Any],
+                let no = ord["orderNo"] as? String, seen.insert("12345/\(msgId)").inserted
+            else { continue }
             let time = (type == "DISPATCH" ? ord["acceptTime"] : ord["time"]) as? String ?? ""
             let level = (ord["assignee"] as? [String: Any])?["level"] as? String
             let satisfaction = ord["satisfaction"] as? String
@@ -81,17 +90,23 @@ struct Report721Oracle {
                 w.community = location?["communityCode"] as? String ?? "(none)"
             }
         }
-        let types12319 = ["new": "DISPATCH", "transfer": "REDISPATCH", "accept": "SIGN", "back": "RETURN", "finish": "REPLY",
-                          "delay": "EXTEND_APPROVE", "hang": "SUSPEND", "unhang": "RESUME", "feedback": "VISIT", "redo": "REOPEN",
-                          "cancel": "WITHDRAW"]
+        let types12319 = [
+            "new": "DISPATCH", "transfer": "REDISPATCH", "accept": "SIGN", "back": "RETURN", "finish": "REPLY",
+            "delay": "EXTEND_APPROVE", "hang": "SUSPEND", "unhang": "RESUME", "feedback": "VISIT", "redo": "REOPEN",
+            "cancel": "WITHDRAW",
+        ]
         let tiers = ["小区": "ESTATE", "社区": "COMMUNITY", "街道": "STREET", "区级": "DISTRICT"]
         for line in feed12319 {
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.value)) as? [String: Any],
-                  let id = o["case_id"] as? String, let event = o["event"] as? String, let seq = o["event_seq"] as? Int,
-                  let type = types12319[event], seen.insert("12319/\(id)#\(seq)").inserted else { continue }
+                let id = o["case_id"] as? String, let event = o["event"] as? String, let seq = o["event_seq"] as? Int,
+                let type = types12319[event], seen.insert("12319/\(id)#\(seq)").inserted
+            else { continue }
             let satisfaction = o["satisfaction"] as? String
-            step("12319:\(id)", type, time: o["event_time"] as? String ?? "", level: (o["dept_tier"] as? String).flatMap { tiers[$0] },
-                 satisfied: satisfaction.map { $0 != "不满意" }) { w in
+            step(
+                "12319:\(id)", type, time: o["event_time"] as? String ?? "",
+                level: (o["dept_tier"] as? String).flatMap { tiers[$0] },
+                satisfied: satisfaction.map { $0 != "不满意" }
+            ) { w in
                 w.category = o["case_type"] as? String ?? ""
                 w.street = o["street"] as? String ?? "(none)"
                 w.community = o["community"] as? String ?? "(none)"
@@ -102,7 +117,9 @@ struct Report721Oracle {
             guard w.status == "CLOSED", let day = w.closedDay, day >= from, day <= to, let level = w.repliedAt else { continue }
             var handled = w.handled
             handled.insert(level)
-            add(resolvedAt: level, handled: Array(handled), overdue: [], category: w.category, street: w.street, community: w.community)
+            add(
+                resolvedAt: level, handled: Array(handled), overdue: [], category: w.category, street: w.street,
+                community: w.community)
         }
     }
 
@@ -119,18 +136,24 @@ struct Report721Oracle {
             let l = row["level"] as? String ?? ""
             let handled = cases.filter { $0.handled.contains(l) }.count
             let overdue = cases.filter { $0.overdue.contains(l) }.count
-            XCTAssertEqual(row["resolved"] as? Int, cases.filter { $0.resolvedAt == l }.count, "\(l) resolved", file: file, line: line)
+            XCTAssertEqual(
+                row["resolved"] as? Int, cases.filter { $0.resolvedAt == l }.count, "\(l) resolved", file: file, line: line)
             XCTAssertEqual(row["handled"] as? Int, handled, "\(l) handled", file: file, line: line)
             XCTAssertEqual(row["breached"] as? Int, overdue, "\(l) breached", file: file, line: line)
-            XCTAssertEqual(row["breachRate"] as? Double ?? -1, Self.ratio(overdue, handled), accuracy: 0.0001, "\(l)", file: file, line: line)
+            XCTAssertEqual(
+                row["breachRate"] as? Double ?? -1, Self.ratio(overdue, handled), accuracy: 0.0001, "\(l)", file: file, line: line
+            )
         }
-        let tiers = [("ESTATE+COMMUNITY", ["ESTATE", "COMMUNITY"], 0.7), ("STREET", ["STREET"], 0.2), ("DISTRICT", ["DISTRICT"], 0.1)]
+        let tiers = [
+            ("ESTATE+COMMUNITY", ["ESTATE", "COMMUNITY"], 0.7), ("STREET", ["STREET"], 0.2), ("DISTRICT", ["DISTRICT"], 0.1),
+        ]
         let targets = report["targets"] as? [[String: Any]] ?? []
         XCTAssertEqual(targets.map { $0["tier"] as? String ?? "" }, tiers.map(\.0), file: file, line: line)
         for (row, (tier, levels, target)) in zip(targets, tiers) {
             let n = cases.filter { levels.contains($0.resolvedAt) }.count
             XCTAssertEqual(row["resolved"] as? Int, n, tier, file: file, line: line)
-            XCTAssertEqual(row["actual"] as? Double ?? -1, Self.ratio(n, resolved), accuracy: 0.0001, tier, file: file, line: line)
+            XCTAssertEqual(
+                row["actual"] as? Double ?? -1, Self.ratio(n, resolved), accuracy: 0.0001, tier, file: file, line: line)
             XCTAssertEqual(row["target"] as? Double, target, file: file, line: line)
         }
         func groups(_ rows: Any?, _ key: (Counted) -> String, _ what: String) {
@@ -141,11 +164,16 @@ struct Report721Oracle {
                 let k = row["key"] as? String ?? ""
                 let c = expected[k] ?? []
                 XCTAssertEqual(row["resolved"] as? Int, c.count, "\(what) \(k)", file: file, line: line)
-                XCTAssertEqual(row["estateCommunity"] as? Int, c.filter { ["ESTATE", "COMMUNITY"].contains($0.resolvedAt) }.count,
-                               "\(what) \(k)", file: file, line: line)
-                XCTAssertEqual(row["street"] as? Int, c.filter { $0.resolvedAt == "STREET" }.count, "\(what) \(k)", file: file, line: line)
-                XCTAssertEqual(row["district"] as? Int, c.filter { $0.resolvedAt == "DISTRICT" }.count, "\(what) \(k)", file: file, line: line)
-                XCTAssertEqual(row["breached"] as? Int, c.filter { !$0.overdue.isEmpty }.count, "\(what) \(k)", file: file, line: line)
+                XCTAssertEqual(
+                    row["estateCommunity"] as? Int, c.filter { ["ESTATE", "COMMUNITY"].contains($0.resolvedAt) }.count,
+                    "\(what) \(k)", file: file, line: line)
+                XCTAssertEqual(
+                    row["street"] as? Int, c.filter { $0.resolvedAt == "STREET" }.count, "\(what) \(k)", file: file, line: line)
+                XCTAssertEqual(
+                    row["district"] as? Int, c.filter { $0.resolvedAt == "DISTRICT" }.count, "\(what) \(k)", file: file,
+                    line: line)
+                XCTAssertEqual(
+                    row["breached"] as? Int, c.filter { !$0.overdue.isEmpty }.count, "\(what) \(k)", file: file, line: line)
             }
         }
         groups(report["categories"], \.category, "category")

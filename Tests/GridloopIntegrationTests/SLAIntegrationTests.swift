@@ -21,7 +21,8 @@ final class SLAIntegrationTests: XCTestCase {
         """
 
     func message(_ type: String, _ orderNo: String, at time: Date, order extra: [String: Any] = [:]) throws
-        -> (key: [UInt8]?, value: [UInt8]) {
+        -> (key: [UInt8]?, value: [UInt8])
+    {
         let f = ISO8601DateFormatter()
         f.timeZone = TimeZone(identifier: "Asia/Shanghai")
         var order: [String: Any] = ["orderNo": orderNo, "time": f.string(from: time)]
@@ -30,13 +31,17 @@ final class SLAIntegrationTests: XCTestCase {
                 "orderNo": orderNo, "channel": "PHONE", "acceptTime": f.string(from: time), "appealType": "HELP",
                 "category": ["code": "0305", "name": "物业管理/下水道堵塞"], "urgency": "NORMAL",
                 "content": "下水道堵塞，污水外溢。", "citizen": ["name": "王女士", "phone": "13800001111", "anonymous": false],
-                "location": ["address": "包河区某小区1栋", "districtCode": "340111", "streetCode": "340111002",
-                             "communityCode": "340111002003", "gridCode": "340111002003-11"],
+                "location": [
+                    "address": "包河区某小区1栋", "districtCode": "340111", "streetCode": "340111002",
+                    "communityCode": "340111002003", "gridCode": "340111002003-11",
+                ],
                 "assignee": ["unitCode": "E1", "unitName": "物业服务中心", "level": "ESTATE"],
             ]
         }
         for (k, v) in extra { order[k] = v }
-        let value: [String: Any] = ["msgId": UUID().uuidString, "msgType": type, "sendTime": f.string(from: time), "order": order]
+        let value: [String: Any] = [
+            "msgId": UUID().uuidString, "msgType": type, "sendTime": f.string(from: time), "order": order,
+        ]
         return (Array(orderNo.utf8), Array(try JSONSerialization.data(withJSONObject: value)))
     }
 
@@ -48,19 +53,24 @@ final class SLAIntegrationTests: XCTestCase {
         defer { daemon.terminate() }
 
         let now = Date()
-        try DaemonHarness.produce([
-            try message("DISPATCH", "HFLATE1", at: now),
-            try message("DISPATCH", "HFONTIME", at: now),
-            try message("SIGN", "HFONTIME", at: now.addingTimeInterval(1), order: ["unitCode": "E1"]),
-            try message("REPLY", "HFONTIME", at: now.addingTimeInterval(2), order: ["unitCode": "E1", "result": "RESOLVED", "content": "已疏通"]),
-        ], topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        try DaemonHarness.produce(
+            [
+                try message("DISPATCH", "HFLATE1", at: now),
+                try message("DISPATCH", "HFONTIME", at: now),
+                try message("SIGN", "HFONTIME", at: now.addingTimeInterval(1), order: ["unitCode": "E1"]),
+                try message(
+                    "REPLY", "HFONTIME", at: now.addingTimeInterval(2),
+                    order: ["unitCode": "E1", "result": "RESOLVED", "content": "已疏通"]),
+            ], topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
 
         // 3 s per level: DISTRICT after 9 s, overdue there at 12 s, urged at 14 s and 16 s.
         let db = try PostgresConnection(database)
         try eventually("the late order is urged twice", attempts: 600) {
             XCTAssertTrue(daemon.isRunning, daemon.log)
-            return try db.query("SELECT count(*) FROM sla_decisions WHERE case_id = '12345:HFLATE1' AND type = 'gridloop.case.supervision.urge'")
-                .int(0, 0) == 2
+            return try db.query(
+                "SELECT count(*) FROM sla_decisions WHERE case_id = '12345:HFLATE1' AND type = 'gridloop.case.supervision.urge'"
+            )
+            .int(0, 0) == 2
         }
         try eventually("the outbox is published") {
             try db.query("SELECT count(*) FROM outbox").int(0, 0) == 0
@@ -81,7 +91,8 @@ final class SLAIntegrationTests: XCTestCase {
         XCTAssertEqual(types.filter { $0.hasSuffix(".warning") }.count, 4)
         XCTAssertEqual(types.filter { $0.hasSuffix(".overdue") }.count, 4)
         XCTAssertEqual(types.filter { $0.hasSuffix(".urge") }.count, 2)
-        XCTAssertTrue(all.allSatisfy { $0["source"] as? String == "/gridloop/test-district" && $0["specversion"] as? String == "1.0" })
+        XCTAssertTrue(
+            all.allSatisfy { $0["source"] as? String == "/gridloop/test-district" && $0["specversion"] as? String == "1.0" })
         for e in all {
             let text = String(decoding: try JSONSerialization.data(withJSONObject: e), as: UTF8.self)
             for secret in ["王女士", "13800001111", "下水道堵塞，污水外溢", "已疏通"] {
@@ -108,8 +119,10 @@ final class SLAIntegrationTests: XCTestCase {
         for (no, _) in orders { feed.append(try message("DISPATCH", no, at: t)) }
         for (no, sign) in orders.sorted(by: { $0.1 < $1.1 }) {
             feed.append(try message("SIGN", no, at: t.addingTimeInterval(sign), order: ["unitCode": "E1"]))
-            feed.append(try message("REPLY", no, at: t.addingTimeInterval(sign + 1),
-                                    order: ["unitCode": "E1", "result": "RESOLVED", "content": "已处理"]))
+            feed.append(
+                try message(
+                    "REPLY", no, at: t.addingTimeInterval(sign + 1),
+                    order: ["unitCode": "E1", "result": "RESOLVED", "content": "已处理"]))
         }
         try DaemonHarness.produce(feed, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
 
@@ -118,7 +131,8 @@ final class SLAIntegrationTests: XCTestCase {
         let db = try PostgresConnection(database)
         try DaemonHarness.waitUntilConsumed(db, total: feed.count, daemon: daemon)
         sleep(2)  // several firing rounds after catching up: nothing more may be decided
-        let rows = try db.query("""
+        let rows = try db.query(
+            """
             SELECT case_id, string_agg(level || '>' || to_level, ' ' ORDER BY decided_at)
             FROM sla_decisions WHERE type = 'gridloop.case.escalated' GROUP BY 1 ORDER BY 1
             """)
@@ -126,15 +140,23 @@ final class SLAIntegrationTests: XCTestCase {
         for i in 0..<rows.count { escalated[rows.string(i, 0)!] = rows.string(i, 1)! }
         // HFLATE: ESTATE's limit passed at 3 s, signed at 4 s at COMMUNITY (limit 6 s).
         // HFVERYLATE: passed at 3 s and 6 s, signed at 7 s at STREET (limit 9 s).
-        XCTAssertEqual(escalated, ["12345:HFLATE": "ESTATE>COMMUNITY",
-                                   "12345:HFVERYLATE": "ESTATE>COMMUNITY COMMUNITY>STREET"])
+        XCTAssertEqual(
+            escalated,
+            [
+                "12345:HFLATE": "ESTATE>COMMUNITY",
+                "12345:HFVERYLATE": "ESTATE>COMMUNITY COMMUNITY>STREET",
+            ])
         let levels = try db.query("SELECT case_id, level FROM cases ORDER BY 1")
-        XCTAssertEqual((0..<levels.count).map { "\(levels.string($0, 0)!) \(levels.string($0, 1)!)" }, [
-            "12345:HFINTIME ESTATE", "12345:HFLATE COMMUNITY", "12345:HFQUICK ESTATE", "12345:HFVERYLATE STREET",
-        ])
-        let warned = try db.query("""
+        XCTAssertEqual(
+            (0..<levels.count).map { "\(levels.string($0, 0)!) \(levels.string($0, 1)!)" },
+            [
+                "12345:HFINTIME ESTATE", "12345:HFLATE COMMUNITY", "12345:HFQUICK ESTATE", "12345:HFVERYLATE STREET",
+            ])
+        let warned = try db.query(
+            """
             SELECT count(*) FROM sla_decisions WHERE case_id = '12345:HFINTIME' AND type = 'gridloop.case.supervision.warning'
-            """).int(0, 0)
+            """
+        ).int(0, 0)
         XCTAssertEqual(warned, 1, "signed at 2.5 s: past the warning share (1.5 s), inside the limit")
         XCTAssertEqual(daemon.terminate(), 0)
     }
@@ -173,13 +195,15 @@ final class SLAIntegrationTests: XCTestCase {
         XCTAssertEqual(try decided(), expected, "every decision once after \(kills) kills")
         let stored = try db.query("SELECT id FROM sla_decisions")
         let ids = Set((0..<stored.count).map { stored.string($0, 0)! })
-        let published = try read(topic: "gridloop.escalations", brokers: broker.bootstrap, atLeast: orders * 3)
+        let published =
+            try read(topic: "gridloop.escalations", brokers: broker.bootstrap, atLeast: orders * 3)
             + read(topic: "gridloop.supervision", brokers: broker.bootstrap, atLeast: orders * 10)
         let publishedIds = Set(published.map { $0["id"] as? String ?? "" })
         XCTAssertEqual(publishedIds, ids, "every decision published with its id, none missing, none invented")
         XCTAssertEqual(published.count, publishedIds.count, "no event published twice")
-        print("kill -9 while firing: \(kills) kills, \(ids.count) decisions, \(published.count) messages published "
-              + "(\(published.count - publishedIds.count) repeats of an id)")
+        print(
+            "kill -9 while firing: \(kills) kills, \(ids.count) decisions, \(published.count) messages published "
+                + "(\(published.count - publishedIds.count) repeats of an id)")
         XCTAssertEqual(daemon.terminate(), 0)
     }
 
@@ -207,7 +231,8 @@ final class SLAIntegrationTests: XCTestCase {
                 && db.query("SELECT count(*) FROM outbox").int(0, 0) == 0
         }
         XCTAssertEqual(try db.query("SELECT count(*) FROM sla_decisions").int(0, 0), expected)
-        let published = try read(topic: "gridloop.escalations", brokers: broker.bootstrap, expected: orders * 3)
+        let published =
+            try read(topic: "gridloop.escalations", brokers: broker.bootstrap, expected: orders * 3)
             + read(topic: "gridloop.supervision", brokers: broker.bootstrap, expected: orders * 10)
         XCTAssertEqual(Set(published.map { $0["id"] as? String ?? "" }).count, published.count, "no id twice")
         XCTAssertTrue(a.log.contains("decisions taken"), "the first daemon decided some")
@@ -219,14 +244,18 @@ final class SLAIntegrationTests: XCTestCase {
     /// A development broker with every topic, a migrated database, and the daemon's environment
     /// with the seconds policy (sign limit `sign`) as its policy file.
     func setUpLadder(_ name: String, sign: String = "3s") throws
-        -> (binDir: String, broker: TestBroker, database: String, env: [String: String]) {
+        -> (binDir: String, broker: TestBroker, database: String, env: [String: String])
+    {
         let (_, binDir) = try TestEnvironment.require()
-        let topics = [IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                      "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes"]
+        let topics = [
+            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+            "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+        ]
         let broker = try TestBroker(binDir: binDir, topics: topics)
         let database = try TestEnvironment.createDatabase(name)
         let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
-        try Self.policy.replacingOccurrences(of: "sign: 3s", with: "sign: \(sign)").write(to: policyFile, atomically: true, encoding: .utf8)
+        try Self.policy.replacingOccurrences(of: "sign: 3s", with: "sign: \(sign)").write(
+            to: policyFile, atomically: true, encoding: .utf8)
         var env = DaemonHarness.environment(broker: broker, database: database)
         env["GRIDLOOP_POLICY_FILE"] = policyFile.path
         try DaemonHarness.migrate(binDir, env)
@@ -258,8 +287,9 @@ final class SLAIntegrationTests: XCTestCase {
             let messages = try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
             EventDump.record(messages)
             for m in messages {
-                XCTAssertEqual(m.headers.first { $0.name == "content-type" }?.value.map { String(decoding: $0, as: UTF8.self) },
-                               "application/cloudevents+json; charset=UTF-8")
+                XCTAssertEqual(
+                    m.headers.first { $0.name == "content-type" }?.value.map { String(decoding: $0, as: UTF8.self) },
+                    "application/cloudevents+json; charset=UTF-8")
                 if let e = try JSONSerialization.jsonObject(with: Data(m.value)) as? [String: Any] { out.append(e) }
             }
             if out.count >= expected { extraPolls -= 1 }

@@ -31,7 +31,8 @@ final class ServiceTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unit-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let unit = try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/gridloopd.service"), encoding: .utf8)
+        let unit = try String(
+            contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/gridloopd.service"), encoding: .utf8)
         XCTAssertTrue(unit.contains("ExecStart=/usr/local/bin/gridloopd run"))
         try unit.replacingOccurrences(of: "/usr/local/bin/gridloopd", with: binDir + "/gridloopd")
             .write(to: dir.appendingPathComponent("gridloopd.service"), atomically: true, encoding: .utf8)
@@ -41,14 +42,17 @@ final class ServiceTests: XCTestCase {
         XCTAssertFalse(verifyOutput.contains("gridloopd.service:"), "verify complains about the unit: \(verifyOutput)")
 
         let (_, security) = try run(analyze, ["security", "--offline=true", "./gridloopd.service"], in: dir)
-        guard let r = security.range(of: #"Overall exposure level for gridloopd.service: [0-9.]+"#, options: .regularExpression) else {
+        guard let r = security.range(of: #"Overall exposure level for gridloopd.service: [0-9.]+"#, options: .regularExpression)
+        else {
             return XCTFail("no exposure level in: \(security.suffix(500))")
         }
         let exposure = Double(security[r].split(separator: " ").last!)!
         XCTAssertLessThanOrEqual(exposure, 2.0, "systemd-analyze security rates the unit worse than OK")
 
-        for required in ["Type=notify", "WatchdogSec=", "Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict",
-                         "PrivateTmp=yes", "CapabilityBoundingSet=\n", "RestrictAddressFamilies=", "LoadCredential=database-password"] {
+        for required in [
+            "Type=notify", "WatchdogSec=", "Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict",
+            "PrivateTmp=yes", "CapabilityBoundingSet=\n", "RestrictAddressFamilies=", "LoadCredential=database-password",
+        ] {
             XCTAssertTrue(unit.contains(required), "the unit sets \(required)")
         }
         XCTAssertFalse(unit.lowercased().contains("password="), "no secret on a command line or in Environment=")
@@ -59,10 +63,12 @@ final class ServiceTests: XCTestCase {
     func testReloadRefusesABadPolicyAndAppliesAGoodOne() throws {
         let (_, binDir) = try TestEnvironment.require()
         let database = try TestEnvironment.createDatabase("service_reload")
-        let broker = try TestBroker(binDir: binDir, topics: [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-            "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-        ])
+        let broker = try TestBroker(
+            binDir: binDir,
+            topics: [
+                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+                "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+            ])
         var env = DaemonHarness.environment(broker: broker, database: database)
         env["GRIDLOOP_LOG_LEVEL"] = nil  // the file's level, so that a reload can change it
         try DaemonHarness.migrate(binDir, env)
@@ -70,7 +76,8 @@ final class ServiceTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let policy = dir.appendingPathComponent("policy.yaml")
-        let good = try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/policy.yaml"), encoding: .utf8)
+        let good = try String(
+            contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/policy.yaml"), encoding: .utf8)
         try good.write(to: policy, atomically: true, encoding: .utf8)
         let config = dir.appendingPathComponent("gridloopd.yaml")
         try "sla:\n  policyFile: \(policy.path)\nlog:\n  level: info\n".write(to: config, atomically: true, encoding: .utf8)
@@ -79,7 +86,8 @@ final class ServiceTests: XCTestCase {
         let port = try DaemonHarness.httpPort(daemon)
 
         // A typo in the policy: refused, with the file and the line, and the daemon carries on.
-        let bad = good.replacingOccurrences(of: "ESTATE: {sign: 2wh, handle: 2wd}", with: "ESTATE: {sign: 2 fortnights, handle: 2wd}")
+        let bad = good.replacingOccurrences(
+            of: "ESTATE: {sign: 2wh, handle: 2wd}", with: "ESTATE: {sign: 2 fortnights, handle: 2wd}")
         XCTAssertNotEqual(bad, good)
         try bad.write(to: policy, atomically: true, encoding: .utf8)
         let badLine = bad.components(separatedBy: "\n").firstIndex { $0.contains("fortnights") }! + 1

@@ -132,8 +132,10 @@ final class TestBroker {
 }
 
 /// Polls `condition` until it holds or `attempts` run out (a guard against hanging, not a timing assertion).
-func eventually(_ what: @autoclosure () -> String, attempts: Int = 1200, every micros: UInt32 = 100_000,
-                _ condition: () throws -> Bool) throws {
+func eventually(
+    _ what: @autoclosure () -> String, attempts: Int = 1200, every micros: UInt32 = 100_000,
+    _ condition: () throws -> Bool
+) throws {
     for _ in 0..<attempts {
         if try condition() { return }
         usleep(micros)

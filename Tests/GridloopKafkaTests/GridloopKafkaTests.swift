@@ -4,7 +4,7 @@ import Synchronization
 import XCTest
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Threading: each test runs on XCTest's thread, which owns every KafkaConsumer it creates (poll,
@@ -64,8 +64,10 @@ func waitUntil(_ what: @autoclosure () -> String, seconds: Double = 60, _ step: 
 final class GridloopKafkaTests: XCTestCase {
     /// Mock-friendly group settings: a killed or departed member is noticed quickly.
     func consumerConfig(_ cluster: MockCluster, group: String) -> [String: String] {
-        ["bootstrap.servers": cluster.bootstraps, "group.id": group,
-         "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "fetch.wait.max.ms": "100"]
+        [
+            "bootstrap.servers": cluster.bootstraps, "group.id": group,
+            "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "fetch.wait.max.ms": "100",
+        ]
     }
 
     func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
@@ -83,10 +85,14 @@ final class GridloopKafkaTests: XCTestCase {
         for i in 0..<10_000 {
             let key: [UInt8]? = i % 10 == 0 ? nil : bytes("key-\(i)")
             let value: [UInt8] = i % 100 == 0 ? [] : bytes("value-\(i)")
-            let headers = [KafkaHeader(name: "id", value: bytes("\(i)")), KafkaHeader(name: "flag", value: nil),
-                           KafkaHeader(name: "bin", value: [0, 255, UInt8(i % 256)])]
-            records.append(ProducerRecord(topic: topic, partition: Int32(i) % partitionCount, key: key, value: value,
-                                          headers: headers))
+            let headers = [
+                KafkaHeader(name: "id", value: bytes("\(i)")), KafkaHeader(name: "flag", value: nil),
+                KafkaHeader(name: "bin", value: [0, 255, UInt8(i % 256)]),
+            ]
+            records.append(
+                ProducerRecord(
+                    topic: topic, partition: Int32(i) % partitionCount, key: key, value: value,
+                    headers: headers))
         }
         let results = try producer.send(records, timeout: .seconds(60))
         XCTAssertEqual(results.count, records.count)
@@ -107,9 +113,10 @@ final class GridloopKafkaTests: XCTestCase {
         let handler = RecordingHandler()
         handler.startOffsets = [stored: storedOffset]
         var sinkErrors: [KafkaError] = []
-        let consumer = try KafkaConsumer(configuration: consumerConfig(cluster, group: "roundtrip-group"),
-                                         topics: [topic], rebalanceHandler: handler,
-                                         errorHandler: { sinkErrors.append($0) })
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfig(cluster, group: "roundtrip-group"),
+            topics: [topic], rebalanceHandler: handler,
+            errorHandler: { sinkErrors.append($0) })
         let expected = 10_000 - Int(storedOffset)
         var seen: [TopicPartition: Set<Int64>] = [:]
         var firstOffset: [TopicPartition: Int64] = [:]
@@ -181,8 +188,9 @@ final class GridloopKafkaTests: XCTestCase {
         }
 
         let firstHandler = RecordingHandler()
-        let first = try KafkaConsumer(configuration: consumerConfig(cluster, group: "rebalance-group"), topics: [topic],
-                                      rebalanceHandler: firstHandler, errorHandler: { errors.append($0) })
+        let first = try KafkaConsumer(
+            configuration: consumerConfig(cluster, group: "rebalance-group"), topics: [topic],
+            rebalanceHandler: firstHandler, errorHandler: { errors.append($0) })
         try waitUntil("the first member gets all partitions") {
             try pollSlowly(first, firstHandler)
             return firstHandler.owned == all
@@ -190,8 +198,9 @@ final class GridloopKafkaTests: XCTestCase {
         XCTAssertEqual(firstHandler.calls, [.assigned(all)])
 
         let secondHandler = RecordingHandler()
-        let second = try KafkaConsumer(configuration: consumerConfig(cluster, group: "rebalance-group"), topics: [topic],
-                                       rebalanceHandler: secondHandler, errorHandler: { errors.append($0) })
+        let second = try KafkaConsumer(
+            configuration: consumerConfig(cluster, group: "rebalance-group"), topics: [topic],
+            rebalanceHandler: secondHandler, errorHandler: { errors.append($0) })
         try waitUntil("both members hold partitions (first: \(firstHandler.calls), second: \(secondHandler.calls))") {
             try pollSlowly(first, firstHandler)
             try pollSlowly(second, secondHandler)
@@ -244,8 +253,9 @@ final class GridloopKafkaTests: XCTestCase {
         for r in try producer.send(records, timeout: .seconds(60)) { _ = try r.get() }
 
         let firstHandler = RecordingHandler()
-        let first = try KafkaConsumer(configuration: consumerConfig(cluster, group: "mid-poll-group"), topics: [topic],
-                                      rebalanceHandler: firstHandler, errorHandler: { XCTFail("\($0)") })
+        let first = try KafkaConsumer(
+            configuration: consumerConfig(cluster, group: "mid-poll-group"), topics: [topic],
+            rebalanceHandler: firstHandler, errorHandler: { XCTFail("\($0)") })
         var seenBefore = 0
         try waitUntil("the first member consumes") {
             seenBefore += try first.poll(maxMessages: 1, timeout: .milliseconds(100)).count
@@ -258,8 +268,9 @@ final class GridloopKafkaTests: XCTestCase {
         // serves the revoke first and discards the outdated messages; KafkaConsumer also drops
         // messages it had gathered in the same poll before a revoke, a race this cannot force.)
         let secondHandler = RecordingHandler()
-        let second = try KafkaConsumer(configuration: consumerConfig(cluster, group: "mid-poll-group"), topics: [topic],
-                                       rebalanceHandler: secondHandler, errorHandler: { XCTFail("\($0)") })
+        let second = try KafkaConsumer(
+            configuration: consumerConfig(cluster, group: "mid-poll-group"), topics: [topic],
+            rebalanceHandler: secondHandler, errorHandler: { XCTFail("\($0)") })
         let until = ContinuousClock.now + .seconds(3)
         while ContinuousClock.now < until { _ = try second.poll(maxMessages: 100, timeout: .milliseconds(100)) }
         let batch = try first.poll(maxMessages: 100_000, timeout: .seconds(1))
@@ -275,9 +286,10 @@ final class GridloopKafkaTests: XCTestCase {
         let handler = RecordingHandler()
         handler.failure = Failure(text: "database down")
         var errors: [KafkaError] = []
-        let consumer = try KafkaConsumer(configuration: consumerConfig(cluster, group: "refused-group"),
-                                         topics: ["refused"], rebalanceHandler: handler,
-                                         errorHandler: { errors.append($0) })
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfig(cluster, group: "refused-group"),
+            topics: ["refused"], rebalanceHandler: handler,
+            errorHandler: { errors.append($0) })
         var thrown: (any Error)?
         try waitUntil("poll throws the handler's error") {
             do {
@@ -300,8 +312,12 @@ final class GridloopKafkaTests: XCTestCase {
     // MARK: - Configuration errors
 
     func testBadPropertiesYieldErrorsNamingTheProperty() throws {
-        XCTAssertThrowsError(try KafkaProducer(configuration: ["bootstrap.servers": "localhost:1",
-                                                              "no.such.property": "1"])) { error in
+        XCTAssertThrowsError(
+            try KafkaProducer(configuration: [
+                "bootstrap.servers": "localhost:1",
+                "no.such.property": "1",
+            ])
+        ) { error in
             let e = error as? KafkaError
             XCTAssertEqual(e?.name, "_INVALID_ARG")
             XCTAssertTrue(e?.message.contains("no.such.property") ?? false, "\(error)")
@@ -310,13 +326,21 @@ final class GridloopKafkaTests: XCTestCase {
             func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] { [:] }
             func revoked(_ partitions: [TopicPartition]) {}
         }
-        XCTAssertThrowsError(try KafkaConsumer(configuration: ["group.id": "g", "session.timeout.ms": "soon"],
-                                               topics: ["t"], rebalanceHandler: Nothing(), errorHandler: { _ in })) {
+        XCTAssertThrowsError(
+            try KafkaConsumer(
+                configuration: ["group.id": "g", "session.timeout.ms": "soon"],
+                topics: ["t"], rebalanceHandler: Nothing(), errorHandler: { _ in })
+        ) {
             XCTAssertTrue("\($0)".contains("session.timeout.ms"), "\($0)")
         }
-        XCTAssertThrowsError(try KafkaConsumer(configuration: ["group.id": "g",
-                                                               "partition.assignment.strategy": "cooperative-sticky"],
-                                               topics: ["t"], rebalanceHandler: Nothing(), errorHandler: { _ in })) {
+        XCTAssertThrowsError(
+            try KafkaConsumer(
+                configuration: [
+                    "group.id": "g",
+                    "partition.assignment.strategy": "cooperative-sticky",
+                ],
+                topics: ["t"], rebalanceHandler: Nothing(), errorHandler: { _ in })
+        ) {
             XCTAssertTrue("\($0)".contains("partition.assignment.strategy"), "\($0)")
         }
     }
@@ -346,9 +370,11 @@ final class GridloopKafkaTests: XCTestCase {
         XCTAssertEqual(positions.count, 8000, "each record has its own offset")
 
         // One bad record fails alone, in its place.
-        let mixed = [ProducerRecord(topic: "concurrent", partition: 0, key: nil, value: [1]),
-                     ProducerRecord(topic: "concurrent", partition: 42, key: nil, value: [2]),
-                     ProducerRecord(topic: "concurrent", partition: 2, key: nil, value: [3])]
+        let mixed = [
+            ProducerRecord(topic: "concurrent", partition: 0, key: nil, value: [1]),
+            ProducerRecord(topic: "concurrent", partition: 42, key: nil, value: [2]),
+            ProducerRecord(topic: "concurrent", partition: 2, key: nil, value: [3]),
+        ]
         let results = try producer.send(mixed, timeout: .seconds(30))
         XCTAssertEqual(try results[0].get().partition, 0)
         XCTAssertThrowsError(try results[1].get()) { XCTAssertEqual(($0 as? KafkaError)?.name, "_UNKNOWN_PARTITION") }
@@ -359,8 +385,10 @@ final class GridloopKafkaTests: XCTestCase {
     func testAFullLocalQueueIsWaitedOutNotFailed() throws {
         let cluster = try MockCluster(brokers: 1)
         try cluster.createTopic("small-queue", partitions: 2)
-        let producer = try KafkaProducer(configuration: ["bootstrap.servers": cluster.bootstraps,
-                                                         "queue.buffering.max.messages": "500"])
+        let producer = try KafkaProducer(configuration: [
+            "bootstrap.servers": cluster.bootstraps,
+            "queue.buffering.max.messages": "500",
+        ])
         let records = (0..<5000).map { ProducerRecord(topic: "small-queue", key: Array("\($0)".utf8), value: [7]) }
         let results = try producer.send(records, timeout: .seconds(60))
         XCTAssertEqual(results.filter { (try? $0.get()) != nil }.count, 5000, "every record delivered despite _QUEUE_FULL")
@@ -411,7 +439,9 @@ final class GridloopKafkaTests: XCTestCase {
         // The poll loop alone: librdkafka has prefetched everything before the clock starts.
         let (localCount, localTime) = try consume(cluster, topic: topic, group: "rate-local", count: count, prefetch: true)
         XCTAssertEqual(localCount, count)
-        print("GRIDLOOP-KAFKA-RATE consume (poll loop, prefetched): \(localCount) msgs in \(localTime) = \(rate(localCount, localTime)) msg/s")
+        print(
+            "GRIDLOOP-KAFKA-RATE consume (poll loop, prefetched): \(localCount) msgs in \(localTime) = \(rate(localCount, localTime)) msg/s"
+        )
     }
 
     /// Consumes `count` messages in batches of 10,000; returns how many and the time from the first
@@ -422,8 +452,9 @@ final class GridloopKafkaTests: XCTestCase {
         let handler = RecordingHandler()
         var config = consumerConfig(cluster, group: group)
         if prefetch { config["queued.min.messages"] = "1000000" }  // room for all of them
-        let consumer = try KafkaConsumer(configuration: config, topics: [topic],
-                                         rebalanceHandler: handler, errorHandler: { XCTFail("\($0)") })
+        let consumer = try KafkaConsumer(
+            configuration: config, topics: [topic],
+            rebalanceHandler: handler, errorHandler: { XCTFail("\($0)") })
         var consumed = 0
         var start: ContinuousClock.Instant?
         try waitUntil("\(count) messages (have \(consumed))", seconds: 120) {

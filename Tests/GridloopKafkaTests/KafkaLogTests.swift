@@ -30,11 +30,13 @@ final class KafkaLogTests: XCTestCase {
             func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] { [:] }
             func revoked(_ partitions: [TopicPartition]) {}
         }
-        let member = try KafkaConsumer(configuration: unreachable.merging(["client.id": "\(id)-g", "group.id": id]) { $1 },
-                                       topics: ["t"], rebalanceHandler: NoRebalance(), errorHandler: { _ in })
+        let member = try KafkaConsumer(
+            configuration: unreachable.merging(["client.id": "\(id)-g", "group.id": id]) { $1 },
+            topics: ["t"], rebalanceHandler: NoRebalance(), errorHandler: { _ in })
         defer { member.close() }
-        let reader = try KafkaConsumer(configuration: unreachable.merging(["client.id": "\(id)-r", "group.id": id]) { $1 },
-                                       reading: [TopicPartition(topic: "t", partition: 0): 0], errorHandler: { _ in })
+        let reader = try KafkaConsumer(
+            configuration: unreachable.merging(["client.id": "\(id)-r", "group.id": id]) { $1 },
+            reading: [TopicPartition(topic: "t", partition: 0): 0], errorHandler: { _ in })
         defer { reader.close() }
 
         for _ in 0..<100 {
@@ -50,8 +52,9 @@ final class KafkaLogTests: XCTestCase {
             XCTAssertNotNil(client, "a refused connection of \(id)-\(suffix) arrives as an error line: \(lines)")
         }
         // librdkafka 2.0.2 logs a refused connection as `%3|...|FAIL|<client>| ... Connection refused`.
-        let producerLine = try XCTUnwrap(failures.first { $0.client.hasPrefix("\(id)-p#producer-") && $0.facility == "FAIL" },
-                                         "the producer's refused connection, facility FAIL: \(lines)")
+        let producerLine = try XCTUnwrap(
+            failures.first { $0.client.hasPrefix("\(id)-p#producer-") && $0.facility == "FAIL" },
+            "the producer's refused connection, facility FAIL: \(lines)")
         XCTAssertEqual(producerLine.level, .error)
         XCTAssertTrue(producerLine.message.contains("Connection refused"), "\(producerLine)")
         XCTAssertFalse(producerLine.message.hasPrefix("%"), "the message is the text alone: \(producerLine)")

@@ -24,11 +24,14 @@ final class CalendarLoaderTests: XCTestCase {
         let c = try loaded()
         XCTAssertEqual(c.years, [2025, 2026])
         XCTAssertEqual(c.holidays.count, 28 + 33)
-        XCTAssertEqual(c.workdays.map(\.description).sorted(), [
-            "2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11",
-            "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10",
-        ])
-        XCTAssertEqual(try CalendarLoader.embedded(officeHours: GridloopConfig.defaultOfficeHours), c, "run scripts/embed-defaults.sh")
+        XCTAssertEqual(
+            c.workdays.map(\.description).sorted(),
+            [
+                "2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11",
+                "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10",
+            ])
+        XCTAssertEqual(
+            try CalendarLoader.embedded(officeHours: GridloopConfig.defaultOfficeHours), c, "run scripts/embed-defaults.sh")
         for d in ["2025-10-08", "2026-02-23", "2026-05-05", "2026-09-25", "2026-01-02"] {
             XCTAssertFalse(c.isWorkingDay(LocalDate(d)!), d)
         }
@@ -77,16 +80,21 @@ final class CalendarLoaderTests: XCTestCase {
     func testSuspensionsAndExtensionsOnTheOfficialCalendar() throws {
         let c = try loaded()
         // 3wd from 2025-09-30, suspended all of Oct 9: Oct 10, Oct 11 (Sat), Oct 13 → 24:00.
-        XCTAssertEqual(deadline(c, "2025-09-30T10:00:00+08:00", "3wd",
-                                suspend: [("2025-10-09T00:00:00+08:00", "2025-10-10T00:00:00+08:00")]),
-                       "2025-10-14T00:00:00+08:00")
+        XCTAssertEqual(
+            deadline(
+                c, "2025-09-30T10:00:00+08:00", "3wd",
+                suspend: [("2025-10-09T00:00:00+08:00", "2025-10-10T00:00:00+08:00")]),
+            "2025-10-14T00:00:00+08:00")
         // A suspension inside the holiday changes nothing.
-        XCTAssertEqual(deadline(c, "2025-09-30T10:00:00+08:00", "3wd",
-                                suspend: [("2025-10-02T00:00:00+08:00", "2025-10-05T00:00:00+08:00")]),
-                       "2025-10-12T00:00:00+08:00")
+        XCTAssertEqual(
+            deadline(
+                c, "2025-09-30T10:00:00+08:00", "3wd",
+                suspend: [("2025-10-02T00:00:00+08:00", "2025-10-05T00:00:00+08:00")]),
+            "2025-10-12T00:00:00+08:00")
         // 3wd extended by 2wd: Oct 9, 10, 11, 13, 14.
-        XCTAssertEqual(deadline(c, "2025-09-30T10:00:00+08:00", TimeLimit("3wd")!.extended(by: 2).description),
-                       "2025-10-15T00:00:00+08:00")
+        XCTAssertEqual(
+            deadline(c, "2025-09-30T10:00:00+08:00", TimeLimit("3wd")!.extended(by: 2).description),
+            "2025-10-15T00:00:00+08:00")
     }
 
     func testOfficeHoursComeFromTheConfiguration() throws {
@@ -100,7 +108,8 @@ final class CalendarLoaderTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("calendars-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.copyItem(atPath: Self.directory + "/cn-2025.yaml", toPath: dir.appendingPathComponent("cn-2025.yaml").path)
+        try FileManager.default.copyItem(
+            atPath: Self.directory + "/cn-2025.yaml", toPath: dir.appendingPathComponent("cn-2025.yaml").path)
         try "not a calendar".write(to: dir.appendingPathComponent("README"), atomically: true, encoding: .utf8)
         let config = try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_CALENDAR_DIR": dir.path])
         let settings = try SLASettings.load(config)
@@ -108,8 +117,9 @@ final class CalendarLoaderTests: XCTestCase {
         XCTAssertEqual(settings.calendarSource, dir.path)
         XCTAssertEqual(settings.missingYears(from: 2025, to: 2027), [2026, 2027])
         // Without 2026's file, Feb 16 2026 (Spring Festival) counts as a Monday: said, not silent.
-        let r = DeadlineCalculator(calendar: settings.calendar).deadline(start: RFC3339.parse("2026-02-13T10:00:00+08:00")!,
-                                                                          limit: TimeLimit("1wd")!)
+        let r = DeadlineCalculator(calendar: settings.calendar).deadline(
+            start: RFC3339.parse("2026-02-13T10:00:00+08:00")!,
+            limit: TimeLimit("1wd")!)
         XCTAssertEqual(r.deadline.map { RFC3339.format($0) }, "2026-02-17T00:00:00+08:00")
         XCTAssertEqual(r.fallbackDates.map(\.description), ["2026-02-14", "2026-02-15", "2026-02-16"])
 
@@ -139,7 +149,10 @@ final class CalendarLoaderTests: XCTestCase {
             ("2025-10-02,", "2024-10-02,", 5, "holidays[1].date", "outside 2025"),
             ("2025-10-02,", "2025-10-01,", 5, "holidays[1].date", "listed twice in holidays (line 4)"),
             ("2025-10-02,", "2025-10-11,", 7, "workdays[0].date", "both a holiday and a workday"),
-            ("{date: 2025-10-11, weekday: Sat}", "{date: 2025-10-10}", 7, "workdays[0].date", "is a Fri: workdays lists only weekend"),
+            (
+                "{date: 2025-10-11, weekday: Sat}", "{date: 2025-10-10}", 7, "workdays[0].date",
+                "is a Fri: workdays lists only weekend"
+            ),
             ("weekday: Sat", "weekday: Fri", 7, "workdays[0].weekday", "is a Sat, not a Fri"),
             ("name: 国庆节}\n  - {date: 2025-10-02", "nom: 国庆节}\n  - {date: 2025-10-02", 4, "holidays[0].nom", "unknown key"),
             ("timezone: Asia/Shanghai", "timezone: Asia/Shanghai\ncountry: CN", 3, "country", "unknown key"),
@@ -147,8 +160,10 @@ final class CalendarLoaderTests: XCTestCase {
             ("year: 2025", "year: 2026", 1, "year", "name it cn-2026.yaml"),
             ("year: 2025", "year: twenty", 1, "year", "whole number"),
             ("holidays:\n  - {date: 2025-10-01, name: 国庆节}\n  - {date: 2025-10-02, name: 国庆节}\n", "", nil, "holidays", "missing"),
-            ("holidays:\n  - {date: 2025-10-01, name: 国庆节}\n  - {date: 2025-10-02, name: 国庆节}\n", "holidays: 2025-10-01\n",
-             3, "holidays", "expected a list"),
+            (
+                "holidays:\n  - {date: 2025-10-01, name: 国庆节}\n  - {date: 2025-10-02, name: 国庆节}\n", "holidays: 2025-10-01\n",
+                3, "holidays", "expected a list"
+            ),
             ("  - {date: 2025-10-02, name: 国庆节}", "  - {date: 2025-10-02, name: 国庆节", nil, "(syntax)", "not valid YAML"),
             ("year: 2025", "year: 2025\nyear: 2025", nil, "year", "written twice"),
         ]

@@ -14,17 +14,19 @@ final class ConfigurationTests: XCTestCase {
     func testEmbeddedDefaultsMatchTheDeployFiles() throws {
         let root = TestEnvironment.repositoryRoot
         let policy = try String(contentsOf: root.appendingPathComponent("deploy/policy.yaml"), encoding: .utf8)
-        XCTAssertEqual(policy.trimmingCharacters(in: .whitespacesAndNewlines),
-                       EmbeddedDefaults.policy.trimmingCharacters(in: .whitespacesAndNewlines),
-                       "deploy/policy.yaml: run scripts/embed-defaults.sh")
+        XCTAssertEqual(
+            policy.trimmingCharacters(in: .whitespacesAndNewlines),
+            EmbeddedDefaults.policy.trimmingCharacters(in: .whitespacesAndNewlines),
+            "deploy/policy.yaml: run scripts/embed-defaults.sh")
         let dir = root.appendingPathComponent("deploy/calendars")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
             .filter { $0.hasPrefix("cn-") && $0.hasSuffix(".yaml") }.sorted()
         XCTAssertEqual(files, EmbeddedDefaults.calendars.map(\.name), "run scripts/embed-defaults.sh")
         for (file, c) in zip(files, EmbeddedDefaults.calendars) {
             let yaml = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
-            XCTAssertEqual(yaml.trimmingCharacters(in: .whitespacesAndNewlines),
-                           c.yaml.trimmingCharacters(in: .whitespacesAndNewlines), "\(file): run scripts/embed-defaults.sh")
+            XCTAssertEqual(
+                yaml.trimmingCharacters(in: .whitespacesAndNewlines),
+                c.yaml.trimmingCharacters(in: .whitespacesAndNewlines), "\(file): run scripts/embed-defaults.sh")
         }
     }
 
@@ -47,14 +49,19 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertNil(sample.calendarDirectory)
         XCTAssertEqual(sample.officeHours, GridloopConfig.defaultOfficeHours)
 
-        let path = try write("sla:\n  policyFile: /etc/p.yaml\n  calendarDirectory: /etc/cal\n  officeHours:\n    - 08:00-12:00\n    - \"14:00-24:00\"\n")
+        let path = try write(
+            "sla:\n  policyFile: /etc/p.yaml\n  calendarDirectory: /etc/cal\n  officeHours:\n    - 08:00-12:00\n    - \"14:00-24:00\"\n"
+        )
         let config = try GridloopConfig.load(file: path, environment: [:])
         XCTAssertEqual(config.policyFile, "/etc/p.yaml")
         XCTAssertEqual(config.calendarDirectory, "/etc/cal")
         XCTAssertEqual(config.officeHours, [480..<720, 840..<1440])
-        let env = try GridloopConfig.load(file: path, environment: [
-            "GRIDLOOP_POLICY_FILE": "/srv/p.yaml", "GRIDLOOP_CALENDAR_DIR": "/srv/cal", "GRIDLOOP_OFFICE_HOURS": "09:00-17:00",
-        ])
+        let env = try GridloopConfig.load(
+            file: path,
+            environment: [
+                "GRIDLOOP_POLICY_FILE": "/srv/p.yaml", "GRIDLOOP_CALENDAR_DIR": "/srv/cal",
+                "GRIDLOOP_OFFICE_HOURS": "09:00-17:00",
+            ])
         XCTAssertEqual(env.policyFile, "/srv/p.yaml")
         XCTAssertEqual(env.calendarDirectory, "/srv/cal")
         XCTAssertEqual(env.officeHours, [540..<1020])
@@ -91,9 +98,11 @@ final class ConfigurationTests: XCTestCase {
 
     func testEnvironmentOverridesTheFile() throws {
         let path = try write("kafka:\n  brokers: a:1\n  consumerGroup: g1\n")
-        let config = try GridloopConfig.load(file: path, environment: [
-            "GRIDLOOP_KAFKA_BROKERS": "b:2", "GRIDLOOP_DATABASE_URL": "postgresql://x/y", "GRIDLOOP_TOPIC_DLQ": "dlq2",
-        ])
+        let config = try GridloopConfig.load(
+            file: path,
+            environment: [
+                "GRIDLOOP_KAFKA_BROKERS": "b:2", "GRIDLOOP_DATABASE_URL": "postgresql://x/y", "GRIDLOOP_TOPIC_DLQ": "dlq2",
+            ])
         XCTAssertEqual(config.brokers, "b:2")
         XCTAssertEqual(config.consumerGroup, "g1")
         XCTAssertEqual(config.databaseURL, "postgresql://x/y")

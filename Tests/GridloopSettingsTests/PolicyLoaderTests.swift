@@ -12,11 +12,16 @@ final class PolicyLoaderTests: XCTestCase {
         let p = try PolicyLoader.load(file: Self.defaultPath)
         func withoutOrigins(_ policy: SLAPolicy) -> SLAPolicy {
             var q = policy
-            q.overrides = q.overrides.map { var o = $0; o.origin = ""; return o }
+            q.overrides = q.overrides.map {
+                var o = $0
+                o.origin = ""
+                return o
+            }
             return q
         }
-        XCTAssertEqual(withoutOrigins(try PolicyLoader.load(file: nil)), withoutOrigins(p),
-                       "the built-in policy is deploy/policy.yaml: run scripts/embed-defaults.sh")
+        XCTAssertEqual(
+            withoutOrigins(try PolicyLoader.load(file: nil)), withoutOrigins(p),
+            "the built-in policy is deploy/policy.yaml: run scripts/embed-defaults.sh")
         XCTAssertEqual(p.levels[.estate], .init(sign: TimeLimit("2wh")!, handle: TimeLimit("2wd")!))
         XCTAssertEqual(p.levels[.community], .init(sign: TimeLimit("2wh")!, handle: TimeLimit("3wd")!))
         XCTAssertEqual(p.levels[.street], .init(sign: TimeLimit("2wh")!, handle: TimeLimit("5wd")!))
@@ -44,21 +49,23 @@ final class PolicyLoaderTests: XCTestCase {
     }
 
     func testTheMostSpecificOverrideWins() throws {
-        let yaml = Self.base.replacingOccurrences(of: "overrides:\n  - match: {urgency: URGENT}\n    sign: 30m\n    handle: 24h\n", with: """
-            overrides:
-              - match: {source: "12319"}
-                sign: 1h
-                handle: 4wd
-              - match: {urgency: URGENT}
-                handle: 1wd
-              - match: {categoryPrefix: "02"}
-                handle: 2d
-              - match: {categoryPrefix: "0204"}
-                handle: 6h
-              - match: {level: DISTRICT, source: "12319"}
-                handle: 3wd
+        let yaml = Self.base.replacingOccurrences(
+            of: "overrides:\n  - match: {urgency: URGENT}\n    sign: 30m\n    handle: 24h\n",
+            with: """
+                overrides:
+                  - match: {source: "12319"}
+                    sign: 1h
+                    handle: 4wd
+                  - match: {urgency: URGENT}
+                    handle: 1wd
+                  - match: {categoryPrefix: "02"}
+                    handle: 2d
+                  - match: {categoryPrefix: "0204"}
+                    handle: 6h
+                  - match: {level: DISTRICT, source: "12319"}
+                    handle: 3wd
 
-            """)
+                """)
         let p = try PolicyLoader.parse(yaml, file: "policy.yaml")
         func limits(_ level: LoopLevel, _ source: CaseSource, _ urgency: Urgency, _ code: String?) -> String {
             let l = p.limits(level: level, source: source, urgency: urgency, categoryCode: code)
@@ -97,9 +104,15 @@ final class PolicyLoaderTests: XCTestCase {
         let file = "/etc/gridloop/policy.yaml"
         XCTAssertEqual(try PolicyLoader.parse(Self.base, file: file).overrides.count, 1)
         let cases: [(String, String, Int?, String, String)] = [
-            ("platformLimitTightens: true\n", "platformLimitTightens: true\nescalateTwice: true\n", 15, "escalateTwice", "unknown key"),
+            (
+                "platformLimitTightens: true\n", "platformLimitTightens: true\nescalateTwice: true\n", 15, "escalateTwice",
+                "unknown key"
+            ),
             ("  STREET:", "  CITY:", 4, "levels.CITY", "unknown key (known here: ESTATE, COMMUNITY, STREET, DISTRICT)"),
-            ("STREET: {sign: 2wh, handle: 5wd}", "STREET: {sign: 2wh, handle: 3x}", 4, "levels.STREET.handle", "expected a limit"),
+            (
+                "STREET: {sign: 2wh, handle: 5wd}", "STREET: {sign: 2wh, handle: 3x}", 4, "levels.STREET.handle",
+                "expected a limit"
+            ),
             ("STREET: {sign: 2wh, handle: 5wd}", "STREET: {sign: 2wh, handle: 5}", 4, "levels.STREET.handle", "got '5'"),
             ("ESTATE: {sign: 2wh, handle: 2wd}", "ESTATE: {sign: 2wh}", 2, "levels.ESTATE.handle", "missing"),
             ("  DISTRICT: {sign: 4wh, handle: 5wd}\n", "", nil, "levels.DISTRICT", "missing"),
@@ -107,7 +120,10 @@ final class PolicyLoaderTests: XCTestCase {
             ("warningShare: 0.8", "warningShare: 1", 10, "warningShare", "between 0 and 1"),
             ("warningShare: 0.8", "warningShare: 0", 10, "warningShare", "between 0 and 1"),
             ("warningShare: 0.8", "warningShare: most", 10, "warningShare", "between 0 and 1"),
-            ("{urgency: URGENT}", "{urgency: HOT}", 7, "overrides[0].match.urgency", "expected one of EXTRA_URGENT, URGENT, NORMAL"),
+            (
+                "{urgency: URGENT}", "{urgency: HOT}", 7, "overrides[0].match.urgency",
+                "expected one of EXTRA_URGENT, URGENT, NORMAL"
+            ),
             ("{urgency: URGENT}", "{source: 12306}", 7, "overrides[0].match.source", "expected one of 12345, 12319"),
             ("{urgency: URGENT}", "{level: CITY}", 7, "overrides[0].match.level", "expected one of ESTATE"),
             ("{urgency: URGENT}", "{urgent: true}", 7, "overrides[0].match.urgent", "unknown key"),
@@ -115,15 +131,21 @@ final class PolicyLoaderTests: XCTestCase {
             ("{urgency: URGENT}", "{categoryPrefix: 0204}", 7, "overrides[0].match.categoryPrefix", "in quotes"),
             ("    sign: 30m\n    handle: 24h\n", "", 7, "overrides[0]", "no limits"),
             ("  - match: {urgency: URGENT}\n    sign", "  - sign", 7, "overrides[0].match", "needs a match"),
-            ("    handle: 24h\n", "    handle: 24h\n  - match: {urgency: URGENT}\n    sign: 1h\n", 10, "overrides[1].match",
-             "the same match as an earlier override (line 7)"),
-            ("overrides:\n  - match: {urgency: URGENT}\n    sign: 30m\n    handle: 24h\n", "overrides: none\n", 6, "overrides",
-             "expected a list"),
+            (
+                "    handle: 24h\n", "    handle: 24h\n  - match: {urgency: URGENT}\n    sign: 1h\n", 10, "overrides[1].match",
+                "the same match as an earlier override (line 7)"
+            ),
+            (
+                "overrides:\n  - match: {urgency: URGENT}\n    sign: 30m\n    handle: 24h\n", "overrides: none\n", 6, "overrides",
+                "expected a list"
+            ),
             ("{interval: 1wd, cap: 5}", "{interval: 1wd, cap: many}", 11, "urge.cap", "whole number"),
             ("{interval: 1wd, cap: 5}", "{cap: 5}", 11, "urge.interval", "missing"),
             ("{interval: 1wd, cap: 5}", "{interval: 1x, cap: 5}", 11, "urge.interval", "expected a limit"),
-            ("onReturn: STOP_CLOCKS_UNTIL_REDISPATCH", "onReturn: yes", 12, "onReturn",
-             "expected one of STOP_CLOCKS_UNTIL_REDISPATCH, KEEP_CLOCKS_RUNNING"),
+            (
+                "onReturn: STOP_CLOCKS_UNTIL_REDISPATCH", "onReturn: yes", 12, "onReturn",
+                "expected one of STOP_CLOCKS_UNTIL_REDISPATCH, KEEP_CLOCKS_RUNNING"
+            ),
             ("ONE_LEVEL_UP", "TWO_LEVELS_UP", 13, "onUnsatisfiedCallback", "expected one of SAME_LEVEL, ONE_LEVEL_UP"),
             ("onUnsatisfiedCallback: ONE_LEVEL_UP\n", "", nil, "onUnsatisfiedCallback", "missing"),
             ("platformLimitTightens: true", "platformLimitTightens: maybe", 14, "platformLimitTightens", "true or false"),
@@ -138,11 +160,14 @@ final class PolicyLoaderTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("policy.yaml").path
-        try Self.base.replacingOccurrences(of: "ONE_LEVEL_UP", with: "SAME_LEVEL").write(toFile: path, atomically: true, encoding: .utf8)
+        try Self.base.replacingOccurrences(of: "ONE_LEVEL_UP", with: "SAME_LEVEL").write(
+            toFile: path, atomically: true, encoding: .utf8)
         let settings = try SLASettings.load(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_POLICY_FILE": path]))
         XCTAssertEqual(settings.policy.reopenUnsatisfied, .sameLevel)
         XCTAssertEqual(settings.policySource, path)
-        XCTAssertThrowsError(try SLASettings.load(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_POLICY_FILE": path + ".missing"]))) {
+        XCTAssertThrowsError(
+            try SLASettings.load(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_POLICY_FILE": path + ".missing"]))
+        ) {
             XCTAssertTrue("\($0)".hasPrefix(path + ".missing: (file): cannot be read"), "\($0)")
         }
     }

@@ -3,8 +3,10 @@ import XCTest
 
 /// One damage per case: `old` in `base` replaced by `new` must be refused with the file, the
 /// line (when given), the key and a problem text containing `problem`.
-func assertRefusals(_ cases: [(String, String, Int?, String, String)], base: String, file: String,
-                    parse: (String) throws -> Void, sourceFile: StaticString = #filePath, sourceLine: UInt = #line) {
+func assertRefusals(
+    _ cases: [(String, String, Int?, String, String)], base: String, file: String,
+    parse: (String) throws -> Void, sourceFile: StaticString = #filePath, sourceLine: UInt = #line
+) {
     for (old, new, line, key, problem) in cases {
         XCTAssertTrue(base.contains(old), old, file: sourceFile, line: sourceLine)
         let yaml = base.replacingOccurrences(of: old, with: new)
@@ -14,7 +16,8 @@ func assertRefusals(_ cases: [(String, String, Int?, String, String)], base: Str
             if let line { XCTAssertEqual(e.line, line, "\(e)", file: sourceFile, line: sourceLine) }
             XCTAssertEqual(e.key, key, "\(e)", file: sourceFile, line: sourceLine)
             XCTAssertTrue(e.problem.contains(problem), "\(e)", file: sourceFile, line: sourceLine)
-            XCTAssertTrue(e.description.hasPrefix(file + (line.map { ":\($0)" } ?? "")), "\(e)", file: sourceFile, line: sourceLine)
+            XCTAssertTrue(
+                e.description.hasPrefix(file + (line.map { ":\($0)" } ?? "")), "\(e)", file: sourceFile, line: sourceLine)
         }
     }
 }

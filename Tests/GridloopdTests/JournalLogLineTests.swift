@@ -1,8 +1,9 @@
-@testable import gridloopd
 import GridloopKafka
 import GridloopPipeline
 import Logging
 import XCTest
+
+@testable import gridloopd
 
 /// A log line stays parsable whatever its metadata values hold: a parser that knows only the
 /// format (`<priority>message key=value ...`, values bare or in double quotes with backslash
@@ -11,7 +12,8 @@ final class JournalLogLineTests: XCTestCase {
     /// The priority, the message and the key/values of a line, or nil when it does not parse.
     static func parse(_ line: String) -> (priority: Int, message: String, fields: [String: String])? {
         guard !line.contains("\n"), line.hasPrefix("<"), let close = line.firstIndex(of: ">"),
-              let priority = Int(line[line.index(after: line.startIndex)..<close]) else { return nil }
+            let priority = Int(line[line.index(after: line.startIndex)..<close])
+        else { return nil }
         var rest = Substring(line[line.index(after: close)...])
         var words: [Substring] = []
         var fields: [String: String] = [:]
@@ -26,8 +28,14 @@ final class JournalLogLineTests: XCTestCase {
                     rest = rest.dropFirst()
                     var closed = false
                     while let c = rest.popFirst() {
-                        if c == "\"" { closed = true; break }
-                        guard c == "\\" else { value.append(c); continue }
+                        if c == "\"" {
+                            closed = true
+                            break
+                        }
+                        guard c == "\\" else {
+                            value.append(c)
+                            continue
+                        }
                         switch rest.popFirst() {
                         case "n": value.append("\n")
                         case "r": value.append("\r")
@@ -36,7 +44,8 @@ final class JournalLogLineTests: XCTestCase {
                         case "\\": value.append("\\")
                         case "u":
                             guard rest.popFirst() == "{", let end = rest.firstIndex(of: "}"),
-                                  let code = UInt32(rest[..<end], radix: 16), let scalar = Unicode.Scalar(code) else { return nil }
+                                let code = UInt32(rest[..<end], radix: 16), let scalar = Unicode.Scalar(code)
+                            else { return nil }
                             value.unicodeScalars.append(scalar)
                             rest = rest[rest.index(after: end)...]
                         default: return nil
@@ -85,8 +94,9 @@ final class JournalLogLineTests: XCTestCase {
     }
 
     func testPlainValuesStayBare() {
-        let line = JournalLogHandler.line(priority: 6, message: "batch committed",
-                                          metadata: ["topic": "hotline.12345.workorders", "partition": "3", "offset": "42"])
+        let line = JournalLogHandler.line(
+            priority: 6, message: "batch committed",
+            metadata: ["topic": "hotline.12345.workorders", "partition": "3", "offset": "42"])
         XCTAssertEqual(line, "<6>batch committed offset=42 partition=3 topic=hotline.12345.workorders")
     }
 
