@@ -19,6 +19,12 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         return "PostgreSQL \(context): \(message)\(state)"
     }
 
+    /// The SQLSTATE codes Gridloop acts on, by name (PostgreSQL's Appendix A).
+    public enum Code {
+        /// 23505: a primary key or unique index refused a row (a decision recorded already).
+        public static let uniqueViolation = "23505"
+    }
+
     /// True for errors after which the connection is unusable (connection loss, admin shutdown).
     public var isConnectionFailure: Bool {
         guard let sqlState else { return true }
