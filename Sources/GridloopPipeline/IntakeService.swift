@@ -55,12 +55,12 @@ public final class IntakeService: @unchecked Sendable {
     /// cases; emptied at every rebalance and reconnection.
     var cache: [String: CachedCase] = [:]
     /// A superset of the cases with stored held events on the partitions held.
-    private var heldCases: Set<String> = []
+    var heldCases: Set<String> = []
     /// Per batch submitted and perhaps not committed yet (its committer job number), the held
     /// events that remain, after it, of each case whose held rows it writes or deletes. The next
     /// batch takes those cases' held events from here (the stored rows may not be written yet)
     /// and reads only the others from the database, so it never waits for the commit thread.
-    private var heldInFlight: [(job: Int, held: [String: [HeldEvent]])] = []
+    var heldInFlight: [(job: Int, held: [String: [HeldEvent]])] = []
     /// The committer job of the last page of due clocks fired.
     var lastFireJob = 0
     /// Per page of due clocks fired and perhaps not committed yet, the cases it fired that are
@@ -338,169 +338,9 @@ public final class IntakeService: @unchecked Sendable {
         }
     }
 
-    /// A batch planned and ready to commit.
-    struct PlannedBatch: Sendable {
-        var planner: IntakePlanner
-        var clocks: ClockChanges
-        var expected: [PartitionOffset]
-        var next: [PartitionOffset]
-        /// Per partition, the offsets the batch covers (from its first message to the next offset).
-        var ranges: [TopicPartition: Range<Int64>]
-        /// Cases whose held rows the batch writes or deletes.
-        var heldTouched: Set<String>
-        var messages: Int
-        var timings: Logger.Metadata
-    }
-
-    /// Loads what the items need (cases not cached, held events) and plans them, clocks included.
-    /// Changes nothing of the service's state but the cache of stored cases read.
-    private func plan(_ items: [IntakeItem], started: UInt64) throws -> PlannedBatch {
-        guard let reader, let committer else { throw IntakeNotConnected() }
-        var caseIds: Set<String> = []
-        for item in items { if case .event(let e) = item.outcome { caseIds.insert(e.caseId) } }
-        let decoded = monotonicNanos()
-        let now = wallClockMillis()
-        let misses = caseIds.filter { cache[$0] == nil }
-        try Self.wait(for: &firedUncached, touching: misses, committer)
-        // A case not in the cache is not in any batch still being committed, so the reader sees its latest state.
-        let ctx = try reader.context(caseIds: misses)
-        let clocks = try reader.clocks(caseIds: Set(ctx.states.keys))
-        for (id, state) in ctx.states {
-            cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? [], clock: clocks[id])
-        }
-        var states: [String: CaseState] = [:]
-        states.reserveCapacity(caseIds.count)
-        var applied: Set<String> = []
-        for id in caseIds {
-            guard let c = cache[id] else { continue }
-            states[id] = c.state
-        }
-        for item in items {
-            if case .event(let e) = item.outcome, e.source == .hotline12345, cache[e.caseId]?.keys.contains(e.eventKey) == true {
-                applied.insert(e.eventKey)
-            }
-        }
-        let heldHere = caseIds.intersection(heldCases)
-        var held: [HeldEvent] = []
-        if !heldHere.isEmpty {
-            // A case whose held rows a batch in flight writes or deletes: its held events as they
-            // are after that batch (the latest such batch wins). The others: as stored.
-            let done = committer.completed
-            heldInFlight.removeAll { $0.job <= done }
-            var pending: [String: [HeldEvent]] = [:]
-            for batch in heldInFlight {
-                for (id, events) in batch.held where heldHere.contains(id) { pending[id] = events }
-            }
-            for events in pending.values { held += events }
-            let stored = heldHere.subtracting(pending.keys)
-            if !stored.isEmpty { held += try reader.heldEvents(caseIds: stored) }
-        }
-        let loaded = monotonicNanos()
-        var planner = IntakePlanner(states: states, appliedKeys: applied, held: held)
-        for item in items { planner.offer(item, now: now) }
-        var changed = runClocks(&planner)
-        changed.prepare()  // the COPY bodies, here rather than on the commit thread
-        let planned = monotonicNanos()
-        let next = IntakePlanner.nextOffsets(items).map {
-            PartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset)
-        }
-        let expected = next.map {
-            PartitionOffset(
-                topic: $0.topic, partition: $0.partition,
-                offset: positions[TopicPartition(topic: $0.topic, partition: $0.partition)] ?? -2)
-        }
-        var first: [TopicPartition: Int64] = [:]
-        for item in items {
-            let tp = TopicPartition(topic: item.coordinates.topic, partition: item.coordinates.partition)
-            if first[tp] == nil { first[tp] = item.coordinates.offset }
-        }
-        var ranges: [TopicPartition: Range<Int64>] = [:]
-        for n in next {
-            let tp = TopicPartition(topic: n.topic, partition: n.partition)
-            let from = first[tp] ?? n.offset
-            ranges[tp] = from..<max(from, n.offset)
-        }
-        let timings: Logger.Metadata = [
-            "messages": "\(items.count)", "applied": "\(planner.applied.count)",
-            "decode_us": "\((decoded - started) / 1000)", "load_us": "\((loaded - decoded) / 1000)",
-            "plan_us": "\((planned - loaded) / 1000)",
-        ]
-        return PlannedBatch(
-            planner: planner, clocks: changed, expected: expected, next: next, ranges: ranges,
-            heldTouched: heldHere.union(planner.newlyHeld.map(\.event.caseId)),
-            messages: items.count, timings: timings)
-    }
-
-    /// After a batch's commit (on the commit thread, or on the intake thread in isolation):
-    /// metrics, counters, log, and a wake-up for the relay.
-    private func committed(_ batch: PlannedBatch, started: UInt64, commitBegan: UInt64) {
-        Recorder(label: Metric.batchMessages, aggregate: true).record(batch.messages)
-        Timer(label: Metric.batchSeconds).recordNanoseconds(Int64(monotonicNanos() - started))
-        record(batch.planner, messages: batch.messages)
-        record(batch.clocks)
-        if !batch.planner.deadLetters.isEmpty || !batch.clocks.decisions.isEmpty { onCommit() }
-        if logger.logLevel <= .debug {
-            var md = batch.timings
-            md["commit_us"] = "\((monotonicNanos() - commitBegan) / 1000)"
-            for (k, v) in writer?.lastWriteTimings ?? [:] { md[k] = "\(v)" }
-            logger.debug("batch committed", metadata: md)
-        }
-    }
-
-    /// Commits messages of a batch the database refused for its data (SQLSTATE classes 22, 23
-    /// and 54: a value it cannot store, a constraint, a key too long for its index), on the
-    /// intake thread and with nothing in flight: the whole first, then each half in order, down
-    /// to the single message at fault, which becomes a dead letter with the database's error as
-    /// its reason. Everything else commits: one message never stops the intake.
-    private func isolate(_ items: ArraySlice<IntakeItem>) throws {
-        do {
-            try commitNow(Array(items))
-        } catch let error as PostgresError where error.isCausedByData {
-            if items.count > 1 {
-                let middle = items.startIndex + items.count / 2
-                try isolate(items[..<middle])
-                try isolate(items[middle...])
-                return
-            }
-            var item = items.first!
-            let c = item.coordinates
-            // The server's message, its DETAIL and CONTEXT on one line ("ERROR:  " dropped).
-            var message = error.message
-            if message.hasPrefix("ERROR:") { message = String(message.dropFirst(6).drop(while: { $0 == " " })) }
-            message = message.split(separator: "\n").map { $0.trimmingPrefix(while: { $0 == " " }) }.joined(separator: " | ")
-            let safe = SafeText.text(message, maxLength: 400)
-            let reason = "refused by the database: \(safe)" + (error.sqlState.map { " [SQLSTATE \($0)]" } ?? "")
-            item.outcome = .rejected(reason: reason)
-            Counter(label: Metric.isolated, dimensions: [("source", Metric.source(ofTopic: c.topic, config.topics))]).increment()
-            counters.add("isolated", 1)
-            logger.error(
-                "message isolated: the database refused it, dead-lettered",
-                metadata: [
-                    "topic": "\(c.topic)", "partition": "\(c.partition)", "offset": "\(c.offset)",
-                    "sqlstate": "\(error.sqlState ?? "")", "context": "\(error.context)",
-                    "reason": "\(safe)",
-                ])
-            // A dead letter stores the bytes as bytea and only safe text: if even that is
-            // refused, the error is not the message's, and the session restarts.
-            try commitNow([item])
-        }
-    }
-
-    /// Plans and commits these items at once, on this thread (nothing may be in flight);
-    /// the service's state moves only once the transaction has committed.
-    private func commitNow(_ items: [IntakeItem]) throws {
-        guard let writer else { throw IntakeNotConnected() }
-        let started = monotonicNanos()
-        let batch = try plan(items, started: started)
-        try writer.commit(batch.planner, clocks: batch.clocks, expected: batch.expected, next: batch.next)
-        for n in batch.next { positions[TopicPartition(topic: n.topic, partition: n.partition)] = n.offset }
-        try remember(batch.planner, clocks: batch.clocks)
-        committed(batch, started: started, commitBegan: started)
-    }
-
     /// Waits for the commit thread if a job of `pending` not committed yet touches `cases`;
     /// forgets the jobs committed.
-    private static func wait(
+    static func wait(
         for pending: inout [(job: Int, cases: Set<String>)], touching cases: Set<String>,
         _ committer: BatchCommitter
     ) throws {
