@@ -48,8 +48,9 @@ public enum KafkaLog {
 
     /// A key=value value: bare when it has no space, quote, backslash or control
     /// character; else in double quotes with `\"`, `\\`, `\n`, `\r`, `\t` and `\u{XX}` escapes.
-    /// The same rule as `JournalLogHandler.value` (the broker process has no swift-log handler).
-    static func quotedIfNeeded(_ value: String) -> String {
+    /// The one copy of the rule: the daemon's `JournalLogHandler` writes its values with it too
+    /// (it lives here because the broker process, which has no swift-log handler, needs it).
+    package static func quotedIfNeeded(_ value: String) -> String {
         let plain =
             !value.isEmpty
             && value.unicodeScalars.allSatisfy {

@@ -12,14 +12,6 @@ import Synchronization
 // from inside `poll` on that same thread, so a rebalance never overlaps a batch: the batch
 // before it is committed, and the next one starts from the offsets the database holds.
 
-/// Counters that other threads (status, metrics, tests) may read.
-public final class IntakeCounters: Sendable {
-    private let box = Mutex<[String: Int]>([:])
-    public init() {}
-    public func add(_ key: String, _ n: Int) { if n != 0 { box.withLock { $0[key, default: 0] += n } } }
-    public func snapshot() -> [String: Int] { box.withLock { $0 } }
-}
-
 /// Consumes both intake topics and applies them to PostgreSQL effectively once: each batch's
 /// state, history, held events, dead letters and consumer offsets commit in one transaction.
 public final class IntakeService: @unchecked Sendable {

@@ -1,3 +1,4 @@
+import GridloopKafka
 import Logging
 import Synchronization
 
@@ -59,27 +60,7 @@ public struct JournalLogHandler: LogHandler {
     /// control character; otherwise in double quotes, with `\"`, `\\`, `\n`, `\r`, `\t` and
     /// `\u{XX}` (other control characters) escaped, so that a value never ends early or spills
     /// onto another line.
-    public static func value(_ value: String) -> String {
-        let bare =
-            !value.isEmpty
-            && value.unicodeScalars.allSatisfy {
-                $0.value > 0x20 && $0.value != 0x7f && $0 != "\"" && $0 != "\\"
-            }
-        if bare { return value }
-        var out = "\""
-        for s in value.unicodeScalars {
-            switch s {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where s.value < 0x20 || s.value == 0x7f: out += "\\u{\(String(s.value, radix: 16))}"
-            default: out.unicodeScalars.append(s)
-            }
-        }
-        return out + "\""
-    }
+    public static func value(_ value: String) -> String { KafkaLog.quotedIfNeeded(value) }
 }
 
 /// A log level shared by the handlers of a process, changeable while it runs.
