@@ -10,10 +10,7 @@ final class ConsumerGroupTests: XCTestCase {
         let database = try TestEnvironment.createDatabase("intake_group")
         let broker = try TestBroker(
             binDir: binDir, partitions: 6,
-            topics: [
-                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations",
-                "gridloop.supervision", "gridloop.outcomes",
-            ])
+            topics: TestBroker.gridloopTopics)
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
         let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))

@@ -16,10 +16,7 @@ extension OutageTests {
         let database = try TestEnvironment.createDatabase("intake_freeze")
         let broker = try TestBroker(
             binDir: binDir,
-            topics: [
-                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations",
-                "gridloop.supervision", "gridloop.outcomes",
-            ])
+            topics: TestBroker.gridloopTopics)
         let daemonEnv = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, daemonEnv)
         let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))

@@ -17,10 +17,7 @@ final class FaultsTogetherTests: XCTestCase {
         let database = try TestEnvironment.createDatabase("faults_together")
         let broker = try TestBroker(
             binDir: binDir,
-            topics: [
-                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-            ])
+            topics: TestBroker.gridloopTopics)
         var daemonEnv = DaemonHarness.environment(broker: broker, database: database, hold: "5s")
         daemonEnv["GRIDLOOP_SLA_ENABLED"] = "false"  // counts of history only: see CrashRecoveryTests
         try DaemonHarness.migrate(binDir, daemonEnv)

@@ -13,10 +13,7 @@ final class HostileInputTests: XCTestCase {
         let database = try TestEnvironment.createDatabase("intake_hostile")
         let broker = try TestBroker(
             binDir: binDir,
-            topics: [
-                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-            ])
+            topics: TestBroker.gridloopTopics)
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
         let valid12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-sample.kafka"))

@@ -131,10 +131,7 @@ final class MigrationTests: XCTestCase {
         let database = try TestEnvironment.createDatabase("migrate_changed_daemon")
         let broker = try TestBroker(
             binDir: binDir,
-            topics: [
-                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-            ])
+            topics: TestBroker.gridloopTopics)
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
         let db = try PostgresConnection(database)

@@ -14,10 +14,7 @@ final class OutageTests: XCTestCase {
         let database = try TestEnvironment.createDatabase("intake_outage")
         let broker = try TestBroker(
             binDir: binDir,
-            topics: [
-                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations",
-                "gridloop.supervision", "gridloop.outcomes",
-            ])
+            topics: TestBroker.gridloopTopics)
         let daemonEnv = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, daemonEnv)
         let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))
@@ -66,10 +63,7 @@ final class OutageTests: XCTestCase {
         let database = try TestEnvironment.createDatabase("grace_period")
         let broker = try TestBroker(
             binDir: binDir,
-            topics: [
-                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq, "gridloop.escalations",
-                "gridloop.supervision", "gridloop.outcomes",
-            ])
+            topics: TestBroker.gridloopTopics)
         var daemonEnv = DaemonHarness.environment(broker: broker, database: database)
         daemonEnv["GRIDLOOP_GRACE_PERIOD"] = "2s"
         try DaemonHarness.migrate(binDir, daemonEnv)

@@ -11,10 +11,7 @@ final class PoisonIsolationTests: XCTestCase {
         let database = try TestEnvironment.createDatabase("intake_poison")
         let broker = try TestBroker(
             binDir: binDir,
-            topics: [
-                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-            ])
+            topics: TestBroker.gridloopTopics)
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
 

@@ -65,10 +65,7 @@ final class ServiceTests: XCTestCase {
         let database = try TestEnvironment.createDatabase("service_reload")
         let broker = try TestBroker(
             binDir: binDir,
-            topics: [
-                IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-                "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-            ])
+            topics: TestBroker.gridloopTopics)
         var env = DaemonHarness.environment(broker: broker, database: database)
         env["GRIDLOOP_LOG_LEVEL"] = nil  // the file's level, so that a reload can change it
         try DaemonHarness.migrate(binDir, env)

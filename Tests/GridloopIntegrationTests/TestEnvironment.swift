@@ -110,6 +110,12 @@ final class ChildProcess {
 
 /// A development broker process (librdkafka's mock cluster) for one test.
 final class TestBroker {
+    /// The daemon's topics under their default names: both intake feeds, the dead letters and the
+    /// three outbound streams.
+    static let gridloopTopics = [
+        IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
+        "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+    ]
     let child: ChildProcess
     let bootstrap: String
 
