@@ -5,10 +5,19 @@
 public struct ClockKeeper: Sendable {
     public var policy: SLAPolicy
     public var calculator: DeadlineCalculator
+    /// Who takes a case one level up: the directory file's units and the default unit.
+    public var directory: UnitDirectory
 
-    public init(policy: SLAPolicy, calendar: WorkingCalendar) {
+    /// The unit that takes a case nobody is known for when no directory file is configured.
+    public static let builtInDefaultUnit = UnitRef(unitCode: "SUPERVISION", unitName: "督查室")
+
+    public init(
+        policy: SLAPolicy, calendar: WorkingCalendar,
+        directory: UnitDirectory = .empty(defaultUnit: ClockKeeper.builtInDefaultUnit)
+    ) {
         self.policy = policy
         self.calculator = DeadlineCalculator(calendar: calendar)
+        self.directory = directory
     }
 
     // MARK: Events

@@ -286,5 +286,26 @@ public enum Migrations {
             CREATE INDEX intake_gaps_open ON intake_gaps (consumer_group, topic, partition) WHERE acknowledged_at IS NULL;
             """#
         ),
+        (
+            9, "009_learned_units",
+            #"""
+            -- Gridloop learned units, version 9.
+            -- What the feeds teach about the unit directory: for a level and a case's code there (COMMUNITY:
+            -- community code; STREET: street code; DISTRICT: 'district/category'), the unit the platform itself
+            -- last dispatched or redispatched such a case to. An escalation asks the directory file first, then
+            -- this table, then the default unit. Written with the batch that applied the assignment; the row
+            -- with the later event time wins. Holds one row per code, not per case.
+            CREATE TABLE learned_units (
+                level       text        NOT NULL,
+                code        text        NOT NULL,
+                unit_code   text        NOT NULL,
+                unit_name   text        NOT NULL,
+                -- The case whose assignment taught it, and that assignment's event time.
+                case_id     text        NOT NULL,
+                learned_at  timestamptz NOT NULL,
+                PRIMARY KEY (level, code)
+            );
+            """#
+        ),
     ]
 }
