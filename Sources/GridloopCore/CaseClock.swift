@@ -87,7 +87,10 @@ public struct SLADecision: Sendable, Hashable {
         case warning(limit: ClockKind, deadline: Int64, usedShare: Double)
         case overdue(limit: ClockKind, deadline: Int64)
         case urge(limit: ClockKind, deadline: Int64, count: Int)
-        case escalated(from: LoopLevel, to: LoopLevel, reason: String, deadline: Int64?, count: Int)
+        /// `fromUnit` held the case at `from`; `toUnit` takes it at `to`, and how it was found.
+        case escalated(
+            from: LoopLevel, to: LoopLevel, reason: String, deadline: Int64?, count: Int, fromUnit: UnitRef,
+            toUnit: UnitResolution)
         case resolved(
             level: LoopLevel, result: String, escalations: Int, satisfaction: Satisfaction?,
             openedAt: Int64, resolvedAt: Int64)

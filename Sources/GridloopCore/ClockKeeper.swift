@@ -27,8 +27,8 @@ public struct ClockKeeper: Sendable {
     /// the case one level up). `state` may change: such an escalation moves the case's level.
     public func apply(
         _ event: CaseEvent, to clock: CaseClock?, state: inout CaseState,
-        topic: String, partition: Int32
-    ) -> (clock: CaseClock?, decisions: [SLADecision]) {
+        topic: String, partition: Int32, learned: LearnedUnits = LearnedUnits()
+    ) -> (clock: CaseClock?, decisions: [DecisionSnapshot]) {
         let t = event.eventTime
         guard var c = clock else {
             guard event.type == .dispatch || event.type == .redispatch else { return (nil, []) }
@@ -39,7 +39,7 @@ public struct ClockKeeper: Sendable {
         }
         c.topic = topic
         c.partition = partition
-        var decisions: [SLADecision] = []
+        var decisions: [DecisionSnapshot] = []
         switch event.type {
         case .dispatch, .redispatch:
             c.closed = false
@@ -84,12 +84,13 @@ public struct ClockKeeper: Sendable {
                         &c, state: state, at: t, result: state.lastResult?.rawValue ?? "RESOLVED",
                         satisfaction: event.satisfaction))
             } else if event.satisfaction == .unsatisfied, c.replied, !c.closed {
-                decisions += reopen(&c, state: &state, at: t, unsatisfied: true)
+                decisions += reopen(&c, state: &state, at: t, unsatisfied: true, learned: learned)
             }
         case .reopen:
             // The platform reopens a replied case; an unsatisfied callback may already have.
             if c.replied {
-                decisions += reopen(&c, state: &state, at: t, unsatisfied: state.lastSatisfaction == .unsatisfied)
+                decisions += reopen(
+                    &c, state: &state, at: t, unsatisfied: state.lastSatisfaction == .unsatisfied, learned: learned)
             }
         case .withdraw:
             if !c.closed { decisions.append(resolve(&c, state: state, at: t, result: "WITHDRAWN", satisfaction: nil)) }
@@ -97,13 +98,21 @@ public struct ClockKeeper: Sendable {
         return (c, decisions)
     }
 
-    /// The decisions due at or before `watermark`, fired in time order, with the clock and case after them.
-    public func fire(_ clock: CaseClock, state: CaseState, until watermark: Int64)
-        -> (clock: CaseClock, state: CaseState, decisions: [SLADecision])
+    /// The decisions due at or before `watermark`, fired in time order, each with the case as it
+    /// stood at its instant, and the clock and case after them all. An escalation hands the case
+    /// to the unit that takes it one level up (`UnitResolution`: the directory, what the feeds
+    /// taught, or the default unit), which is its assignee from then on.
+    public func fire(_ clock: CaseClock, state: CaseState, until watermark: Int64, learned: LearnedUnits = LearnedUnits())
+        -> (clock: CaseClock, state: CaseState, decisions: [DecisionSnapshot])
     {
         var c = clock
         var s = state
-        var out: [SLADecision] = []
+        var out: [DecisionSnapshot] = []
+        func emit(_ id: String, _ due: Int64, _ kind: SLADecision.Kind, level: LoopLevel) {
+            out.append(
+                DecisionSnapshot(
+                    decision: SLADecision(id: id, caseId: c.caseId, time: due, kind: kind), level: level, state: s))
+        }
         // Each step announces one thing or moves the case up; a case walks at most a few dozen.
         for _ in 0..<1000 {
             guard let (kind, due) = nextAction(c), due <= watermark, var k = c[kind] else { break }
@@ -113,28 +122,28 @@ public struct ClockKeeper: Sendable {
             case .running where due < deadline:
                 k.stage = .warned
                 c[kind] = k
-                out.append(
-                    SLADecision(
-                        id: "\(prefix)/warning", caseId: c.caseId, time: due,
-                        kind: .warning(limit: kind, deadline: deadline, usedShare: policy.warningShare)))
+                emit(
+                    "\(prefix)/warning", due, .warning(limit: kind, deadline: deadline, usedShare: policy.warningShare),
+                    level: c.level)
             case .running, .warned:
-                out.append(
-                    SLADecision(
-                        id: "\(prefix)/overdue", caseId: c.caseId, time: due,
-                        kind: .overdue(limit: kind, deadline: deadline)))
+                emit("\(prefix)/overdue", due, .overdue(limit: kind, deadline: deadline), level: c.level)
                 if let next = c.level.next {
                     let from = c.level
+                    let fromUnit = UnitRef(unitCode: s.unitCode, unitName: s.unitName)
+                    let to = UnitResolution.resolve(level: next, for: s, directory: directory, learned: learned)
                     c.escalations += 1
-                    out.append(
-                        SLADecision(
-                            id: "\(prefix)/escalated", caseId: c.caseId, time: due,
-                            kind: .escalated(
-                                from: from, to: next, reason: kind == .sign ? "SIGN_OVERDUE" : "HANDLE_OVERDUE",
-                                deadline: deadline, count: c.escalations)))
                     s.level = next
+                    s.unitCode = to.unit.unitCode
+                    s.unitName = to.unit.unitName
                     s.status = .dispatched
                     s.signedAt = nil
                     s.assignedAt = due
+                    emit(
+                        "\(prefix)/escalated", due,
+                        .escalated(
+                            from: from, to: next, reason: kind == .sign ? "SIGN_OVERDUE" : "HANDLE_OVERDUE",
+                            deadline: deadline, count: c.escalations, fromUnit: fromUnit, toUnit: to),
+                        level: from)
                     assign(&c, level: next, at: due, state: s, platform: false)
                 } else {
                     k.stage = .overdue
@@ -143,10 +152,7 @@ public struct ClockKeeper: Sendable {
             case .overdue:
                 k.urges += 1
                 c[kind] = k
-                out.append(
-                    SLADecision(
-                        id: "\(prefix)/urge-\(k.urges)", caseId: c.caseId, time: due,
-                        kind: .urge(limit: kind, deadline: deadline, count: k.urges)))
+                emit("\(prefix)/urge-\(k.urges)", due, .urge(limit: kind, deadline: deadline, count: k.urges), level: c.level)
             }
         }
         return (c, s, out)
@@ -202,21 +208,28 @@ public struct ClockKeeper: Sendable {
         recompute(&c)
     }
 
-    /// Reopening after an unsatisfied callback: one level up (an escalation) or at the same level, per policy.
-    private func reopen(_ c: inout CaseClock, state: inout CaseState, at t: Int64, unsatisfied: Bool) -> [SLADecision] {
+    /// Reopening after an unsatisfied callback: one level up (an escalation, to the unit that
+    /// takes the case there) or at the same level, per policy.
+    private func reopen(
+        _ c: inout CaseClock, state: inout CaseState, at t: Int64, unsatisfied: Bool, learned: LearnedUnits
+    ) -> [DecisionSnapshot] {
         c.closed = false
         c.awaitingRedispatch = false
         if unsatisfied, policy.reopenUnsatisfied == .oneLevelUp, let next = c.level.next {
             let from = c.level
+            let fromUnit = UnitRef(unitCode: state.unitCode, unitName: state.unitName)
+            let to = UnitResolution.resolve(level: next, for: state, directory: directory, learned: learned)
             c.escalations += 1
+            state.level = next
+            state.unitCode = to.unit.unitCode
+            state.unitName = to.unit.unitName
             let d = SLADecision(
                 id: "\(c.caseId)/a\(c.assignment)/reopened/escalated", caseId: c.caseId, time: t,
                 kind: .escalated(
                     from: from, to: next, reason: "REOPENED_UNSATISFIED", deadline: nil,
-                    count: c.escalations))
-            state.level = next
+                    count: c.escalations, fromUnit: fromUnit, toUnit: to))
             assign(&c, level: next, at: t, state: state, platform: false)
-            return [d]
+            return [DecisionSnapshot(decision: d, level: from, state: state)]
         }
         assign(&c, level: c.level, at: t, state: state, platform: false)
         c.sign = nil  // the unit that replied already holds the case
@@ -226,16 +239,17 @@ public struct ClockKeeper: Sendable {
     private func resolve(
         _ c: inout CaseClock, state: CaseState, at t: Int64, result: String,
         satisfaction: Satisfaction?
-    ) -> SLADecision {
+    ) -> DecisionSnapshot {
         c.closed = true
         c.sign = nil
         c.handle = nil
-        return SLADecision(
+        let d = SLADecision(
             id: "\(c.caseId)/a\(c.assignment)/resolved", caseId: c.caseId, time: t,
             kind: .resolved(
                 level: state.repliedLevel ?? state.level, result: result, escalations: c.escalations,
                 satisfaction: satisfaction, openedAt: state.order.acceptTime,
                 resolvedAt: t))
+        return DecisionSnapshot(decision: d, level: c.level, state: state)
     }
 
     /// Deadlines and warning instants of the running clocks, from the assignment start, the

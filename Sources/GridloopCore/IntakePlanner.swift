@@ -97,13 +97,14 @@ public struct SkippedMessage: Sendable, Hashable {
     public var orderNo: String?
 }
 
-/// Decides, for a batch of consumed messages in partition order, what becomes of each:
-/// applied to its case, ignored as a resend, held, dead-lettered or skipped. Pure: it is
-/// given the stored state of the cases the batch touches and returns what to write.
+/// The one batch step of the intake, pure: for a batch of consumed messages in partition order,
+/// decides what becomes of each (applied to its case, ignored as a resend, held, dead-lettered or
+/// skipped) and, with a `ClockKeeper`, moves the SLA clocks with each applied event: whatever
+/// fell due before the event fires first, so a backlog decides exactly as the live feed would
+/// have (a SIGN stops the clock only if it came before the deadline). Each case's state is
+/// computed once, here; the result is what to write: states, clocks, decisions, learned units.
 public struct IntakePlanner: Sendable {
     public private(set) var states: [String: CaseState]
-    /// The states the planner was given, before anything of this batch.
-    public let initialStates: [String: CaseState]
     /// Cases whose state this batch changed.
     public private(set) var changedCases: Set<String> = []
     /// Cases this batch created (their DISPATCH is in it); a subset of `changedCases`.
@@ -114,37 +115,64 @@ public struct IntakePlanner: Sendable {
     public private(set) var releasedHeldKeys: [String] = []
     public private(set) var deadLetters: [DeadLetter] = []
     public private(set) var skipped: [SkippedMessage] = []
-    /// Resends that changed nothing.
     /// Resends recognised, by source.
     public private(set) var duplicatesBySource: [CaseSource: Int] = [:]
     public var duplicates: Int { duplicatesBySource.values.reduce(0, +) }
+    /// The clocks this batch moved, as they are after it.
+    public private(set) var changedClocks: [String: CaseClock] = [:]
+    /// The decisions taken, in the order taken, each with the case as it stood at its instant.
+    public private(set) var decisions: [DecisionSnapshot] = []
+    /// What the feeds taught about the unit directory, this batch's assignments included.
+    public private(set) var learned: LearnedUnits
+    /// What this batch taught (to record with it).
+    public private(set) var newlyLearned: [UnitKey: LearnedUnits.Learned] = [:]
 
     private var appliedKeys: Set<String>
     private var held: [String: [HeldEvent]]
     private var heldKeys: Set<String>
     /// Held events that were stored before this batch (releasing them deletes a row).
     private var storedHeldKeys: Set<String>
+    private let keeper: ClockKeeper?
+    /// The clocks as they were before this batch.
+    private let knownClocks: [String: CaseClock]
 
     /// - Parameters:
     ///   - states: stored state of every case the batch may touch.
     ///   - appliedKeys: event keys among the batch's that are already in the history.
     ///   - held: stored held events of those cases.
-    public init(states: [String: CaseState], appliedKeys: Set<String>, held: [HeldEvent]) {
+    ///   - clocks: the clocks of those cases, when `keeper` runs them (nil: no SLA clocks).
+    ///   - learned: the units learned so far.
+    public init(
+        states: [String: CaseState], appliedKeys: Set<String>, held: [HeldEvent],
+        clocks: [String: CaseClock] = [:], keeper: ClockKeeper? = nil, learned: LearnedUnits = LearnedUnits()
+    ) {
         self.states = states
-        self.initialStates = states
         self.appliedKeys = appliedKeys
         var byCase: [String: [HeldEvent]] = [:]
         for h in held { byCase[h.event.caseId, default: []].append(h) }
         self.held = byCase
         self.heldKeys = Set(held.map(\.event.eventKey))
         self.storedHeldKeys = heldKeys
+        self.keeper = keeper
+        self.knownClocks = clocks
+        self.learned = learned
     }
 
-    /// Replaces a case's state with one decided outside the feed (an escalation by the SLA
-    /// clocks): it is written with the batch.
-    public mutating func replaceState(_ state: CaseState) {
-        states[state.caseId] = state
-        changedCases.insert(state.caseId)
+    /// The clock of a case as it is now in this batch.
+    public func clock(of caseId: String) -> CaseClock? { changedClocks[caseId] ?? knownClocks[caseId] }
+
+    /// When a clock next needs attention (nil: nothing pending, or no clocks run).
+    public func nextDue(_ clock: CaseClock) -> Int64? { keeper?.nextDue(clock) }
+
+    /// Fires what is due on `clock` up to `watermark` (time passing, not an event): the due
+    /// clocks' pass. `state` is the case's current state.
+    public mutating func fire(_ clock: CaseClock, state: CaseState, until watermark: Int64) {
+        guard let keeper else { return }
+        let r = keeper.fire(clock, state: state, until: watermark, learned: learned)
+        changedClocks[clock.caseId] = r.clock
+        decisions += r.decisions
+        states[clock.caseId] = r.state
+        if r.state != state { changedCases.insert(clock.caseId) }
     }
 
     /// Takes the next consumed message.
@@ -255,17 +283,41 @@ public struct IntakePlanner: Sendable {
     }
 
     private mutating func apply(_ event: CaseEvent, at coordinates: SourceCoordinates, gapBefore: Int) {
-        let next: CaseState
-        if let state = states[event.caseId] {
-            next = state.applying(event, gapBefore: gapBefore)
+        let id = event.caseId
+        var prior = states[id]
+        var clock = clock(of: id)
+        if let keeper, let c = clock, let s = prior {
+            // Time passed up to the event first: what fell due before it is decided before it.
+            let r = keeper.fire(c, state: s, until: event.eventTime - 1, learned: learned)
+            if !r.decisions.isEmpty {
+                clock = r.clock
+                changedClocks[id] = r.clock
+                prior = r.state
+                decisions += r.decisions
+            }
+        }
+        var next: CaseState
+        if let prior {
+            next = prior.applying(event, gapBefore: gapBefore)
         } else if let started = CaseState.start(from: event) {
             next = gapBefore > 0 ? started.withGap(gapBefore) : started
-            createdCases.insert(event.caseId)
+            createdCases.insert(id)
         } else {
             return
         }
-        states[event.caseId] = next
-        changedCases.insert(event.caseId)
+        if let key = learned.learn(from: event, state: next) { newlyLearned[key] = learned[key] }
+        if let keeper {
+            let r = keeper.apply(
+                event, to: clock, state: &next, topic: coordinates.topic, partition: coordinates.partition,
+                learned: learned)
+            if let c = r.clock {
+                changedClocks[id] = c
+                next.level = c.level
+            }
+            decisions += r.decisions
+        }
+        states[id] = next
+        changedCases.insert(id)
         appliedKeys.insert(event.eventKey)
         applied.append(
             AppliedEvent(

@@ -63,20 +63,31 @@ public enum OutboundEvent {
             w.field("limit", limit.rawValue)
             w.time("deadline", deadline)
             w.number("usedShare", share)
+            w.clock(limit, level: s.level, unitCode: s.unitCode, unitName: s.unitName)
         case .overdue(let limit, let deadline):
             w.field("limit", limit.rawValue)
             w.time("deadline", deadline)
             w.duration("overdueBy", millis: d.time - deadline)
+            w.clock(limit, level: s.level, unitCode: s.unitCode, unitName: s.unitName)
         case .urge(let limit, let deadline, let count):
             w.field("limit", limit.rawValue)
             w.time("deadline", deadline)
             w.int("urgeCount", count)
-        case .escalated(let from, let to, let reason, let deadline, let count):
+            w.clock(limit, level: s.level, unitCode: s.unitCode, unitName: s.unitName)
+        case .escalated(let from, let to, let reason, let deadline, let count, let fromUnit, let toUnit):
             w.field("fromLevel", from.rawValue)
             w.field("toLevel", to.rawValue)
             w.field("reason", reason)
             w.time("deadline", deadline)
             w.int("escalationCount", count)
+            if let limit = ClockKind.breached(by: reason) {
+                w.clock(limit, level: from, unitCode: fromUnit.unitCode, unitName: fromUnit.unitName)
+            }
+            w.beginObject("toUnit")
+            w.field("unitCode", toUnit.unit.unitCode)
+            w.field("unitName", toUnit.unit.unitName)
+            w.field("resolvedBy", toUnit.resolvedBy.rawValue)
+            w.endObject()
         case .resolved(let level, let result, let escalations, let satisfaction, let openedAt, let resolvedAt):
             w.field("resolvedLevel", level.rawValue)
             w.field("result", result)
@@ -304,6 +315,30 @@ struct JSONWriter {
                 }
             default: bytes.append(b)
             }
+        }
+    }
+}
+
+extension JSONWriter {
+    /// `"clock":{"kind":…,"level":…,"unitCode":…,"unitName":…}`: whose limit an event concerns
+    /// (contract version 2).
+    mutating func clock(_ kind: ClockKind, level: LoopLevel, unitCode: String, unitName: String) {
+        beginObject("clock")
+        field("kind", kind.rawValue)
+        field("level", level.rawValue)
+        field("unitCode", unitCode)
+        field("unitName", unitName)
+        endObject()
+    }
+}
+
+extension ClockKind {
+    /// The limit whose breach an escalation's reason names (nil: not a breach, a reopening).
+    static func breached(by reason: String) -> ClockKind? {
+        switch reason {
+        case "SIGN_OVERDUE": .sign
+        case "HANDLE_OVERDUE": .handle
+        default: nil
         }
     }
 }

@@ -33,9 +33,9 @@ extension IntakeService {
         try Self.wait(for: &firedUncached, touching: misses, committer)
         // A case not in the cache is not in any batch still being committed, so the reader sees its latest state.
         let ctx = try reader.context(caseIds: misses)
-        let clocks = try reader.clocks(caseIds: Set(ctx.states.keys))
+        let stored = try reader.clocks(caseIds: Set(ctx.states.keys))
         for (id, state) in ctx.states {
-            cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? [], clock: clocks[id])
+            cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? [], clock: stored[id])
         }
         var states: [String: CaseState] = [:]
         states.reserveCapacity(caseIds.count)
@@ -65,10 +65,15 @@ extension IntakeService {
             if !stored.isEmpty { held += try reader.heldEvents(caseIds: stored) }
         }
         let loaded = monotonicNanos()
-        var planner = IntakePlanner(states: states, appliedKeys: applied, held: held)
+        var clocks: [String: CaseClock] = [:]
+        if config.slaEnabled {
+            for id in caseIds { if let c = cache[id]?.clock { clocks[id] = c } }
+        }
+        var planner = makePlanner(states: states, appliedKeys: applied, held: held, clocks: clocks)
         for item in items { planner.offer(item, now: now) }
-        var changed = runClocks(&planner)
-        changed.prepare()  // the COPY bodies, here rather than on the commit thread
+        var changed = clockChanges(planner)
+        changed.prepare()
+        learned = planner.learned  // the COPY bodies, here rather than on the commit thread
         let planned = monotonicNanos()
         let next = IntakePlanner.nextOffsets(items).map {
             PartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset)

@@ -7,18 +7,24 @@ import Logging
 // cases, so the clocks of a case move in the same transactions as its state (the batch that
 // applied its events, or the firing of its due clocks), fenced by the same consumer offsets.
 extension IntakeService {
-    /// Moves the clocks of the cases whose events the planner applied, in applied order; may
-    /// change a case's state (an unsatisfied callback reopening it one level up).
-    func runClocks(_ planner: inout IntakePlanner) -> ClockChanges {
+    /// A planner for a batch or a pass over these cases: with the clocks when they run, and what
+    /// has been learned about the unit directory.
+    func makePlanner(
+        states: [String: CaseState], appliedKeys: Set<String> = [], held: [HeldEvent] = [],
+        clocks: [String: CaseClock] = [:]
+    ) -> IntakePlanner {
+        IntakePlanner(
+            states: states, appliedKeys: appliedKeys, held: held, clocks: clocks,
+            keeper: config.slaEnabled ? keeper : nil, learned: learned)
+    }
+
+    /// What the planner's clocks write with it: the clocks it moved, when each is due next, and
+    /// the outbox records of its decisions (the COPY bodies are encoded later, by `prepare`).
+    func clockChanges(_ planner: IntakePlanner) -> ClockChanges {
         var changes = ClockChanges()
-        guard config.slaEnabled, !planner.applied.isEmpty else { return changes }
-        let batch = keeper.run(planner.applied, initial: planner.initialStates) { id in
-            cache[id]?.clock ?? preloadedClocks[id]
-        }
-        for (id, state) in batch.states where planner.states[id] != state { planner.replaceState(state) }
-        changes.clocks = batch.clocks
-        for (id, clock) in batch.clocks { changes.due[id] = keeper.nextDue(clock) }
-        changes.decisions = batch.decisions.map { record($0.decision, level: $0.level, state: $0.state) }
+        changes.clocks = planner.changedClocks
+        for (id, clock) in planner.changedClocks { changes.due[id] = planner.nextDue(clock) }
+        changes.decisions = planner.decisions.map(record)
         return changes
     }
 
@@ -64,8 +70,7 @@ extension IntakeService {
             let misses = Set(due.map(\.caseId)).filter { cache[$0] == nil }
             let ctx = try reader.context(caseIds: misses, withKeys: false)
             let t2 = monotonicNanos()
-            var plan = IntakePlanner(states: [:], appliedKeys: [], held: [])
-            var changes = ClockChanges()
+            var plan = makePlanner(states: [:])
             var touched: Set<TopicPartition> = []
             for stored in due {
                 let tp = TopicPartition(topic: stored.topic, partition: stored.partition)
@@ -79,17 +84,10 @@ extension IntakeService {
                     guard let at = keeper.nextDue(cached), at <= wm else { continue }
                     clock = cached
                 }
-                let (after, newState, decisions) = keeper.fire(clock, state: state, until: wm)
-                changes.clocks[clock.caseId] = after
-                changes.due[clock.caseId] = keeper.nextDue(after)
-                var level = clock.level
-                for d in decisions {
-                    changes.decisions.append(record(d, level: level, state: newState))
-                    if case .escalated(_, let to, _, _, _) = d.kind { level = to }
-                }
-                if newState != state { plan.replaceState(newState) }
+                plan.fire(clock, state: state, until: wm)
                 touched.insert(tp)
             }
+            var changes = clockChanges(plan)
             // Fence on the offsets: if another member took a partition over, nothing is written.
             let fence = touched.map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: positions[$0] ?? -2) }
             try remember(plan, clocks: changes)
@@ -119,7 +117,8 @@ extension IntakeService {
     }
 
     /// The outbox record of a decision: the CloudEvents message, on its topic.
-    func record(_ d: SLADecision, level: LoopLevel, state: CaseState) -> DecisionRecord {
+    func record(_ taken: DecisionSnapshot) -> DecisionRecord {
+        let d = taken.decision
         let topic: String
         switch OutboundEvent.stream(of: d) {
         case .escalations: topic = config.topics.escalations
@@ -127,8 +126,8 @@ extension IntakeService {
         case .outcomes: topic = config.topics.outcomes
         }
         return DecisionRecord(
-            decision: d, level: level, topic: topic,
-            payload: OutboundEvent.json(d, state: state, deployment: config.deploymentName))
+            decision: d, level: taken.level, topic: topic,
+            payload: OutboundEvent.json(d, state: taken.state, deployment: config.deploymentName))
     }
 
     func record(_ changes: ClockChanges) {
@@ -138,17 +137,39 @@ extension IntakeService {
         logger.info("decisions taken", metadata: byKind.mapValues { "\($0)" })
         counters.add("decisions", changes.decisions.count)
         counters.add("escalations", changes.decisions.count { if case .escalated = $0.decision.kind { true } else { false } })
+        warnUnresolved(changes.decisions)
         guard logger.logLevel <= .debug else { return }
         for r in changes.decisions {
             let d = r.decision
             var md: Logger.Metadata = [
                 "case": "\(d.caseId)", "event": "\(d.typeName)", "level": "\(r.level.rawValue)", "id": "\(d.id)",
             ]
-            if case .escalated(_, let to, let reason, _, _) = d.kind {
+            if case .escalated(_, let to, let reason, _, _, _, let unit) = d.kind {
                 md["to_level"] = "\(to.rawValue)"
                 md["reason"] = "\(reason)"
+                md["to_unit"] = "\(unit.unit.unitCode)"
+                md["resolved_by"] = "\(unit.resolvedBy.rawValue)"
             }
             logger.debug("decision", metadata: md)
+        }
+    }
+
+    /// A warning, once per missing code (not once per case), for each escalation that the
+    /// directory file could not resolve: the unit was learned from the feeds, or the default
+    /// unit took the case. The operator adds the code to the directory.
+    private func warnUnresolved(_ decisions: [DecisionRecord]) {
+        for r in decisions {
+            guard case .escalated(_, let to, _, _, _, _, let unit) = r.decision.kind, unit.resolvedBy != .directory else {
+                continue
+            }
+            let code = unit.key?.description ?? "\(to.rawValue) (case without the code)"
+            guard unresolved.withLock({ $0.insert("\(unit.resolvedBy.rawValue) \(code)").inserted }) else { continue }
+            logger.warning(
+                "unit directory has no entry",
+                metadata: [
+                    "code": "\(code)", "resolved_by": "\(unit.resolvedBy.rawValue)", "unit": "\(unit.unit.unitCode)",
+                    "case": "\(r.decision.caseId)",
+                ])
         }
     }
 }

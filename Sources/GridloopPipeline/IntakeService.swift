@@ -62,8 +62,13 @@ public final class IntakeService: @unchecked Sendable {
     /// Offsets of batches the database refused for their data, per partition: read again, they
     /// are committed in isolation (`isolate`). Kept across sessions; forgotten once passed.
     private var suspects: [TopicPartition: Range<Int64>] = [:]
-    /// Clocks of cases outside the cache, loaded for an expiry pass.
-    var preloadedClocks: [String: CaseClock] = [:]
+    /// What the feeds taught about the unit directory (`learned_units`): read at every session
+    /// start and every minute (other instances learn too), and extended by each batch planned.
+    var learned = LearnedUnits()
+    private var lastLearnedRefresh: UInt64 = 0
+    /// The unit keys whose escalations the directory file could not resolve, already warned
+    /// about (once per code, not once per case). Touched on the commit thread.
+    let unresolved = Mutex<Set<String>>([])
     /// The session's consumer: the rebalance handler (inside its poll) compares stored offsets
     /// with the log through it (IntakeService+Gaps.swift).
     weak var consumer: KafkaConsumer?
@@ -185,6 +190,8 @@ public final class IntakeService: @unchecked Sendable {
         lastFireJob = 0
         firedUncached = []
         gapStopped = []
+        learned = LearnedUnits(try LearnedUnitQueries.all(from: readConnection))
+        lastLearnedRefresh = monotonicNanos()
         defer { committer.stop() }
         let handler = Rebalance(service: self)
         let logger = self.logger
@@ -228,6 +235,10 @@ public final class IntakeService: @unchecked Sendable {
             if monotonicNanos() - lastFiring > 200_000_000 {
                 try fireDue(consumer)
                 lastFiring = monotonicNanos()
+            }
+            if monotonicNanos() - lastLearnedRefresh > 60_000_000_000 {
+                learned.merge(try LearnedUnitQueries.all(from: readConnection))
+                lastLearnedRefresh = monotonicNanos()
             }
             observe(consumer)
         }
@@ -347,7 +358,8 @@ public final class IntakeService: @unchecked Sendable {
 
     /// Ends the hold of events that waited `holdWait` for what they need, on partitions the
     /// intake has caught up with: after a restart or an outage the backlog may still hold the
-    /// missing event, so a partition with a backlog expires nothing yet.
+    /// missing event, so a partition with a backlog expires nothing yet. Planned here like a
+    /// batch and committed by the commit thread, fenced on the partitions' offsets.
     private func expireHeld(_ consumer: KafkaConsumer) throws {
         guard let reader, let writer, let committer else { return }
         let owned = positions.compactMap { tp, position -> PartitionOffset? in
@@ -360,20 +372,40 @@ public final class IntakeService: @unchecked Sendable {
         // Usually nothing has waited that long: ask the reader first, and wait for the commit
         // thread only when there is work (rows that batches in flight write were held just now).
         guard try reader.hasHeld(before: cutoff, partitions: owned) else { return }
-        try committer.drain()  // the writer is ours while nothing is in flight
-        var changes = ClockChanges()
-        let planner = try writer.expireHeld(before: cutoff, holdSeconds: config.holdSeconds, partitions: owned) { plan in
-            // Held events applied now move the clocks too: load those not cached (nothing is in flight).
-            let missing = Set(plan.applied.map(\.event.caseId)).filter { cache[$0] == nil }
-            for (id, clock) in try writer.clocks(caseIds: missing) { preloadedClocks[id] = clock }
-            changes = runClocks(&plan)
-            preloadedClocks = [:]
-            return changes
+        try committer.drain()  // nothing in flight: the reader sees every held row and case as written
+        let expired = try reader.expiredHeld(before: cutoff, partitions: owned)
+        guard !expired.isEmpty else { return }
+        let ids = Set(expired.map(\.event.caseId))
+        let misses = ids.filter { cache[$0] == nil }
+        let ctx = try reader.context(caseIds: misses)
+        let stored = config.slaEnabled ? try reader.clocks(caseIds: Set(ctx.states.keys)) : [:]
+        for (id, state) in ctx.states {
+            cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? [], clock: stored[id])
         }
-        try remember(planner, clocks: changes)
-        record(planner, messages: 0)
-        record(changes)
-        if !planner.deadLetters.isEmpty || !changes.decisions.isEmpty { onCommit() }
+        var states: [String: CaseState] = [:]
+        var clocks: [String: CaseClock] = [:]
+        for id in ids {
+            states[id] = cache[id]?.state
+            clocks[id] = cache[id]?.clock
+        }
+        var plan = makePlanner(states: states, held: try reader.heldEvents(caseIds: ids), clocks: clocks)
+        plan.expire(expired, holdSeconds: config.holdSeconds)
+        var changes = clockChanges(plan)
+        changes.prepare()
+        learned = plan.learned
+        // Fence on the offsets: if another member took a partition over, nothing is written.
+        let fence = Set(expired.map { TopicPartition(topic: $0.coordinates.topic, partition: $0.coordinates.partition) })
+            .map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: positions[$0] ?? -2) }
+        try remember(plan, clocks: changes)
+        let expiry = plan
+        let decided = changes
+        let job = try committer.submit { [self] in
+            try writer.commit(expiry, clocks: decided, expected: fence, next: fence)
+            record(expiry, messages: 0)
+            record(decided)
+            if !expiry.deadLetters.isEmpty || !decided.decisions.isEmpty { onCommit() }
+        }
+        heldInFlight.append((job, Dictionary(uniqueKeysWithValues: ids.map { ($0, plan.heldEvents(of: $0)) })))
     }
 
     /// Brings the cache up to what a plan writes (before its commit: a failed commit ends the session).

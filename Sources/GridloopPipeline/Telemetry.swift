@@ -28,6 +28,7 @@ public enum Metric {
     public static let isolated = "gridloop_intake_isolated_total"  // source: refused by the database, dead-lettered
     public static let escalations = "gridloop_escalations_total"  // from, to
     public static let resolved = "gridloop_resolved_total"  // level
+    public static let unitResolutions = "gridloop_unit_resolutions_total"  // resolvedBy: directory, learned, default
     public static let calendarFallback = "gridloop_calendar_fallback"  // year: 1 while counted Mon–Fri
     public static let ready = "gridloop_ready"
     public static let reloads = "gridloop_config_reloads_total"  // result
@@ -77,13 +78,15 @@ public enum Metric {
         var kinds: [String: Int] = [:]
         var escalated: [String: Int] = [:]  // "from>to"
         var resolvedAt: [String: Int] = [:]
+        var resolvedBy: [String: Int] = [:]
         let lag = Timer(label: fireLag)
         for r in decisions {
             let d = r.decision
             kinds[d.typeName, default: 0] += 1
             switch d.kind {
-            case .escalated(let from, let to, _, _, _):
+            case .escalated(let from, let to, _, _, _, _, let unit):
                 escalated["\(from.rawValue)>\(to.rawValue)", default: 0] += 1
+                resolvedBy[unit.resolvedBy.rawValue, default: 0] += 1
             case .resolved(let level, _, _, _, _, _):
                 resolvedAt[level.rawValue, default: 0] += 1
             case .warning, .overdue, .urge:
@@ -96,6 +99,9 @@ public enum Metric {
             let kind = OutboundEvent.shortType(type)
             byKind[kind] = n
             Counter(label: timersFired, dimensions: [("kind", kind)]).increment(by: n)
+        }
+        for (by, n) in resolvedBy {
+            Counter(label: unitResolutions, dimensions: [("resolvedBy", by)]).increment(by: n)
         }
         for (pair, n) in escalated {
             let levels = pair.split(separator: ">").map(String.init)

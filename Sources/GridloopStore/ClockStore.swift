@@ -212,7 +212,7 @@ struct DecisionRow: Sendable {
         case .warning(let l, let dl, _), .overdue(let l, let dl), .urge(let l, let dl, _):
             kind = l.rawValue
             deadline = dl
-        case .escalated(_, let t, let reason, let dl, _):
+        case .escalated(_, let t, let reason, let dl, _, _, _):
             toLevel = t.rawValue
             kind = reason
             deadline = dl

@@ -129,16 +129,17 @@ public final class IntakeStore: @unchecked Sendable {
     /// Stored held events of these cases (the table is small: events waiting for a DISPATCH or a gap).
     public func heldEvents(caseIds: Set<String>) throws -> [HeldEvent] {
         guard !caseIds.isEmpty else { return [] }
-        return try heldEvents(where: "case_id = ANY($1::text[])", [PostgresArray.text(caseIds)], lock: false)
+        return try heldEvents(where: "case_id = ANY($1::text[])", [PostgresArray.text(caseIds)])
     }
 
-    /// Held events whose wait ended before `cutoff` (epoch ms), on the given partitions, locked
-    /// for this transaction. Call inside `commit`'s transaction via `expire`.
-    func expiredHeld(before cutoff: Int64, partitions: [PartitionOffset], limit: Int) throws -> [HeldEvent] {
+    /// Held events whose wait ended before `cutoff` (epoch ms), on the given partitions, oldest
+    /// first. Only the holder of a partition writes its held rows, and the expiry commits fenced
+    /// on the partitions' offsets, so they are read without a lock.
+    public func expiredHeld(before cutoff: Int64, partitions: [PartitionOffset], limit: Int = 1000) throws -> [HeldEvent] {
         guard !partitions.isEmpty else { return [] }
         return try heldEvents(
             where: Self.heldBefore + " ORDER BY held_at LIMIT \(limit)",
-            Self.heldBeforeParameters(cutoff, partitions), lock: true)
+            Self.heldBeforeParameters(cutoff, partitions))
     }
 
     /// Held rows on partitions `$2`, `$3` that wait since before `$1` (epoch ms).
@@ -160,12 +161,12 @@ public final class IntakeStore: @unchecked Sendable {
         return rows.bool(0, 0) == true
     }
 
-    private func heldEvents(where clause: String, _ params: [String?], lock: Bool) throws -> [HeldEvent] {
+    private func heldEvents(where clause: String, _ params: [String?]) throws -> [HeldEvent] {
         let rows = try connection.query(
             """
             SELECT topic, partition, "offset", msg_key, msg_value, (extract(epoch from held_at) * 1000)::bigint,
                    event_key, coalesce(cardinality(msg_header_names), 0)
-            FROM held_events WHERE \(clause)\(lock ? " FOR UPDATE SKIP LOCKED" : "")
+            FROM held_events WHERE \(clause)
             """, params, context: "load held events")
         let withHeaders = (0..<rows.count).filter { rows.int($0, 7)! > 0 }.map { rows.string($0, 6)! }
         let headers = try StoredHeaders.read(connection, table: "held_events", keyColumn: "event_key", keys: withHeaders)
@@ -201,26 +202,6 @@ public final class IntakeStore: @unchecked Sendable {
             t = monotonicNanos()
             try moveOffsets(expected: expected, next: next)
             lastWriteTimings["offsets_us"] = (monotonicNanos() - t) / 1000
-        }
-    }
-
-    /// Ends the hold of expired events on these partitions: applies or dead-letters them, in one transaction.
-    /// Returns how many it handled.
-    /// `clocks` moves the SLA clocks of what the expiry applied (it may change states: escalations).
-    public func expireHeld(
-        before cutoff: Int64, holdSeconds: Int, partitions: [PartitionOffset],
-        limit: Int = 1000, clocks: (inout IntakePlanner) throws -> ClockChanges
-    ) throws -> IntakePlanner {
-        try connection.transaction {
-            let expired = try expiredHeld(before: cutoff, partitions: partitions, limit: limit)
-            let ids = Set(expired.map(\.event.caseId))
-            let ctx = try context(caseIds: ids)
-            var planner = IntakePlanner(states: ctx.states, appliedKeys: [], held: try heldEvents(caseIds: ids))
-            planner.expire(expired, holdSeconds: holdSeconds)
-            let changes = try clocks(&planner)
-            try write(planner)
-            try write(changes)
-            return planner
         }
     }
 
@@ -299,6 +280,10 @@ public final class IntakeStore: @unchecked Sendable {
                     message: "updated \(rows.affected) of \(updated.count) cases: a case row is missing",
                     context: "update cases")
             }
+        }
+        if !plan.newlyLearned.isEmpty {
+            try LearnedUnitQueries.upsert(plan.newlyLearned, on: connection)
+            lap("learned_us")
         }
         if !plan.releasedHeldKeys.isEmpty {
             try connection.query(

@@ -31,17 +31,26 @@ final class ClockKeeperTests: XCTestCase {
     /// Applies events in order as one intake batch; returns the clock, state and decisions.
     func run(_ events: [CaseEvent], keeper: ClockKeeper? = nil) -> (CaseClock?, CaseState?, [SLADecision]) {
         let k = keeper ?? ClockKeeper(policy: policy, calendar: WorkingCalendar())
-        let applied = events.enumerated().map { i, e in
-            AppliedEvent(
-                event: e, coordinates: SourceCoordinates(topic: "t", partition: 0, offset: Int64(i)),
-                eventNo: i + 1, gapBefore: 0)
+        var planner = IntakePlanner(states: [:], appliedKeys: [], held: [], keeper: k)
+        for (i, e) in events.enumerated() {
+            planner.offer(
+                IntakeItem(
+                    coordinates: SourceCoordinates(topic: "t", partition: 0, offset: Int64(i)), key: nil, value: [],
+                    outcome: .event(e)), now: 0)
         }
-        let batch = k.run(applied, initial: [:]) { _ in nil }
-        return (batch.clocks["12345:HF1"], batch.states["12345:HF1"], batch.decisions.map { $0.decision })
+        return (planner.clock(of: "12345:HF1"), planner.states["12345:HF1"], planner.decisions.map(\.decision))
     }
 
     func fire(_ clock: CaseClock, _ state: CaseState, until seconds: Int64) -> (CaseClock, CaseState, [SLADecision]) {
-        let r = ClockKeeper(policy: policy, calendar: WorkingCalendar()).fire(clock, state: state, until: t0 + seconds * 1000)
+        let r = snapshots(clock, state, until: seconds)
+        return (r.0, r.1, r.2.map(\.decision))
+    }
+
+    func snapshots(_ clock: CaseClock, _ state: CaseState, until seconds: Int64, keeper: ClockKeeper? = nil)
+        -> (CaseClock, CaseState, [DecisionSnapshot])
+    {
+        let k = keeper ?? ClockKeeper(policy: policy, calendar: WorkingCalendar())
+        let r = k.fire(clock, state: state, until: t0 + seconds * 1000)
         return (r.clock, r.state, r.decisions)
     }
 
@@ -60,7 +69,7 @@ final class ClockKeeperTests: XCTestCase {
             ])
         XCTAssertEqual(d.map { ($0.time - t0) / 1000 }, [48, 60, 60, 108, 120, 120, 168, 180, 180, 228, 240, 340, 440, 540])
         let levels = d.compactMap {
-            if case .escalated(let f, let t, _, _, _) = $0.kind { "\(f.rawValue)>\(t.rawValue)" } else { nil }
+            if case .escalated(let f, let t, _, _, _, _, _) = $0.kind { "\(f.rawValue)>\(t.rawValue)" } else { nil }
         }
         XCTAssertEqual(levels, ["ESTATE>COMMUNITY", "COMMUNITY>STREET", "STREET>DISTRICT"])
         XCTAssertEqual(s.level, .district)
@@ -117,7 +126,7 @@ final class ClockKeeperTests: XCTestCase {
                 "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
                 "gridloop.case.escalated",
             ])
-        if case .escalated(_, _, let reason, _, _) = d[2].kind { XCTAssertEqual(reason, "HANDLE_OVERDUE") }
+        if case .escalated(_, _, let reason, _, _, _, _) = d[2].kind { XCTAssertEqual(reason, "HANDLE_OVERDUE") }
     }
 
     func testSuspensionStopsTheClockAndResumeMovesTheDeadline() {
@@ -154,7 +163,7 @@ final class ClockKeeperTests: XCTestCase {
         XCTAssertEqual(d.map(\.typeName), ["gridloop.case.escalated"])
         XCTAssertEqual(state!.level, .community)
         XCTAssertEqual(clock!.handle!.deadline, t0 + 620_000, "handled again, with fresh clocks at the new level")
-        if case .escalated(_, _, let reason, _, _) = d[0].kind { XCTAssertEqual(reason, "REOPENED_UNSATISFIED") }
+        if case .escalated(_, _, let reason, _, _, _, _) = d[0].kind { XCTAssertEqual(reason, "REOPENED_UNSATISFIED") }
 
         let (_, _, d2) = run([
             event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
@@ -196,8 +205,8 @@ final class ClockKeeperTests: XCTestCase {
 
     func testTheEmittedEventCarriesTheContractFieldsAndNoPersonalData() throws {
         let (clock, state, _) = run([event(.dispatch, at: 0)])
-        let (_, s, d) = fire(clock!, state!, until: 60)
-        let json = String(decoding: OutboundEvent.json(d[2], state: s, deployment: "hefei-baohe"), as: UTF8.self)
+        let (_, _, d) = snapshots(clock!, state!, until: 60)
+        let json = String(decoding: OutboundEvent.json(d[2].decision, state: d[2].state, deployment: "hefei-baohe"), as: UTF8.self)
         for needle in [
             "\"specversion\":\"1.0\"", "\"type\":\"gridloop.case.escalated\"", "\"source\":\"/gridloop/hefei-baohe\"",
             "\"subject\":\"12345:HF1\"", "\"fromLevel\":\"ESTATE\"", "\"toLevel\":\"COMMUNITY\"",
@@ -211,14 +220,16 @@ final class ClockKeeperTests: XCTestCase {
 
     func testEventsAreWrittenInTheirFixedForm() {
         let (clock, state, _) = run([event(.dispatch, at: 0)])
-        let (_, s, d) = fire(clock!, state!, until: 60)
-        let texts = d.map { String(decoding: OutboundEvent.json($0, state: s, deployment: "hefei-baohe"), as: UTF8.self) }
+        let (_, _, d) = snapshots(clock!, state!, until: 60)
+        let texts = d.map {
+            String(decoding: OutboundEvent.json($0.decision, state: $0.state, deployment: "hefei-baohe"), as: UTF8.self)
+        }
         XCTAssertEqual(
             texts,
             [
-                #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/warning","source":"/gridloop/hefei-baohe","type":"gridloop.case.supervision.warning","subject":"12345:HF1","time":"2025-11-24T16:00:48.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"limit":"SIGN","deadline":"2025-11-24T16:01:00.000Z","usedShare":0.8}}"#,
-                #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/overdue","source":"/gridloop/hefei-baohe","type":"gridloop.case.supervision.overdue","subject":"12345:HF1","time":"2025-11-24T16:01:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"limit":"SIGN","deadline":"2025-11-24T16:01:00.000Z","overdueBy":"PT0H0M0S"}}"#,
-                #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/escalated","source":"/gridloop/hefei-baohe","type":"gridloop.case.escalated","subject":"12345:HF1","time":"2025-11-24T16:01:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"fromLevel":"ESTATE","toLevel":"COMMUNITY","reason":"SIGN_OVERDUE","deadline":"2025-11-24T16:01:00.000Z","escalationCount":1}}"#,
+                #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/warning","source":"/gridloop/hefei-baohe","type":"gridloop.case.supervision.warning","subject":"12345:HF1","time":"2025-11-24T16:00:48.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"ESTATE","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"limit":"SIGN","deadline":"2025-11-24T16:01:00.000Z","usedShare":0.8,"clock":{"kind":"SIGN","level":"ESTATE","unitCode":"U","unitName":"单位"}}}"#,
+                #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/overdue","source":"/gridloop/hefei-baohe","type":"gridloop.case.supervision.overdue","subject":"12345:HF1","time":"2025-11-24T16:01:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"ESTATE","grid":{},"assignee":{"unitCode":"U","unitName":"单位"},"limit":"SIGN","deadline":"2025-11-24T16:01:00.000Z","overdueBy":"PT0H0M0S","clock":{"kind":"SIGN","level":"ESTATE","unitCode":"U","unitName":"单位"}}}"#,
+                #"{"specversion":"1.0","id":"12345:HF1/a1/SIGN/escalated","source":"/gridloop/hefei-baohe","type":"gridloop.case.escalated","subject":"12345:HF1","time":"2025-11-24T16:01:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"SUPERVISION","unitName":"督查室"},"fromLevel":"ESTATE","toLevel":"COMMUNITY","reason":"SIGN_OVERDUE","deadline":"2025-11-24T16:01:00.000Z","escalationCount":1,"clock":{"kind":"SIGN","level":"ESTATE","unitCode":"U","unitName":"单位"},"toUnit":{"unitCode":"SUPERVISION","unitName":"督查室","resolvedBy":"default"}}}"#,
             ])
     }
 
@@ -229,7 +240,11 @@ final class ClockKeeperTests: XCTestCase {
         let t = s.order.acceptTime
         let kinds: [SLADecision.Kind] = [
             .urge(limit: .handle, deadline: t - 1, count: 3),
-            .escalated(from: .street, to: .district, reason: "HANDLE_OVERDUE", deadline: nil, count: 3),
+            .escalated(
+                from: .street, to: .district, reason: "HANDLE_OVERDUE", deadline: nil, count: 3,
+                fromUnit: UnitRef(unitCode: "S1", unitName: "街道"),
+                toUnit: UnitResolution(
+                    unit: UnitRef(unitCode: "D1", unitName: "区\"局\""), resolvedBy: .directory, key: nil, why: "")),
             .resolved(
                 level: .community, result: "SOLVED", escalations: 1, satisfaction: .satisfied, openedAt: t,
                 resolvedAt: t + 90_061_001),
@@ -245,11 +260,11 @@ final class ClockKeeperTests: XCTestCase {
         XCTAssertEqual(
             texts,
             [
-                #"{"specversion":"1.0","id":"x/0","source":"/gridloop/d","type":"gridloop.case.supervision.urge","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"limit":"HANDLE","deadline":"2025-11-24T15:59:59.999Z","urgeCount":3}}"#,
-                #"{"specversion":"1.0","id":"x/1","source":"/gridloop/d","type":"gridloop.case.escalated","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"fromLevel":"STREET","toLevel":"DISTRICT","reason":"HANDLE_OVERDUE","escalationCount":3}}"#,
-                #"{"specversion":"1.0","id":"x/2","source":"/gridloop/d","type":"gridloop.case.resolved","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"resolvedLevel":"COMMUNITY","result":"SOLVED","escalationCount":1,"satisfaction":"SATISFIED","openedAt":"2025-11-24T16:00:00.000Z","resolvedAt":"2025-11-25T17:01:01.001Z"}}"#,
-                #"{"specversion":"1.0","id":"x/3","source":"/gridloop/d","type":"gridloop.case.resolved","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"resolvedLevel":"ESTATE","result":"SOLVED","escalationCount":0,"openedAt":"2025-11-24T16:00:00.000Z","resolvedAt":"2025-11-24T16:00:00.000Z"}}"#,
-                #"{"specversion":"1.0","id":"x/4","source":"/gridloop/d","type":"gridloop.case.supervision.warning","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"U","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"limit":"SIGN","deadline":"2025-11-24T16:00:00.000Z","usedShare":0.8125}}"#,
+                #"{"specversion":"1.0","id":"x/0","source":"/gridloop/d","type":"gridloop.case.supervision.urge","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"SUPERVISION","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"limit":"HANDLE","deadline":"2025-11-24T15:59:59.999Z","urgeCount":3,"clock":{"kind":"HANDLE","level":"COMMUNITY","unitCode":"SUPERVISION","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"}}}"#,
+                #"{"specversion":"1.0","id":"x/1","source":"/gridloop/d","type":"gridloop.case.escalated","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"SUPERVISION","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"fromLevel":"STREET","toLevel":"DISTRICT","reason":"HANDLE_OVERDUE","escalationCount":3,"clock":{"kind":"HANDLE","level":"STREET","unitCode":"S1","unitName":"街道"},"toUnit":{"unitCode":"D1","unitName":"区\"局\"","resolvedBy":"directory"}}}"#,
+                #"{"specversion":"1.0","id":"x/2","source":"/gridloop/d","type":"gridloop.case.resolved","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"SUPERVISION","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"resolvedLevel":"COMMUNITY","result":"SOLVED","escalationCount":1,"satisfaction":"SATISFIED","openedAt":"2025-11-24T16:00:00.000Z","resolvedAt":"2025-11-25T17:01:01.001Z"}}"#,
+                #"{"specversion":"1.0","id":"x/3","source":"/gridloop/d","type":"gridloop.case.resolved","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"SUPERVISION","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"resolvedLevel":"ESTATE","result":"SOLVED","escalationCount":0,"openedAt":"2025-11-24T16:00:00.000Z","resolvedAt":"2025-11-24T16:00:00.000Z"}}"#,
+                #"{"specversion":"1.0","id":"x/4","source":"/gridloop/d","type":"gridloop.case.supervision.warning","subject":"12345:HF1","time":"2024-10-20T16:00:00.000Z","datacontenttype":"application/json","data":{"caseId":"12345:HF1","source":"12345","orderNo":"HF1","category":{"code":"市政设施","name":"市政设施/路灯不亮"},"urgency":"NORMAL","level":"COMMUNITY","grid":{},"assignee":{"unitCode":"SUPERVISION","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"},"limit":"SIGN","deadline":"2025-11-24T16:00:00.000Z","usedShare":0.8125,"clock":{"kind":"SIGN","level":"COMMUNITY","unitCode":"SUPERVISION","unitName":"A \"B\" \\ C/\u000a\u0001\#u{7F}"}}}"#,
             ])
     }
 }

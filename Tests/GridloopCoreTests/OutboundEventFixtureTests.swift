@@ -37,20 +37,36 @@ final class OutboundEventFixtureTests: XCTestCase {
     }
 
     /// Dispatched to a street office that does not sign: warned, overdue and escalated to the
-    /// district, warned and overdue there, urged once, then signed, replied and closed.
+    /// district's water department (the directory names it), warned and overdue there, urged
+    /// once, then signed, replied and closed. Each event names the level and unit whose clock it
+    /// was at its instant.
     func testTheEventsOfEveryKindAreTheFixtureLines() throws {
         let events = [
             event(.dispatch, at: 0), event(.sign, at: 230), event(.reply, at: 300, result: .resolved),
             event(.visit, at: 400, satisfaction: .satisfied),
         ]
-        let applied = events.enumerated().map { i, e in
-            AppliedEvent(
-                event: e, coordinates: SourceCoordinates(topic: "hotline.12345.workorders", partition: 0, offset: Int64(i)),
-                eventNo: i + 1, gapBefore: 0)
+        // The district's directory names its water department for category 09 (供水供气).
+        let directory = UnitDirectory(
+            entries: [
+                .init(
+                    level: .district, code: "340111", category: "09",
+                    unit: UnitRef(unitCode: "D340111-09", unitName: "包河区水务局"), origin: "units.yaml:30")
+            ], defaultUnit: UnitRef(unitCode: "DCS340111", unitName: "包河区督查室"), defaultOrigin: "units.yaml:3")
+        var batch = IntakePlanner(
+            states: [:], appliedKeys: [], held: [],
+            keeper: ClockKeeper(policy: policy, calendar: WorkingCalendar(), directory: directory))
+        for (i, e) in events.enumerated() {
+            batch.offer(
+                IntakeItem(
+                    coordinates: SourceCoordinates(topic: "hotline.12345.workorders", partition: 0, offset: Int64(i)),
+                    key: nil, value: [], outcome: .event(e)), now: 0)
         }
-        let batch = ClockKeeper(policy: policy, calendar: WorkingCalendar()).run(applied, initial: [:]) { _ in nil }
         let written = batch.decisions.map {
             String(decoding: OutboundEvent.json($0.decision, state: $0.state, deployment: "hefei-baohe"), as: UTF8.self)
+        }
+        if let path = ProcessInfo.processInfo.environment["GRIDLOOP_WRITE_EVENT_FIXTURE"] {
+            // After a deliberate change of the contract: write the lines, review the diff, copy them in.
+            try (written.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         }
         let dir = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
         let fixture = try String(contentsOf: dir.appendingPathComponent("outbound-events.jsonl"), encoding: .utf8)
