@@ -197,7 +197,7 @@ extension SLAIntegrationTests {
         let (binDir, broker, database, ladderEnv) = try setUpLadder("people_721_gen")
         var env = ladderEnv
         let policy = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
-        try Self.policy.replacingOccurrences(of: "sign: 3s, handle: 600s", with: "sign: 365d, handle: 365d")
+        try ladderPolicy.replacingOccurrences(of: "sign: 3s, handle: 600s", with: "sign: 365d, handle: 365d")
             .replacingOccurrences(of: "ONE_LEVEL_UP", with: "SAME_LEVEL").write(to: policy, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: policy) }
         env["GRIDLOOP_POLICY_FILE"] = policy.path
