@@ -10,12 +10,17 @@ out=Sources/GridloopStore/Migrations.swift
   echo "/// The SQL migrations, in order; \`version\` is the file's numeric prefix."
   echo "public enum Migrations {"
   echo "    public static let all: [(version: Int, name: String, sql: String)] = ["
+  # In the layout swift-format gives it (scripts/format.sh), so that regenerating changes
+  # only what changed: each SQL line indented by 12 spaces inside a raw multi-line literal.
   for f in schemas/migrations/*.sql; do
     base=$(basename "$f" .sql)
     version=$((10#${base%%_*}))
-    echo "        ($version, \"$base\", #\"\"\""
-    cat "$f"
-    echo "\"\"\"#),"
+    echo "        ("
+    echo "            $version, \"$base\","
+    echo "            #\"\"\""
+    sed -e 's/^\(.\)/            \1/' "$f"
+    echo "            \"\"\"#"
+    echo "        ),"
   done
   echo "    ]"
   echo "}"
