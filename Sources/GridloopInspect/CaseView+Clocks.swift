@@ -41,6 +41,11 @@ extension CaseView {
         public var topic: String?
         /// Whether the relay has published it (false: still in the outbox).
         public var published: Bool
+        /// The unit that held the case (whose clock it was; for an escalation, the unit it left).
+        public var unitCode: String?
+        /// An escalation's receiving unit, `CODE NAME`, and how it was found.
+        public var toUnit: String?
+        public var resolvedBy: String?
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -51,6 +56,9 @@ extension CaseView {
             try c.encode(time, forKey: .time)
             try c.encode(topic, forKey: .topic)
             try c.encode(published, forKey: .published)
+            try c.encode(unitCode, forKey: .unitCode)
+            try c.encode(toUnit, forKey: .toUnit)
+            try c.encode(resolvedBy, forKey: .resolvedBy)
         }
     }
 
@@ -90,7 +98,9 @@ extension CaseView {
         emitted = (0..<e.count).map { i in
             Emitted(
                 id: e.string(i, 0)!, type: e.string(i, 1)!, level: e.string(i, 2)!, toLevel: e.string(i, 3),
-                time: e.string(i, 4)!, topic: e.string(i, 5), published: e.string(i, 6) == "t")
+                time: e.string(i, 4)!, topic: e.string(i, 5), published: e.string(i, 6) == "t",
+                unitCode: e.string(i, 7), toUnit: e.string(i, 8).map { "\($0) \(e.string(i, 9) ?? "")" },
+                resolvedBy: e.string(i, 10))
         }
     }
 
@@ -122,8 +132,11 @@ extension CaseView {
         var out = "\n\nemitted:"
         for e in emitted {
             let what = OutboundEvent.shortType(e.type) + (e.toLevel.map { " → \($0)" } ?? "")
+            let unit = e.unitCode.map { " (\($0))" } ?? ""
+            let to = e.toUnit.map { "; to \($0), by \(e.resolvedBy ?? "?")" } ?? ""
             out +=
-                "\n  \(e.time)  \(what.rightPad(30)) at \(e.level.rightPad(9)) \(e.published ? "published" : "not published yet")  \(e.id)"
+                "\n  \(e.time)  \(what.rightPad(30)) at \(e.level)\(unit)\(to)  "
+                + "\(e.published ? "published" : "not published yet")  \(e.id)"
         }
         return out
     }

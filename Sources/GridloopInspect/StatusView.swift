@@ -44,6 +44,9 @@ public struct StatusView: Encodable, Sendable {
     public var dueTimers: Int
     public var oldestDueTimer: String?
     public var oldestDueCase: String?
+    /// That case's assignee, the unit that must act: `CODE NAME` (after an escalation, the unit
+    /// that received it).
+    public var oldestDueUnit: String?
     /// Dead letters since 00:00 today, Asia/Shanghai; and all not re-driven yet.
     public var deadLettersToday: Int
     public var deadLettersNotRetried: Int
@@ -55,7 +58,7 @@ public struct StatusView: Encodable, Sendable {
 
     enum Key: String, CodingKey {
         case consumerGroup, partitions, totalLag, brokerProblem, outboxBacklog, oldestUnsentAgeSeconds, dueTimers,
-            oldestDueTimer, oldestDueCase, deadLettersToday, deadLettersNotRetried, openCasesByLevel, unacknowledgedGaps, asOf
+            oldestDueTimer, oldestDueCase, oldestDueUnit, deadLettersToday, deadLettersNotRetried, openCasesByLevel, unacknowledgedGaps, asOf
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -69,6 +72,7 @@ public struct StatusView: Encodable, Sendable {
         try c.encode(dueTimers, forKey: .dueTimers)
         try c.encode(oldestDueTimer, forKey: .oldestDueTimer)
         try c.encode(oldestDueCase, forKey: .oldestDueCase)
+        try c.encode(oldestDueUnit, forKey: .oldestDueUnit)
         try c.encode(deadLettersToday, forKey: .deadLettersToday)
         try c.encode(deadLettersNotRetried, forKey: .deadLettersNotRetried)
         try c.encode(openCasesByLevel, forKey: .openCasesByLevel)
@@ -113,7 +117,9 @@ public struct StatusView: Encodable, Sendable {
             brokerProblem: brokerProblem,
             outboxBacklog: r.int(0, 0) ?? 0, oldestUnsentAgeSeconds: r.string(0, 1).flatMap(Double.init),
             dueTimers: r.int(0, 2) ?? 0, oldestDueTimer: due.count > 0 ? due.string(0, 0) : nil,
-            oldestDueCase: due.count > 0 ? due.string(0, 1) : nil, deadLettersToday: r.int(0, 3) ?? 0,
+            oldestDueCase: due.count > 0 ? due.string(0, 1) : nil,
+            oldestDueUnit: due.count > 0 ? due.string(0, 2).map { "\($0) \(due.string(0, 3) ?? "")" } : nil,
+            deadLettersToday: r.int(0, 3) ?? 0,
             deadLettersNotRetried: r.int(0, 4) ?? 0, openCasesByLevel: open, unacknowledgedGaps: gaps.reversed(),
             asOf: r.string(0, 5)!)
     }
@@ -177,7 +183,7 @@ public struct StatusView: Encodable, Sendable {
         out += "\n\noutbox backlog      \(outboxBacklog) unsent"
         if let age = oldestUnsentAgeSeconds { out += " (oldest \(Int(age)) s)" }
         out += "\ndue, not fired      \(dueTimers)"
-        if let oldestDueTimer { out += " (oldest due \(oldestDueTimer), \(oldestDueCase ?? "?"))" }
+        if let oldestDueTimer { out += " (oldest due \(oldestDueTimer), \(oldestDueCase ?? "?") at \(oldestDueUnit ?? "?"))" }
         out += "\ndead letters today  \(deadLettersToday) (not retried, all days: \(deadLettersNotRetried))"
         out +=
             "\nopen cases          "

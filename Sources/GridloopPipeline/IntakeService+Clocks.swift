@@ -125,8 +125,10 @@ extension IntakeService {
         case .supervision: topic = config.topics.supervision
         case .outcomes: topic = config.topics.outcomes
         }
+        var holder = taken.state.unitCode
+        if case .escalated(_, _, _, _, _, let from, _) = d.kind { holder = from.unitCode }
         return DecisionRecord(
-            decision: d, level: taken.level, topic: topic,
+            decision: d, level: taken.level, unitCode: holder, topic: topic,
             payload: OutboundEvent.json(d, state: taken.state, deployment: config.deploymentName))
     }
 

@@ -36,11 +36,13 @@ package enum CaseQueries {
     }
 
     /// The events the ladder emitted for the case, in the order they were decided: id, type,
-    /// level, to_level, decided_at (RFC 3339), topic, published (`t` once the relay published it).
+    /// level, to_level, decided_at (RFC 3339), topic, published (`t` once the relay published it),
+    /// unit_code (who held the case), to_unit_code, to_unit_name, resolved_by (escalations).
     package static func emitted(caseId: String, from db: PostgresConnection) throws -> PostgresRows {
         try db.query(
             """
-            SELECT d.id, d.type, d.level, d.to_level, \(t("d.decided_at")), coalesce(d.topic, o.topic), o.seq IS NULL
+            SELECT d.id, d.type, d.level, d.to_level, \(t("d.decided_at")), coalesce(d.topic, o.topic), o.seq IS NULL,
+                   d.unit_code, d.to_unit_code, d.to_unit_name, d.resolved_by
             FROM sla_decisions d LEFT JOIN outbox o ON o.id = d.id
             WHERE d.case_id = $1
             ORDER BY d.decided_at, CASE d.type WHEN 'gridloop.case.supervision.warning' THEN 1

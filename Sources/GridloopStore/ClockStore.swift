@@ -7,12 +7,15 @@ public struct DecisionRecord: Sendable {
     public var decision: SLADecision
     /// The case's level when the decision was taken (for an escalation, the level it left).
     public var level: LoopLevel
+    /// The unit that held the case then (for an escalation, the unit it left).
+    public var unitCode: String
     public var topic: String
     public var payload: [UInt8]
 
-    package init(decision: SLADecision, level: LoopLevel, topic: String, payload: [UInt8]) {
+    package init(decision: SLADecision, level: LoopLevel, unitCode: String, topic: String, payload: [UInt8]) {
         self.decision = decision
         self.level = level
+        self.unitCode = unitCode
         self.topic = topic
         self.payload = payload
     }
@@ -187,7 +190,8 @@ extension IntakeStore {
     private func copyDecisions(_ copies: (records: [UInt8], outbox: [UInt8])) throws {
         try connection.copyIn(
             """
-            COPY sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic)
+            COPY sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic, unit_code,
+                to_unit_code, to_unit_name, resolved_by)
             FROM STDIN (FORMAT binary)
             """, data: copies.records, context: "COPY sla_decisions")
         try connection.copyIn(
@@ -201,6 +205,7 @@ struct DecisionRow: Sendable {
     var record: DecisionRecord
     var level: String
     var toLevel: String?
+    var toUnit: UnitResolution?
     var kind: String
     var deadline: Int64?
 
@@ -212,8 +217,9 @@ struct DecisionRow: Sendable {
         case .warning(let l, let dl, _), .overdue(let l, let dl), .urge(let l, let dl, _):
             kind = l.rawValue
             deadline = dl
-        case .escalated(_, let t, let reason, let dl, _, _, _):
+        case .escalated(_, let t, let reason, let dl, _, _, let unit):
             toLevel = t.rawValue
+            toUnit = unit
             kind = reason
             deadline = dl
         case .resolved(let resolvedAt, let result, _, _, _, _):
@@ -250,7 +256,8 @@ struct DecisionRow: Sendable {
         copy.endRow()
     }
 
-    /// A row of `sla_decisions`: id, case_id, type, level, to_level, clock, decided_at, deadline, topic.
+    /// A row of `sla_decisions`: id, case_id, type, level, to_level, clock, decided_at, deadline, topic,
+    /// unit_code, to_unit_code, to_unit_name, resolved_by.
     func writeRecord(to copy: inout CopyBinaryWriter) {
         let d = record.decision
         copy.text(d.id)
@@ -262,6 +269,10 @@ struct DecisionRow: Sendable {
         copy.timestamp(epochMillis: d.time)
         copy.timestamp(epochMillis: deadline)
         copy.text(record.topic)
+        copy.text(record.unitCode)
+        copy.text(toUnit?.unit.unitCode)
+        copy.text(toUnit?.unit.unitName)
+        copy.text(toUnit?.resolvedBy.rawValue)
         copy.endRow()
     }
 }

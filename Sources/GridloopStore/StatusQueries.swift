@@ -30,11 +30,14 @@ package enum StatusQueries {
             """, context: "read status")
     }
 
-    /// The earliest clock due and not fired: next_due (RFC 3339), case_id; or no row.
+    /// The earliest clock due and not fired: next_due (RFC 3339), case_id, and the case's
+    /// assignee (unit_code, unit_name: the unit that must act); or no row.
     package static func oldestDue(from db: PostgresConnection) throws -> PostgresRows {
         try db.query(
             """
-            SELECT \(t("next_due")), case_id FROM case_clocks WHERE next_due <= now() ORDER BY next_due LIMIT 1
+            SELECT \(t("k.next_due")), k.case_id, c.unit_code, c.unit_name
+            FROM case_clocks k LEFT JOIN cases c ON c.case_id = k.case_id
+            WHERE k.next_due <= now() ORDER BY k.next_due LIMIT 1
             """, context: "read the oldest due clock")
     }
 }

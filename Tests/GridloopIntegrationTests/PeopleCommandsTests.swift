@@ -130,6 +130,7 @@ extension SLAIntegrationTests {
         XCTAssertEqual(status["deadLettersToday"] as? Int, 1)
         XCTAssertEqual(status["deadLettersNotRetried"] as? Int, 2)
         XCTAssertTrue((status["oldestDueCase"] as? String)?.hasPrefix("12345:HFST") == true, "\(status)")
+        XCTAssertNotNil(status["oldestDueUnit"] as? String, "the unit that must act: \(status)")
         XCTAssertTrue((status["oldestDueTimer"] as? String)?.hasSuffix("+08:00") == true, "\(status)")
         let table = try gridloopd(binDir, ["status"], env)
         XCTAssertEqual(table.status, 0, table.err)

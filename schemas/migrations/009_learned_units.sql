@@ -14,3 +14,12 @@ CREATE TABLE learned_units (
     learned_at  timestamptz NOT NULL,
     PRIMARY KEY (level, code)
 );
+
+-- Whose clock each decision concerned, and who received each escalation: the unit that held the
+-- case at the decision's instant (for an escalation, the unit it left), the receiving unit and
+-- how it was found (directory, learned, default). NULL on rows written before version 9.
+ALTER TABLE sla_decisions
+    ADD COLUMN unit_code    text,
+    ADD COLUMN to_unit_code text,
+    ADD COLUMN to_unit_name text,
+    ADD COLUMN resolved_by  text;
