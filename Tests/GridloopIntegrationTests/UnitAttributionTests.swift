@@ -158,7 +158,7 @@ final class UnitAttributionTests: XCTestCase {
         var (binDir, broker, database, env) = try setUpLadder(name)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("units-\(UUID().uuidString).yaml")
         try directory.write(to: file, atomically: true, encoding: .utf8)
-        env["GRIDLOOP_UNITS_DIRECTORY"] = file.path
+        env["GRIDLOOP_UNIT_DIRECTORY"] = file.path
         return (binDir, broker, database, env)
     }
 
