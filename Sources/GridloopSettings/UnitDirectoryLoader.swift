@@ -150,7 +150,8 @@ public enum UnitDirectoryLoader {
         }
         if r.isPlain(node), v.allSatisfy({ $0.isASCII && $0.isNumber }) {
             throw r.error(
-                node, key, "write the code in quotes (\"\(v)\"): unquoted digits are a number to YAML, and leading zeros get lost")
+                node, key, "write the code in quotes (\"\(v)\"): unquoted digits are a number to YAML, and leading zeros get lost"
+            )
         }
         return v
     }

@@ -38,8 +38,10 @@ extension SLAIntegrationTests {
         env["GRIDLOOP_SLA_ENABLED"] = "false"  // the cases stay at the level they were dispatched to
 
         let now = Date()
-        func dispatch(_ no: String, level: String, category: String = "0305", street: String = "340111002",
-            community: String = "340111002003") throws -> (key: [UInt8]?, value: [UInt8]) {
+        func dispatch(
+            _ no: String, level: String, category: String = "0305", street: String = "340111002",
+            community: String = "340111002003"
+        ) throws -> (key: [UInt8]?, value: [UInt8]) {
             try message(
                 "DISPATCH", no, at: now,
                 order: [
@@ -174,7 +176,8 @@ extension SLAIntegrationTests {
 
         // Running with a good file, then damaged: the reload is refused and the daemon carries on.
         try Self.unitsFile.write(to: units, atomically: true, encoding: .utf8)
-        let daemon = try ChildProcess(binDir + "/gridloopd", ["run", "--config", config.path], environment: env, label: "units-reload")
+        let daemon = try ChildProcess(
+            binDir + "/gridloopd", ["run", "--config", config.path], environment: env, label: "units-reload")
         defer { daemon.terminate() }
         let port = try DaemonHarness.httpPort(daemon)
         try eventually("the directory is announced") {

@@ -16,7 +16,8 @@ final class UnitDirectoryLoaderTests: XCTestCase {
     ) -> CaseState {
         CaseState(
             caseId: "\(source.rawValue):T1", source: source, orderNo: "T1", status: .dispatched, level: .estate,
-            unitCode: "E1", unitName: "物业", order: OrderFacts(
+            unitCode: "E1", unitName: "物业",
+            order: OrderFacts(
                 categoryCode: category, categoryName: type, urgency: .normal, acceptTime: 0,
                 districtCode: district, streetCode: street, communityCode: community),
             assignedAt: 0, lastEventTime: 0)
