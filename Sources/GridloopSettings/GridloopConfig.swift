@@ -74,6 +74,9 @@ public struct GridloopConfig: Sendable, Equatable {
     public var calendarDirectory: String?
     /// Office hours on working days for `wh` limits, minutes after local midnight.
     public var officeHours: [Range<Int>] = GridloopConfig.defaultOfficeHours
+    /// `units.directory`: the unit directory file (who takes a case one level up); nil: the
+    /// sample built into the binary (deploy/units.yaml). Loaded by UnitDirectoryLoader.
+    public var unitDirectoryFile: String?
 
     // Service (http.*, shutdown.*, credentials): see GridloopConfig+Service.swift.
     /// Address of the `/metrics`, `/healthz`, `/readyz` listener; nil: no listener.
@@ -111,6 +114,7 @@ public struct GridloopConfig: Sendable, Equatable {
         ("GRIDLOOP_POLICY_FILE", "sla.policyFile"),
         ("GRIDLOOP_CALENDAR_DIR", "sla.calendarDirectory"),
         ("GRIDLOOP_OFFICE_HOURS", "sla.officeHours"),
+        ("GRIDLOOP_UNIT_DIRECTORY", "units.directory"),
         ("GRIDLOOP_HTTP_LISTEN", "http.listen"),
         ("GRIDLOOP_READY_MAX_LAG", "http.readyMaxLag"),
         ("GRIDLOOP_GRACE_PERIOD", "shutdown.gracePeriod"),
@@ -155,6 +159,7 @@ public struct GridloopConfig: Sendable, Equatable {
             "topics": ["intake12345", "intake12319", "deadLetter", "escalations", "supervision", "outcomes"],
             "deployment": ["name"],
             "sla": ["enabled", "policyFile", "calendarDirectory", "officeHours"],
+            "units": ["directory"],
             "database": ["url", "passwordFile"],
             "http": ["listen", "readyMaxLag"],
             "shutdown": ["gracePeriod"],
@@ -241,6 +246,7 @@ public struct GridloopConfig: Sendable, Equatable {
             slaEnabled = value == "true"
         case "sla.policyFile": policyFile = try nonEmpty()
         case "sla.calendarDirectory": calendarDirectory = try nonEmpty()
+        case "units.directory": unitDirectoryFile = try nonEmpty()
         case "sla.officeHours":
             // `09:00-12:00,13:30-17:30` (the environment's form of the list).
             try setOfficeHours(value.split(separator: ",").map { (String($0), line) }, file: file, line: line)
