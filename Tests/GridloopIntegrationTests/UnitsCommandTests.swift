@@ -66,7 +66,7 @@ extension SLAIntegrationTests {
         try DaemonHarness.waitUntilConsumed(db, total: 5, daemon: daemon)
         XCTAssertEqual(daemon.terminate(), 0)
 
-        // What the feeds taught: the street of HFU2, and a community the file names otherwise.
+        // What other feeds taught: the street of HFU2, and a community the file names otherwise.
         try db.execute(
             """
             INSERT INTO learned_units (level, code, unit_code, unit_name, case_id, learned_at) VALUES
@@ -86,7 +86,9 @@ extension SLAIntegrationTests {
         XCTAssertEqual(list["defaultOrigin"] as? String, origin("DCS340111"))
         let entries = try XCTUnwrap(list["entries"] as? [[String: Any]])
         func row(_ unitCode: String) -> [String: Any]? { entries.first { $0["unitCode"] as? String == unitCode } }
-        XCTAssertEqual(entries.count, 5, "\(entries)")
+        // 3 lines of the file, 3 units the intake learned from the DISPATCHes above (HFU1's estate is
+        // not a directory level), 2 inserted.
+        XCTAssertEqual(entries.count, 8, "\(entries)")
         for code in ["C340111002003", "S340111002", "D340111-ZJ"] {
             XCTAssertEqual(row(code)?["source"] as? String, "directory")
             XCTAssertEqual(row(code)?["origin"] as? String, origin(code))
@@ -97,7 +99,15 @@ extension SLAIntegrationTests {
         XCTAssertEqual(row("S340111009")?["learnedAt"] as? String, "2026-11-23T10:00:00+08:00")
         XCTAssertNil(row("S340111009")?["overriddenBy"] as? String)
         XCTAssertEqual(row("C-OLD")?["overriddenBy"] as? String, origin("C340111002003"), "the file wins")
-        XCTAssertEqual(entries.map { $0["level"] as? String }, ["COMMUNITY", "COMMUNITY", "STREET", "STREET", "DISTRICT"])
+        XCTAssertEqual(
+            entries.map { $0["level"] as? String },
+            ["COMMUNITY", "COMMUNITY", "COMMUNITY", "STREET", "STREET", "STREET", "DISTRICT", "DISTRICT"])
+        // What the intake learned: the platform's own assignments at each directory level.
+        XCTAssertEqual(row("U-HFU2")?["source"] as? String, "learned")
+        XCTAssertEqual(row("U-HFU2")?["learnedFromCase"] as? String, "12345:HFU2")
+        XCTAssertEqual(row("U-HFU4")?["overriddenBy"] as? String, origin("S340111002"), "the later of two, and the file wins")
+        XCTAssertNil(row("U-HFU3"), "HFU4 was assigned the same street after HFU3: the later assignment is kept")
+        XCTAssertEqual(row("U-HFU5")?["overriddenBy"] as? String, origin("D340111-ZJ"))
 
         // The table, one level.
         let street = try gridloopd(binDir, ["units", "list", "--level", "street"], env)
