@@ -93,24 +93,36 @@ final class ConfigurationKeysTests: XCTestCase {
     }
 
     /// deploy/gridloopd.yaml lists every key once under its section, at two spaces of
-    /// indentation: `  name: default`, or `  # name: example` for a key not set by default.
+    /// indentation: `  name: default`, or commented out for a key not set by default:
+    /// `  # name: example`, or a whole section `# section:` with `#   name: example` under it.
     /// What it sets are the defaults.
     func testTheSampleFileListsEveryKeyWithItsDefault() throws {
         let path = "deploy/gridloopd.yaml"
+        func isName(_ s: Substring) -> Bool { !s.isEmpty && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }
         var listed: [String] = []
         var section: String?
         for line in try read(path).components(separatedBy: "\n") {
-            if let first = line.first, first.isLetter {
-                section = String(line.prefix { $0 != ":" })
+            // A section, `name:` at the start of the line, or `# name:` alone on its line.
+            let header = line.hasPrefix("# ") ? line.dropFirst(2) : Substring(line)
+            if let colon = header.firstIndex(of: ":"), isName(header[..<colon]),
+                line.first?.isLetter == true || header[header.index(after: colon)...].allSatisfy(\.isWhitespace)
+            {
+                section = String(header[..<colon])
                 continue
             }
-            var rest = Substring(line)
-            guard rest.hasPrefix("  "), !rest.hasPrefix("   ") else { continue }
-            rest = rest.dropFirst(2)
-            if rest.hasPrefix("# ") { rest = rest.dropFirst(2) }
-            let name = rest.prefix { $0.isASCII && ($0.isLetter || $0.isNumber) }
-            guard !name.isEmpty, rest.dropFirst(name.count).hasPrefix(":"), let section else { continue }
-            listed.append("\(section).\(name)")
+            // A key: `  name:`, `  # name:` or `#   name:`.
+            var rest: Substring
+            if line.hasPrefix("  # ") {
+                rest = line.dropFirst(4)
+            } else if line.hasPrefix("#   ") {
+                rest = line.dropFirst(4)
+            } else if line.hasPrefix("  ") {
+                rest = line.dropFirst(2)
+            } else {
+                continue
+            }
+            guard let colon = rest.firstIndex(of: ":"), isName(rest[..<colon]), let section else { continue }
+            listed.append("\(section).\(rest[..<colon])")
         }
         let table = GridloopConfig.keys.map(\.path)
         XCTAssertEqual(table.filter { !listed.contains($0) }, [], "\(path) misses keys")
