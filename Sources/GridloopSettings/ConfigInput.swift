@@ -4,7 +4,7 @@ import Yams
 /// One value given for a configuration key, as a `ConfigKey` parses it: a node of the YAML file
 /// or the text of an environment variable. Its refusals name the file (or the variable), the
 /// line and the key, so that every key's parser says only what it expects.
-package struct ConfigInput {
+struct ConfigInput {
     /// What was written: a YAML node (scalar, list or mapping) or an environment variable's text.
     enum Written {
         case node(Node)
@@ -91,7 +91,8 @@ package struct ConfigInput {
             var dict: [String: String] = [:]
             for (pk, pv) in props {
                 guard let ks = pk.string, let vs = pv.string else {
-                    throw ConfigError(file: file, line: pk.mark?.line, key: key, problem: "property names and values must be scalars")
+                    throw ConfigError(
+                        file: file, line: pk.mark?.line, key: key, problem: "property names and values must be scalars")
                 }
                 dict[ks] = vs
             }

@@ -95,7 +95,8 @@ extension GridloopConfig {
             "intake.batchMaxWait", nil, .restart, "how long a batch waits to fill (1ms to 60s)",
             compared: { $0.batchMaxWaitMillis }, show: { GridloopConfig.duration(millis: $0.batchMaxWaitMillis) },
             parse: { config, input in
-                config.batchMaxWaitMillis = try input.duration(1...60_000, expected: "a duration from 1ms to 60s such as 50ms or 1s")
+                config.batchMaxWaitMillis = try input.duration(
+                    1...60_000, expected: "a duration from 1ms to 60s such as 50ms or 1s")
             }),
         ConfigKey(
             "intake.holdWait", "GRIDLOOP_HOLD_WAIT", .restart,
@@ -251,7 +252,8 @@ extension ConfigKey {
         ConfigKey(
             path, variable, change, summary, compared: { $0[keyPath: field] },
             show: { c in
-                c[keyPath: field].isEmpty ? nil : c[keyPath: field].sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",")
+                c[keyPath: field].isEmpty
+                    ? nil : c[keyPath: field].sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",")
             },
             parse: { config, input in config[keyPath: field] = try input.properties(over: config[keyPath: field]) })
     }

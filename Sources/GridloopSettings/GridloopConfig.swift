@@ -137,7 +137,7 @@ public struct GridloopConfig: Sendable, Equatable {
             }
             for (kk, vv) in body {
                 let name = kk.string ?? ""
-                guard names.contains(name), let key = Self.key("\(section).\(name)") else {
+                guard let key = Self.key("\(section).\(name)") else {
                     throw ConfigError(
                         file: file, line: kk.mark?.line, key: "\(section).\(name)",
                         problem: "unknown key (known in \(section): \(names.joined(separator: ", ")))")

@@ -28,7 +28,11 @@ final class ConfigurationKeysTests: XCTestCase {
 
     /// The text between backticks on `lines`.
     func quoted(_ lines: [String]) -> [String] {
-        lines.flatMap { line in line.split(separator: "`", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) } }
+        lines.flatMap { line in
+            line.split(separator: "`", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map {
+                String($0.element)
+            }
+        }
     }
 
     /// What looks like a configuration key (`section.name`) or variable (`GRIDLOOP_...`) among
@@ -155,7 +159,8 @@ final class ConfigurationKeysTests: XCTestCase {
         XCTAssertEqual(running.keysNeedingRestart(comparedTo: running), [])
         let new = try GridloopConfig.load(
             file: try write(
-                "kafka:\n  brokers: b:1\ntopics:\n  deadLetter: dlq2\nlog:\n  level: debug\nsla:\n  officeHours: [\"08:00-17:00\"]\n"),
+                "kafka:\n  brokers: b:1\ntopics:\n  deadLetter: dlq2\nlog:\n  level: debug\nsla:\n  officeHours: [\"08:00-17:00\"]\n"
+            ),
             environment: ["GRIDLOOP_POLICY_FILE": "/etc/p.yaml", "GRIDLOOP_READY_MAX_LAG": "5"])
         XCTAssertEqual(running.keysNeedingRestart(comparedTo: new), ["kafka.brokers", "topics.deadLetter", "http.readyMaxLag"])
         let reloaded = Set(GridloopConfig.keys.filter { $0.change == .reload }.map(\.path))
