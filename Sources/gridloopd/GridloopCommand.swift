@@ -66,8 +66,13 @@ struct CheckConfig: ParsableCommand {
             "Validate the configuration, the SLA policy, the calendars and the unit directory without connecting to anything."
     )
     @OptionGroup var options: ConfigOptions
+    @Flag(help: "Print the table of configuration keys (markdown, as in docs/OPERATIONS.md) instead.") var keys = false
 
     func run() throws {
+        if keys {
+            print(GridloopConfig.keysTable())
+            return
+        }
         let config = try options.load()
         let sla = try options.loadSLA(config)
         print("configuration OK: \(options.config ?? "(no file)")")
