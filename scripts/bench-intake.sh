@@ -70,10 +70,15 @@ with open(sys.argv[1], encoding="utf-8") as f, open(sys.argv[2], "w") as out:
         event_id = json.loads(payload)["id"]
         out.write(f"{event_id}\t{topic}\t\\\\x{key.encode().hex()}\t\\\\x{payload.encode().hex()}\n")
 PY
+# A published decision's headers follow from its id (OutboundEvent.headers).
 q "$batched_url" "CREATE TABLE outbox_rows (LIKE outbox INCLUDING DEFAULTS);
+  ALTER TABLE outbox_rows ALTER msg_header_names DROP NOT NULL, ALTER msg_header_values DROP NOT NULL;
   COPY outbox_rows (id, topic, msg_key, payload) FROM '$GRIDLOOP_RUN_DIR/published.copy';
-  INSERT INTO outbox_rows (id, topic, msg_key, payload, headers)
-    SELECT id, topic, msg_key, payload, headers FROM outbox WHERE id NOT IN (SELECT id FROM outbox_rows);
+  UPDATE outbox_rows SET msg_header_names = '{content-type,gridloop-id}',
+    msg_header_values = ARRAY[convert_to('application/cloudevents+json; charset=UTF-8', 'UTF8'), convert_to(id, 'UTF8')];
+  INSERT INTO outbox_rows (id, topic, msg_key, payload, msg_header_names, msg_header_values)
+    SELECT id, topic, msg_key, payload, msg_header_names, msg_header_values FROM outbox
+    WHERE id NOT IN (SELECT id FROM outbox_rows);
   COPY outbox_rows TO '$GRIDLOOP_RUN_DIR/outbox.bin' (FORMAT binary);
   CREATE TABLE all_outbox (LIKE outbox INCLUDING ALL)"
 n=$(q "$batched_url" "SELECT count(*) FROM outbox_rows")

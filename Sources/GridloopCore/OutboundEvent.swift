@@ -19,10 +19,12 @@ public enum OutboundEvent {
         }
     }
 
-    /// The Kafka headers of the decision with this id, flattened as name, value, ...: they
-    /// follow from the id alone, so the outbox does not store them.
-    public static func headers(id: String) -> [String] {
-        ["content-type", "application/cloudevents+json; charset=UTF-8", "gridloop-id", id]
+    /// The Kafka headers of the decision with this id: they follow from the id alone.
+    public static func headers(id: String) -> [MessageHeader] {
+        [
+            MessageHeader(name: "content-type", value: Array("application/cloudevents+json; charset=UTF-8".utf8)),
+            MessageHeader(name: "gridloop-id", value: Array(id.utf8)),
+        ]
     }
 
     /// The JSON value of the event; `state` is the case after the decision.

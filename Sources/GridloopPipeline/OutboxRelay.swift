@@ -97,15 +97,11 @@ public final class OutboxRelay: Sendable {
                 caughtUp = true
             }
             let rows = try OutboxQueue.oldest(config.relayBatchSize, connection: connection)
-            guard rows.count > 0 else { return 0 }
-            var records: [ProducerRecord] = []
-            records.reserveCapacity(rows.count)
-            for i in 0..<rows.count {
-                let kafkaHeaders = Self.headers(stored: rows.string(i, 5) ?? "{}", id: rows.string(i, 1)!)
-                records.append(
-                    ProducerRecord(
-                        topic: rows.string(i, 2)!, partition: nil, key: rows.bytes(i, 3),
-                        value: rows.bytes(i, 4) ?? [], headers: kafkaHeaders))
+            guard !rows.isEmpty else { return 0 }
+            let records = rows.map { r in
+                ProducerRecord(
+                    topic: r.topic, partition: nil, key: r.key, value: r.value,
+                    headers: r.headers.map { KafkaHeader(name: $0.name, value: $0.value) })
             }
             let results = try producer.send(records, timeout: .seconds(30))
             var delivered: [Int64] = []
@@ -116,8 +112,8 @@ public final class OutboxRelay: Sendable {
             for (i, r) in results.enumerated() {
                 switch r {
                 case .success(let at):
-                    delivered.append(rows.int64(i, 0)!)
-                    let topic = rows.string(i, 2)!
+                    delivered.append(rows[i].seq)
+                    let topic = rows[i].topic
                     byTopic[topic, default: 0] += 1
                     let tp = TopicPartition(topic: topic, partition: at.partition)
                     next[tp] = max(next[tp] ?? 0, at.offset + 1)
@@ -231,50 +227,6 @@ public final class OutboxRelay: Sendable {
     /// Positions as `OutboxQueue` records them.
     static func positions(_ positions: [TopicPartition: Int64]) -> [OutboxQueue.Position] {
         positions.map { (topic: $0.key.topic, partition: $0.key.partition, next: $0.value) }
-    }
-
-    /// A row's Kafka headers: those stored with it (dead letters), or, for a decision (stored
-    /// without), the ones that follow from its id.
-    static func headers(stored: String, id: String) -> [KafkaHeader] {
-        var flat = parseTextArray(stored)
-        if flat.isEmpty { flat = OutboundEvent.headers(id: id) }
-        var out: [KafkaHeader] = []
-        out.reserveCapacity(flat.count / 2)
-        var j = 0
-        while j + 1 < flat.count {
-            out.append(KafkaHeader(name: flat[j], value: Array(flat[j + 1].utf8)))
-            j += 2
-        }
-        return out
-    }
-
-    /// Parses PostgreSQL's text form of a `text[]` (`{a,"b c"}`).
-    static func parseTextArray(_ s: String) -> [String] {
-        var out: [String] = []
-        var chars = Array(s.unicodeScalars)
-        guard chars.first == "{", chars.last == "}" else { return [] }
-        chars = Array(chars.dropFirst().dropLast())
-        var i = 0
-        while i < chars.count {
-            var value = String.UnicodeScalarView()
-            if chars[i] == "\"" {
-                i += 1
-                while i < chars.count, chars[i] != "\"" {
-                    if chars[i] == "\\", i + 1 < chars.count { i += 1 }
-                    value.append(chars[i])
-                    i += 1
-                }
-                i += 1  // closing quote
-            } else {
-                while i < chars.count, chars[i] != "," {
-                    value.append(chars[i])
-                    i += 1
-                }
-            }
-            out.append(String(value))
-            i += 1  // comma
-        }
-        return out
     }
 }
 

@@ -53,6 +53,41 @@ public struct PostgresBinaryRows: Sendable {
         guard let b = bytes(row, column), b.count == 8 else { return nil }
         return b.reduce(0) { $0 << 8 | Int64($1) }
     }
+
+    /// A one-dimensional array cell (`text[]`, `bytea[]`), as its elements' bytes in order (nil
+    /// element: NULL). Nil for SQL NULL and for a cell that is not such an array in binary form.
+    public func array(_ row: Int, _ column: Int) -> [[UInt8]?]? {
+        bytes(row, column).flatMap(Self.arrayElements)
+    }
+
+    /// The elements of an array in PostgreSQL's binary format (`array_send`): dimensions, a
+    /// has-NULL flag, the element type, each dimension's size and lower bound, then each element
+    /// as a length (-1: NULL) and its bytes. Nil unless it is one-dimensional (or empty) and
+    /// exactly as long as its elements.
+    static func arrayElements(_ b: [UInt8]) -> [[UInt8]?]? {
+        var at = 0
+        func read32() -> Int32? {
+            guard at + 4 <= b.count else { return nil }
+            defer { at += 4 }
+            return Int32(bitPattern: UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3]))
+        }
+        guard let dimensions = read32(), read32() != nil, read32() != nil else { return nil }
+        if dimensions == 0 { return at == b.count ? [] : nil }
+        guard dimensions == 1, let count = read32(), count >= 0, read32() != nil else { return nil }
+        var out: [[UInt8]?] = []
+        out.reserveCapacity(min(Int(count), b.count / 4))  // a bad count cannot reserve more than the cell could hold
+        for _ in 0..<count {
+            guard let length = read32() else { return nil }
+            if length == -1 {
+                out.append(nil)
+                continue
+            }
+            guard length >= 0, at + Int(length) <= b.count else { return nil }
+            out.append(Array(b[at..<at + Int(length)]))
+            at += Int(length)
+        }
+        return at == b.count ? out : nil
+    }
 }
 
 /// Every cell of a result, row-major, each made by `cell` from its bytes; nil for SQL NULL.

@@ -195,7 +195,7 @@ extension IntakeStore {
             FROM STDIN (FORMAT binary)
             """, data: copies.records, context: "COPY sla_decisions")
         try connection.copyIn(
-            "COPY outbox (id, topic, msg_key, payload) FROM STDIN (FORMAT binary)",
+            "COPY outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)",
             data: copies.outbox, context: "COPY outbox (decisions)")
     }
 }
@@ -245,14 +245,14 @@ struct DecisionRow: Sendable {
         return (records.finished, queued.finished)
     }
 
-    /// An outbox row: id, topic, msg_key, payload (`headers` stays empty: the relay derives a
-    /// decision's headers from its id).
+    /// An outbox row: id, topic, msg_key, payload, and the headers that follow from the id.
     func writeOutbox(to copy: inout CopyBinaryWriter) {
         let d = record.decision
         copy.text(d.id)
         copy.text(record.topic)
         copy.bytea(Array(d.caseId.utf8))
         copy.bytea(record.payload)
+        StoredHeaders.write(OutboundEvent.headers(id: d.id), to: &copy)
         copy.endRow()
     }
 

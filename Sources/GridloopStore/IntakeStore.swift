@@ -363,11 +363,11 @@ public final class IntakeStore: @unchecked Sendable {
             copy.text(deadLetterTopic)
             copy.bytea(d.key)
             copy.bytea(d.value)
-            copy.textArray(DeadLetterMessage.headers(id: id, reason: d.reason, source: c))
+            StoredHeaders.write(DeadLetterMessage.headers(id: id, reason: d.reason, source: c), to: &copy)
             copy.endRow()
         }
         try connection.copyIn(
-            "COPY outbox (id, topic, msg_key, payload, headers) FROM STDIN (FORMAT binary)",
+            "COPY outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)",
             data: copy.finished, context: "COPY outbox (dead letters)")
     }
 
@@ -394,11 +394,11 @@ public enum DeadLetterMessage {
     /// Stable id of the dead letter of the message at these coordinates.
     public static func id(_ c: SourceCoordinates) -> String { "dlq:\(c.topic):\(c.partition):\(c.offset)" }
 
-    /// Header names and values, flattened as name, value, name, value.
-    public static func headers(id: String, reason: String, source c: SourceCoordinates) -> [String] {
+    /// The headers, in order: the id, the reason and the source coordinates, each as UTF-8.
+    public static func headers(id: String, reason: String, source c: SourceCoordinates) -> [MessageHeader] {
         [
-            "gridloop-id", id, "gridloop-reason", reason, "gridloop-source-topic", c.topic,
-            "gridloop-source-partition", String(c.partition), "gridloop-source-offset", String(c.offset),
-        ]
+            ("gridloop-id", id), ("gridloop-reason", reason), ("gridloop-source-topic", c.topic),
+            ("gridloop-source-partition", String(c.partition)), ("gridloop-source-offset", String(c.offset)),
+        ].map { MessageHeader(name: $0.0, value: Array($0.1.utf8)) }
     }
 }

@@ -1,3 +1,4 @@
+import GridloopCore
 import GridloopPostgres
 
 /// The SQL of the outbox relay (`OutboxRelay`, in GridloopPipeline): its lock, the rows to
@@ -18,13 +19,34 @@ package enum OutboxQueue {
         return lock.bool(0, 0) == true
     }
 
-    /// The oldest `limit` rows, binary (payloads come as their bytes, not as hex): seq, id, topic,
-    /// msg_key, payload, headers (the text form of a `text[]`).
-    package static func oldest(_ limit: Int, connection: PostgresConnection) throws -> PostgresBinaryRows {
-        try connection.queryBinary(
+    /// A row to publish: its `seq` (to delete it once delivered) and the message.
+    package typealias Queued = (
+        seq: Int64, id: String, topic: String, key: [UInt8]?, value: [UInt8], headers: [MessageHeader]
+    )
+
+    /// The oldest `limit` rows, read in binary format (payloads and header values come as their
+    /// bytes, not as hex). Throws `MalformedRow` for a row that cannot be read back.
+    package static func oldest(_ limit: Int, connection: PostgresConnection) throws -> [Queued] {
+        let rows = try connection.queryBinary(
             """
-            SELECT seq, id, topic, msg_key, payload, headers::text FROM outbox ORDER BY seq LIMIT $1
+            SELECT seq, id, topic, msg_key, payload, msg_header_names, msg_header_values FROM outbox ORDER BY seq LIMIT $1
             """, [String(limit)], context: "read outbox rows")
+        var out: [Queued] = []
+        out.reserveCapacity(rows.count)
+        for i in 0..<rows.count {
+            guard let seq = rows.int64(i, 0) else {
+                throw MalformedRow(table: "outbox", row: "\(i + 1) of those read", column: "seq")
+            }
+            func malformed(_ column: String) -> MalformedRow { MalformedRow(table: "outbox", row: "seq \(seq)", column: column) }
+            guard let id = rows.string(i, 1) else { throw malformed("id") }
+            guard let topic = rows.string(i, 2) else { throw malformed("topic") }
+            guard let value = rows.bytes(i, 4) else { throw malformed("payload") }
+            guard let headers = StoredHeaders.decode(rows, row: i, names: 5, values: 6) else {
+                throw malformed("msg_header_names, msg_header_values")
+            }
+            out.append((seq, id, topic, rows.bytes(i, 3), value, headers))
+        }
+        return out
     }
 
     /// Deletes the delivered rows `seqs` and records `positions`, in one statement: the rows go,

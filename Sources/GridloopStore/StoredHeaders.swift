@@ -1,14 +1,27 @@
 import GridloopCore
 import GridloopPostgres
 
-/// Kafka headers as `held_events` and `dead_letters` keep them: two parallel arrays,
+/// Kafka headers as `held_events`, `dead_letters` and `outbox` keep them: two parallel arrays,
 /// `msg_header_names text[]` and `msg_header_values bytea[]` (NULL element: no value; NULL
-/// arrays: a row written before migration 003, headers not kept).
+/// arrays: a held event or dead letter written before migration 003, headers not kept).
 package enum StoredHeaders {
     /// Writes the two array columns.
     static func write(_ headers: [MessageHeader], to copy: inout CopyBinaryWriter) {
         copy.textArray(headers.map(\.name))
         copy.byteaArray(headers.map(\.value))
+    }
+
+    /// The headers in the two array cells `names` and `values` of a binary row; nil when the
+    /// cells are not two arrays of the same length with a name in every element of the first.
+    static func decode(_ rows: PostgresBinaryRows, row: Int, names: Int, values: Int) -> [MessageHeader]? {
+        guard let n = rows.array(row, names), let v = rows.array(row, values), n.count == v.count else { return nil }
+        var out: [MessageHeader] = []
+        out.reserveCapacity(n.count)
+        for (name, value) in zip(n, v) {
+            guard let name else { return nil }
+            out.append(MessageHeader(name: String(decoding: name, as: UTF8.self), value: value))
+        }
+        return out
     }
 
     /// The headers of the rows of `table` whose `keyColumn` (text) is in `keys`, in order, by key.

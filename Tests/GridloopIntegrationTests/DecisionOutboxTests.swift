@@ -49,11 +49,13 @@ final class DecisionOutboxTests: XCTestCase {
         let rows = try db.query(
             """
             SELECT d.id, d.case_id, d.type, d.level, d.clock, extract(epoch FROM d.decided_at) * 1000,
-                   extract(epoch FROM d.deadline) * 1000, convert_from(o.payload, 'UTF8'), o.headers::text,
+                   extract(epoch FROM d.deadline) * 1000, convert_from(o.payload, 'UTF8'),
                    convert_from(o.msg_key, 'UTF8')
             FROM sla_decisions d LEFT JOIN outbox o USING (id) ORDER BY d.id
             """)
         XCTAssertEqual(rows.count, 5)
+        // What the relay publishes: the headers are stored with each row.
+        let published = Dictionary(uniqueKeysWithValues: try OutboxQueue.oldest(10, connection: db).map { ($0.id, $0.headers) })
         for i in 0..<rows.count {
             let n = i + 1
             XCTAssertEqual(rows.string(i, 1), "12345:HF\(n)")
@@ -64,9 +66,10 @@ final class DecisionOutboxTests: XCTestCase {
             XCTAssertEqual(rows.string(i, 6).flatMap { Double($0) }.map { Int64($0) }, t0)
             if n >= 3 {  // still queued
                 XCTAssertEqual(rows.string(i, 7), "{\"n\":\(n)}")
-                XCTAssertEqual(rows.string(i, 9), "12345:HF\(n)")
-                // Published with the headers that follow from the id (not stored for decisions).
-                let headers = OutboxRelay.headers(stored: rows.string(i, 8) ?? "{}", id: rows.string(i, 0)!)
+                XCTAssertEqual(rows.string(i, 8), "12345:HF\(n)")
+                // Published with the headers that follow from the id.
+                let headers = try XCTUnwrap(published[rows.string(i, 0)!])
+                XCTAssertEqual(headers.map(\.name), ["content-type", "gridloop-id"])
                 XCTAssertEqual(
                     headers.first { $0.name == "gridloop-id" }?.value.map { String(decoding: $0, as: UTF8.self) },
                     "12345:HF\(n)/a1/sign/overdue")

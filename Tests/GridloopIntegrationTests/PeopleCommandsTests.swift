@@ -103,8 +103,9 @@ extension SLAIntegrationTests {
         // A relay that could not publish for two minutes: three events waiting.
         try db.execute(
             """
-            INSERT INTO outbox (id, topic, payload, created_at)
-            SELECT 'stuck-' || n, 'gridloop.supervision', '\\x7b7d', now() - interval '2 minutes' FROM generate_series(1, 3) n
+            INSERT INTO outbox (id, topic, payload, msg_header_names, msg_header_values, created_at)
+            SELECT 'stuck-' || n, 'gridloop.supervision', '\\x7b7d', '{}', '{}', now() - interval '2 minutes'
+            FROM generate_series(1, 3) n
             """)
         // A dead letter of yesterday (Asia/Shanghai): not today's.
         try db.execute(

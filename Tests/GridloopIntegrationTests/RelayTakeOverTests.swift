@@ -44,14 +44,15 @@ final class RelayTakeOverTests: XCTestCase {
         let keys = ids.map { String($0.prefix { $0 != "/" }) }
         try db.query(
             """
-            INSERT INTO outbox (id, topic, msg_key, payload)
-            SELECT i, $2, convert_to(k, 'UTF8'), convert_to('{"id":"' || i || '"}', 'UTF8')
+            INSERT INTO outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values)
+            SELECT i, $2, convert_to(k, 'UTF8'), convert_to('{"id":"' || i || '"}', 'UTF8'), '{gridloop-id}',
+                   ARRAY[convert_to(i, 'UTF8')]
             FROM unnest($1::text[], $3::text[]) AS v(i, k)
             """, [PostgresArray.text(ids), topic, PostgresArray.text(keys)])
         let dead = (0..<60).map { i in
             ProducerRecord(
                 topic: topic, key: Array(keys[i].utf8), value: Array("{\"id\":\"\(ids[i])\"}".utf8),
-                headers: OutboxRelay.headers(stored: "{}", id: ids[i]))
+                headers: [KafkaHeader(name: "gridloop-id", value: Array(ids[i].utf8))])
         }
         for r in try producer.send(dead, timeout: .seconds(30)) {
             if case .failure(let e) = r { throw e }
@@ -111,13 +112,14 @@ final class RelayTakeOverTests: XCTestCase {
         let ids = (0..<4).map { "12345:HF\($0)/a1/resolved" }
         try db.query(
             """
-            INSERT INTO outbox (id, topic, msg_key, payload)
-            SELECT i, $2, convert_to(i, 'UTF8'), convert_to(i, 'UTF8') FROM unnest($1::text[]) AS i
+            INSERT INTO outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values)
+            SELECT i, $2, convert_to(i, 'UTF8'), convert_to(i, 'UTF8'), '{gridloop-id}', ARRAY[convert_to(i, 'UTF8')]
+            FROM unnest($1::text[]) AS i
             """, [PostgresArray.text(ids), topic])
         let dead = ids.map {
             ProducerRecord(
                 topic: topic, key: Array($0.utf8), value: Array($0.utf8),
-                headers: OutboxRelay.headers(stored: "{}", id: $0))
+                headers: [KafkaHeader(name: "gridloop-id", value: Array($0.utf8))])
         }
         for r in try producer.send(foreign + dead, timeout: .seconds(30)) {
             if case .failure(let e) = r { throw e }
