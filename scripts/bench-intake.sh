@@ -70,7 +70,7 @@ with open(sys.argv[1], encoding="utf-8") as f, open(sys.argv[2], "w") as out:
         event_id = json.loads(payload)["id"]
         out.write(f"{event_id}\t{topic}\t\\\\x{key.encode().hex()}\t\\\\x{payload.encode().hex()}\n")
 PY
-# A published decision's headers follow from its id (OutboundEvent.headers).
+# A published decision's headers follow from its id (OutboxMessage.decision).
 q "$batched_url" "CREATE TABLE outbox_rows (LIKE outbox INCLUDING DEFAULTS);
   ALTER TABLE outbox_rows ALTER msg_header_names DROP NOT NULL, ALTER msg_header_values DROP NOT NULL;
   COPY outbox_rows (id, topic, msg_key, payload) FROM '$GRIDLOOP_RUN_DIR/published.copy';

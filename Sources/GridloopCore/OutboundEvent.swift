@@ -1,6 +1,7 @@
 /// The CloudEvents 1.0 message of a decision, as promised in `docs/EVENTS.md`: same
 /// decision, same bytes (fixed key order), so a republished event is byte-identical.
-/// Never carries personal data: the case state holds none.
+/// Never carries personal data: the case state holds none. `OutboxMessage.decision` makes it a
+/// Kafka message.
 public enum OutboundEvent {
     /// Which of the three topics a decision goes to.
     public enum Stream: Sendable { case escalations, supervision, outcomes }
@@ -17,14 +18,6 @@ public enum OutboundEvent {
         case .warning, .overdue, .urge: .supervision
         case .resolved: .outcomes
         }
-    }
-
-    /// The Kafka headers of the decision with this id: they follow from the id alone.
-    public static func headers(id: String) -> [MessageHeader] {
-        [
-            MessageHeader(name: "content-type", value: Array("application/cloudevents+json; charset=UTF-8".utf8)),
-            MessageHeader(name: "gridloop-id", value: Array(id.utf8)),
-        ]
     }
 
     /// The JSON value of the event; `state` is the case after the decision.

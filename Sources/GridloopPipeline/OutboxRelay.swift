@@ -100,8 +100,8 @@ public final class OutboxRelay: Sendable {
             guard !rows.isEmpty else { return 0 }
             let records = rows.map { r in
                 ProducerRecord(
-                    topic: r.topic, partition: nil, key: r.key, value: r.value,
-                    headers: r.headers.map { KafkaHeader(name: $0.name, value: $0.value) })
+                    topic: r.message.topic, partition: nil, key: r.message.key, value: r.message.value,
+                    headers: r.message.headers.map { KafkaHeader(name: $0.name, value: $0.value) })
             }
             let results = try producer.send(records, timeout: .seconds(30))
             var delivered: [Int64] = []
@@ -113,7 +113,7 @@ public final class OutboxRelay: Sendable {
                 switch r {
                 case .success(let at):
                     delivered.append(rows[i].seq)
-                    let topic = rows[i].topic
+                    let topic = rows[i].message.topic
                     byTopic[topic, default: 0] += 1
                     let tp = TopicPartition(topic: topic, partition: at.partition)
                     next[tp] = max(next[tp] ?? 0, at.offset + 1)

@@ -9,15 +9,17 @@ public struct DecisionRecord: Sendable {
     public var level: LoopLevel
     /// The unit that held the case then (for an escalation, the unit it left).
     public var unitCode: String
-    public var topic: String
-    public var payload: [UInt8]
+    /// The event as it will be published.
+    public var message: OutboxMessage
+    /// The topic the event goes to (recorded in `sla_decisions`).
+    public var topic: String { message.topic }
 
+    /// `payload`: the event's JSON (`OutboundEvent.json`).
     package init(decision: SLADecision, level: LoopLevel, unitCode: String, topic: String, payload: [UInt8]) {
         self.decision = decision
         self.level = level
         self.unitCode = unitCode
-        self.topic = topic
-        self.payload = payload
+        self.message = .decision(decision, topic: topic, event: payload)
     }
 }
 
@@ -194,9 +196,7 @@ extension IntakeStore {
                 to_unit_code, to_unit_name, resolved_by)
             FROM STDIN (FORMAT binary)
             """, data: copies.records, context: "COPY sla_decisions")
-        try connection.copyIn(
-            "COPY outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)",
-            data: copies.outbox, context: "COPY outbox (decisions)")
+        try connection.copyIn(OutboxQueue.copyIn, data: copies.outbox, context: "COPY outbox (decisions)")
     }
 }
 
@@ -240,20 +240,9 @@ struct DecisionRow: Sendable {
         var queued = CopyBinaryWriter(capacity: rows.count * 900)
         for r in rows {
             r.writeRecord(to: &records)
-            r.writeOutbox(to: &queued)
+            OutboxQueue.write(r.record.message, to: &queued)
         }
         return (records.finished, queued.finished)
-    }
-
-    /// An outbox row: id, topic, msg_key, payload, and the headers that follow from the id.
-    func writeOutbox(to copy: inout CopyBinaryWriter) {
-        let d = record.decision
-        copy.text(d.id)
-        copy.text(record.topic)
-        copy.bytea(Array(d.caseId.utf8))
-        copy.bytea(record.payload)
-        StoredHeaders.write(OutboundEvent.headers(id: d.id), to: &copy)
-        copy.endRow()
     }
 
     /// A row of `sla_decisions`: id, case_id, type, level, to_level, clock, decided_at, deadline, topic,

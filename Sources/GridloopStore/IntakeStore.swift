@@ -356,19 +356,8 @@ public final class IntakeStore: @unchecked Sendable {
             msg_header_values) FROM STDIN (FORMAT binary)
             """, data: copy.finished, context: "COPY dead_letters")
         copy.reset()
-        for d in letters {
-            let c = d.coordinates
-            let id = DeadLetterMessage.id(c)
-            copy.text(id)
-            copy.text(deadLetterTopic)
-            copy.bytea(d.key)
-            copy.bytea(d.value)
-            StoredHeaders.write(DeadLetterMessage.headers(id: id, reason: d.reason, source: c), to: &copy)
-            copy.endRow()
-        }
-        try connection.copyIn(
-            "COPY outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)",
-            data: copy.finished, context: "COPY outbox (dead letters)")
+        for d in letters { OutboxQueue.write(.deadLetter(d, topic: deadLetterTopic), to: &copy) }
+        try connection.copyIn(OutboxQueue.copyIn, data: copy.finished, context: "COPY outbox (dead letters)")
     }
 
     private func moveOffsets(expected: [PartitionOffset], next: [PartitionOffset]) throws {
@@ -386,19 +375,5 @@ public final class IntakeStore: @unchecked Sendable {
                 PostgresArray.int(exp), PostgresArray.int(next.map(\.offset)),
             ], context: "move consumer offsets")
         if rows.affected != next.count { throw OffsetFenceError() }
-    }
-}
-
-/// How a dead letter is published: the original bytes, with headers that say why and whence.
-public enum DeadLetterMessage {
-    /// Stable id of the dead letter of the message at these coordinates.
-    public static func id(_ c: SourceCoordinates) -> String { "dlq:\(c.topic):\(c.partition):\(c.offset)" }
-
-    /// The headers, in order: the id, the reason and the source coordinates, each as UTF-8.
-    public static func headers(id: String, reason: String, source c: SourceCoordinates) -> [MessageHeader] {
-        [
-            ("gridloop-id", id), ("gridloop-reason", reason), ("gridloop-source-topic", c.topic),
-            ("gridloop-source-partition", String(c.partition)), ("gridloop-source-offset", String(c.offset)),
-        ].map { MessageHeader(name: $0.0, value: Array($0.1.utf8)) }
     }
 }

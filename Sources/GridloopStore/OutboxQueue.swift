@@ -20,9 +20,22 @@ package enum OutboxQueue {
     }
 
     /// A row to publish: its `seq` (to delete it once delivered) and the message.
-    package typealias Queued = (
-        seq: Int64, id: String, topic: String, key: [UInt8]?, value: [UInt8], headers: [MessageHeader]
-    )
+    package typealias Queued = (seq: Int64, message: OutboxMessage)
+
+    /// The binary COPY of outbox rows, each written by `write`.
+    static let copyIn = """
+        COPY outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)
+        """
+
+    /// Appends `m` as one row of `copyIn`.
+    static func write(_ m: OutboxMessage, to copy: inout CopyBinaryWriter) {
+        copy.text(m.id)
+        copy.text(m.topic)
+        copy.bytea(m.key)
+        copy.bytea(m.value)
+        StoredHeaders.write(m.headers, to: &copy)
+        copy.endRow()
+    }
 
     /// The oldest `limit` rows, read in binary format (payloads and header values come as their
     /// bytes, not as hex). Throws `MalformedRow` for a row that cannot be read back.
@@ -44,7 +57,7 @@ package enum OutboxQueue {
             guard let headers = StoredHeaders.decode(rows, row: i, names: 5, values: 6) else {
                 throw malformed("msg_header_names, msg_header_values")
             }
-            out.append((seq, id, topic, rows.bytes(i, 3), value, headers))
+            out.append((seq, OutboxMessage(id: id, topic: topic, key: rows.bytes(i, 3), value: value, headers: headers)))
         }
         return out
     }

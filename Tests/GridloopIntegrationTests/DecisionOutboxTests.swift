@@ -55,7 +55,8 @@ final class DecisionOutboxTests: XCTestCase {
             """)
         XCTAssertEqual(rows.count, 5)
         // What the relay publishes: the headers are stored with each row.
-        let published = Dictionary(uniqueKeysWithValues: try OutboxQueue.oldest(10, connection: db).map { ($0.id, $0.headers) })
+        let published = Dictionary(
+            uniqueKeysWithValues: try OutboxQueue.oldest(10, connection: db).map { ($0.message.id, $0.message.headers) })
         for i in 0..<rows.count {
             let n = i + 1
             XCTAssertEqual(rows.string(i, 1), "12345:HF\(n)")

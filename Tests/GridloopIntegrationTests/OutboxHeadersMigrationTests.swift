@@ -1,7 +1,8 @@
-import GridloopCore
 import GridloopPostgres
 import GridloopStore
 import XCTest
+
+@testable import GridloopCore
 
 /// Migration 010 moves the outbox's headers from one flattened `text[]` (name, value, ...) to the
 /// parallel name and value arrays the relay reads in binary. Rows the previous version queued and
@@ -14,10 +15,12 @@ final class OutboxHeadersMigrationTests: XCTestCase {
         // What version 8 queued: a dead letter with its headers flattened (a reason that PostgreSQL
         // quotes in an array's text form), and a decision stored without headers.
         let source = SourceCoordinates(topic: "hotline.12345.workorder", partition: 2, offset: 41)
-        let letterId = DeadLetterMessage.id(source)
         let reason = #"field "acceptTime": not RFC 3339, {x}, a \ and , and "#
-        let letter = DeadLetterMessage.headers(id: letterId, reason: reason, source: source)
-        let flat = letter.flatMap { [$0.name, String(decoding: $0.value ?? [], as: UTF8.self)] }
+        let letter = OutboxMessage.deadLetter(
+            DeadLetter(coordinates: source, key: nil, value: [1], headers: [], reason: reason, caseId: nil),
+            topic: "gridloop.deadletter")
+        let letterId = letter.id
+        let flat = letter.headers.flatMap { [$0.name, String(decoding: $0.value ?? [], as: UTF8.self)] }
         let decisionId = "12345:HF1/a1/sign/overdue"
         try db.query(
             """
@@ -26,14 +29,14 @@ final class OutboxHeadersMigrationTests: XCTestCase {
                 ($3, 'gridloop.supervision', convert_to('12345:HF1', 'UTF8'), '\\x7b7d', '{}')
             """, [letterId, PostgresArray.text(flat), decisionId])
 
-        let nine = try XCTUnwrap(Migrations.all.first { $0.version == 10 })
-        try db.execute(nine.sql, context: "migration \(nine.name)")
+        let ten = try XCTUnwrap(Migrations.all.first { $0.version == 10 })
+        try db.execute(ten.sql, context: "migration \(ten.name)")
 
-        let queued = try OutboxQueue.oldest(10, connection: db)
-        XCTAssertEqual(queued.map(\.id), [letterId, decisionId])
-        XCTAssertEqual(queued.first?.headers, letter, "the dead letter's headers, each value as it was")
-        XCTAssertEqual(queued.last?.headers, OutboundEvent.headers(id: decisionId), "the decision's, from its id")
-        XCTAssertEqual(queued.last?.key, Array("12345:HF1".utf8))
-        XCTAssertEqual(queued.last?.value, Array("{}".utf8))
+        let queued = try OutboxQueue.oldest(10, connection: db).map(\.message)
+        XCTAssertEqual(queued.first, letter, "the dead letter as this version builds it, each header value as it was")
+        let decision = SLADecision(id: decisionId, caseId: "12345:HF1", time: 0, kind: .overdue(limit: .sign, deadline: 0))
+        XCTAssertEqual(
+            queued.last, OutboxMessage.decision(decision, topic: "gridloop.supervision", event: Array("{}".utf8)),
+            "the decision's headers, which followed from its id")
     }
 }
