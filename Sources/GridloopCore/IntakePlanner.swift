@@ -88,6 +88,18 @@ public struct DeadLetter: Sendable, Hashable {
     public var headers: [MessageHeader]
     public var reason: String
     public var caseId: String?
+
+    public init(
+        coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8], headers: [MessageHeader], reason: String,
+        caseId: String?
+    ) {
+        self.coordinates = coordinates
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.reason = reason
+        self.caseId = caseId
+    }
 }
 
 /// A valid message of a type Gridloop does not know: recorded and skipped.
@@ -263,6 +275,15 @@ public struct IntakePlanner: Sendable {
                         caseId: event.caseId))
             }
         }
+    }
+
+    /// Dead-letters a stored held row whose bytes no longer decode as an event (a later
+    /// version's decoder refuses what an earlier one held): the row is deleted with the plan and
+    /// its bytes go to the dead letters with `letter.reason`, rather than being skipped at every
+    /// expiry pass for ever.
+    public mutating func deadLetterHeldRow(eventKey: String, _ letter: DeadLetter) {
+        releasedHeldKeys.append(eventKey)
+        deadLetters.append(letter)
     }
 
     /// The next offset to consume per partition after this batch, given the batch's items.

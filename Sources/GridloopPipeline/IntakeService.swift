@@ -373,8 +373,9 @@ public final class IntakeService: @unchecked Sendable {
         // thread only when there is work (rows that batches in flight write were held just now).
         guard try reader.hasHeld(before: cutoff, partitions: owned) else { return }
         try committer.drain()  // nothing in flight: the reader sees every held row and case as written
-        let expired = try reader.expiredHeld(before: cutoff, partitions: owned)
-        guard !expired.isEmpty else { return }
+        let held = try reader.expiredHeld(before: cutoff, partitions: owned)
+        guard !held.events.isEmpty || !held.undecodable.isEmpty else { return }
+        let expired = held.events
         let ids = Set(expired.map(\.event.caseId))
         let misses = ids.filter { cache[$0] == nil }
         let ctx = try reader.context(caseIds: misses)
@@ -390,11 +391,18 @@ public final class IntakeService: @unchecked Sendable {
         }
         var plan = makePlanner(states: states, held: try reader.heldEvents(caseIds: ids), clocks: clocks)
         plan.expire(expired, holdSeconds: config.holdSeconds)
+        // A row that no longer decodes would otherwise be found expired at every pass, each
+        // draining the commit pipeline first, for ever: it becomes a dead letter, with the
+        // decoder's reason, its bytes kept for a redrive by a version that reads them.
+        for u in held.undecodable { plan.deadLetterHeldRow(eventKey: u.eventKey, u.letter) }
         var changes = clockChanges(plan)
         changes.prepare()
         learned = plan.learned
         // Fence on the offsets: if another member took a partition over, nothing is written.
-        let fence = Set(expired.map { TopicPartition(topic: $0.coordinates.topic, partition: $0.coordinates.partition) })
+        let fence = Set(
+            (expired.map(\.coordinates) + held.undecodable.map(\.letter.coordinates)).map {
+                TopicPartition(topic: $0.topic, partition: $0.partition)
+            })
             .map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: positions[$0] ?? -2) }
         try remember(plan, clocks: changes)
         let expiry = plan

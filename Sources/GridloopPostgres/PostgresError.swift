@@ -19,16 +19,31 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         return "PostgreSQL \(context): \(message)\(state)"
     }
 
-    /// The SQLSTATE codes Gridloop acts on, by name (PostgreSQL's Appendix A).
+    /// The SQLSTATE codes Gridloop acts on, by name (PostgreSQL's Appendix A). A class is the
+    /// first two characters of a code; `sessionTerminated` is a subclass of class 57.
     public enum Code {
         /// 23505: a primary key or unique index refused a row (a decision recorded already).
         public static let uniqueViolation = "23505"
+        /// Class 08, connection exception: the connection failed or was lost.
+        public static let connectionException = "08"
+        /// 57P01-57P05 (admin shutdown, crash shutdown, cannot connect now, database dropped, idle
+        /// session timeout): the server ended or refused the session.
+        public static let sessionTerminated = "57P"
+        /// Class 22, data exception: a value the column or function cannot take.
+        public static let dataException = "22"
+        /// Class 23, integrity constraint violation: a key, check or NOT NULL refused a row.
+        public static let integrityConstraintViolation = "23"
+        /// Class 54, program limit exceeded: a key too long for its index, say.
+        public static let programLimitExceeded = "54"
     }
+
+    /// Whether the SQLSTATE is `code`, or in the class or subclass `code` when that is shorter.
+    public func hasSQLState(_ code: String) -> Bool { sqlState?.hasPrefix(code) ?? false }
 
     /// True for errors after which the connection is unusable (connection loss, admin shutdown).
     public var isConnectionFailure: Bool {
-        guard let sqlState else { return true }
-        return sqlState.hasPrefix("08") || sqlState.hasPrefix("57P")
+        guard sqlState != nil else { return true }
+        return hasSQLState(Code.connectionException) || hasSQLState(Code.sessionTerminated)
     }
 
     /// True for errors caused by the data a statement carried, not by the connection or the
@@ -36,8 +51,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// constraint) and 54 (program limit: a key too long for its index). Retrying the same data
     /// fails the same way.
     public var isCausedByData: Bool {
-        guard let sqlState else { return false }
-        return sqlState.hasPrefix("22") || sqlState.hasPrefix("23") || sqlState.hasPrefix("54")
+        [Code.dataException, Code.integrityConstraintViolation, Code.programLimitExceeded].contains { hasSQLState($0) }
     }
 
     static func from(result: OpaquePointer?, connection: OpaquePointer?, context: String) -> PostgresError {

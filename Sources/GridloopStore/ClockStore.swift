@@ -172,7 +172,7 @@ extension IntakeStore {
             try copyDecisions(copies)
             try connection.execute("RELEASE SAVEPOINT decisions", context: "release savepoint decisions")
             return
-        } catch let error as PostgresError where error.sqlState == PostgresError.Code.uniqueViolation {
+        } catch let error as PostgresError where error.hasSQLState(PostgresError.Code.uniqueViolation) {
             try connection.execute(
                 "ROLLBACK TO SAVEPOINT decisions; RELEASE SAVEPOINT decisions",
                 context: "roll back to savepoint decisions")

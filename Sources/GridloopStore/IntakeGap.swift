@@ -74,11 +74,13 @@ public enum IntakeGapView {
         \(TimeSQL.t("acknowledged_at")), acknowledged_by
         """
 
-    static func gaps(_ r: PostgresRows) -> [IntakeGap] {
-        (0..<r.count).map { i in
+    static func gaps(_ r: PostgresRows) throws -> [IntakeGap] {
+        let t = "intake_gaps"
+        return try (0..<r.count).map { i in
             IntakeGap(
-                id: r.int64(i, 0)!, topic: r.string(i, 1)!, partition: r.int(i, 2)!, fromOffset: r.int64(i, 3)!,
-                toOffset: r.int64(i, 4)!, messagesLost: r.int64(i, 5), reason: r.string(i, 6) ?? "",
+                id: try r.int64(i, 0, in: t), topic: try r.string(i, 1, in: t),
+                partition: try r.int(i, 2, in: t), fromOffset: try r.int64(i, 3, in: t),
+                toOffset: try r.int64(i, 4, in: t), messagesLost: r.int64(i, 5), reason: r.string(i, 6) ?? "",
                 detectedAt: r.string(i, 7), acknowledgedAt: r.string(i, 8), acknowledgedBy: r.string(i, 9))
         }
     }
@@ -95,8 +97,8 @@ public enum IntakeGapView {
             ORDER BY id DESC LIMIT $3
             """
         let parameters = [consumerGroup, open ? "true" : "false", "\(limit)"]
-        if let timeout { return gaps(try db.query(sql, parameters, timeout: timeout, context: "read intake gaps")) }
-        return gaps(try db.query(sql, parameters, context: "read intake gaps"))
+        if let timeout { return try gaps(try db.query(sql, parameters, timeout: timeout, context: "read intake gaps")) }
+        return try gaps(try db.query(sql, parameters, context: "read intake gaps"))
     }
 
     /// Marks gap `id` acknowledged by `who`; returns it. Refuses an unknown id, or one
@@ -111,8 +113,8 @@ public enum IntakeGapView {
             WHERE id = $1 AND consumer_group = $2 AND acknowledged_at IS NULL
             RETURNING \(columns)
             """, ["\(id)", consumerGroup, who], context: "acknowledge intake gap")
-        if let gap = gaps(r).first { return gap }
-        let known = gaps(
+        if let gap = try gaps(r).first { return gap }
+        let known = try gaps(
             try db.query(
                 "SELECT \(columns) FROM intake_gaps WHERE id = $1 AND consumer_group = $2",
                 ["\(id)", consumerGroup], context: "read intake gap"))
@@ -152,7 +154,7 @@ extension IntakeStore {
                     consumerGroup, gap.topic, "\(gap.partition)", "\(gap.fromOffset)", "\(gap.toOffset)",
                     gap.messagesLost.map { "\($0)" }, gap.reason,
                 ], context: "record intake gap")
-            return r.int64(0, 0)!
+            return try r.int64(0, 0, in: "intake_gaps")
         }
     }
 
@@ -168,6 +170,8 @@ extension IntakeStore {
               AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
             """, [consumerGroup, PostgresArray.text(partitions.map(\.topic)), PostgresArray.int(partitions.map(\.partition))],
             context: "read unacknowledged intake gaps")
-        return (0..<r.count).map { (topic: r.string($0, 0)!, partition: Int32(r.int($0, 1)!)) }
+        return try (0..<r.count).map {
+            (topic: try r.string($0, 0, in: "intake_gaps"), partition: Int32(try r.int($0, 1, in: "intake_gaps")))
+        }
     }
 }

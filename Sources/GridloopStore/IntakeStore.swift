@@ -79,8 +79,11 @@ public final class IntakeStore: @unchecked Sendable {
                 SELECT topic, partition, next_offset FROM consumer_offsets
                 WHERE consumer_group = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
                 """, [consumerGroup, topics, parts], context: "read consumer_offsets")
-            return (0..<rows.count).map {
-                PartitionOffset(topic: rows.string($0, 0)!, partition: Int32(rows.int($0, 1)!), offset: rows.int64($0, 2)!)
+            let t = "consumer_offsets"
+            return try (0..<rows.count).map {
+                PartitionOffset(
+                    topic: try rows.string($0, 0, in: t), partition: Int32(try rows.int($0, 1, in: t)),
+                    offset: try rows.int64($0, 2, in: t))
             }
         }
     }
@@ -109,7 +112,9 @@ public final class IntakeStore: @unchecked Sendable {
             let keys = try connection.query(
                 "SELECT case_id, event_key FROM case_events WHERE case_id = ANY($1::text[])",
                 [PostgresArray.text(keyed)], context: "load applied message ids")
-            for i in 0..<keys.count { applied[keys.string(i, 0)!, default: []].insert(keys.string(i, 1)!) }
+            for i in 0..<keys.count {
+                applied[try keys.string(i, 0, in: "case_events"), default: []].insert(try keys.string(i, 1, in: "case_events"))
+            }
         }
         return IntakeContext(states: states, appliedKeys: applied, held: [])
     }
@@ -123,23 +128,32 @@ public final class IntakeStore: @unchecked Sendable {
             WHERE (topic, partition) IN (SELECT * FROM unnest($1::text[], $2::int[]))
             """, [PostgresArray.text(partitions.map(\.topic)), PostgresArray.int(partitions.map(\.partition))],
             context: "read held cases")
-        return Set((0..<rows.count).map { rows.string($0, 0)! })
+        return Set(try (0..<rows.count).map { try rows.string($0, 0, in: "held_events") })
     }
 
     /// Stored held events of these cases (the table is small: events waiting for a DISPATCH or a gap).
+    /// A row whose bytes no longer decode is left out here and dead-lettered when its wait ends
+    /// (the intake's expiry pass, `IntakeService.expireHeld`): until then it is not an event of its case.
     public func heldEvents(caseIds: Set<String>) throws -> [HeldEvent] {
         guard !caseIds.isEmpty else { return [] }
-        return try heldEvents(where: "case_id = ANY($1::text[])", [PostgresArray.text(caseIds)])
+        return try heldRows(where: "case_id = ANY($1::text[])", [PostgresArray.text(caseIds)]).events
     }
 
-    /// Held events whose wait ended before `cutoff` (epoch ms), on the given partitions, oldest
+    /// Held rows whose wait ended before `cutoff` (epoch ms), on the given partitions, oldest
     /// first. Only the holder of a partition writes its held rows, and the expiry commits fenced
     /// on the partitions' offsets, so they are read without a lock.
-    public func expiredHeld(before cutoff: Int64, partitions: [PartitionOffset], limit: Int = 1000) throws -> [HeldEvent] {
-        guard !partitions.isEmpty else { return [] }
-        return try heldEvents(
+    package func expiredHeld(before cutoff: Int64, partitions: [PartitionOffset], limit: Int = 1000) throws -> HeldRows {
+        guard !partitions.isEmpty else { return HeldRows() }
+        return try heldRows(
             where: Self.heldBefore + " ORDER BY held_at LIMIT \(limit)",
             Self.heldBeforeParameters(cutoff, partitions))
+    }
+
+    /// Stored held rows: those that decode as events, and those that no longer do, each as the
+    /// dead letter it becomes (by `event_key`, the row's key).
+    package struct HeldRows {
+        package var events: [HeldEvent] = []
+        package var undecodable: [(eventKey: String, letter: DeadLetter)] = []
     }
 
     /// Held rows on partitions `$2`, `$3` that wait since before `$1` (epoch ms).
@@ -161,27 +175,42 @@ public final class IntakeStore: @unchecked Sendable {
         return rows.bool(0, 0) == true
     }
 
-    private func heldEvents(where clause: String, _ params: [String?]) throws -> [HeldEvent] {
+    private func heldRows(where clause: String, _ params: [String?]) throws -> HeldRows {
         let rows = try connection.query(
             """
-            SELECT topic, partition, "offset", msg_key, msg_value, (extract(epoch from held_at) * 1000)::bigint,
-                   event_key, coalesce(cardinality(msg_header_names), 0)
+            SELECT event_key, topic, partition, "offset", msg_key, msg_value, (extract(epoch from held_at) * 1000)::bigint,
+                   coalesce(cardinality(msg_header_names), 0), case_id
             FROM held_events WHERE \(clause)
             """, params, context: "load held events")
-        let withHeaders = (0..<rows.count).filter { rows.int($0, 7)! > 0 }.map { rows.string($0, 6)! }
-        let headers = try StoredHeaders.read(connection, table: "held_events", keyColumn: "event_key", keys: withHeaders)
-        var out: [HeldEvent] = []
+        let t = "held_events"
+        let withHeaders = try (0..<rows.count).filter { try rows.int($0, 7, in: t) > 0 }.map { try rows.string($0, 0, in: t) }
+        let headers = try StoredHeaders.read(connection, table: t, keyColumn: "event_key", keys: withHeaders)
+        var out = HeldRows()
         for i in 0..<rows.count {
-            let topic = rows.string(i, 0)!
-            let key = rows.bytes(i, 3)
-            let value = rows.bytes(i, 4) ?? []
-            // Held rows were valid events when stored; decode them again from their own bytes.
-            guard case .event(let event) = decode(topic, key, value) else { continue }
-            out.append(
+            let eventKey = try rows.string(i, 0, in: t)
+            let coordinates = SourceCoordinates(
+                topic: try rows.string(i, 1, in: t), partition: Int32(try rows.int(i, 2, in: t)),
+                offset: try rows.int64(i, 3, in: t))
+            let key = rows.bytes(i, 4)
+            guard let value = rows.bytes(i, 5) else {
+                throw MalformedRow(table: t, row: "event_key \(eventKey)", column: "msg_value")
+            }
+            // Held rows were valid events when stored; decode them again from their own bytes. A
+            // later version may refuse them (a stricter limit, a field it no longer reads).
+            let event: CaseEvent
+            switch decode(coordinates.topic, key, value) {
+            case .event(let e): event = e
+            case .rejected(let why), .skipped(let why, _):
+                out.undecodable.append(
+                    (eventKey, DeadLetter(
+                        coordinates: coordinates, key: key, value: value, headers: headers[eventKey] ?? [],
+                        reason: "held event \(eventKey) no longer decodes: \(why)", caseId: rows.string(i, 8))))
+                continue
+            }
+            out.events.append(
                 HeldEvent(
-                    event: event,
-                    coordinates: SourceCoordinates(topic: topic, partition: Int32(rows.int(i, 1)!), offset: rows.int64(i, 2)!),
-                    key: key, value: value, headers: headers[rows.string(i, 6)!] ?? [], heldAt: rows.int64(i, 5)!))
+                    event: event, coordinates: coordinates, key: key, value: value, headers: headers[eventKey] ?? [],
+                    heldAt: try rows.int64(i, 6, in: t)))
         }
         return out
     }

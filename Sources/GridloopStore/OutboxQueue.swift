@@ -78,7 +78,10 @@ package enum OutboxQueue {
         let stored = try connection.query(
             "SELECT topic, partition, next_offset FROM relay_positions",
             context: "read relay positions")
-        return (0..<stored.count).map { (stored.string($0, 0)!, Int32(stored.int($0, 1)!), stored.int64($0, 2)!) }
+        let t = "relay_positions"
+        return try (0..<stored.count).map {
+            (try stored.string($0, 0, in: t), Int32(try stored.int($0, 1, in: t)), try stored.int64($0, 2, in: t))
+        }
     }
 
     /// Deletes the rows whose id is one of `ids` (found on the topics already); returns how many.

@@ -38,7 +38,8 @@ package enum StoredHeaders {
             """, [PostgresArray.text(keys)], context: "read the headers of \(table)")
         var out: [String: [MessageHeader]] = [:]
         for i in 0..<rows.count {
-            out[rows.string(i, 0)!, default: []].append(MessageHeader(name: rows.string(i, 1) ?? "", value: rows.bytes(i, 2)))
+            out[try rows.string(i, 0, in: table), default: []].append(
+                MessageHeader(name: try rows.string(i, 1, in: table), value: rows.bytes(i, 2)))
         }
         return out
     }
