@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "GridloopdTests",
             dependencies: [
-                "gridloopd", "GridloopKafka", "GridloopPipeline",
+                "gridloopd", "GridloopKafka", "GridloopPipeline", "GridloopPostgres", "GridloopSettings", "GridloopStore",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Reads Package.swift: the targets' dependencies point one way.

@@ -118,47 +118,52 @@ public final class IntakeService: @unchecked Sendable {
             do {
                 try session()
                 backoff.reset()
-            } catch let refused as RefusedBatch {
-                // Not a fault of the database or the broker: read the batch again at once and
-                // find the message at fault.
-                for (tp, range) in refused.ranges {
-                    let old = suspects[tp]
-                    let low = min(old?.lowerBound ?? range.lowerBound, range.lowerBound)
-                    let high = max(old?.upperBound ?? range.upperBound, range.upperBound)
-                    suspects[tp] = low..<high
-                }
-                logger.warning(
-                    "batch refused by the database for its data; committing its messages in isolation",
-                    metadata: [
-                        "sqlstate": "\(refused.error.sqlState ?? "")", "context": "\(refused.error.context)",
-                        "partitions":
-                            "\(refused.ranges.map { "\($0.key)@\($0.value.lowerBound)..<\($0.value.upperBound)" }.sorted().joined(separator: ","))",
-                    ])
+            } catch {
+                let kind = FailureKind(error)
                 reader = nil
                 writer = nil
                 committer = nil
-            } catch {
+                // A batch refused for its data: no backoff, the next session isolates it.
+                if case .data(let refused) = kind {
+                    suspect(refused)
+                    continue
+                }
                 let wait = backoff.nextMillis()
                 errors.error(logger, "intake interrupted, retrying in \(wait) ms: \(error)")
-                reader = nil
-                writer = nil
-                committer = nil
-                let lostDatabase = error is PostgresError
                 health.update {
                     $0.assignedPartitions = 0
                     $0.lag = -1
                     $0.intakeBeat = monotonicNanos() + UInt64(wait) * 1_000_000
                     // Say at once what the health probe would find within a second.
-                    if lostDatabase {
+                    if kind.meansDatabaseDown {
                         $0.databaseOK = false
                         $0.databaseProblem = "\(error)"
                     }
-                    if !(error is PostgresError), !(error is KafkaError) { $0.intakeProblem = "\(error)" }
+                    if kind.isIntakeProblem { $0.intakeProblem = "\(error)" }
                 }
                 stop.sleep(millis: wait)
             }
         }
         logger.info("intake stopped")
+    }
+
+    /// Remembers the offsets of a batch the database refused for its data. Not a fault of the
+    /// database or the broker: the next session, started at once, reads the batch again and
+    /// finds the message at fault.
+    private func suspect(_ refused: RefusedBatch) {
+        for (tp, range) in refused.ranges {
+            let old = suspects[tp]
+            let low = min(old?.lowerBound ?? range.lowerBound, range.lowerBound)
+            let high = max(old?.upperBound ?? range.upperBound, range.upperBound)
+            suspects[tp] = low..<high
+        }
+        logger.warning(
+            "batch refused by the database for its data; committing its messages in isolation",
+            metadata: [
+                "sqlstate": "\(refused.error.sqlState ?? "")", "context": "\(refused.error.context)",
+                "partitions":
+                    "\(refused.ranges.map { "\($0.key)@\($0.value.lowerBound)..<\($0.value.upperBound)" }.sorted().joined(separator: ","))",
+            ])
     }
 
     /// One connected session: a database connection and a consumer group membership.
