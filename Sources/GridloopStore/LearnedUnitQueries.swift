@@ -13,12 +13,14 @@ package enum LearnedUnitQueries {
             """, context: "read learned units")
         var out: [UnitKey: LearnedUnits.Learned] = [:]
         for i in 0..<rows.count {
-            guard let level = rows.string(i, 0).flatMap(LoopLevel.init(rawValue:)), let code = rows.string(i, 1),
-                let unitCode = rows.string(i, 2), let unitName = rows.string(i, 3), let caseId = rows.string(i, 4),
-                let at = rows.int64(i, 5)
-            else { throw StoreRowError(table: "learned_units", row: i) }
+            let t = "learned_units"
+            let code = try rows.string(i, 1, in: t)
+            guard let level = LoopLevel(rawValue: try rows.string(i, 0, in: t, key: 1)) else {
+                throw MalformedRow(table: t, row: "code \(code)", column: "level")
+            }
             out[UnitKey(level: level, code: code)] = .init(
-                unit: UnitRef(unitCode: unitCode, unitName: unitName), caseId: caseId, at: at)
+                unit: UnitRef(unitCode: try rows.string(i, 2, in: t, key: 1), unitName: try rows.string(i, 3, in: t, key: 1)),
+                caseId: try rows.string(i, 4, in: t, key: 1), at: try rows.int64(i, 5, in: t, key: 1))
         }
         return out
     }
