@@ -40,12 +40,7 @@ public enum CalendarLoader {
         var years: [CalendarYear] = []
         for name in files {
             let path = (directory as NSString).appendingPathComponent(name)
-            let text: String
-            do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                throw ConfigError(file: path, line: nil, key: "(file)", problem: "cannot be read: \(error.localizedDescription)")
-            }
+            let text = try ConfigError.text(of: path)
             years.append(try parse(text, file: path))
         }
         return calendar(years, officeHours: officeHours)

@@ -1,24 +1,6 @@
 import Foundation
 import Yams
 
-/// A configuration problem, naming the file, line, key and what is wrong.
-public struct ConfigError: Error, CustomStringConvertible, Sendable {
-    public var file: String
-    public var line: Int?
-    public var key: String
-    public var problem: String
-    public var description: String {
-        "\(file)\(line.map { ":\($0)" } ?? ""): \(key): \(problem)"
-    }
-
-    package init(file: String, line: Int?, key: String, problem: String) {
-        self.file = file
-        self.line = line
-        self.key = key
-        self.problem = problem
-    }
-}
-
 /// The daemon's configuration: a YAML file (`--config`), then environment variables on top.
 /// Its keys, their variables, defaults and parsers are the table `GridloopConfig.keys`.
 public struct GridloopConfig: Sendable, Equatable {
@@ -99,12 +81,7 @@ public struct GridloopConfig: Sendable, Equatable {
     public static func load(file: String?, environment: [String: String]) throws -> GridloopConfig {
         var config = GridloopConfig()
         if let file {
-            let text: String
-            do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
-            } catch {
-                throw ConfigError(file: file, line: nil, key: "(file)", problem: "cannot be read: \(error.localizedDescription)")
-            }
+            let text = try ConfigError.text(of: file)
             try config.apply(yaml: text, file: file)
         }
         for key in keys {

@@ -36,12 +36,7 @@ public enum PolicyLoader {
     /// The policy file, or the built-in policy when `file` is nil.
     public static func load(file: String?) throws -> SLAPolicy {
         guard let file else { return try parse(EmbeddedDefaults.policy, file: embeddedName) }
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: file, line: nil, key: "(file)", problem: "cannot be read: \(error.localizedDescription)")
-        }
+        let text = try ConfigError.text(of: file)
         return try parse(text, file: file)
     }
 

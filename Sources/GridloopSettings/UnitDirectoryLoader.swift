@@ -28,12 +28,7 @@ public enum UnitDirectoryLoader {
     /// The directory file, or the built-in sample when `file` is nil.
     public static func load(file: String?) throws -> UnitDirectory {
         guard let file else { return try parse(EmbeddedDefaults.units, file: embeddedName) }
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: file, line: nil, key: "(file)", problem: "cannot be read: \(error.localizedDescription)")
-        }
+        let text = try ConfigError.text(of: file)
         return try parse(text, file: file)
     }
 
