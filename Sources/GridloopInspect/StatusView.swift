@@ -58,7 +58,8 @@ public struct StatusView: Encodable, Sendable {
 
     enum Key: String, CodingKey {
         case consumerGroup, partitions, totalLag, brokerProblem, outboxBacklog, oldestUnsentAgeSeconds, dueTimers,
-            oldestDueTimer, oldestDueCase, oldestDueUnit, deadLettersToday, deadLettersNotRetried, openCasesByLevel, unacknowledgedGaps, asOf
+            oldestDueTimer, oldestDueCase, oldestDueUnit, deadLettersToday, deadLettersNotRetried, openCasesByLevel,
+            unacknowledgedGaps, asOf
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -51,8 +51,9 @@ extension IntakeService {
         let fence = Set(
             (expired.map(\.coordinates) + held.undecodable.map(\.letter.coordinates)).map {
                 TopicPartition(topic: $0.topic, partition: $0.partition)
-            })
-            .map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: positions[$0] ?? -2) }
+            }
+        )
+        .map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: positions[$0] ?? -2) }
         try remember(plan, clocks: changes)
         let expiry = plan
         let decided = changes

@@ -204,9 +204,12 @@ public final class IntakeStore: @unchecked Sendable {
             case .event(let e): event = e
             case .rejected(let why), .skipped(let why, _):
                 out.undecodable.append(
-                    (eventKey, DeadLetter(
-                        coordinates: coordinates, key: key, value: value, headers: headers[eventKey] ?? [],
-                        reason: "held event \(eventKey) no longer decodes: \(why)", caseId: rows.string(i, 8))))
+                    (
+                        eventKey,
+                        DeadLetter(
+                            coordinates: coordinates, key: key, value: value, headers: headers[eventKey] ?? [],
+                            reason: "held event \(eventKey) no longer decodes: \(why)", caseId: rows.string(i, 8))
+                    ))
                 continue
             }
             out.events.append(

@@ -206,7 +206,8 @@ final class ClockKeeperTests: XCTestCase {
     func testTheEmittedEventCarriesTheContractFieldsAndNoPersonalData() throws {
         let (clock, state, _) = run([event(.dispatch, at: 0)])
         let (_, _, d) = snapshots(clock!, state!, until: 60)
-        let json = String(decoding: OutboundEvent.json(d[2].decision, state: d[2].state, deployment: "hefei-baohe"), as: UTF8.self)
+        let json = String(
+            decoding: OutboundEvent.json(d[2].decision, state: d[2].state, deployment: "hefei-baohe"), as: UTF8.self)
         for needle in [
             "\"specversion\":\"1.0\"", "\"type\":\"gridloop.case.escalated\"", "\"source\":\"/gridloop/hefei-baohe\"",
             "\"subject\":\"12345:HF1\"", "\"fromLevel\":\"ESTATE\"", "\"toLevel\":\"COMMUNITY\"",

@@ -24,7 +24,8 @@ final class DecisionOutboxTests: XCTestCase {
             let d = SLADecision(
                 id: "12345:HF\(n)/a1/sign/overdue", caseId: "12345:HF\(n)", time: t0 + Int64(n),
                 kind: .overdue(limit: .sign, deadline: t0))
-            return DecisionRecord(decision: d, level: .estate, unitCode: "E1", topic: "gridloop.supervision", payload: Array("{\"n\":\(n)}".utf8))
+            return DecisionRecord(
+                decision: d, level: .estate, unitCode: "E1", topic: "gridloop.supervision", payload: Array("{\"n\":\(n)}".utf8))
         }
         func commit(_ numbers: [Int]) throws {
             var changes = ClockChanges()

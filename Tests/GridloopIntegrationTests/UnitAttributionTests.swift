@@ -144,7 +144,8 @@ final class UnitAttributionTests: XCTestCase {
         // No district department for category 0305 in this directory, and none taught: the default.
         XCTAssertEqual(
             Set(escalations.filter { data($0)["toLevel"] as? String == "DISTRICT" }.map(toUnit)), ["DCS340111 default"])
-        let learned = try db.query("SELECT unit_code, case_id FROM learned_units WHERE level = 'COMMUNITY' AND code = '340111002003'")
+        let learned = try db.query(
+            "SELECT unit_code, case_id FROM learned_units WHERE level = 'COMMUNITY' AND code = '340111002003'")
         XCTAssertEqual([learned.string(0, 0), learned.string(0, 1)], ["C340111002003", "12345:HFTEACH"])
 
         let port = try DaemonHarness.httpPort(daemon)
