@@ -64,15 +64,24 @@ public struct UnitDirectory: Sendable, Hashable {
 
     /// The entry naming the unit that takes `state`'s case at `level`, if the file has one.
     public func entry(level: LoopLevel, for state: CaseState) -> Entry? {
-        switch level {
+        UnitKey(level: level, state: state).flatMap(entry(for:))
+    }
+
+    /// The entry naming the unit for `key` (a level and a case's code there, as `LearnedUnits`
+    /// keeps it): the one that wins over a unit learned for that key. At DISTRICT, among the
+    /// entries of the district, the longest category prefix of the key's category wins; an entry
+    /// without a category comes last.
+    public func entry(for key: UnitKey) -> Entry? {
+        switch key.level {
         case .estate:
             return nil
         case .community, .street:
-            guard let code = UnitKey(level: level, state: state)?.code else { return nil }
-            return byKey["\(level.rawValue)/\(code)"]
+            return byKey["\(key.level.rawValue)/\(key.code)"]
         case .district:
-            guard let district = state.order.districtCode, let list = departments[district] else { return nil }
-            let category = ClockKeeper.categoryCode(state) ?? ""
+            guard let slash = key.code.firstIndex(of: "/"), let list = departments[String(key.code[..<slash])] else {
+                return nil
+            }
+            let category = key.code[key.code.index(after: slash)...]
             return list.first { $0.category.map { category.hasPrefix($0) } ?? true }
         }
     }
@@ -96,7 +105,8 @@ public struct UnitKey: Sendable, Hashable, Codable, CustomStringConvertible {
         case .community: code = state.order.communityCode
         case .street: code = state.order.streetCode
         case .district:
-            code = state.order.districtCode.flatMap { d in ClockKeeper.categoryCode(state).map { "\(d)/\($0)" } }
+            // A case without a category still finds its district's entry without one.
+            code = state.order.districtCode.map { "\($0)/\(ClockKeeper.categoryCode(state) ?? "")" }
         }
         guard let code, !code.isEmpty else { return nil }
         self.init(level: level, code: code)
