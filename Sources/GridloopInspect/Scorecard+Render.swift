@@ -20,14 +20,14 @@ extension Scorecard {
             let rows = units.filter { $0.level == level }
             guard !rows.isEmpty else { continue }
             out +=
-                "\n\n\((Report721.levelNames[level] ?? level).rightPad(34)) \("CASES".leftPad(6)) \("响应率".leftPad(7)) "
+                "\n\n\((Report721.levelNames[level] ?? level).rightPad(44)) \("ASSIGNED".leftPad(8)) \("响应率".leftPad(7)) "
                 + "\("及时率".leftPad(7)) \("超期".leftPad(5)) \("ESC".leftPad(4)) \("退单率".leftPad(7)) "
                 + "\("解决率".leftPad(7)) \("满意率".leftPad(7)) \("重办率".leftPad(7)) \("SCORE".leftPad(7)) \("RANK".leftPad(5))"
             for r in rows {
                 let unit = r.unitName.map { "\(r.unitCode) \($0)" } ?? r.unitCode
                 let mark = r.list == "RED" ? "  红榜" : r.list == "BLACK" ? "  黑榜" : ""
                 out +=
-                    "\n\(unit.rightPad(34)) \(String(r.assigned).leftPad(6)) \(Self.percent(r.responseRate).leftPad(7)) "
+                    "\n\(unit.rightPad(44)) \(String(r.assigned).leftPad(8)) \(Self.percent(r.responseRate).leftPad(7)) "
                     + "\(Self.percent(r.onTimeRate).leftPad(7)) \(String(r.overdue).leftPad(5)) "
                     + "\(String(r.escalatedAway).leftPad(4)) \(Self.percent(r.returnRate).leftPad(7)) "
                     + "\(Self.percent(r.resolutionRate).leftPad(7)) \(Self.percent(r.satisfactionRate).leftPad(7)) "

@@ -177,6 +177,8 @@ extension ReportCommand {
         @Option(help: "Only this unit code (ranks stay those of the whole level).") var unit: String?
         @Flag(help: "Print JSON instead of the table.") var json = false
         @Flag(help: "Print CSV instead of the table.") var csv = false
+        @Option(help: "Also write a self-contained HTML page (ranking tables, lists, rate bars) to this file.")
+        var html: String?
 
         /// The period's first and last day, `YYYY-MM-DD`.
         func period() throws -> (from: String, to: String) {
@@ -219,11 +221,19 @@ extension ReportCommand {
             let card = try Scorecard.load(
                 from: a, to: b, level: level, unit: unit, evaluation: evaluation,
                 asOf: RFC3339.format(Int64(Date().timeIntervalSince1970) * 1000), db: db)
+            if let html {
+                do {
+                    try card.html(deployment: config.deploymentName).write(toFile: html, atomically: true, encoding: .utf8)
+                } catch {
+                    throw CommandFailure(message: "cannot write the HTML page \(html): \(error.localizedDescription)")
+                }
+            }
             if csv {
                 print(card.csv(), terminator: "")
             } else {
                 print(json ? try card.json() : card.text())
             }
+            if let html, !json, !csv { print("\nHTML page written to \(html)") }
         }
     }
 }

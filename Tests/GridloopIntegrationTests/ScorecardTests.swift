@@ -88,9 +88,26 @@ extension SLAIntegrationTests {
                 let lines = csv.out.components(separatedBy: "\r\n").filter { !$0.isEmpty }
                 XCTAssertEqual(lines.count, units.count + 1, "a header and one line per unit")
                 XCTAssertTrue(lines[0].hasPrefix("level,unitCode,unitName,assigned,"), lines[0])
-                let table = try gridloopd(binDir, ["report", "scorecard", "--month", "2026-11"], env)
+                let html = FileManager.default.temporaryDirectory.appendingPathComponent("scorecard-\(UUID().uuidString).html")
+                defer { try? FileManager.default.removeItem(at: html) }
+                let table = try gridloopd(binDir, ["report", "scorecard", "--month", "2026-11", "--html", html.path], env)
                 XCTAssertEqual(table.status, 0, table.err)
                 XCTAssertTrue(table.out.contains("红榜") && table.out.contains("黑榜") && table.out.contains("社区 community"), table.out)
+                // The page: every ranked unit in its level's table, the lists marked, bars inline.
+                let page = try String(contentsOf: html, encoding: .utf8)
+                for u in units where u["rank"] is Int {
+                    XCTAssertTrue(page.contains(u["unitCode"] as? String ?? "?"), "\(u["unitCode"] ?? "") on the page")
+                }
+                XCTAssertEqual(
+                    page.components(separatedBy: "<tr class=\"red\">").count - 1,
+                    units.filter { $0["list"] as? String == "RED" }.count, "the red list marked")
+                XCTAssertEqual(
+                    page.components(separatedBy: "<tr class=\"black\">").count - 1,
+                    units.filter { $0["list"] as? String == "BLACK" }.count, "the black list marked")
+                XCTAssertTrue(page.contains("<svg"), "rates as inline SVG bars")
+                for outside in ["<script", "<link", "<img", "url(", "@import", "http:", "https:"] {
+                    XCTAssertFalse(page.contains(outside), "self-contained: no \(outside)")
+                }
             }
         }
         for bad in [["--month", "2026-13"], ["--month", "2026-11", "--from", "2026-11-01"], ["--from", "2026-11-01"],
