@@ -4,82 +4,106 @@ import GridloopPostgres
 /// from `from` to `to` (`YYYY-MM-DD`, Asia/Shanghai, inclusive). Every term is defined in
 /// docs/SCORECARD.md; `Scorecard` (in GridloopInspect) computes the rates, composite and ranks.
 package enum ScorecardQueries {
-    /// One statement, set-based: each case's timeline (events, overdue decisions, escalations) in
-    /// the order SCORECARD.md gives, numbered into handlings and replies by running counts; then
-    /// one row per handling and one per reply's aftermath, grouped by unit.
+    /// One statement, set-based, with no sort of the whole history: the handlings are the case's
+    /// assignments (DISPATCH, REDISPATCH, escalation) with the key of the next one (a window over
+    /// those few rows); every other entry finds its handling, and every callback its reply, by a
+    /// hash join on the case and a range of timeline keys `(time, rank, event_no, id)`, the order
+    /// docs/SCORECARD.md gives (rank 0 event, 1 overdue, 2 escalation). Then one row per handling,
+    /// grouped by unit.
     static let countsSQL = """
-        WITH bounds AS (
+        WITH bounds AS MATERIALIZED (
             SELECT ($1::date::timestamp AT TIME ZONE 'Asia/Shanghai') AS lo,
                    (($2::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai') AS hi),
-        -- The cases with a handling that began in the period, less the withdrawn.
+        starts AS MATERIALIZED (
+            SELECT case_id, event_time AS t, 0 AS r, event_no AS n, '' AS id, type, level, unit_code, NULL::text AS clock
+            FROM case_events WHERE type IN ('DISPATCH', 'REDISPATCH')
+            UNION ALL
+            SELECT case_id, decided_at, 2, 0, id, 'ESCALATED', to_level, to_unit_code, clock
+            FROM sla_decisions WHERE type = 'gridloop.case.escalated'),
+        -- The cases with a handling that began in the period, less the withdrawn (they count for nobody).
         scope AS (
-            SELECT case_id FROM case_events, bounds
-            WHERE type IN ('DISPATCH', 'REDISPATCH') AND event_time >= lo AND event_time < hi
-            UNION
-            SELECT case_id FROM sla_decisions, bounds
-            WHERE type = 'gridloop.case.escalated' AND decided_at >= lo AND decided_at < hi
+            SELECT case_id FROM starts, bounds WHERE t >= lo AND t < hi
             EXCEPT
             SELECT case_id FROM case_events WHERE type = 'WITHDRAW'),
-        timeline AS (
-            SELECT e.case_id, e.event_time AS t, 0 AS r, e.event_no AS n, '' AS id, e.type, e.level, e.unit_code,
-                   e.result, e.satisfaction, NULL::text AS clock
-            FROM case_events e JOIN scope USING (case_id)
-            UNION ALL
-            SELECT d.case_id, d.decided_at, CASE WHEN d.type = 'gridloop.case.escalated' THEN 2 ELSE 1 END, 0, d.id,
-                   CASE WHEN d.type = 'gridloop.case.escalated' THEN 'ESCALATED' ELSE 'OVERDUE' END,
-                   d.to_level, d.to_unit_code, NULL, NULL, d.clock
-            FROM sla_decisions d JOIN scope USING (case_id)
-            WHERE d.type IN ('gridloop.case.supervision.overdue', 'gridloop.case.escalated')),
-        numbered AS (
-            SELECT tl.*,
-                   count(*) FILTER (WHERE type IN ('DISPATCH', 'REDISPATCH', 'ESCALATED')) OVER w AS h,
-                   count(*) FILTER (WHERE type = 'REPLY') OVER w AS rp
-            FROM timeline tl
-            WINDOW w AS (PARTITION BY case_id ORDER BY t, r, n, id ROWS UNBOUNDED PRECEDING)),
-        handlings AS (
-            SELECT case_id, h, t AS began, level, unit_code,
-                   lead(type) OVER c AS next_type, lead(unit_code) OVER c AS next_unit, lead(clock) OVER c AS next_clock
-            FROM numbered WHERE type IN ('DISPATCH', 'REDISPATCH', 'ESCALATED')
-            WINDOW c AS (PARTITION BY case_id ORDER BY h)),
+        ranged AS (
+            SELECT s.*, lead(t) OVER w AS nt, lead(r) OVER w AS nr, lead(n) OVER w AS nn, lead(id) OVER w AS nid,
+                   lead(type) OVER w AS next_type, lead(unit_code) OVER w AS next_unit, lead(clock) OVER w AS next_clock
+            FROM starts s WHERE s.case_id IN (SELECT case_id FROM scope)
+            WINDOW w AS (PARTITION BY case_id ORDER BY t, r, n, id)),
+        -- The handlings that began in the period; hid names one.
+        hin AS MATERIALIZED (
+            SELECT ranged.*, row_number() OVER () AS hid FROM ranged, bounds WHERE t >= lo AND t < hi),
         facts AS (
-            SELECT case_id, h,
-                   bool_or(type = 'SIGN') AS signed, bool_or(type = 'REPLY') AS replied,
-                   bool_or(type = 'RETURN') AS returned,
-                   bool_or(type = 'OVERDUE' AND clock = 'SIGN') AS sign_overdue,
-                   bool_or(type = 'OVERDUE' AND clock = 'HANDLE') AS handle_overdue,
-                   max(rp) FILTER (WHERE type = 'REPLY') AS last_reply
-            FROM numbered WHERE h > 0 GROUP BY case_id, h),
-        -- Each reply and what followed it up to the case's next reply.
-        aftermath AS (
-            SELECT case_id, rp,
-                   min(h) FILTER (WHERE type = 'REPLY') AS h,
-                   min(result) FILTER (WHERE type = 'REPLY') AS result,
-                   bool_or(type = 'REOPEN' OR (type = 'VISIT' AND satisfaction = 'UNSATISFIED')) AS reopened,
-                   count(*) FILTER (WHERE type = 'VISIT' AND satisfaction <> 'UNREACHABLE') AS callbacks,
-                   count(*) FILTER (WHERE type = 'VISIT' AND satisfaction IN ('SATISFIED', 'BASICALLY_SATISFIED')) AS satisfied,
-                   (array_agg(satisfaction ORDER BY t DESC, r DESC, n DESC, id DESC)
-                       FILTER (WHERE type = 'VISIT' AND satisfaction <> 'UNREACHABLE'))[1] AS last_callback
-            FROM numbered WHERE rp > 0 GROUP BY case_id, rp),
+            SELECT h.hid,
+                   bool_or(x.type = 'SIGN') AS signed, bool_or(x.type = 'REPLY') AS replied,
+                   bool_or(x.type = 'RETURN') AS returned,
+                   bool_or(x.type = 'OVERDUE' AND x.clock = 'SIGN') AS sign_overdue,
+                   bool_or(x.type = 'OVERDUE' AND x.clock = 'HANDLE') AS handle_overdue
+            FROM hin h JOIN (
+                SELECT case_id, event_time AS t, 0 AS r, event_no AS n, '' AS id, type, NULL::text AS clock
+                FROM case_events WHERE type IN ('SIGN', 'REPLY', 'RETURN')
+                UNION ALL
+                SELECT case_id, decided_at, 1, 0, id, 'OVERDUE', clock
+                FROM sla_decisions WHERE type = 'gridloop.case.supervision.overdue') x
+              ON x.case_id = h.case_id AND (x.t, x.r, x.n, x.id) > (h.t, h.r, h.n, h.id)
+                 AND (h.nt IS NULL OR (x.t, x.r, x.n, x.id) < (h.nt, h.nr, h.nn, h.nid))
+            GROUP BY h.hid),
+        -- Every reply of the cases in scope with the key of the case's next reply.
         replies AS (
-            SELECT case_id, h, count(*) AS replies, count(*) FILTER (WHERE reopened) AS reopened,
-                   sum(callbacks) AS callbacks, sum(satisfied) AS satisfied
-            FROM aftermath GROUP BY case_id, h),
+            SELECT case_id, event_time AS t, event_no AS n, result,
+                   lead(event_time) OVER w AS nt, lead(event_no) OVER w AS nn
+            FROM case_events WHERE type = 'REPLY' AND case_id IN (SELECT case_id FROM scope)
+            WINDOW w AS (PARTITION BY case_id ORDER BY event_time, event_no)),
+        -- The replies made in the period's handlings; pid names one. The last of its handling when
+        -- the case's next reply is in a later handling, or there is none.
+        hreplies AS MATERIALIZED (
+            SELECT h.hid, p.case_id, p.t, p.n, p.nt, p.nn, p.result,
+                   (p.nt IS NULL OR (h.nt IS NOT NULL AND (p.nt, 0, p.nn, '') > (h.nt, h.nr, h.nn, h.nid))) AS is_last,
+                   row_number() OVER () AS pid
+            FROM hin h JOIN replies p
+              ON p.case_id = h.case_id AND (p.t, 0, p.n, '') > (h.t, h.r, h.n, h.id)
+                 AND (h.nt IS NULL OR (p.t, 0, p.n, '') < (h.nt, h.nr, h.nn, h.nid))),
+        -- Each reply's aftermath: the callbacks and reopenings up to the case's next reply. A
+        -- callback's key orders it (time, then event number): the reply's last callback that reached
+        -- the citizen was satisfied when it is also the last satisfied one.
+        after AS (
+            SELECT p.pid,
+                   bool_or(v.type = 'REOPEN' OR v.satisfaction = 'UNSATISFIED') AS reopened,
+                   count(*) FILTER (WHERE v.type = 'VISIT' AND v.satisfaction <> 'UNREACHABLE') AS callbacks,
+                   count(*) FILTER (WHERE v.type = 'VISIT' AND v.satisfaction IN ('SATISFIED', 'BASICALLY_SATISFIED'))
+                       AS satisfied,
+                   max(extract(epoch FROM v.event_time) * 1000000000000 + v.event_no)
+                       FILTER (WHERE v.type = 'VISIT' AND v.satisfaction <> 'UNREACHABLE')
+                   = max(extract(epoch FROM v.event_time) * 1000000000000 + v.event_no)
+                       FILTER (WHERE v.type = 'VISIT' AND v.satisfaction IN ('SATISFIED', 'BASICALLY_SATISFIED'))
+                       AS last_satisfied
+            FROM hreplies p JOIN case_events v
+              ON v.case_id = p.case_id AND v.type IN ('VISIT', 'REOPEN') AND (v.event_time, v.event_no) > (p.t, p.n)
+                 AND (p.nt IS NULL OR (v.event_time, v.event_no) < (p.nt, p.nn))
+            GROUP BY p.pid),
+        by_handling AS (
+            SELECT p.hid, count(*) AS replies, count(*) FILTER (WHERE a.reopened) AS reopened,
+                   coalesce(sum(a.callbacks), 0) AS callbacks, coalesce(sum(a.satisfied), 0) AS satisfied,
+                   bool_or(p.is_last AND a.callbacks > 0) AS resolution_base,
+                   bool_or(p.is_last AND a.callbacks > 0 AND p.result = 'RESOLVED' AND a.last_satisfied) AS resolved
+            FROM hreplies p LEFT JOIN after a USING (pid)
+            GROUP BY p.hid),
         per AS (
-            SELECT hd.level, hd.unit_code, f.signed, f.replied, f.returned, f.sign_overdue, f.handle_overdue,
-                   (hd.next_type IS NOT NULL OR c.status = 'CLOSED') AS ended,
-                   (f.returned AND hd.next_type = 'REDISPATCH' AND hd.next_unit IS DISTINCT FROM hd.unit_code) AS accepted,
-                   (hd.next_type = 'ESCALATED' AND hd.next_clock IN ('SIGN_OVERDUE', 'HANDLE_OVERDUE')) AS away,
-                   coalesce(rs.replies, 0) AS replies, coalesce(rs.reopened, 0) AS reopened,
-                   coalesce(rs.callbacks, 0) AS callbacks, coalesce(rs.satisfied, 0) AS satisfied,
-                   la.last_callback IS NOT NULL AS resolution_base,
-                   (la.result = 'RESOLVED' AND la.last_callback IN ('SATISFIED', 'BASICALLY_SATISFIED')) AS resolved
-            FROM handlings hd
-            JOIN facts f USING (case_id, h)
+            SELECT h.level, h.unit_code,
+                   coalesce(f.signed, false) AS signed, coalesce(f.replied, false) AS replied,
+                   coalesce(f.returned, false) AS returned, coalesce(f.sign_overdue, false) AS sign_overdue,
+                   coalesce(f.handle_overdue, false) AS handle_overdue,
+                   (h.next_type IS NOT NULL OR c.status = 'CLOSED') AS ended,
+                   (coalesce(f.returned, false) AND h.next_type = 'REDISPATCH'
+                       AND h.next_unit IS DISTINCT FROM h.unit_code) AS accepted,
+                   (h.next_type = 'ESCALATED' AND h.next_clock IN ('SIGN_OVERDUE', 'HANDLE_OVERDUE')) AS away,
+                   coalesce(b.replies, 0) AS replies, coalesce(b.reopened, 0) AS reopened,
+                   coalesce(b.callbacks, 0) AS callbacks, coalesce(b.satisfied, 0) AS satisfied,
+                   coalesce(b.resolution_base, false) AS resolution_base, coalesce(b.resolved, false) AS resolved
+            FROM hin h
             JOIN cases c USING (case_id)
-            LEFT JOIN replies rs USING (case_id, h)
-            LEFT JOIN aftermath la ON la.case_id = hd.case_id AND la.rp = f.last_reply
-            , bounds
-            WHERE hd.began >= bounds.lo AND hd.began < bounds.hi)
+            LEFT JOIN facts f USING (hid)
+            LEFT JOIN by_handling b USING (hid))
         SELECT level, unit_code,
                count(*) AS assigned,
                count(*) FILTER (WHERE NOT accepted) AS evaluated,
@@ -92,7 +116,7 @@ package enum ScorecardQueries {
                count(*) FILTER (WHERE NOT accepted AND (sign_overdue OR handle_overdue)) AS overdue,
                count(*) FILTER (WHERE away) AS escalated_away,
                count(*) FILTER (WHERE resolution_base) AS resolution_base,
-               count(*) FILTER (WHERE resolution_base AND resolved) AS resolved,
+               count(*) FILTER (WHERE resolved) AS resolved,
                sum(callbacks) AS callbacks, sum(satisfied) AS satisfied,
                sum(replies) AS replies, sum(reopened) AS reopened
         FROM per
@@ -104,7 +128,13 @@ package enum ScorecardQueries {
     /// evaluated, returned, returned_elsewhere, responded, response_base, on_time, on_time_base,
     /// overdue, escalated_away, resolution_base, resolved, callbacks, satisfied, replies, reopened.
     package static func counts(from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
-        try db.query(countsSQL, [from, to], context: "scorecard counts")
+        // For this connection (the report's own): JIT compiling a plan this size costs about 2 s,
+        // more than it saves; the hash tables of a city's month (a few hundred thousand
+        // handlings) fit in 64 MB instead of spilling to disk.
+        _ = try db.query(
+            "SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)", [],
+            context: "scorecard settings")
+        return try db.query(countsSQL, [from, to], context: "scorecard counts")
     }
 
     /// Code and name of each unit of `codes`: the most frequent name the unit goes by, among the
