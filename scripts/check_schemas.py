@@ -2,7 +2,8 @@
 """Checks schemas/*.schema.json: each is a valid draft 2020-12 schema; every line of the
 sample fixtures passes its feed schema; in the dirty fixtures, every line that fails its
 schema is one the feed generator damaged (and every undamaged line passes); the default
-policy deploy/policy.yaml passes policy.schema.json (needs PyYAML, Debian: python3-yaml)."""
+policy deploy/policy.yaml passes policy.schema.json and the sample unit directory
+deploy/units.yaml passes units.schema.json (needs PyYAML, Debian: python3-yaml)."""
 import json
 import pathlib
 import sys
@@ -66,19 +67,21 @@ if kinds != emitted:
     print(f"{events.relative_to(root)}: holds {sorted(kinds)}, expected every kind the daemon emits", file=sys.stderr)
 print(f"{events.relative_to(root)}: {len(kinds)} kinds of outbound event checked against their schemas")
 
-policy = root / "deploy/policy.yaml"
 try:
     import yaml
 except ImportError:
     yaml = None
-    print(f"{policy.relative_to(root)}: not checked, PyYAML is missing (Debian: python3-yaml)")
-if yaml is not None:
-    validator = jsonschema.Draft202012Validator(schemas["policy.schema.json"])
-    errors = sorted(validator.iter_errors(yaml.safe_load(policy.read_text(encoding="utf-8"))), key=str)
+for document, schema_name in (("deploy/policy.yaml", "policy.schema.json"), ("deploy/units.yaml", "units.schema.json")):
+    path = root / document
+    if yaml is None:
+        print(f"{document}: not checked, PyYAML is missing (Debian: python3-yaml)")
+        continue
+    validator = jsonschema.Draft202012Validator(schemas[schema_name])
+    errors = sorted(validator.iter_errors(yaml.safe_load(path.read_text(encoding="utf-8"))), key=str)
     for e in errors:
         failed = True
         where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
-        print(f"{policy.relative_to(root)}: {where}: {e.message}", file=sys.stderr)
+        print(f"{document}: {where}: {e.message}", file=sys.stderr)
     if not errors:
-        print(f"{policy.relative_to(root)}: valid against policy.schema.json")
+        print(f"{document}: valid against {schema_name}")
 sys.exit(1 if failed else 0)

@@ -72,8 +72,8 @@ extension IntakeService {
         var planner = makePlanner(states: states, appliedKeys: applied, held: held, clocks: clocks)
         for item in items { planner.offer(item, now: now) }
         var changed = clockChanges(planner)
-        changed.prepare()
-        learned = planner.learned  // the COPY bodies, here rather than on the commit thread
+        changed.prepare()  // the COPY bodies, here rather than on the commit thread
+        learned = planner.learned
         let planned = monotonicNanos()
         let next = IntakePlanner.nextOffsets(items).map {
             PartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset)

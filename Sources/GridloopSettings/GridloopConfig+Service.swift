@@ -1,44 +1,12 @@
 import Foundation
 
-// The service keys of the configuration: the HTTP listener, the shutdown grace period and the
-// secrets, which come from files (systemd's `LoadCredential=` puts them in
+// The secrets of the configuration and the `http.listen` rule (the keys themselves are parsed
+// by their entries in GridloopConfig+Keys.swift). Secrets come from files (systemd's `LoadCredential=` puts them in
 // $CREDENTIALS_DIRECTORY) so that they never appear on a command line or in the environment.
 extension GridloopConfig {
     /// Credential names looked up in $CREDENTIALS_DIRECTORY when no file is configured.
     public static let databasePasswordCredential = "database-password"
     public static let saslPasswordCredential = "kafka-sasl-password"
-
-    mutating func setService(_ key: String, _ value: String, file: String, line: Int?) throws {
-        func fail(_ problem: String) -> ConfigError { ConfigError(file: file, line: line, key: key, problem: problem) }
-        let v = value.trimmingCharacters(in: .whitespaces)
-        switch key {
-        case "http.listen":
-            if v == "off" || v.isEmpty {
-                httpListen = nil
-            } else {
-                guard Self.hostPort(v) != nil else {
-                    throw fail("expected host:port (such as 127.0.0.1:9464 or [::1]:9464) or off, got '\(value)'")
-                }
-                httpListen = v
-            }
-        case "http.readyMaxLag":
-            guard let n = Int(v), n >= 0 else { throw fail("expected a whole number of messages, got '\(value)'") }
-            readyMaxLag = n
-        case "shutdown.gracePeriod":
-            guard let ms = Self.milliseconds(v), ms >= 1000, ms <= 600_000 else {
-                throw fail("expected a duration from 1s to 10m such as 20s, got '\(value)'")
-            }
-            graceSeconds = ms / 1000
-        case "database.passwordFile":
-            guard !v.isEmpty else { throw fail("must not be empty") }
-            databasePasswordFile = v
-        case "kafka.saslPasswordFile":
-            guard !v.isEmpty else { throw fail("must not be empty") }
-            saslPasswordFile = v
-        default:
-            throw fail("unknown key")
-        }
-    }
 
     /// Reads the secrets: the configured files, else the systemd credentials of the same name.
     mutating func loadCredentials(environment: [String: String]) throws {
@@ -76,30 +44,10 @@ extension GridloopConfig {
 }
 
 extension GridloopConfig {
-    /// The keys whose change a reload cannot apply to a running daemon (they need a restart).
-    /// A reload applies the SLA policy, the calendars, the office hours and the log level.
+    /// The keys whose change a reload cannot apply to a running daemon (they need a restart), in
+    /// the order of `keys`. A reload applies the others (`ConfigKey.Change.reload`): the SLA
+    /// policy, the calendars, the office hours and the log level.
     public func keysNeedingRestart(comparedTo new: GridloopConfig) -> [String] {
-        var keys: [String] = []
-        func check<T: Equatable>(_ key: String, _ a: T, _ b: T) { if a != b { keys.append(key) } }
-        check("kafka.brokers", brokers, new.brokers)
-        check("kafka.consumerGroup", consumerGroup, new.consumerGroup)
-        check("kafka.properties", kafkaProperties, new.kafkaProperties)
-        check("kafka.consumerProperties", consumerProperties, new.consumerProperties)
-        check("kafka.producerProperties", producerProperties, new.producerProperties)
-        check("kafka.saslPasswordFile", saslPassword, new.saslPassword)
-        check("topics", topics, new.topics)
-        check("database.url", databaseURL, new.databaseURL)
-        check("database.passwordFile", databasePassword, new.databasePassword)
-        check("intake.batchMaxMessages", batchMaxMessages, new.batchMaxMessages)
-        check("intake.batchMaxWait", batchMaxWaitMillis, new.batchMaxWaitMillis)
-        check("intake.holdWait", holdSeconds, new.holdSeconds)
-        check("intake.onOffsetGap", onOffsetGap, new.onOffsetGap)
-        check("relay.batchSize", relayBatchSize, new.relayBatchSize)
-        check("deployment.name", deploymentName, new.deploymentName)
-        check("sla.enabled", slaEnabled, new.slaEnabled)
-        check("http.listen", httpListen, new.httpListen)
-        check("http.readyMaxLag", readyMaxLag, new.readyMaxLag)
-        check("shutdown.gracePeriod", graceSeconds, new.graceSeconds)
-        return keys
+        Self.keys.filter { $0.change == .restart && $0.differs(self, new) }.map(\.path)
     }
 }

@@ -20,6 +20,7 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The daemon's configuration: a YAML file (`--config`), then environment variables on top.
+/// Its keys, their variables, defaults and parsers are the table `GridloopConfig.keys`.
 public struct GridloopConfig: Sendable, Equatable {
     public struct Topics: Sendable, Equatable {
         public var intake12345 = "hotline.12345.workorders"
@@ -67,15 +68,19 @@ public struct GridloopConfig: Sendable, Equatable {
     public var slaEnabled = true
 
     // SLA policy and calendars (sla.policyFile, sla.calendarDirectory, sla.officeHours):
-    // parsed in GridloopConfig+SLA.swift, loaded by PolicyLoader and CalendarLoader.
+    // parsed by their entries in GridloopConfig+Keys.swift (the office hours' rule is in
+    // GridloopConfig+SLA.swift), loaded by PolicyLoader and CalendarLoader.
     /// The policy file; nil: the default policy built into the binary (deploy/policy.yaml).
     public var policyFile: String?
     /// A directory of `cn-<year>.yaml` calendars that replaces the built-in ones; nil: built-in.
     public var calendarDirectory: String?
     /// Office hours on working days for `wh` limits, minutes after local midnight.
     public var officeHours: [Range<Int>] = GridloopConfig.defaultOfficeHours
+    /// `units.directory`: the unit directory file (who takes a case one level up); nil: the
+    /// sample built into the binary (deploy/units.yaml). Loaded by UnitDirectoryLoader.
+    public var unitDirectoryFile: String?
 
-    // Service (http.*, shutdown.*, credentials): see GridloopConfig+Service.swift.
+    // Service (http.*, shutdown.*, credentials): reading the secrets is in GridloopConfig+Service.swift.
     /// Address of the `/metrics`, `/healthz`, `/readyz` listener; nil: no listener.
     public var httpListen: String? = "127.0.0.1:9464"
     /// `/readyz` fails while the intake lag (messages, summed over the assigned partitions) is above this.
@@ -90,34 +95,6 @@ public struct GridloopConfig: Sendable, Equatable {
 
     public init() {}
 
-    /// Environment variables that override the file, and the keys they set.
-    public static let environmentKeys: [(variable: String, key: String)] = [
-        ("GRIDLOOP_KAFKA_BROKERS", "kafka.brokers"),
-        ("GRIDLOOP_CONSUMER_GROUP", "kafka.consumerGroup"),
-        ("GRIDLOOP_DATABASE_URL", "database.url"),
-        ("GRIDLOOP_TOPIC_12345", "topics.intake12345"),
-        ("GRIDLOOP_TOPIC_12319", "topics.intake12319"),
-        ("GRIDLOOP_TOPIC_DLQ", "topics.deadLetter"),
-        ("GRIDLOOP_TOPIC_ESCALATIONS", "topics.escalations"),
-        ("GRIDLOOP_TOPIC_SUPERVISION", "topics.supervision"),
-        ("GRIDLOOP_TOPIC_OUTCOMES", "topics.outcomes"),
-        ("GRIDLOOP_DEPLOYMENT", "deployment.name"),
-        ("GRIDLOOP_SLA_ENABLED", "sla.enabled"),
-        ("GRIDLOOP_HOLD_WAIT", "intake.holdWait"),
-        ("GRIDLOOP_BATCH_MAX_MESSAGES", "intake.batchMaxMessages"),
-        ("GRIDLOOP_ON_OFFSET_GAP", "intake.onOffsetGap"),
-        ("GRIDLOOP_LOG_LEVEL", "log.level"),
-        ("GRIDLOOP_KAFKA_PROPERTIES", "kafka.properties"),
-        ("GRIDLOOP_POLICY_FILE", "sla.policyFile"),
-        ("GRIDLOOP_CALENDAR_DIR", "sla.calendarDirectory"),
-        ("GRIDLOOP_OFFICE_HOURS", "sla.officeHours"),
-        ("GRIDLOOP_HTTP_LISTEN", "http.listen"),
-        ("GRIDLOOP_READY_MAX_LAG", "http.readyMaxLag"),
-        ("GRIDLOOP_GRACE_PERIOD", "shutdown.gracePeriod"),
-        ("GRIDLOOP_DATABASE_PASSWORD_FILE", "database.passwordFile"),
-        ("GRIDLOOP_SASL_PASSWORD_FILE", "kafka.saslPasswordFile"),
-    ]
-
     /// Loads the file (if any), then applies the environment. Never connects to anything.
     public static func load(file: String?, environment: [String: String]) throws -> GridloopConfig {
         var config = GridloopConfig()
@@ -130,9 +107,9 @@ public struct GridloopConfig: Sendable, Equatable {
             }
             try config.apply(yaml: text, file: file)
         }
-        for (variable, key) in environmentKeys {
-            guard let value = environment[variable] else { continue }
-            try config.set(key, value, file: "environment variable \(variable)", line: nil)
+        for key in keys {
+            guard let variable = key.variable, let value = environment[variable] else { continue }
+            try key.parse(&config, ConfigInput(key: key.path, variable: variable, text: value))
         }
         try config.validate(file: file ?? "(defaults)")
         try config.loadCredentials(environment: environment)
@@ -150,137 +127,26 @@ public struct GridloopConfig: Sendable, Equatable {
         guard case .mapping(let top) = root else {
             throw ConfigError(file: file, line: root.mark?.line, key: "(top level)", problem: "expected a mapping of sections")
         }
-        let sections: [String: [String]] = [
-            "kafka": ["brokers", "consumerGroup", "properties", "consumerProperties", "producerProperties", "saslPasswordFile"],
-            "topics": ["intake12345", "intake12319", "deadLetter", "escalations", "supervision", "outcomes"],
-            "deployment": ["name"],
-            "sla": ["enabled", "policyFile", "calendarDirectory", "officeHours"],
-            "database": ["url", "passwordFile"],
-            "http": ["listen", "readyMaxLag"],
-            "shutdown": ["gracePeriod"],
-            "intake": ["batchMaxMessages", "batchMaxWait", "holdWait", "onOffsetGap"],
-            "relay": ["batchSize"],
-            "log": ["level"],
-        ]
+        let sections = Self.sections
         for (k, v) in top {
             let section = k.string ?? ""
-            guard let keys = sections[section] else {
+            guard let names = sections.first(where: { $0.name == section })?.keys else {
                 throw ConfigError(
                     file: file, line: k.mark?.line, key: section,
-                    problem: "unknown section (known: \(sections.keys.sorted().joined(separator: ", ")))")
+                    problem: "unknown section (known: \(sections.map(\.name).sorted().joined(separator: ", ")))")
             }
             guard case .mapping(let body) = v else {
                 throw ConfigError(file: file, line: v.mark?.line, key: section, problem: "expected a mapping")
             }
             for (kk, vv) in body {
                 let name = kk.string ?? ""
-                let key = "\(section).\(name)"
-                guard keys.contains(name) else {
+                guard let key = Self.key("\(section).\(name)") else {
                     throw ConfigError(
-                        file: file, line: kk.mark?.line, key: key,
-                        problem: "unknown key (known in \(section): \(keys.joined(separator: ", ")))")
+                        file: file, line: kk.mark?.line, key: "\(section).\(name)",
+                        problem: "unknown key (known in \(section): \(names.joined(separator: ", ")))")
                 }
-                if name.hasSuffix("roperties") {
-                    guard case .mapping(let props) = vv else {
-                        throw ConfigError(
-                            file: file, line: vv.mark?.line, key: key,
-                            problem: "expected a mapping of librdkafka properties")
-                    }
-                    var dict: [String: String] = [:]
-                    for (pk, pv) in props {
-                        guard let ks = pk.string, let vs = pv.string else {
-                            throw ConfigError(
-                                file: file, line: pk.mark?.line, key: key, problem: "property names and values must be scalars")
-                        }
-                        dict[ks] = vs
-                    }
-                    switch name {
-                    case "properties": kafkaProperties = dict
-                    case "consumerProperties": consumerProperties = dict
-                    default: producerProperties = dict
-                    }
-                    continue
-                }
-                if key == "sla.officeHours", case .sequence(let ranges) = vv {
-                    try setOfficeHours(ranges.map { ($0.string ?? "", $0.mark?.line) }, file: file, line: vv.mark?.line)
-                    continue
-                }
-                guard case .scalar(let scalar) = vv else {
-                    throw ConfigError(file: file, line: vv.mark?.line, key: key, problem: "expected a single value")
-                }
-                try set(key, scalar.string, file: file, line: vv.mark?.line)
+                try key.parse(&self, ConfigInput(key: key.path, file: file, node: vv))
             }
-        }
-    }
-
-    mutating func set(_ key: String, _ value: String, file: String, line: Int?) throws {
-        func fail(_ problem: String) -> ConfigError { ConfigError(file: file, line: line, key: key, problem: problem) }
-        func nonEmpty() throws -> String {
-            let v = value.trimmingCharacters(in: .whitespaces)
-            if v.isEmpty { throw fail("must not be empty") }
-            return v
-        }
-        func positive(max: Int) throws -> Int {
-            guard let n = Int(value), n > 0, n <= max else {
-                throw fail("expected a whole number from 1 to \(max), got '\(value)'")
-            }
-            return n
-        }
-        switch key {
-        case "kafka.brokers": brokers = try nonEmpty()
-        case "kafka.consumerGroup": consumerGroup = try nonEmpty()
-        case "database.url": databaseURL = try nonEmpty()
-        case "topics.intake12345": topics.intake12345 = try nonEmpty()
-        case "topics.intake12319": topics.intake12319 = try nonEmpty()
-        case "topics.deadLetter": topics.deadLetter = try nonEmpty()
-        case "topics.escalations": topics.escalations = try nonEmpty()
-        case "topics.supervision": topics.supervision = try nonEmpty()
-        case "topics.outcomes": topics.outcomes = try nonEmpty()
-        case "sla.enabled":
-            guard value == "true" || value == "false" else { throw fail("expected true or false, got '\(value)'") }
-            slaEnabled = value == "true"
-        case "sla.policyFile": policyFile = try nonEmpty()
-        case "sla.calendarDirectory": calendarDirectory = try nonEmpty()
-        case "sla.officeHours":
-            // `09:00-12:00,13:30-17:30` (the environment's form of the list).
-            try setOfficeHours(value.split(separator: ",").map { (String($0), line) }, file: file, line: line)
-        case "deployment.name":
-            let v = try nonEmpty()
-            guard v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-                throw fail("expected letters, digits, '-', '_' or '.', got '\(value)'")
-            }
-            deploymentName = v
-        case "intake.batchMaxMessages": batchMaxMessages = try positive(max: 100_000)
-        case "intake.batchMaxWait":
-            guard let ms = Self.milliseconds(value), ms >= 1, ms <= 60_000 else {
-                throw fail("expected a duration from 1ms to 60s such as 50ms or 1s, got '\(value)'")
-            }
-            batchMaxWaitMillis = ms
-        case "intake.holdWait":
-            guard let ms = Self.milliseconds(value), ms >= 0, ms <= 86_400_000 else {
-                throw fail("expected a duration up to 24h such as 30s or 5m, got '\(value)'")
-            }
-            holdSeconds = ms / 1000
-        case "intake.onOffsetGap":
-            guard let policy = OffsetGapPolicy(rawValue: value) else {
-                throw fail("expected \(OffsetGapPolicy.allCases.map(\.rawValue).joined(separator: " or ")), got '\(value)'")
-            }
-            onOffsetGap = policy
-        case "relay.batchSize": relayBatchSize = try positive(max: 100_000)
-        case "kafka.properties":
-            // `name=value,name=value`: added to (and overriding) the file's kafka.properties.
-            for pair in value.split(separator: ",") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2, !parts[0].isEmpty else {
-                    throw fail("expected name=value pairs separated by commas, got '\(pair)'")
-                }
-                kafkaProperties[parts[0].trimmingCharacters(in: .whitespaces)] = String(parts[1])
-            }
-        case "log.level":
-            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-            guard levels.contains(value) else { throw fail("expected one of \(levels.joined(separator: ", ")), got '\(value)'") }
-            logLevel = value
-        default: try setService(key, value, file: file, line: line)
         }
     }
 

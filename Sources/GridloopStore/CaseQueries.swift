@@ -1,3 +1,4 @@
+import GridloopCore
 import GridloopPostgres
 
 /// The reads of `gridloopd case show`: a case, its events, its clocks and the events the ladder
@@ -17,6 +18,13 @@ package enum CaseQueries {
                    \(t("closed_at")), \(t("suspended_since")), extension_days, replied_level, gap_count
             FROM cases WHERE case_id = $1
             """, [caseId], context: "read case")
+    }
+
+    /// The case's state as the intake keeps it, or nil: what `units resolve` resolves from.
+    package static func state(caseId: String, from db: PostgresConnection) throws -> CaseState? {
+        let rows = try db.query(
+            "SELECT \(CaseRow.selectList) FROM cases WHERE case_id = $1", [caseId], context: "read case state")
+        return rows.count == 1 ? try CaseRow.read(rows, row: 0) : nil
     }
 
     /// The case's events in order: event_no, type, event_time (RFC 3339), event_key, sequence,

@@ -15,7 +15,7 @@ struct Gridloopd: ParsableCommand {
             """,
         subcommands: [
             Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self, GapsCommand.self,
-            StatusCommand.self, ReportCommand.self,
+            StatusCommand.self, ReportCommand.self, UnitsCommand.self,
         ])
 }
 
@@ -32,12 +32,12 @@ struct ConfigOptions: ParsableArguments {
         }
     }
 
-    /// The SLA policy and calendars of `config`, validated.
+    /// The SLA policy, calendars and unit directory of `config`, validated.
     func loadSLA(_ config: GridloopConfig) throws -> SLASettings {
         do {
             return try SLASettings.load(config)
         } catch let error as ConfigError {
-            throw ValidationError("SLA policy or calendar refused: \(error)")
+            throw ValidationError("SLA policy, calendar or unit directory refused: \(error)")
         }
     }
 }
@@ -62,10 +62,17 @@ struct Migrate: ParsableCommand {
 struct CheckConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validate the configuration, the SLA policy and the calendars without connecting to anything.")
+        abstract:
+            "Validate the configuration, the SLA policy, the calendars and the unit directory without connecting to anything."
+    )
     @OptionGroup var options: ConfigOptions
+    @Flag(help: "Print the table of configuration keys (markdown, as in docs/OPERATIONS.md) instead.") var keys = false
 
     func run() throws {
+        if keys {
+            print(GridloopConfig.keysTable())
+            return
+        }
         let config = try options.load()
         let sla = try options.loadSLA(config)
         print("configuration OK: \(options.config ?? "(no file)")")
@@ -81,6 +88,7 @@ struct CheckConfig: ParsableCommand {
         print("  sla policy           \(sla.policySource)")
         print("  sla calendars        \(sla.calendarSource): \(sla.calendarYears)")
         print("  sla office hours     \(GridloopConfig.describe(officeHours: config.officeHours))")
+        print("  units.directory      \(sla.unitsSource): \(sla.unitsSummary)")
     }
 }
 

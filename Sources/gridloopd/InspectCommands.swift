@@ -27,7 +27,7 @@ struct CaseCommand: ParsableCommand {
             }
             let sla = try options.loadSLA(config)
             try view.loadSLA(
-                from: db, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar),
+                from: db, keeper: sla.keeper,
                 now: Int64(Date().timeIntervalSince1970) * 1000)  // whole seconds, as asOf shows it
             if json {
                 print(try view.json())

@@ -58,12 +58,12 @@ struct Run: ParsableCommand {
 
         let relay = OutboxRelay(config: config, logger: logger, stop: stop, health: health)
         let intake = IntakeService(
-            config: config, keeper: ClockKeeper(policy: sla.policy, calendar: sla.calendar),
+            config: config, keeper: sla.keeper,
             logger: logger, stop: stop, health: health, onCommit: { relay.wake() })
         let probe = HealthProbe(config: config, health: health, logger: logger, stop: stop)
 
         // Signals: SIGTERM / SIGINT stop (the workers finish their batch and leave the group);
-        // SIGHUP reloads the configuration and the policy, validated first.
+        // SIGHUP reloads the configuration, the policy and the unit directory, validated first.
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
@@ -126,6 +126,7 @@ struct Run: ParsableCommand {
                 "policy": "\(sla.policySource)", "calendars": "\(sla.calendarSource)", "years": "\(sla.calendarYears)",
                 "officeHours": "\(GridloopConfig.describe(officeHours: config.officeHours))",
             ])
+        logger.info("unit directory loaded", metadata: ["units": "\(sla.unitsSource)", "entries": "\(sla.unitsSummary)"])
         let thisYear = LocalDate(containing: Int64(Date().timeIntervalSince1970 * 1000)).civil.year
         let missing = sla.missingYears(from: thisYear, to: thisYear + 1)
         for year in thisYear...(thisYear + 1) {
@@ -230,8 +231,9 @@ enum Endpoints {
     }
 }
 
-/// SIGHUP: reads the configuration file and the policy again; applies them only if both are
-/// valid. What cannot change while running (brokers, database, topics, ...) is named in the log.
+/// SIGHUP: reads the configuration file, the policy, the calendars and the unit directory
+/// again; applies them only if all are valid (a damaged directory file is refused with its file
+/// and line, and the running directory stays in force). What cannot change while running (brokers, database, topics, ...) is named in the log.
 final class Reloader: @unchecked Sendable {
     // @unchecked: `running` is only touched by the SIGHUP handler, which runs serially.
     private let file: String?
@@ -252,14 +254,16 @@ final class Reloader: @unchecked Sendable {
         do {
             let new = try GridloopConfig.load(file: file, environment: ProcessInfo.processInfo.environment)
             let sla = try SLASettings.load(new)
-            intake.replaceKeeper(ClockKeeper(policy: sla.policy, calendar: sla.calendar))
+            intake.replaceKeeper(sla.keeper)
             let restart = running.keysNeedingRestart(comparedTo: new)
             var md: Logger.Metadata = [
                 "policy": "\(sla.policySource)", "calendars": "\(sla.calendarSource)",
-                "years": "\(sla.calendarYears)", "log_level": "\(new.logLevel)",
+                "years": "\(sla.calendarYears)", "units": "\(sla.unitsSource)", "log_level": "\(new.logLevel)",
             ]
             if !restart.isEmpty { md["needs_restart"] = "\(restart.joined(separator: ","))" }
-            logger.notice("configuration reloaded: the policy applies to clocks started from now on", metadata: md)
+            logger.notice(
+                "configuration reloaded: the policy applies to clocks started from now on, the unit directory to escalations from now on",
+                metadata: md)
             Run.announce(sla, config: new, logger: logger)
             levels.level = Logger.Level(rawValue: new.logLevel) ?? .info  // after saying so at the old level
             Counter(label: Metric.reloads, dimensions: [("result", "applied")]).increment()
