@@ -79,11 +79,14 @@ public struct SLAPolicy: Sendable, Hashable {
     public var reopenUnsatisfied: ReopenRule
     /// Whether the platform's own limit (`timeLimit`, `limit_time`) tightens the policy's: the earlier deadline wins.
     public var platformLimitTightens: Bool
+    /// How the unit scorecard weighs and ranks the units (the file's `evaluation:` section).
+    public var evaluation: EvaluationPolicy
 
     public init(
         levels: [LoopLevel: Limits], overrides: [Override] = [], warningShare: Double = 0.8,
         urgeInterval: TimeLimit, urgeCap: Int, returnStopsClocks: Bool = true,
-        reopenUnsatisfied: ReopenRule = .oneLevelUp, platformLimitTightens: Bool = true
+        reopenUnsatisfied: ReopenRule = .oneLevelUp, platformLimitTightens: Bool = true,
+        evaluation: EvaluationPolicy = .standard
     ) {
         self.levels = levels
         // Stable sort: among equally specific overrides the one written first wins.
@@ -96,6 +99,7 @@ public struct SLAPolicy: Sendable, Hashable {
         self.returnStopsClocks = returnStopsClocks
         self.reopenUnsatisfied = reopenUnsatisfied
         self.platformLimitTightens = platformLimitTightens
+        self.evaluation = evaluation
     }
 
     /// The limits of a case at `level`: each of sign and handle from the most specific override

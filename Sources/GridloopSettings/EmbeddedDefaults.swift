@@ -108,6 +108,24 @@ public enum EmbeddedDefaults {
         # Whether the platform's own limits (12345 timeLimit.signHours / handleDays, 12319 limit_time)
         # tighten the policy's: for each clock the earlier deadline wins.
         platformLimitTightens: true
+
+        # 评议: how `gridloopd report scorecard` weighs and ranks the units that handle the orders
+        # (承办单位); every figure is defined in docs/SCORECARD.md. Optional: without this section the
+        # values below apply.
+        evaluation:
+          # The composite score: 100 x the weighted mean of the rates that have a figure (for overdue,
+          # return and reopen, where lower is better, of 1 - rate). Rates: response (响应率), onTime
+          # (办结及时率), resolution (解决率), satisfaction (满意率), overdue (超期率), return (退单率),
+          # reopen (重办率); a rate left out weighs 0.
+          # 30/35/35 for response/resolution/satisfaction is what some counties publish for their monthly
+          # 12345 assessment (Beijing's 接诉即办 scores the same three rates). Giving the others no
+          # weight is a local choice: they are shown, not scored.
+          weights: {response: 30, resolution: 35, satisfaction: 35}
+          # A unit is ranked at a level with at least this many handlings in the period: fewer make a
+          # rate mostly chance. Local choice.
+          minCases: 5
+          # The red (红榜) and black (黑榜) lists name this many units of each level. Local choice.
+          listSize: 3
         """#
 
     /// deploy/units.yaml

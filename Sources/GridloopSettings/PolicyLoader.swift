@@ -46,9 +46,12 @@ public enum PolicyLoader {
     public static func parse(_ text: String, file: String) throws -> SLAPolicy {
         let r = YAMLReader(file: file)
         guard let root = try r.compose(text) else { throw r.error(nil, "(file)", "is empty") }
-        let keys = ["levels", "overrides", "warningShare", "urge", "onReturn", "onUnsatisfiedCallback", "platformLimitTightens"]
+        let keys = [
+            "levels", "overrides", "warningShare", "urge", "onReturn", "onUnsatisfiedCallback", "platformLimitTightens",
+            "evaluation",
+        ]
         let top = try r.mapping(root, "", known: keys)
-        try r.require(keys.filter { $0 != "overrides" }, in: top, of: root, "")
+        try r.require(keys.filter { $0 != "overrides" && $0 != "evaluation" }, in: top, of: root, "")
         func value(_ name: String) -> Node? { top.first { $0.name == name }?.value }
 
         // levels: every loop level, each with sign and handle.
@@ -103,11 +106,41 @@ public enum PolicyLoader {
         let onReturn = try r.oneOf(value("onReturn")!, "onReturn", ReturnRule.allCases)
         let reopen = try r.oneOf(value("onUnsatisfiedCallback")!, "onUnsatisfiedCallback", SLAPolicy.ReopenRule.allCases)
         let tightens = try r.bool(value("platformLimitTightens")!, "platformLimitTightens")
+        let evaluation = try value("evaluation").map { try self.evaluation(r, $0) } ?? .standard
 
         return SLAPolicy(
             levels: levels, overrides: overrides, warningShare: share, urgeInterval: interval, urgeCap: cap,
             returnStopsClocks: onReturn == .stopClocksUntilRedispatch, reopenUnsatisfied: reopen,
-            platformLimitTightens: tightens)
+            platformLimitTightens: tightens, evaluation: evaluation)
+    }
+
+    /// `evaluation: {weights: {response: 30, ...}, minCases: 5, listSize: 3}`; each key optional,
+    /// defaulting to `EvaluationPolicy.standard`'s (weights: all or nothing, a rate left out weighs 0).
+    static func evaluation(_ r: YAMLReader, _ node: Node) throws -> EvaluationPolicy {
+        var e = EvaluationPolicy.standard
+        let fields = try r.mapping(node, "evaluation", known: ["weights", "minCases", "listSize"])
+        for (name, _, v) in fields {
+            switch name {
+            case "weights":
+                var weights: [EvaluationPolicy.Rate: Double] = [:]
+                let known = EvaluationPolicy.Rate.allCases.map(\.rawValue)
+                for (rate, _, w) in try r.mapping(v, "evaluation.weights", known: known) {
+                    let key = "evaluation.weights.\(rate)"
+                    let text = try r.scalar(w, key)
+                    guard let x = Double(text), x >= 0, x <= 1000, r.isPlain(w) else {
+                        throw r.error(w, key, "expected a weight from 0 to 1000 such as 35, got '\(text)'")
+                    }
+                    weights[EvaluationPolicy.Rate(rawValue: rate)!] = x
+                }
+                guard weights.values.contains(where: { $0 > 0 }) else {
+                    throw r.error(v, "evaluation.weights", "no weight above 0: the composite would weigh nothing")
+                }
+                e.weights = weights
+            case "minCases": e.minCases = try r.int(v, "evaluation.minCases", in: 1...100_000)
+            default: e.listSize = try r.int(v, "evaluation.listSize", in: 0...100)
+            }
+        }
+        return e
     }
 
     /// `2wh`, `5wd`, `30m`, ...: more than zero, at most `maxAmount`.

@@ -121,7 +121,8 @@ struct StatusCommand: ParsableCommand {
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Reports for people.", subcommands: [Report721Command.self])
+        commandName: "report", abstract: "Reports for people.",
+        subcommands: [Report721Command.self, ScorecardCommand.self])
 
     struct Report721Command: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -157,6 +158,82 @@ struct ReportCommand: ParsableCommand {
             }
             print(json ? try report.json() : report.text())
             if let html, !json { print("\nHTML page written to \(html)") }
+        }
+    }
+}
+
+extension ReportCommand {
+    struct ScorecardCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "scorecard",
+            abstract: "评议: each handling unit's response, on-time, return, resolution, satisfaction and reopen rates, "
+                + "composite score, rank within its level and the red and black lists.",
+            discussion: "A handling counts in the period it began in. Definitions: docs/SCORECARD.md.")
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "The month, YYYY-MM (Asia/Shanghai); or --from and --to.") var month: String?
+        @Option(help: "First day, YYYY-MM-DD (Asia/Shanghai), inclusive.") var from: String?
+        @Option(help: "Last day, YYYY-MM-DD (Asia/Shanghai), inclusive.") var to: String?
+        @Option(help: "Only the units of this level: ESTATE, COMMUNITY, STREET or DISTRICT.") var level: String?
+        @Option(help: "Only this unit code (ranks stay those of the whole level).") var unit: String?
+        @Flag(help: "Print JSON instead of the table.") var json = false
+        @Flag(help: "Print CSV instead of the table.") var csv = false
+        @Option(help: "Also write a self-contained HTML page (ranking tables, lists, rate bars) to this file.")
+        var html: String?
+
+        /// The period's first and last day, `YYYY-MM-DD`.
+        func period() throws -> (from: String, to: String) {
+            if let month {
+                let parts = month.split(separator: "-", omittingEmptySubsequences: false)
+                guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]),
+                    let m = Int(parts[1]), let first = LocalDate(year: y, month: m, day: 1)
+                else { throw ValidationError("--month: expected a month YYYY-MM, got '\(month)'") }
+                let next = m == 12 ? LocalDate(year: y + 1, month: 1, day: 1)! : LocalDate(year: y, month: m + 1, day: 1)!
+                return (Self.text(first), Self.text(LocalDate(day: next.day - 1)))
+            }
+            guard let from, let to else { throw ValidationError("give --month, or --from and --to") }
+            return (from, to)
+        }
+
+        static func text(_ d: LocalDate) -> String {
+            let c = d.civil
+            return String(format: "%04d-%02d-%02d", c.year, c.month, c.day)
+        }
+
+        func validate() throws {
+            if month != nil, from != nil || to != nil { throw ValidationError("--month or --from/--to, not both") }
+            if month == nil, (from == nil) != (to == nil) { throw ValidationError("--from and --to go together") }
+            let (a, b) = try period()
+            for (name, value) in [("--from", a), ("--to", b)] where LocalDate(value) == nil {
+                throw ValidationError("\(name): expected a date YYYY-MM-DD, got '\(value)'")
+            }
+            if let x = LocalDate(a), let y = LocalDate(b), x.day > y.day { throw ValidationError("--from is after --to") }
+            if let level, LoopLevel(rawValue: level) == nil {
+                throw ValidationError("--level: ESTATE, COMMUNITY, STREET or DISTRICT, got '\(level)'")
+            }
+            if json, csv { throw ValidationError("--json or --csv, not both") }
+        }
+
+        func run() throws {
+            let config = try options.load()
+            let evaluation = try options.loadSLA(config).policy.evaluation
+            let db = try PostgresConnectionFactory.connectMigrated(config)
+            let (a, b) = try period()
+            let card = try Scorecard.load(
+                from: a, to: b, level: level, unit: unit, evaluation: evaluation,
+                asOf: RFC3339.format(Int64(Date().timeIntervalSince1970) * 1000), db: db)
+            if let html {
+                do {
+                    try card.html(deployment: config.deploymentName).write(toFile: html, atomically: true, encoding: .utf8)
+                } catch {
+                    throw CommandFailure(message: "cannot write the HTML page \(html): \(error.localizedDescription)")
+                }
+            }
+            if csv {
+                print(card.csv(), terminator: "")
+            } else {
+                print(json ? try card.json() : card.text())
+            }
+            if let html, !json, !csv { print("\nHTML page written to \(html)") }
         }
     }
 }

@@ -32,6 +32,8 @@ final class PolicyLoaderTests: XCTestCase {
         XCTAssertTrue(p.returnStopsClocks)
         XCTAssertEqual(p.reopenUnsatisfied, .oneLevelUp)
         XCTAssertTrue(p.platformLimitTightens)
+        XCTAssertEqual(p.evaluation, .standard, "the scorecard's defaults are the file's")
+        XCTAssertEqual(p.evaluation.weights, [.response: 30, .resolution: 35, .satisfaction: 35])
         XCTAssertTrue(p.overrides.allSatisfy { $0.origin.hasPrefix(Self.defaultPath + ":") }, "\(p.overrides.map(\.origin))")
 
         func limits(_ level: LoopLevel, _ source: CaseSource, _ urgency: Urgency, _ code: String?) -> String {
@@ -153,6 +155,33 @@ final class PolicyLoaderTests: XCTestCase {
             ("ESTATE: {sign: 2wh, handle: 2wd}", "ESTATE: {sign: 2wh, handle: 2wd", nil, "(syntax)", "not valid YAML"),
         ]
         assertRefusals(cases, base: Self.base, file: file) { _ = try PolicyLoader.parse($0, file: file) }
+    }
+
+    /// `evaluation:` is optional, and so is each of its keys; weights left out weigh nothing;
+    /// damage is refused like the rest of the file.
+    func testTheEvaluationSection() throws {
+        XCTAssertEqual(try PolicyLoader.parse(Self.base, file: "p.yaml").evaluation, .standard)
+        let mine = try PolicyLoader.parse(
+            Self.base + "evaluation:\n  weights: {response: 20, onTime: 20, satisfaction: 60}\n  listSize: 2\n", file: "p.yaml")
+        XCTAssertEqual(mine.evaluation.weights, [.response: 20, .onTime: 20, .satisfaction: 60])
+        XCTAssertEqual(mine.evaluation.listSize, 2)
+        XCTAssertEqual(mine.evaluation.minCases, EvaluationPolicy.standard.minCases)
+        // 100 × (20 × 0.5 + 60 × 1) / 80, onTime having no figure.
+        XCTAssertEqual(mine.evaluation.composite([.response: 0.5, .onTime: nil, .satisfaction: 1]), 87.5)
+        XCTAssertEqual(
+            EvaluationPolicy(weights: [.reopen: 1], minCases: 1, listSize: 1).composite([.reopen: 0.25]), 75,
+            "lower is better: 1 - rate")
+        XCTAssertNil(mine.evaluation.composite([.resolution: 1]))
+        let base = Self.base + "evaluation:\n  weights: {response: 30, resolution: 35}\n  minCases: 5\n  listSize: 3\n"
+        assertRefusals(
+            [
+                ("response: 30", "response: -1", 16, "evaluation.weights.response", "expected a weight from 0 to 1000"),
+                ("response: 30", "speed: 30", 16, "evaluation.weights.speed", "unknown key"),
+                ("{response: 30, resolution: 35}", "{response: 0}", 16, "evaluation.weights", "no weight above 0"),
+                ("minCases: 5", "minCases: 0", 17, "evaluation.minCases", "expected a whole number from 1"),
+                ("listSize: 3", "listSize: lots", 18, "evaluation.listSize", "expected a whole number from 0"),
+                ("  listSize: 3", "  top: 3", 18, "evaluation.top", "unknown key"),
+            ], base: base, file: "p.yaml", parse: { _ = try PolicyLoader.parse($0, file: "p.yaml") })
     }
 
     func testAPolicyFileIsNamedInTheConfiguration() throws {

@@ -1,0 +1,73 @@
+// The scorecard as one self-contained page for a leader's slide: per level the ranking table,
+// the red and black lists marked, each rate drawn as a small inline-SVG bar. Inline CSS and SVG,
+// system fonts; nothing fetched (no script, no web font, no image).
+extension Scorecard {
+    /// A bar of `rate` (0...1) with its percentage; a dash when the rate has no figure.
+    static func bar(_ rate: Double?, lowerIsBetter: Bool = false) -> String {
+        guard let rate else { return "<span class=\"none\">–</span>" }
+        let width = 80
+        let filled = Int((min(max(rate, 0), 1) * Double(width)).rounded())
+        let good = lowerIsBetter ? rate <= 0.1 : rate >= 0.9
+        let poor = lowerIsBetter ? rate >= 0.3 : rate < 0.6
+        let colour = good ? "#2e7d32" : poor ? "#c62828" : "#f9a825"
+        return
+            "<svg width=\"\(width)\" height=\"10\" role=\"img\" aria-label=\"\(percent(rate))\">"
+            + "<rect width=\"\(width)\" height=\"10\" fill=\"#eceff1\"/><rect width=\"\(filled)\" height=\"10\" fill=\"\(colour)\"/>"
+            + "</svg> \(percent(rate))"
+    }
+
+    /// One page, nothing fetched.
+    public func html(deployment: String) -> String {
+        var sections = ""
+        for level in Self.levelOrder + Set(units.map(\.level)).subtracting(Self.levelOrder).sorted() {
+            let rows = units.filter { $0.level == level }
+            guard !rows.isEmpty else { continue }
+            let red = rows.filter { $0.list == "RED" }.map { Report721.escape($0.unitName ?? $0.unitCode) }
+            let black = rows.filter { $0.list == "BLACK" }.map { Report721.escape($0.unitName ?? $0.unitCode) }
+            sections += "<h2>\(Report721.escape(Report721.levelNames[level] ?? level))</h2>\n"
+            sections +=
+                "<p class=\"lists\"><span class=\"red\">红榜 \(red.isEmpty ? "–" : red.joined(separator: "、"))</span>"
+                + "<span class=\"black\">黑榜 \(black.isEmpty ? "–" : black.joined(separator: "、"))</span></p>\n"
+            sections +=
+                "<table><tr><th>rank 排名</th><th>unit 承办单位</th><th>assigned 承办</th><th>response 响应率</th>"
+                + "<th>on time 办结及时率</th><th>overdue 超期</th><th>return 退单率</th><th>resolution 解决率</th>"
+                + "<th>satisfaction 满意率</th><th>reopen 重办率</th><th>score 综合</th></tr>\n"
+            for r in rows {
+                let cls = r.list == "RED" ? " class=\"red\"" : r.list == "BLACK" ? " class=\"black\"" : ""
+                let name = r.unitName.map { "\(Report721.escape($0)) <small>\(Report721.escape(r.unitCode))</small>" }
+                    ?? Report721.escape(r.unitCode)
+                let tag = r.list == "RED" ? " <b>红榜</b>" : r.list == "BLACK" ? " <b>黑榜</b>" : ""
+                sections +=
+                    "<tr\(cls)><td>\(r.rank.map(String.init) ?? "–")</td><td>\(name)\(tag)</td><td>\(r.assigned)</td>"
+                    + "<td>\(Self.bar(r.responseRate))</td><td>\(Self.bar(r.onTimeRate))</td>"
+                    + "<td>\(r.overdue) · \(Self.bar(r.overdueRate, lowerIsBetter: true))</td>"
+                    + "<td>\(Self.bar(r.returnRate, lowerIsBetter: true))</td><td>\(Self.bar(r.resolutionRate))</td>"
+                    + "<td>\(Self.bar(r.satisfactionRate))</td><td>\(Self.bar(r.reopenRate, lowerIsBetter: true))</td>"
+                    + "<td class=\"score\">\(Self.score(r.composite))</td></tr>\n"
+            }
+            sections += "</table>\n"
+        }
+        if sections.isEmpty { sections = "<p>No handlings in the period.</p>" }
+        let weighting = weights.sorted { $0.key < $1.key }.map { "\($0.key) \(Self.score($0.value))" }
+            .joined(separator: ", ")
+        return """
+            <!DOCTYPE html>
+            <html lang="zh-CN"><head><meta charset="utf-8">
+            <title>Unit scorecard \(Report721.escape(from)) – \(Report721.escape(to))</title>
+            <style>
+            body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:2em auto;max-width:1200px;color:#222}
+            h1{font-size:1.6em;margin-bottom:.2em} .sub{color:#666;margin-top:0}
+            table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em} th,td{padding:.3em .5em;border-bottom:1px solid #e3e3e3;text-align:left;white-space:nowrap}
+            th{background:#f4f6f9;font-weight:600} td.score{font-weight:bold;text-align:right} small{color:#888}
+            tr.red{background:#e8f5e9} tr.black{background:#ffebee} tr.red b{color:#2e7d32} tr.black b{color:#c62828}
+            .lists span{margin-right:2em} .lists .red{color:#2e7d32} .lists .black{color:#c62828} .none{color:#aaa}
+            </style></head><body>
+            <h1>承办单位评议 — unit scorecard</h1>
+            <p class="sub">\(Report721.escape(deployment)) · handlings that began \(Report721.escape(from)) to \(Report721.escape(to)) (Asia/Shanghai) · as of \(Report721.escape(asOf))</p>
+            <p class="sub">Composite: 100 × weighted mean of the rates (\(Report721.escape(weighting)); overdue, return and reopen as 1 − rate). Ranked from \(minCases) handlings; red and black lists of \(listSize) per level.</p>
+            \(sections)
+            <p class="sub">Withdrawn cases count for nobody; a return the platform redispatched elsewhere counts in the return rate only; suspended time does not count. Every figure is defined in docs/SCORECARD.md. Generated by gridloopd report scorecard.</p>
+            </body></html>
+            """
+    }
+}

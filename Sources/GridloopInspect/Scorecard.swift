@@ -1,0 +1,196 @@
+import Foundation
+import GridloopCore
+import GridloopPostgres
+import GridloopStore
+
+/// The unit scorecard (评议): for the handlings that began in a period, one row per level and
+/// unit with its response, on-time, overdue, return, resolution, satisfaction and reopen
+/// figures, a composite score weighted by the policy's `evaluation:` section, the unit's rank
+/// within its level and the red and black lists (红榜 / 黑榜). Every figure is defined in
+/// docs/SCORECARD.md; the Store counts (`ScorecardQueries`), this computes rates and ranks.
+public struct Scorecard: Codable, Sendable {
+    /// One unit at one level.
+    public struct UnitRow: Codable, Sendable {
+        public var level: String
+        public var unitCode: String
+        /// The name the unit goes by in the feeds and escalations; null when none is known.
+        public var unitName: String?
+        public var assigned: Int
+        /// Assigned less the accepted returns.
+        public var evaluated: Int
+        public var returned: Int
+        public var returnedElsewhere: Int
+        public var returnRate: Double?
+        public var responded: Int
+        public var responseBase: Int
+        public var responseRate: Double?
+        public var onTime: Int
+        public var onTimeBase: Int
+        public var onTimeRate: Double?
+        public var overdue: Int
+        public var overdueRate: Double?
+        public var escalatedAway: Int
+        public var resolved: Int
+        public var resolutionBase: Int
+        public var resolutionRate: Double?
+        public var satisfied: Int
+        public var callbacks: Int
+        public var satisfactionRate: Double?
+        public var reopened: Int
+        public var replies: Int
+        public var reopenRate: Double?
+        public var composite: Double?
+        /// Within the level, among the units with at least `minCases` handlings; null otherwise.
+        public var rank: Int?
+        /// `RED` (红榜), `BLACK` (黑榜) or null.
+        public var list: String?
+
+        enum CodingKeys: String, CodingKey {
+            case level, unitCode, unitName, assigned, evaluated, returned, returnedElsewhere, returnRate, responded
+            case responseBase, responseRate, onTime, onTimeBase, onTimeRate, overdue, overdueRate, escalatedAway
+            case resolved, resolutionBase, resolutionRate, satisfied, callbacks, satisfactionRate, reopened, replies
+            case reopenRate, composite, rank, list
+        }
+
+        /// Every key always present: a rate without a base, a rank or a list is null.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(level, forKey: .level)
+            try c.encode(unitCode, forKey: .unitCode)
+            try c.encode(unitName, forKey: .unitName)
+            try c.encode(assigned, forKey: .assigned)
+            try c.encode(evaluated, forKey: .evaluated)
+            try c.encode(returned, forKey: .returned)
+            try c.encode(returnedElsewhere, forKey: .returnedElsewhere)
+            try c.encode(returnRate, forKey: .returnRate)
+            try c.encode(responded, forKey: .responded)
+            try c.encode(responseBase, forKey: .responseBase)
+            try c.encode(responseRate, forKey: .responseRate)
+            try c.encode(onTime, forKey: .onTime)
+            try c.encode(onTimeBase, forKey: .onTimeBase)
+            try c.encode(onTimeRate, forKey: .onTimeRate)
+            try c.encode(overdue, forKey: .overdue)
+            try c.encode(overdueRate, forKey: .overdueRate)
+            try c.encode(escalatedAway, forKey: .escalatedAway)
+            try c.encode(resolved, forKey: .resolved)
+            try c.encode(resolutionBase, forKey: .resolutionBase)
+            try c.encode(resolutionRate, forKey: .resolutionRate)
+            try c.encode(satisfied, forKey: .satisfied)
+            try c.encode(callbacks, forKey: .callbacks)
+            try c.encode(satisfactionRate, forKey: .satisfactionRate)
+            try c.encode(reopened, forKey: .reopened)
+            try c.encode(replies, forKey: .replies)
+            try c.encode(reopenRate, forKey: .reopenRate)
+            try c.encode(composite, forKey: .composite)
+            try c.encode(rank, forKey: .rank)
+            try c.encode(list, forKey: .list)
+        }
+    }
+
+    public var from: String
+    public var to: String
+    /// When the figures were computed (RFC 3339): later events can still change a period's figures.
+    public var asOf: String
+    /// The weights of the composite, by rate (`response`, `onTime`, ...); rates not weighted are absent.
+    public var weights: [String: Double]
+    public var minCases: Int
+    public var listSize: Int
+    /// In level order (ESTATE first), then by rank (unranked last), then by unit code.
+    public var units: [UnitRow]
+
+    public static let levelOrder = ["ESTATE", "COMMUNITY", "STREET", "DISTRICT"]
+
+    /// - Parameters: from/to: `YYYY-MM-DD` (Asia/Shanghai), inclusive; level, unit: only the rows
+    ///   of that level or unit code (ranks and lists stay those of the whole level).
+    public static func load(
+        from: String, to: String, level: String? = nil, unit: String? = nil, evaluation: EvaluationPolicy,
+        asOf: String, db: PostgresConnection
+    ) throws -> Scorecard {
+        let r = try ScorecardQueries.counts(from: from, to: to, db: db)
+        var rows: [UnitRow] = []
+        for i in 0..<r.count {
+            func n(_ column: Int) -> Int { r.int(i, column) ?? 0 }
+            var row = UnitRow(
+                level: r.string(i, 0) ?? "?", unitCode: r.string(i, 1) ?? "(unknown)", unitName: nil,
+                assigned: n(2), evaluated: n(3), returned: n(4), returnedElsewhere: n(5), returnRate: nil,
+                responded: n(6), responseBase: n(7), responseRate: nil, onTime: n(8), onTimeBase: n(9), onTimeRate: nil,
+                overdue: n(10), overdueRate: nil, escalatedAway: n(11), resolved: n(13), resolutionBase: n(12),
+                resolutionRate: nil, satisfied: n(15), callbacks: n(14), satisfactionRate: nil, reopened: n(17),
+                replies: n(16), reopenRate: nil, composite: nil, rank: nil, list: nil)
+            let exact: [EvaluationPolicy.Rate: Double?] = [
+                .return: exactRatio(row.returned, row.assigned), .response: exactRatio(row.responded, row.responseBase),
+                .onTime: exactRatio(row.onTime, row.onTimeBase), .overdue: exactRatio(row.overdue, row.evaluated),
+                .resolution: exactRatio(row.resolved, row.resolutionBase),
+                .satisfaction: exactRatio(row.satisfied, row.callbacks), .reopen: exactRatio(row.reopened, row.replies),
+            ]
+            row.returnRate = rounded(exact[.return]!, 4)
+            row.responseRate = rounded(exact[.response]!, 4)
+            row.onTimeRate = rounded(exact[.onTime]!, 4)
+            row.overdueRate = rounded(exact[.overdue]!, 4)
+            row.resolutionRate = rounded(exact[.resolution]!, 4)
+            row.satisfactionRate = rounded(exact[.satisfaction]!, 4)
+            row.reopenRate = rounded(exact[.reopen]!, 4)
+            row.composite = rounded(evaluation.composite(exact), 2)
+            rows.append(row)
+        }
+        rank(&rows, evaluation: evaluation)
+        let names = try unitNames(Array(Set(rows.map(\.unitCode))), db: db)
+        for i in rows.indices { rows[i].unitName = names[rows[i].unitCode] }
+        rows.sort {
+            let (a, b) = (levelOrder.firstIndex(of: $0.level) ?? 9, levelOrder.firstIndex(of: $1.level) ?? 9)
+            if a != b { return a < b }
+            if $0.rank != $1.rank { return ($0.rank ?? Int.max) < ($1.rank ?? Int.max) }
+            return $0.unitCode < $1.unitCode
+        }
+        if let level { rows = rows.filter { $0.level == level } }
+        if let unit { rows = rows.filter { $0.unitCode == unit } }
+        var weights: [String: Double] = [:]
+        for (rate, w) in evaluation.weights where w > 0 { weights[rate.rawValue] = w }
+        return Scorecard(
+            from: from, to: to, asOf: asOf, weights: weights, minCases: evaluation.minCases,
+            listSize: evaluation.listSize, units: rows)
+    }
+
+    /// Ranks within each level the units with at least `minCases` handlings and a composite
+    /// (equal composites, as rounded, share a rank), and marks the red and black lists.
+    static func rank(_ rows: inout [UnitRow], evaluation: EvaluationPolicy) {
+        for level in Set(rows.map(\.level)) {
+            let ranked = rows.indices.filter {
+                rows[$0].level == level && rows[$0].assigned >= evaluation.minCases && rows[$0].composite != nil
+            }
+            let scores = ranked.map { rows[$0].composite! }
+            for i in ranked {
+                let score = rows[i].composite!
+                let rank = 1 + scores.filter { $0 > score }.count
+                let fromBottom = 1 + scores.filter { $0 < score }.count
+                rows[i].rank = rank
+                if rank <= evaluation.listSize {
+                    rows[i].list = "RED"
+                } else if fromBottom <= evaluation.listSize {
+                    rows[i].list = "BLACK"
+                }
+            }
+        }
+    }
+
+    static func unitNames(_ codes: [String], db: PostgresConnection) throws -> [String: String] {
+        guard !codes.isEmpty else { return [:] }
+        let r = try ScorecardQueries.unitNames(codes: codes, db: db)
+        var names: [String: String] = [:]
+        for i in 0..<r.count { if let code = r.string(i, 0), let name = r.string(i, 1) { names[code] = name } }
+        return names
+    }
+
+    /// a / b; nil when b is 0 (no figure).
+    static func exactRatio(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
+
+    static func rounded(_ x: Double?, _ places: Int) -> Double? {
+        guard let x else { return nil }
+        let scale = places == 2 ? 100.0 : 10000.0
+        return (x * scale).rounded() / scale
+    }
+
+    public func json() throws -> String {
+        try prettyJSON(self)
+    }
+}
