@@ -165,7 +165,7 @@ q "UPDATE case_clocks SET next_due = now() - interval '1 s'
 for _ in $(seq 1 "$NAIVE"); do
   echo "WITH due AS (SELECT case_id FROM case_clocks WHERE next_due <= now() ORDER BY next_due LIMIT 1 FOR UPDATE SKIP LOCKED),
   fired AS (UPDATE case_clocks c SET next_due = NULL FROM due WHERE c.case_id = due.case_id RETURNING c.case_id)
-  INSERT INTO outbox (id, topic, payload) SELECT 'naive/' || case_id, 'gridloop.supervision', convert_to(case_id, 'UTF8') FROM fired;"
+  INSERT INTO outbox (id, topic, payload, msg_header_names, msg_header_values) SELECT 'naive/' || case_id, 'gridloop.supervision', convert_to(case_id, 'UTF8'), '{}', '{}' FROM fired;"
 done > "$GRIDLOOP_RUN_DIR/naive.sql"
 s=$(now_ms)
 psql -q "$GRIDLOOP_DATABASE_URL" -f "$GRIDLOOP_RUN_DIR/naive.sql" >/dev/null

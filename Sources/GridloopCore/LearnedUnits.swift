@@ -51,18 +51,46 @@ public enum UnitResolvedBy: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// The unit that takes a case at a level, and why.
 public struct UnitResolution: Sendable, Hashable {
+    /// Where the unit was found (what `why` tells people).
+    public enum Source: Sendable, Hashable {
+        /// The directory file's entry at this `file:line`.
+        case directory(origin: String)
+        /// What the platform's assignment of this case taught.
+        case learned(caseId: String)
+        /// Nothing known: the default unit, written at this `file:line`.
+        case `default`(origin: String)
+    }
+
     public var unit: UnitRef
-    public var resolvedBy: UnitResolvedBy
     /// The code looked up (nil when the case lacks it).
     public var key: UnitKey?
-    /// Why, for people: the directory line, the case that taught it, or what was missing.
-    public var why: String
+    public var source: Source
 
-    public init(unit: UnitRef, resolvedBy: UnitResolvedBy, key: UnitKey?, why: String) {
+    public init(unit: UnitRef, key: UnitKey?, source: Source) {
         self.unit = unit
-        self.resolvedBy = resolvedBy
         self.key = key
-        self.why = why
+        self.source = source
+    }
+
+    public var resolvedBy: UnitResolvedBy {
+        switch source {
+        case .directory: .directory
+        case .learned: .learned
+        case .default: .default
+        }
+    }
+
+    /// Why, for people: the directory line, the case that taught it, or what was missing. Built
+    /// only when asked (an escalation burst resolves 100,000s of units and shows none of this).
+    public var why: String {
+        switch source {
+        case .directory(let origin): return "directory entry at \(origin)"
+        case .learned(let caseId):
+            return "learned: the platform assigned case \(caseId) with \(key.map { "\($0)" } ?? "its code") to this unit"
+        case .default(let origin):
+            let missing = key.map { "no directory entry and nothing learned for \($0)" } ?? "the case has no code at that level"
+            return "\(missing); default unit (\(origin))"
+        }
     }
 
     /// The unit that takes `state`'s case at `level`: the directory file first, then what the
@@ -71,17 +99,12 @@ public struct UnitResolution: Sendable, Hashable {
         level: LoopLevel, for state: CaseState, directory: UnitDirectory, learned: LearnedUnits
     ) -> UnitResolution {
         let key = UnitKey(level: level, state: state)
-        if let e = directory.entry(level: level, for: state) {
-            return UnitResolution(unit: e.unit, resolvedBy: .directory, key: key, why: "directory entry at \(e.origin)")
+        if let key, let e = directory.entry(for: key) {
+            return UnitResolution(unit: e.unit, key: key, source: .directory(origin: e.origin))
         }
         if let key, let l = learned[key] {
-            return UnitResolution(
-                unit: l.unit, resolvedBy: .learned, key: key,
-                why: "learned: the platform assigned case \(l.caseId) with \(key) to this unit")
+            return UnitResolution(unit: l.unit, key: key, source: .learned(caseId: l.caseId))
         }
-        let missing = key.map { "no directory entry and nothing learned for \($0)" } ?? "the case has no \(level.rawValue) code"
-        return UnitResolution(
-            unit: directory.defaultUnit, resolvedBy: .default, key: key,
-            why: "\(missing); default unit (\(directory.defaultOrigin))")
+        return UnitResolution(unit: directory.defaultUnit, key: key, source: .default(origin: directory.defaultOrigin))
     }
 }

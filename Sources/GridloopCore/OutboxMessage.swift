@@ -27,13 +27,25 @@ public struct OutboxMessage: Sendable, Hashable {
     /// so that a subscriber reads a case's events in order, in binary content mode with the
     /// content type and the id as headers.
     public static func decision(_ d: SLADecision, topic: String, event: [UInt8]) -> OutboxMessage {
-        OutboxMessage(
-            id: d.id, topic: topic, key: Array(d.caseId.utf8), value: event,
-            headers: [
-                MessageHeader(name: "content-type", value: Array("application/cloudevents+json; charset=UTF-8".utf8)),
-                MessageHeader(name: "gridloop-id", value: Array(d.id.utf8)),
-            ])
+        OutboxMessage(id: d.id, topic: topic, key: Array(d.caseId.utf8), value: event, headers: decisionHeaders(id: d.id))
     }
+
+    /// The headers of the decision event with this id: they follow from the id alone.
+    public static func decisionHeaders(id: String) -> [MessageHeader] {
+        [
+            MessageHeader(name: "content-type", value: cloudEventsContentType),
+            MessageHeader(name: "gridloop-id", value: Array(id.utf8)),
+        ]
+    }
+
+    /// Whether `headers` are exactly `decisionHeaders(id:)` (compared without building them:
+    /// the outbox asks for every decision it writes).
+    public static func areDecisionHeaders(_ headers: [MessageHeader], id: String) -> Bool {
+        headers.count == 2 && headers[0].name == "content-type" && headers[0].value == cloudEventsContentType
+            && headers[1].name == "gridloop-id" && headers[1].value.map { $0.elementsEqual(id.utf8) } == true
+    }
+
+    private static let cloudEventsContentType = Array("application/cloudevents+json; charset=UTF-8".utf8)
 
     /// A dead letter: the original key and bytes, with headers that say why (`reason`, safe text
     /// already) and whence. The original headers are not sent (`dead_letters` keeps them for a

@@ -37,7 +37,7 @@ public struct UnitDirectory: Sendable, Hashable {
     public var defaultUnit: UnitRef
     /// Where the default unit was written.
     public var defaultOrigin: String
-    private var byKey: [String: Entry] = [:]
+    private var byKey: [UnitKey: Entry] = [:]
     private var departments: [String: [Entry]] = [:]
 
     public init(entries: [Entry], defaultUnit: UnitRef, defaultOrigin: String) {
@@ -46,7 +46,7 @@ public struct UnitDirectory: Sendable, Hashable {
         self.defaultOrigin = defaultOrigin
         for e in entries {
             switch e.level {
-            case .community, .street: byKey["\(e.level.rawValue)/\(e.code)"] = e
+            case .community, .street: byKey[UnitKey(level: e.level, code: e.code)] = e
             case .district: departments[e.code, default: []].append(e)
             case .estate: break
             }
@@ -76,7 +76,7 @@ public struct UnitDirectory: Sendable, Hashable {
         case .estate:
             return nil
         case .community, .street:
-            return byKey["\(key.level.rawValue)/\(key.code)"]
+            return byKey[key]
         case .district:
             guard let slash = key.code.firstIndex(of: "/"), let list = departments[String(key.code[..<slash])] else {
                 return nil

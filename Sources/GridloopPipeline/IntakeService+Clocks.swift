@@ -160,16 +160,22 @@ extension IntakeService {
     /// directory file could not resolve: the unit was learned from the feeds, or the default
     /// unit took the case. The operator adds the code to the directory.
     private func warnUnresolved(_ decisions: [DecisionRecord]) {
+        var found: [(UnresolvedCode, DecisionRecord)] = []
         for r in decisions {
             guard case .escalated(_, let to, _, _, _, _, let unit) = r.decision.kind, unit.resolvedBy != .directory else {
                 continue
             }
-            let code = unit.key?.description ?? "\(to.rawValue) (case without the code)"
-            guard unresolved.withLock({ $0.insert("\(unit.resolvedBy.rawValue) \(code)").inserted }) else { continue }
+            found.append((UnresolvedCode(level: to, key: unit.key, resolvedBy: unit.resolvedBy), r))
+        }
+        guard !found.isEmpty else { return }
+        let new = unresolved.withLock { warned in found.filter { warned.insert($0.0).inserted } }
+        for (code, r) in new {
+            guard case .escalated(_, _, _, _, _, _, let unit) = r.decision.kind else { continue }
             logger.warning(
                 "unit directory has no entry",
                 metadata: [
-                    "code": "\(code)", "resolved_by": "\(unit.resolvedBy.rawValue)", "unit": "\(unit.unit.unitCode)",
+                    "code": "\(code.key.map { "\($0)" } ?? "\(code.level.rawValue) (case without the code)")",
+                    "resolved_by": "\(code.resolvedBy.rawValue)", "unit": "\(unit.unit.unitCode)",
                     "case": "\(r.decision.caseId)",
                 ])
         }

@@ -68,7 +68,7 @@ public final class IntakeService: @unchecked Sendable {
     private var lastLearnedRefresh: UInt64 = 0
     /// The unit keys whose escalations the directory file could not resolve, already warned
     /// about (once per code, not once per case). Touched on the commit thread.
-    let unresolved = Mutex<Set<String>>([])
+    let unresolved = Mutex<Set<UnresolvedCode>>([])
     /// The session's consumer: the rebalance handler (inside its poll) compares stored offsets
     /// with the log through it (IntakeService+Gaps.swift).
     weak var consumer: KafkaConsumer?

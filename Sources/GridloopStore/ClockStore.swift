@@ -9,18 +9,21 @@ public struct DecisionRecord: Sendable {
     public var level: LoopLevel
     /// The unit that held the case then (for an escalation, the unit it left).
     public var unitCode: String
-    /// The event as it will be published.
-    public var message: OutboxMessage
     /// The topic the event goes to (recorded in `sla_decisions`).
-    public var topic: String { message.topic }
+    public var topic: String
+    /// The event's JSON (`OutboundEvent.json`).
+    public var payload: [UInt8]
 
-    /// `payload`: the event's JSON (`OutboundEvent.json`).
     package init(decision: SLADecision, level: LoopLevel, unitCode: String, topic: String, payload: [UInt8]) {
         self.decision = decision
         self.level = level
         self.unitCode = unitCode
-        self.message = .decision(decision, topic: topic, event: payload)
+        self.topic = topic
+        self.payload = payload
     }
+
+    /// The event as it will be published (`OutboxMessage.decision`).
+    public var message: OutboxMessage { .decision(decision, topic: topic, event: payload) }
 }
 
 /// What the SLA clocks write with a batch, in the batch's transaction.
@@ -61,8 +64,7 @@ public struct ClockChanges: Sendable {
             }
             body = copy.finished
         }
-        let rows = DecisionRow.unique(decisions)
-        prepared = Prepared(clocks: body, copies: rows.isEmpty ? nil : DecisionRow.copies(rows))
+        prepared = Prepared(clocks: body, copies: DecisionRow.copies(decisions))
     }
 }
 
@@ -178,14 +180,12 @@ extension IntakeStore {
                 context: "roll back to savepoint decisions")
         }
         lastWriteTimings["decisions_replayed"] = 1
-        let rows = DecisionRow.unique(changes.decisions)
         let recorded = try connection.query(
             "SELECT id FROM sla_decisions WHERE id = ANY($1::text[])",
-            [PostgresArray.text(rows.map(\.record.decision.id))],
+            [PostgresArray.text(Set(changes.decisions.map(\.decision.id)))],
             context: "decisions recorded before")
         let known = Set((0..<recorded.count).compactMap { recorded.string($0, 0) })
-        let rest = rows.filter { !known.contains($0.record.decision.id) }
-        if !rest.isEmpty { try copyDecisions(DecisionRow.copies(rest)) }
+        if let rest = DecisionRow.copies(changes.decisions, skipping: known) { try copyDecisions(rest) }
     }
 
     /// Decision records and their outbox rows (in order), by binary COPY.
@@ -201,67 +201,64 @@ extension IntakeStore {
 }
 
 /// The columns of a decision in `sla_decisions` and in the outbox.
-struct DecisionRow: Sendable {
-    var record: DecisionRecord
-    var level: String
-    var toLevel: String?
-    var toUnit: UnitResolution?
-    var kind: String
-    var deadline: Int64?
-
-    init(_ r: DecisionRecord) {
-        record = r
-        level = r.level.rawValue
-        kind = ""
-        switch r.decision.kind {
-        case .warning(let l, let dl, _), .overdue(let l, let dl), .urge(let l, let dl, _):
-            kind = l.rawValue
-            deadline = dl
-        case .escalated(_, let t, let reason, let dl, _, _, let unit):
-            toLevel = t.rawValue
-            toUnit = unit
-            kind = reason
-            deadline = dl
-        case .resolved(let resolvedAt, let result, _, _, _, _):
-            kind = result
-            level = resolvedAt.rawValue  // the 721 count: where it was resolved
-        }
-    }
-
-    /// The rows of these decisions, each id once: the outbox has no unique index to drop a repeat.
-    static func unique(_ decisions: [DecisionRecord]) -> [DecisionRow] {
+enum DecisionRow {
+    /// The COPY bodies of these decisions' records and outbox rows, each id once (the outbox has
+    /// no unique index to drop a repeat) and none of `known`; nil: nothing to write. Written
+    /// straight from the records: a burst writes 200,000 of them, and a copy of each cost more
+    /// than the writing.
+    static func copies(_ decisions: [DecisionRecord], skipping known: Set<String> = [])
+        -> (records: [UInt8], outbox: [UInt8])?
+    {
         var ids = Set<String>(minimumCapacity: decisions.count)
-        return decisions.filter { ids.insert($0.decision.id).inserted }.map(DecisionRow.init)
-    }
-
-    /// The COPY bodies of these decisions' records and outbox rows.
-    static func copies(_ rows: [DecisionRow]) -> (records: [UInt8], outbox: [UInt8]) {
-        var records = CopyBinaryWriter(capacity: rows.count * 160)
-        var queued = CopyBinaryWriter(capacity: rows.count * 900)
-        for r in rows {
-            r.writeRecord(to: &records)
-            OutboxQueue.write(r.record.message, to: &queued)
+        var records = CopyBinaryWriter(capacity: decisions.count * 160)
+        var queued = CopyBinaryWriter(capacity: decisions.count * 900)
+        var written = 0
+        for r in decisions where !known.contains(r.decision.id) && ids.insert(r.decision.id).inserted {
+            writeRecord(r, to: &records)
+            OutboxQueue.writeDecision(r, to: &queued)
+            written += 1
         }
-        return (records.finished, queued.finished)
+        return written == 0 ? nil : (records.finished, queued.finished)
     }
 
     /// A row of `sla_decisions`: id, case_id, type, level, to_level, clock, decided_at, deadline, topic,
     /// unit_code, to_unit_code, to_unit_name, resolved_by.
-    func writeRecord(to copy: inout CopyBinaryWriter) {
-        let d = record.decision
+    static func writeRecord(_ r: DecisionRecord, to copy: inout CopyBinaryWriter) {
+        let d = r.decision
         copy.text(d.id)
         copy.text(d.caseId)
         copy.text(d.typeName)
-        copy.text(level)
-        copy.text(toLevel)
-        copy.text(kind)
-        copy.timestamp(epochMillis: d.time)
-        copy.timestamp(epochMillis: deadline)
-        copy.text(record.topic)
-        copy.text(record.unitCode)
-        copy.text(toUnit?.unit.unitCode)
-        copy.text(toUnit?.unit.unitName)
-        copy.text(toUnit?.resolvedBy.rawValue)
+        switch d.kind {
+        case .warning(let limit, let deadline, _), .overdue(let limit, let deadline), .urge(let limit, let deadline, _):
+            copy.text(r.level.rawValue)
+            copy.text(nil)
+            copy.text(limit.rawValue)
+            copy.timestamp(epochMillis: d.time)
+            copy.timestamp(epochMillis: deadline)
+        case .escalated(_, let to, let reason, let deadline, _, _, _):
+            copy.text(r.level.rawValue)
+            copy.text(to.rawValue)
+            copy.text(reason)
+            copy.timestamp(epochMillis: d.time)
+            copy.timestamp(epochMillis: deadline)
+        case .resolved(let resolvedAt, let result, _, _, _, _):
+            copy.text(resolvedAt.rawValue)  // the 721 count: where it was resolved
+            copy.text(nil)
+            copy.text(result)
+            copy.timestamp(epochMillis: d.time)
+            copy.timestamp(epochMillis: nil)
+        }
+        copy.text(r.topic)
+        copy.text(r.unitCode)
+        if case .escalated(_, _, _, _, _, _, let unit) = d.kind {
+            copy.text(unit.unit.unitCode)
+            copy.text(unit.unit.unitName)
+            copy.text(unit.resolvedBy.rawValue)
+        } else {
+            copy.text(nil)
+            copy.text(nil)
+            copy.text(nil)
+        }
         copy.endRow()
     }
 }

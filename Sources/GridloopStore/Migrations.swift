@@ -323,8 +323,8 @@ public enum Migrations {
             -- The outbox keeps a message's Kafka headers the way held_events and dead_letters keep them: two
             -- parallel arrays, names (text[]) and values (bytea[], a NULL element: a header without a value),
             -- which the relay reads in binary format. They replace `headers`, one text[] of name, value,
-            -- name, value, ... that the relay parsed back out of PostgreSQL's text form of an array. Every
-            -- row carries its headers now, a decision's too (the relay derived those from the row's id).
+            -- name, value, ... that the relay parsed back out of PostgreSQL's text form of an array. A
+            -- decision's row keeps empty arrays: its headers follow from its id (OutboxQueue derives them).
             ALTER TABLE outbox ADD COLUMN msg_header_names text[], ADD COLUMN msg_header_values bytea[];
             -- Rows queued by the previous version are published as it would have published them. A dead
             -- letter: the pairs of `headers` in order (an unpaired last name was left out).

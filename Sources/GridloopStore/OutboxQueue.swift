@@ -27,13 +27,27 @@ package enum OutboxQueue {
         COPY outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)
         """
 
-    /// Appends `m` as one row of `copyIn`.
+    /// Appends `m` as one row of `copyIn`. A decision's headers follow from its id, so its row
+    /// stores none (empty arrays) and `oldest` derives them: about 150 bytes less per decision,
+    /// written and deleted once each (with them stored, the intake benchmark lost about 7 %).
+    /// Every other message stores its own; none has no headers.
     static func write(_ m: OutboxMessage, to copy: inout CopyBinaryWriter) {
         copy.text(m.id)
         copy.text(m.topic)
         copy.bytea(m.key)
         copy.bytea(m.value)
-        StoredHeaders.write(m.headers, to: &copy)
+        StoredHeaders.write(OutboxMessage.areDecisionHeaders(m.headers, id: m.id) ? [] : m.headers, to: &copy)
+        copy.endRow()
+    }
+
+    /// Appends a decision's event as one row of `copyIn`, as `write(r.message)` would, without
+    /// building the message: its headers follow from its id, so the row stores none.
+    static func writeDecision(_ r: DecisionRecord, to copy: inout CopyBinaryWriter) {
+        copy.text(r.decision.id)
+        copy.text(r.topic)
+        copy.bytea(Array(r.decision.caseId.utf8))
+        copy.bytea(r.payload)
+        StoredHeaders.write([], to: &copy)
         copy.endRow()
     }
 
@@ -57,7 +71,13 @@ package enum OutboxQueue {
             guard let headers = StoredHeaders.decode(rows, row: i, names: 5, values: 6) else {
                 throw malformed("msg_header_names, msg_header_values")
             }
-            out.append((seq, OutboxMessage(id: id, topic: topic, key: rows.bytes(i, 3), value: value, headers: headers)))
+            out.append(
+                (
+                    seq,
+                    OutboxMessage(
+                        id: id, topic: topic, key: rows.bytes(i, 3), value: value,
+                        headers: headers.isEmpty ? OutboxMessage.decisionHeaders(id: id) : headers)
+                ))
         }
         return out
     }

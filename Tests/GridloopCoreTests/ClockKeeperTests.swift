@@ -245,7 +245,8 @@ final class ClockKeeperTests: XCTestCase {
                 from: .street, to: .district, reason: "HANDLE_OVERDUE", deadline: nil, count: 3,
                 fromUnit: UnitRef(unitCode: "S1", unitName: "街道"),
                 toUnit: UnitResolution(
-                    unit: UnitRef(unitCode: "D1", unitName: "区\"局\""), resolvedBy: .directory, key: nil, why: "")),
+                    unit: UnitRef(unitCode: "D1", unitName: "区\"局\""), key: nil,
+                    source: .directory(origin: "units.yaml:9"))),
             .resolved(
                 level: .community, result: "SOLVED", escalations: 1, satisfaction: .satisfied, openedAt: t,
                 resolvedAt: t + 90_061_001),
