@@ -85,7 +85,7 @@ for path in ("/healthz", "/readyz"):
 try:
     text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
     for line in text.splitlines():
-        if line.startswith(("gridloop_intake_messages_total", "gridloop_escalations_total", "gridloop_outbox_published_total")): print("  " + line)
+        if line.startswith(("gridloop_intake_messages_total", "gridloop_escalations_total", "gridloop_unit_resolutions_total", "gridloop_outbox_published_total")): print("  " + line)
 except OSError as e: print(f"  /metrics: {e}")
 PY
 
