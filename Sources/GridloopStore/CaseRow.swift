@@ -8,16 +8,16 @@ enum CaseRow {
         "case_id", "source", "order_no", "status", "level", "unit_code", "unit_name", "urgency",
         "category_code", "category_name", "channel", "appeal_type", "accept_time", "district_code",
         "street_code", "community_code", "grid_code", "platform_sign_hours", "platform_handle_days",
-        "platform_deadline", "repeat_of", "assigned_at", "signed_at", "replied_at", "closed_at",
-        "suspended_since", "extension_days", "replied_level", "last_result", "last_satisfaction",
-        "last_sequence", "event_count", "gap_count", "last_event_time",
-    ]
+        "platform_deadline", "repeat_of",
+    ] + progressColumns
 
     /// The columns an event can change; the rest are the order's facts, written once.
-    static let mutableColumns = [
-        "case_id", "status", "level", "unit_code", "unit_name", "assigned_at", "signed_at", "replied_at",
-        "closed_at", "suspended_since", "extension_days", "replied_level", "last_result", "last_satisfaction",
-        "last_sequence", "event_count", "gap_count", "last_event_time",
+    static let mutableColumns = ["case_id", "status", "level", "unit_code", "unit_name"] + progressColumns
+
+    /// Where the case stands in its handling: the last columns of both lists (`writeProgress`).
+    private static let progressColumns = [
+        "assigned_at", "signed_at", "replied_at", "closed_at", "suspended_since", "extension_days", "replied_level",
+        "last_result", "last_satisfaction", "last_sequence", "event_count", "gap_count", "last_event_time",
     ]
 
     /// Writes the `mutableColumns` of a state.
@@ -27,6 +27,11 @@ enum CaseRow {
         w.text(s.level.rawValue)
         w.text(s.unitCode)
         w.text(s.unitName)
+        writeProgress(s, to: &w)
+    }
+
+    /// The `progressColumns` of a state, ending the row.
+    private static func writeProgress(_ s: CaseState, to w: inout CopyBinaryWriter) {
         w.timestamp(epochMillis: s.assignedAt)
         w.timestamp(epochMillis: s.signedAt)
         w.timestamp(epochMillis: s.repliedAt)
@@ -76,20 +81,7 @@ enum CaseRow {
         w.int(o.platformHandleDays)
         w.timestamp(epochMillis: o.platformDeadline)
         w.text(o.repeatOf)
-        w.timestamp(epochMillis: s.assignedAt)
-        w.timestamp(epochMillis: s.signedAt)
-        w.timestamp(epochMillis: s.repliedAt)
-        w.timestamp(epochMillis: s.closedAt)
-        w.timestamp(epochMillis: s.suspendedSince)
-        w.int(s.extensionDays)
-        w.text(s.repliedLevel?.rawValue)
-        w.text(s.lastResult?.rawValue)
-        w.text(s.lastSatisfaction?.rawValue)
-        w.int(s.lastSequence)
-        w.int(s.eventCount)
-        w.int(s.gapCount)
-        w.timestamp(epochMillis: s.lastEventTime)
-        w.endRow()
+        writeProgress(s, to: &w)
     }
 
     struct Malformed: Error, CustomStringConvertible {
