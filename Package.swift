@@ -76,6 +76,8 @@ let package = Package(
             ]),
         .executableTarget(name: "gridloop-broker", dependencies: ["GridloopKafka"]),
 
+        // What two test targets share (a test target cannot use another's code); no product uses it.
+        .target(name: "GridloopTestSupport", path: "Tests/GridloopTestSupport"),
         .testTarget(
             name: "GridloopCoreTests", dependencies: ["GridloopCore"],
             resources: [.copy("Fixtures")]),
@@ -87,7 +89,7 @@ let package = Package(
             name: "GridloopdTests",
             dependencies: [
                 "gridloopd", "GridloopKafka", "GridloopPipeline", "GridloopPostgres", "GridloopSettings", "GridloopStore",
-                .product(name: "Logging", package: "swift-log"),
+                "GridloopTestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
         // Reads Package.swift: the targets' dependencies point one way.
         .testTarget(name: "GridloopArchitectureTests"),
@@ -95,7 +97,7 @@ let package = Package(
             name: "GridloopIntegrationTests",
             dependencies: [
                 "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopSettings", "GridloopStore", "GridloopPipeline",
-                .product(name: "Logging", package: "swift-log"),
+                "GridloopTestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
     ]
 )

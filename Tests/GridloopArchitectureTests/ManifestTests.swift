@@ -19,6 +19,8 @@ final class ManifestTests: XCTestCase {
         "GridloopPipeline": 4,
         "GridloopInspect": 5,
         "gridloopd": 6, "gridloop-broker": 6,
+        // Above everything: only test targets (not checked here) may depend on it.
+        "GridloopTestSupport": 7,
     ]
 
     /// The non-test targets of the manifest and the targets (not products) each depends on.

@@ -1,5 +1,6 @@
 import Foundation
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// librdkafka's own lines in the daemon's log: with the journald priority of their level and

@@ -1,9 +1,9 @@
-/// Parses the daemon's log lines (`<priority>message key=value ...`) in the process-level
-/// tests. The same parser as `JournalLogLineTests.parse` (GridloopdTests), which checks the
-/// format against `JournalLogHandler`; a test target cannot use another's code.
-enum JournalLine {
+/// Parses the daemon's log lines (`<priority>message key=value ...`), knowing only the format:
+/// `JournalLogLineTests` (GridloopdTests) checks `JournalLogHandler` against it, and the
+/// process-level tests read the daemon's output with it.
+public enum JournalLine {
     /// The priority, the message and the key/values of a line, or nil when it does not parse.
-    static func parse(_ line: String) -> (priority: Int, message: String, fields: [String: String])? {
+    public static func parse(_ line: String) -> (priority: Int, message: String, fields: [String: String])? {
         guard !line.contains("\n"), line.hasPrefix("<"), let close = line.firstIndex(of: ">"),
             let priority = Int(line[line.index(after: line.startIndex)..<close])
         else { return nil }
