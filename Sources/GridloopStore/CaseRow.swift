@@ -4,12 +4,13 @@ import GridloopPostgres
 /// The mapping between `CaseState` and a row of the `cases` table.
 enum CaseRow {
     /// Columns in the order that `select` reads and `write` writes them.
-    static let columns = [
-        "case_id", "source", "order_no", "status", "level", "unit_code", "unit_name", "urgency",
-        "category_code", "category_name", "channel", "appeal_type", "accept_time", "district_code",
-        "street_code", "community_code", "grid_code", "platform_sign_hours", "platform_handle_days",
-        "platform_deadline", "repeat_of",
-    ] + progressColumns
+    static let columns =
+        [
+            "case_id", "source", "order_no", "status", "level", "unit_code", "unit_name", "urgency",
+            "category_code", "category_name", "channel", "appeal_type", "accept_time", "district_code",
+            "street_code", "community_code", "grid_code", "platform_sign_hours", "platform_handle_days",
+            "platform_deadline", "repeat_of",
+        ] + progressColumns
 
     /// The columns an event can change; the rest are the order's facts, written once.
     static let mutableColumns = ["case_id", "status", "level", "unit_code", "unit_name"] + progressColumns

@@ -46,24 +46,44 @@ extension XCTestCase {
     }
 
     /// A development broker with every topic, a migrated database, and the daemon's environment
-    /// with the seconds policy (sign limit `sign`) as its policy file.
-    func setUpLadder(_ name: String, sign: String = "3s") throws
+    /// with the seconds policy (sign limit `sign`), or `policy`, as its policy file.
+    func setUpLadder(_ name: String, sign: String = "3s", policy: String? = nil) throws
         -> (binDir: String, broker: TestBroker, database: String, env: [String: String])
     {
         let (_, binDir) = try TestEnvironment.require()
-        let topics = [
-            IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-            "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
-        ]
-        let broker = try TestBroker(binDir: binDir, topics: topics)
+        let broker = try TestBroker(binDir: binDir, topics: TestBroker.gridloopTopics)
         let database = try TestEnvironment.createDatabase(name)
         let policyFile = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
-        try ladderPolicy.replacingOccurrences(of: "sign: 3s", with: "sign: \(sign)").write(
+        try (policy ?? ladderPolicy.replacingOccurrences(of: "sign: 3s", with: "sign: \(sign)")).write(
             to: policyFile, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(at: policyFile) }
         var env = DaemonHarness.environment(broker: broker, database: database)
         env["GRIDLOOP_POLICY_FILE"] = policyFile.path
         try DaemonHarness.migrate(binDir, env)
         return (binDir, broker, database, env)
+    }
+
+    /// Generated feeds of both platforms (150 orders each, 5 % resends, `seeds` for 12345 and
+    /// 12319), consumed whole by a daemon that is then stopped: a month of history to report on.
+    /// Returns the database and the two feeds' messages.
+    func consumeGeneratedFeeds(
+        seeds: (Int, Int), label: String, binDir: String, broker: TestBroker, database: String, env: [String: String]
+    ) throws -> (
+        db: PostgresConnection, feed12345: [(key: [UInt8]?, value: [UInt8])], feed12319: [(key: [UInt8]?, value: [UInt8])]
+    ) {
+        let feed12345 = try TestEnvironment.generatedFeed([
+            "--platform", "12345", "--orders", "150", "--seed", "\(seeds.0)", "--resend", "0.05",
+        ])
+        let feed12319 = try TestEnvironment.generatedFeed([
+            "--platform", "12319", "--orders", "150", "--seed", "\(seeds.1)", "--resend", "0.05",
+        ])
+        try DaemonHarness.produce(feed12345, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        try DaemonHarness.produce(feed12319, topic: IntakeIntegrationTests.t12319, brokers: broker.bootstrap)
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: label)
+        let db = try PostgresConnection(database)
+        try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
+        XCTAssertEqual(daemon.terminate(), 0)
+        return (db, feed12345, feed12319)
     }
 
     func data(_ event: [String: Any]) -> [String: Any] { event["data"] as? [String: Any] ?? [:] }

@@ -194,25 +194,11 @@ extension SLAIntegrationTests {
     /// unsatisfied callbacks and reopenings, resends), under limits no case reaches: every
     /// figure of the report equals a count made from the feed lines themselves.
     func testReport721AgreesWithACountOfTheGeneratedFeeds() throws {
-        let (binDir, broker, database, ladderEnv) = try setUpLadder("people_721_gen")
-        var env = ladderEnv
-        let policy = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
-        try ladderPolicy.replacingOccurrences(of: "sign: 3s, handle: 600s", with: "sign: 365d, handle: 365d")
-            .replacingOccurrences(of: "ONE_LEVEL_UP", with: "SAME_LEVEL").write(to: policy, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: policy) }
-        env["GRIDLOOP_POLICY_FILE"] = policy.path
-        let feed12345 = try TestEnvironment.generatedFeed([
-            "--platform", "12345", "--orders", "150", "--seed", "7", "--resend", "0.05",
-        ])
-        let feed12319 = try TestEnvironment.generatedFeed([
-            "--platform", "12319", "--orders", "150", "--seed", "8", "--resend", "0.05",
-        ])
-        try DaemonHarness.produce(feed12345, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
-        try DaemonHarness.produce(feed12319, topic: IntakeIntegrationTests.t12319, brokers: broker.bootstrap)
-        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "721-gen")
-        let db = try PostgresConnection(database)
-        try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
-        XCTAssertEqual(daemon.terminate(), 0)
+        let policy = ladderPolicy.replacingOccurrences(of: "sign: 3s, handle: 600s", with: "sign: 365d, handle: 365d")
+            .replacingOccurrences(of: "ONE_LEVEL_UP", with: "SAME_LEVEL")
+        let (binDir, broker, database, env) = try setUpLadder("people_721_gen", policy: policy)
+        let (_, feed12345, feed12319) = try consumeGeneratedFeeds(
+            seeds: (7, 8), label: "721-gen", binDir: binDir, broker: broker, database: database, env: env)
 
         // The feeds start on 2026-11-23 (gen_feed.py's default); their callbacks run into December.
         for (from, to) in [("2026-11-24", "2026-11-26"), ("2026-11-01", "2026-12-31")] {

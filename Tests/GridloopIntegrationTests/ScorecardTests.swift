@@ -12,28 +12,15 @@ extension SLAIntegrationTests {
     /// every figure of every unit, its composite, rank and list equal the oracle's, for the
     /// month and for a few days of it; `--level`, `--unit` and `--csv` print the same rows.
     func testScorecardAgreesWithAnOracleOverEveryCase() throws {
-        let (binDir, broker, database, ladderEnv) = try setUpLadder("people_scorecard")
-        var env = ladderEnv
-        let policy = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString).yaml")
         let weights: [String: Double] = ["response": 30, "onTime": 10, "resolution": 35, "satisfaction": 35, "reopen": 5]
-        try
-            (ladderPolicy.replacingOccurrences(of: "sign: 3s, handle: 600s", with: "sign: 2h, handle: 48h")
+        let policy =
+            ladderPolicy.replacingOccurrences(of: "sign: 3s, handle: 600s", with: "sign: 2h, handle: 48h")
             + "\nevaluation:\n  weights: {response: 30, onTime: 10, resolution: 35, satisfaction: 35, reopen: 5}\n"
-            + "  minCases: 3\n  listSize: 2\n").write(to: policy, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: policy) }
-        env["GRIDLOOP_POLICY_FILE"] = policy.path
-        let feed12345 = try TestEnvironment.generatedFeed([
-            "--platform", "12345", "--orders", "150", "--seed", "15", "--resend", "0.05",
-        ])
-        let feed12319 = try TestEnvironment.generatedFeed([
-            "--platform", "12319", "--orders", "150", "--seed", "16", "--resend", "0.05",
-        ])
-        try DaemonHarness.produce(feed12345, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
-        try DaemonHarness.produce(feed12319, topic: IntakeIntegrationTests.t12319, brokers: broker.bootstrap)
-        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "scorecard")
-        let db = try PostgresConnection(database)
-        try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: daemon)
-        XCTAssertEqual(daemon.terminate(), 0)
+            + "  minCases: 3\n  listSize: 2\n"
+        let (binDir, broker, database, env) = try setUpLadder("people_scorecard", policy: policy)
+        let db = try consumeGeneratedFeeds(
+            seeds: (15, 16), label: "scorecard", binDir: binDir, broker: broker, database: database, env: env
+        ).db
 
         // Every case as `case show` prints it, with the daemon stopped: the report reads the same rows.
         let ids = try db.query("SELECT case_id FROM cases ORDER BY case_id", [], context: "test: case ids")
@@ -92,7 +79,8 @@ extension SLAIntegrationTests {
                 defer { try? FileManager.default.removeItem(at: html) }
                 let table = try gridloopd(binDir, ["report", "scorecard", "--month", "2026-11", "--html", html.path], env)
                 XCTAssertEqual(table.status, 0, table.err)
-                XCTAssertTrue(table.out.contains("红榜") && table.out.contains("黑榜") && table.out.contains("社区 community"), table.out)
+                XCTAssertTrue(
+                    table.out.contains("红榜") && table.out.contains("黑榜") && table.out.contains("社区 community"), table.out)
                 // The page: every ranked unit in its level's table, the lists marked, bars inline.
                 let page = try String(contentsOf: html, encoding: .utf8)
                 for u in units where u["rank"] is Int {
@@ -110,8 +98,10 @@ extension SLAIntegrationTests {
                 }
             }
         }
-        for bad in [["--month", "2026-13"], ["--month", "2026-11", "--from", "2026-11-01"], ["--from", "2026-11-01"],
-            ["--month", "2026-11", "--level", "CITY"], ["--month", "2026-11", "--json", "--csv"]] {
+        for bad in [
+            ["--month", "2026-13"], ["--month", "2026-11", "--from", "2026-11-01"], ["--from", "2026-11-01"],
+            ["--month", "2026-11", "--level", "CITY"], ["--month", "2026-11", "--json", "--csv"],
+        ] {
             let r = try gridloopd(binDir, ["report", "scorecard"] + bad, env)
             XCTAssertNotEqual(r.status, 0, "\(bad)")
         }
