@@ -38,13 +38,6 @@ public struct OutboxMessage: Sendable, Hashable {
         ]
     }
 
-    /// Whether `headers` are exactly `decisionHeaders(id:)` (compared without building them:
-    /// the outbox asks for every decision it writes).
-    public static func areDecisionHeaders(_ headers: [MessageHeader], id: String) -> Bool {
-        headers.count == 2 && headers[0].name == "content-type" && headers[0].value == cloudEventsContentType
-            && headers[1].name == "gridloop-id" && headers[1].value.map { $0.elementsEqual(id.utf8) } == true
-    }
-
     private static let cloudEventsContentType = Array("application/cloudevents+json; charset=UTF-8".utf8)
 
     /// A dead letter: the original key and bytes, with headers that say why (`reason`, safe text

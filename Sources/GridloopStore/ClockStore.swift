@@ -21,9 +21,6 @@ public struct DecisionRecord: Sendable {
         self.topic = topic
         self.payload = payload
     }
-
-    /// The event as it will be published (`OutboxMessage.decision`).
-    public var message: OutboxMessage { .decision(decision, topic: topic, event: payload) }
 }
 
 /// What the SLA clocks write with a batch, in the batch's transaction.

@@ -27,21 +27,20 @@ package enum OutboxQueue {
         COPY outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)
         """
 
-    /// Appends `m` as one row of `copyIn`. A decision's headers follow from its id, so its row
-    /// stores none (empty arrays) and `oldest` derives them: about 150 bytes less per decision,
-    /// written and deleted once each (with them stored, the intake benchmark lost about 7 %).
-    /// Every other message stores its own; none has no headers.
+    /// Appends `m` (a dead letter) as one row of `copyIn`, its headers as they are.
     static func write(_ m: OutboxMessage, to copy: inout CopyBinaryWriter) {
         copy.text(m.id)
         copy.text(m.topic)
         copy.bytea(m.key)
         copy.bytea(m.value)
-        StoredHeaders.write(OutboxMessage.areDecisionHeaders(m.headers, id: m.id) ? [] : m.headers, to: &copy)
+        StoredHeaders.write(m.headers, to: &copy)
         copy.endRow()
     }
 
-    /// Appends a decision's event as one row of `copyIn`, as `write(r.message)` would, without
-    /// building the message: its headers follow from its id, so the row stores none.
+    /// Appends a decision's event (`OutboxMessage.decision`) as one row of `copyIn`, without
+    /// building the message. Its headers follow from its id, so the row stores none (empty arrays)
+    /// and `oldest` derives them: about 150 bytes less per decision, written and deleted once
+    /// each (with them stored, the intake benchmark lost about 7 %). No other message has none.
     static func writeDecision(_ r: DecisionRecord, to copy: inout CopyBinaryWriter) {
         copy.text(r.decision.id)
         copy.text(r.topic)
