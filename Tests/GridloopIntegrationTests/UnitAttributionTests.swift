@@ -7,24 +7,12 @@ import XCTest
 /// directory names the receiving unit at every rung, and a backlog replay says the same as a
 /// live run.
 final class UnitAttributionTests: XCTestCase {
-    /// The district's directory for the test orders (community 340111002003, street 340111002,
-    /// category 0305 物业管理).
-    static let directory = """
-        default: {unitCode: DCS340111, unitName: 包河区督查室}
-        community:
-          - {code: "340111002003", unitCode: C340111002003, unitName: 南门社区居委会}
-        street:
-          - {code: "340111002", unitCode: S340111002, unitName: 包公街道办事处}
-        district:
-          - {district: "340111", category: "03", unitCode: D340111-03, unitName: 包河区住建局}
-        """
-
     /// An unsigned order climbs the whole ladder, once live and once as yesterday's backlog read
     /// by a daemon started today: each of the four overdues names the level and unit whose
     /// limit passed, each escalation the unit the directory names, and the urges go to the
     /// district department. Both runs emit the same data.
     func testEveryRungNamesItsUnitLiveAndInABacklogReplay() throws {
-        let (binDir, broker, database, env) = try setUp("units_ladder", directory: Self.directory)
+        let (binDir, broker, database, env) = try setUp("units_ladder", directory: SLAIntegrationTests.unitsFile)
         // The backlog: dispatched yesterday, never signed, in the topic before the daemon starts.
         try DaemonHarness.produce(
             [try message("DISPATCH", "HFBACKLOG", at: Date().addingTimeInterval(-86_400))],
@@ -49,7 +37,7 @@ final class UnitAttributionTests: XCTestCase {
             + read(topic: "gridloop.supervision", brokers: broker.bootstrap, expected: 24)
 
         let ladder = ["ESTATE", "COMMUNITY", "STREET", "DISTRICT"]
-        let holders = ["E1", "C340111002003", "S340111002", "D340111-03"]
+        let holders = ["E1", "C340111002003", "S340111002", "D340111-ZJ"]
         var seen: [String: [String]] = [:]
         for order in ["HFLIVE", "HFBACKLOG"] {
             // The sign limit's story, rung by rung (the handle limit of the backlog's DISTRICT
@@ -66,12 +54,12 @@ final class UnitAttributionTests: XCTestCase {
             XCTAssertEqual(overdues.map { assignee($0) }, holders, "\(order): assignee at the instant")
             let escalations = mine.filter { $0["type"] as? String == "gridloop.case.escalated" }
             XCTAssertEqual(
-                escalations.map { toUnit($0) }, ["C340111002003 directory", "S340111002 directory", "D340111-03 directory"],
+                escalations.map { toUnit($0) }, ["C340111002003 directory", "S340111002 directory", "D340111-ZJ directory"],
                 order)
             XCTAssertEqual(escalations.map { assignee($0) }, Array(holders.dropFirst()), "\(order): the receiving unit")
             XCTAssertEqual(escalations.map { clock($0)["unitCode"] as? String ?? "" }, Array(holders.dropLast()), order)
             let urges = mine.filter { $0["type"] as? String == "gridloop.case.supervision.urge" }
-            XCTAssertEqual(urges.map { assignee($0) }, ["D340111-03", "D340111-03"], "\(order): urges to the department")
+            XCTAssertEqual(urges.map { assignee($0) }, ["D340111-ZJ", "D340111-ZJ"], "\(order): urges to the department")
             XCTAssertEqual(urges.map { clock($0)["level"] as? String ?? "" }, ["DISTRICT", "DISTRICT"], order)
             // Everything but the order's own identity and times, event by event.
             seen[order] = mine.map { e in
@@ -84,9 +72,9 @@ final class UnitAttributionTests: XCTestCase {
         XCTAssertEqual(seen["HFBACKLOG"], seen["HFLIVE"], "a replayed backlog emits what a live run emits")
         let handle = events.filter { clock($0)["kind"] as? String == "HANDLE" }
         XCTAssertEqual(handle.count, 4, "the backlog's handle limit at DISTRICT: warning, overdue, 2 urges")
-        XCTAssertTrue(handle.allSatisfy { $0["subject"] as? String == "12345:HFBACKLOG" && assignee($0) == "D340111-03" })
+        XCTAssertTrue(handle.allSatisfy { $0["subject"] as? String == "12345:HFBACKLOG" && assignee($0) == "D340111-ZJ" })
         let assigned = try db.query("SELECT unit_code, level FROM cases WHERE case_id = '12345:HFLIVE'")
-        XCTAssertEqual([assigned.string(0, 0), assigned.string(0, 1)], ["D340111-03", "DISTRICT"], "case show and status")
+        XCTAssertEqual([assigned.string(0, 0), assigned.string(0, 1)], ["D340111-ZJ", "DISTRICT"], "case show and status")
         XCTAssertEqual(daemon.terminate(), 0)
     }
 

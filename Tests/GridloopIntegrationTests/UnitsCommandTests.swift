@@ -7,7 +7,8 @@ import XCTest
 /// start-up and on SIGHUP. (An extension of the SLA tests, whose set-up and message builder
 /// they share.)
 extension SLAIntegrationTests {
-    /// A directory for the cases below, one entry a line.
+    /// A directory for the test orders (community 340111002003, street 340111002, category 0305
+    /// 物业管理), one entry a line; UnitAttributionTests uses it too.
     static let unitsFile = """
         default: {unitCode: DCS340111, unitName: 包河区督查室}
         community:
