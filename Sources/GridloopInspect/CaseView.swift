@@ -32,6 +32,8 @@ public struct CaseView: Codable, Sendable {
     public var urgency: String
     public var category: String
     public var categoryCode: String?
+    /// How the citizen reached the hotline (12345: `PHONE`, `QRCODE`, ...); null for 12319.
+    public var channel: String?
     public var acceptTime: String
     public var assignedAt: String
     public var signedAt: String?
@@ -62,7 +64,7 @@ public struct CaseView: Codable, Sendable {
         return CaseView(
             caseId: r.string(0, 0)!, source: r.string(0, 1)!, orderNo: r.string(0, 2)!, status: r.string(0, 3)!,
             level: r.string(0, 4)!, unitCode: r.string(0, 5)!, unitName: r.string(0, 6)!, urgency: r.string(0, 7)!,
-            category: r.string(0, 8)!, categoryCode: r.string(0, 9), acceptTime: r.string(0, 10)!,
+            category: r.string(0, 8)!, categoryCode: r.string(0, 9), channel: r.string(0, 19), acceptTime: r.string(0, 10)!,
             assignedAt: r.string(0, 11)!, signedAt: r.string(0, 12), repliedAt: r.string(0, 13),
             closedAt: r.string(0, 14), suspendedSince: r.string(0, 15), extensionDays: r.int(0, 16) ?? 0,
             repliedLevel: r.string(0, 17), gapCount: r.int(0, 18) ?? 0, events: events)
@@ -76,7 +78,7 @@ public struct CaseView: Codable, Sendable {
         var out = """
             case      \(caseId)
             status    \(status) at \(level) (\(unitName), \(unitCode))
-            category  \(category)\(categoryCode.map { " [\($0)]" } ?? "")   urgency \(urgency)
+            category  \(category)\(categoryCode.map { " [\($0)]" } ?? "")   urgency \(urgency)\(channel.map { "   channel \($0)" } ?? "")
             accepted  \(acceptTime)   assigned \(assignedAt)
             """
         if let signedAt { out += "\nsigned    \(signedAt)" }

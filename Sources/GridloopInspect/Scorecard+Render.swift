@@ -34,6 +34,16 @@ extension Scorecard {
                     + "\(Self.percent(r.reopenRate).leftPad(7)) \(Self.score(r.composite).leftPad(7)) "
                     + "\((r.rank.map(String.init) ?? "-").leftPad(5))\(mark)"
             }
+            for c in channels where c.level == level {
+                let r = c.figures
+                let label = c.channel == "QRCODE" ? "  by channel: 码上反馈 QRCODE" : "  by channel: all others"
+                out +=
+                    "\n\(label.rightPad(44)) \(String(r.assigned).leftPad(8)) \(Self.percent(r.responseRate).leftPad(7)) "
+                    + "\(Self.percent(r.onTimeRate).leftPad(7)) \(String(r.overdue).leftPad(5)) "
+                    + "\(String(r.escalatedAway).leftPad(4)) \(Self.percent(r.returnRate).leftPad(7)) "
+                    + "\(Self.percent(r.resolutionRate).leftPad(7)) \(Self.percent(r.satisfactionRate).leftPad(7)) "
+                    + "\(Self.percent(r.reopenRate).leftPad(7)) \(Self.score(r.composite).leftPad(7))"
+            }
         }
         return out
     }

@@ -8,9 +8,9 @@ import GridloopStore
 /// figures, a composite score weighted by the policy's `evaluation:` section, the unit's rank
 /// within its level and the red and black lists (红榜 / 黑榜). Every figure is defined in
 /// docs/SCORECARD.md; the Store counts (`ScorecardQueries`), this computes rates and ranks.
-public struct Scorecard: Codable, Sendable {
+public struct Scorecard: Encodable, Sendable {
     /// One unit at one level.
-    public struct UnitRow: Codable, Sendable {
+    public struct UnitRow: Encodable, Sendable {
         public var level: String
         public var unitCode: String
         /// The name the unit goes by in the feeds and escalations; null when none is known.
@@ -45,19 +45,27 @@ public struct Scorecard: Codable, Sendable {
         /// `RED` (红榜), `BLACK` (黑榜) or null.
         public var list: String?
 
-        enum CodingKeys: String, CodingKey {
-            case level, unitCode, unitName, assigned, evaluated, returned, returnedElsewhere, returnRate, responded
-            case responseBase, responseRate, onTime, onTimeBase, onTimeRate, overdue, overdueRate, escalatedAway
-            case resolved, resolutionBase, resolutionRate, satisfied, callbacks, satisfactionRate, reopened, replies
-            case reopenRate, composite, rank, list
+        /// The JSON keys of a row (a channel row has `channel` instead of the unit's keys).
+        enum Key: String, CodingKey {
+            case level, unitCode, unitName, channel, assigned, evaluated, returned, returnedElsewhere, returnRate
+            case responded, responseBase, responseRate, onTime, onTimeBase, onTimeRate, overdue, overdueRate
+            case escalatedAway, resolved, resolutionBase, resolutionRate, satisfied, callbacks, satisfactionRate
+            case reopened, replies, reopenRate, composite, rank, list
         }
 
         /// Every key always present: a rate without a base, a rank or a list is null.
         public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
+            var c = encoder.container(keyedBy: Key.self)
             try c.encode(level, forKey: .level)
             try c.encode(unitCode, forKey: .unitCode)
             try c.encode(unitName, forKey: .unitName)
+            try encodeFigures(&c)
+            try c.encode(rank, forKey: .rank)
+            try c.encode(list, forKey: .list)
+        }
+
+        /// The counts, rates and composite.
+        func encodeFigures(_ c: inout KeyedEncodingContainer<Key>) throws {
             try c.encode(assigned, forKey: .assigned)
             try c.encode(evaluated, forKey: .evaluated)
             try c.encode(returned, forKey: .returned)
@@ -82,8 +90,24 @@ public struct Scorecard: Codable, Sendable {
             try c.encode(replies, forKey: .replies)
             try c.encode(reopenRate, forKey: .reopenRate)
             try c.encode(composite, forKey: .composite)
-            try c.encode(rank, forKey: .rank)
-            try c.encode(list, forKey: .list)
+        }
+    }
+
+    /// The figures of one level's handlings by channel: the cases that came in through 码上反馈
+    /// (`channel: QRCODE`, the estates' QR-code posters) against all others (`OTHER`: the other
+    /// 12345 channels and every 12319 case). Same definitions as a unit's row; no rank or list.
+    public struct ChannelRow: Encodable, Sendable {
+        public var level: String
+        /// `QRCODE` or `OTHER`.
+        public var channel: String
+        /// The figures (its unit code and name, rank and list unused).
+        public var figures: UnitRow
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: UnitRow.Key.self)
+            try c.encode(level, forKey: .level)
+            try c.encode(channel, forKey: .channel)
+            try figures.encodeFigures(&c)
         }
     }
 
@@ -97,6 +121,14 @@ public struct Scorecard: Codable, Sendable {
     public var listSize: Int
     /// In level order (ESTATE first), then by rank (unranked last), then by unit code.
     public var units: [UnitRow]
+    /// Per level (in level order), QRCODE then OTHER; a channel without handlings is absent.
+    public var channels: [ChannelRow]
+    /// For the HTML page (`loadTrend`): the months of the trend lines, oldest first, and by
+    /// `LEVEL|UNITCODE` each unit's composite in those months (null: no figure). Not in the JSON.
+    public var trendMonths: [String] = []
+    public var trend: [String: [Double?]] = [:]
+
+    enum CodingKeys: String, CodingKey { case from, to, asOf, weights, minCases, listSize, units, channels }
 
     public static let levelOrder = ["ESTATE", "COMMUNITY", "STREET", "DISTRICT"]
 
@@ -108,6 +140,7 @@ public struct Scorecard: Codable, Sendable {
     ) throws -> Scorecard {
         let r = try ScorecardQueries.counts(from: from, to: to, db: db)
         var rows: [UnitRow] = []
+        var channels: [ChannelRow] = []
         for i in 0..<r.count {
             func n(_ column: Int) -> Int { r.int(i, column) ?? 0 }
             var row = UnitRow(
@@ -117,21 +150,12 @@ public struct Scorecard: Codable, Sendable {
                 overdue: n(10), overdueRate: nil, escalatedAway: n(11), resolved: n(13), resolutionBase: n(12),
                 resolutionRate: nil, satisfied: n(15), callbacks: n(14), satisfactionRate: nil, reopened: n(17),
                 replies: n(16), reopenRate: nil, composite: nil, rank: nil, list: nil)
-            let exact: [EvaluationPolicy.Rate: Double?] = [
-                .return: exactRatio(row.returned, row.assigned), .response: exactRatio(row.responded, row.responseBase),
-                .onTime: exactRatio(row.onTime, row.onTimeBase), .overdue: exactRatio(row.overdue, row.evaluated),
-                .resolution: exactRatio(row.resolved, row.resolutionBase),
-                .satisfaction: exactRatio(row.satisfied, row.callbacks), .reopen: exactRatio(row.reopened, row.replies),
-            ]
-            row.returnRate = rounded(exact[.return]!, 4)
-            row.responseRate = rounded(exact[.response]!, 4)
-            row.onTimeRate = rounded(exact[.onTime]!, 4)
-            row.overdueRate = rounded(exact[.overdue]!, 4)
-            row.resolutionRate = rounded(exact[.resolution]!, 4)
-            row.satisfactionRate = rounded(exact[.satisfaction]!, 4)
-            row.reopenRate = rounded(exact[.reopen]!, 4)
-            row.composite = rounded(evaluation.composite(exact), 2)
-            rows.append(row)
+            row.computeRates(evaluation)
+            if r.bool(i, 19) == true {
+                channels.append(ChannelRow(level: row.level, channel: r.bool(i, 18) == true ? "QRCODE" : "OTHER", figures: row))
+            } else {
+                rows.append(row)
+            }
         }
         rank(&rows, evaluation: evaluation)
         let names = try unitNames(Array(Set(rows.map(\.unitCode))), db: db)
@@ -142,13 +166,18 @@ public struct Scorecard: Codable, Sendable {
             if $0.rank != $1.rank { return ($0.rank ?? Int.max) < ($1.rank ?? Int.max) }
             return $0.unitCode < $1.unitCode
         }
-        if let level { rows = rows.filter { $0.level == level } }
+        func levelIndex(_ l: String) -> Int { levelOrder.firstIndex(of: l) ?? 9 }
+        channels.sort { ($0.level == $1.level) ? $0.channel > $1.channel : levelIndex($0.level) < levelIndex($1.level) }
+        if let level {
+            rows = rows.filter { $0.level == level }
+            channels = channels.filter { $0.level == level }
+        }
         if let unit { rows = rows.filter { $0.unitCode == unit } }
         var weights: [String: Double] = [:]
         for (rate, w) in evaluation.weights where w > 0 { weights[rate.rawValue] = w }
         return Scorecard(
             from: from, to: to, asOf: asOf, weights: weights, minCases: evaluation.minCases,
-            listSize: evaluation.listSize, units: rows)
+            listSize: evaluation.listSize, units: rows, channels: unit == nil ? channels : [])
     }
 
     /// Ranks within each level the units with at least `minCases` handlings and a composite
@@ -192,5 +221,26 @@ public struct Scorecard: Codable, Sendable {
 
     public func json() throws -> String {
         try prettyJSON(self)
+    }
+}
+
+extension Scorecard.UnitRow {
+    /// The rates from the counts, and the composite from the unrounded rates.
+    mutating func computeRates(_ evaluation: EvaluationPolicy) {
+        typealias S = Scorecard
+        let exact: [EvaluationPolicy.Rate: Double?] = [
+            .return: S.exactRatio(returned, assigned), .response: S.exactRatio(responded, responseBase),
+            .onTime: S.exactRatio(onTime, onTimeBase), .overdue: S.exactRatio(overdue, evaluated),
+            .resolution: S.exactRatio(resolved, resolutionBase), .satisfaction: S.exactRatio(satisfied, callbacks),
+            .reopen: S.exactRatio(reopened, replies),
+        ]
+        returnRate = S.rounded(exact[.return]!, 4)
+        responseRate = S.rounded(exact[.response]!, 4)
+        onTimeRate = S.rounded(exact[.onTime]!, 4)
+        overdueRate = S.rounded(exact[.overdue]!, 4)
+        resolutionRate = S.rounded(exact[.resolution]!, 4)
+        satisfactionRate = S.rounded(exact[.satisfaction]!, 4)
+        reopenRate = S.rounded(exact[.reopen]!, 4)
+        composite = S.rounded(evaluation.composite(exact), 2)
     }
 }

@@ -9,13 +9,14 @@ package enum CaseQueries {
 
     /// The case's row, or no row: case_id, source, order_no, status, level, unit_code, unit_name,
     /// urgency, category_name, category_code, then accept_time, assigned_at, signed_at,
-    /// replied_at, closed_at, suspended_since (RFC 3339), extension_days, replied_level, gap_count.
+    /// replied_at, closed_at, suspended_since (RFC 3339), extension_days, replied_level, gap_count,
+    /// channel.
     package static func caseRow(caseId: String, from db: PostgresConnection) throws -> PostgresRows {
         try db.query(
             """
             SELECT case_id, source, order_no, status, level, unit_code, unit_name, urgency, category_name,
                    category_code, \(t("accept_time")), \(t("assigned_at")), \(t("signed_at")), \(t("replied_at")),
-                   \(t("closed_at")), \(t("suspended_since")), extension_days, replied_level, gap_count
+                   \(t("closed_at")), \(t("suspended_since")), extension_days, replied_level, gap_count, channel
             FROM cases WHERE case_id = $1
             """, [caseId], context: "read case")
     }

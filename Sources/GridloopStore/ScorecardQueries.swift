@@ -93,7 +93,7 @@ package enum ScorecardQueries {
             FROM hreplies p LEFT JOIN after a USING (pid)
             GROUP BY p.hid),
         per AS (
-            SELECT h.level, h.unit_code,
+            SELECT h.level, h.unit_code, coalesce(c.channel = 'QRCODE', false) AS qr,
                    coalesce(f.signed, false) AS signed, coalesce(f.replied, false) AS replied,
                    coalesce(f.returned, false) AS returned, coalesce(f.sign_overdue, false) AS sign_overdue,
                    coalesce(f.handle_overdue, false) AS handle_overdue,
@@ -122,15 +122,19 @@ package enum ScorecardQueries {
                count(*) FILTER (WHERE resolution_base) AS resolution_base,
                count(*) FILTER (WHERE resolved) AS resolved,
                sum(callbacks) AS callbacks, sum(satisfied) AS satisfied,
-               sum(replies) AS replies, sum(reopened) AS reopened
+               sum(replies) AS replies, sum(reopened) AS reopened,
+               qr, GROUPING(unit_code) = 1 AS by_channel
         FROM per
-        GROUP BY level, unit_code
-        ORDER BY level, unit_code
+        -- Per unit, and per level and channel (码上反馈 QRCODE against the others) from the same rows.
+        GROUP BY GROUPING SETS ((level, unit_code), (level, qr))
+        ORDER BY by_channel, level, unit_code, qr
         """
 
-    /// One row per (level, unit code) with a handling in the period: level, unit_code, assigned,
-    /// evaluated, returned, returned_elsewhere, responded, response_base, on_time, on_time_base,
-    /// overdue, escalated_away, resolution_base, resolved, callbacks, satisfied, replies, reopened.
+    /// One row per (level, unit code) with a handling in the period, then one per (level, channel):
+    /// level, unit_code, assigned, evaluated, returned, returned_elsewhere, responded,
+    /// response_base, on_time, on_time_base, overdue, escalated_away, resolution_base, resolved,
+    /// callbacks, satisfied, replies, reopened, qr (the channel rows: QRCODE or not), by_channel
+    /// (true on a channel row, whose unit_code is null).
     package static func counts(from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
         // For this connection (the report's own): JIT compiling a plan this size costs about 2 s,
         // more than it saves; the hash tables of a city's month (a few hundred thousand

@@ -17,6 +17,8 @@ struct ScorecardOracle {
     }
     /// By `LEVEL|UNITCODE`.
     var rows: [String: Row] = [:]
+    /// By `LEVEL|QRCODE` and `LEVEL|OTHER` (the case's `channel`; a 12319 case has none).
+    var channels: [String: Row] = [:]
     /// Handlings counted, and how many of them were escalations, accepted returns, reopened replies...
     var handlings = 0
     var tally: [String: Int] = [:]
@@ -79,12 +81,13 @@ struct ScorecardOracle {
             timeline.sort { a, b in
                 a.t != b.t ? a.t < b.t : a.r != b.r ? a.r < b.r : a.n != b.n ? a.n < b.n : a.id < b.id
             }
-            add(timeline, closed: c["status"] as? String == "CLOSED", lo: lo, hi: hi)
+            add(
+                timeline, closed: c["status"] as? String == "CLOSED", qr: c["channel"] as? String == "QRCODE", lo: lo, hi: hi)
         }
         finish(weights: weights, minCases: minCases, listSize: listSize)
     }
 
-    private mutating func add(_ tl: [Entry], closed: Bool, lo: Int64, hi: Int64) {
+    private mutating func add(_ tl: [Entry], closed: Bool, qr: Bool, lo: Int64, hi: Int64) {
         let starts = tl.indices.filter { ["DISPATCH", "REDISPATCH", "ESCALATED"].contains(tl[$0].type) }
         var hs: [Handling] = []
         for (k, s) in starts.enumerated() {
@@ -152,6 +155,10 @@ struct ScorecardOracle {
             var row = rows[key] ?? Row()
             for (name, v) in counts { row.counts[name, default: 0] += v }
             rows[key] = row
+            let byChannel = "\(h.level)|\(qr ? "QRCODE" : "OTHER")"
+            var channelRow = channels[byChannel] ?? Row()
+            for (name, v) in counts { channelRow.counts[name, default: 0] += v }
+            channels[byChannel] = channelRow
         }
     }
 
@@ -163,7 +170,8 @@ struct ScorecardOracle {
             ("satisfactionRate", "satisfied", "callbacks", false, "satisfaction"),
             ("reopenRate", "reopened", "replies", true, "reopen"),
         ]
-        for (key, var row) in rows {
+        func rated(_ row: Row) -> Row {
+            var row = row
             var sum = 0.0
             var total = 0.0
             for p in pairs {
@@ -176,8 +184,10 @@ struct ScorecardOracle {
                 }
             }
             row.composite = total > 0 ? (100 * sum / total * 100).rounded() / 100 : nil
-            rows[key] = row
+            return row
         }
+        rows = rows.mapValues(rated)
+        channels = channels.mapValues(rated)
         for level in Set(rows.keys.map { String($0.split(separator: "|")[0]) }) {
             let ranked = rows.filter {
                 $0.key.hasPrefix(level + "|") && ($0.value.counts["assigned"] ?? 0) >= minCases && $0.value.composite != nil
@@ -204,6 +214,29 @@ struct ScorecardOracle {
                 XCTFail("the report has \(key), the oracle has no handling there: \(u)", file: file, line: line)
                 continue
             }
+            checkFigures(u, row, key, file: file, line: line)
+            XCTAssertEqual(u["rank"] as? Int, row.rank, "\(key) rank", file: file, line: line)
+            XCTAssertEqual(u["list"] as? String, row.list, "\(key) list", file: file, line: line)
+        }
+        XCTAssertEqual(seen, Set(rows.keys.filter { $0.hasPrefix(only) }), "the same units and levels", file: file, line: line)
+        // By channel: the same figures over the level's handlings of QRCODE cases and of the others.
+        var seenChannels: Set<String> = []
+        for c in report["channels"] as? [[String: Any]] ?? [] {
+            let key = "\(c["level"] as? String ?? "")|\(c["channel"] as? String ?? "")"
+            seenChannels.insert(key)
+            guard let row = channels[key] else {
+                XCTFail("the report has channel row \(key), the oracle has no handling there", file: file, line: line)
+                continue
+            }
+            checkFigures(c, row, key, file: file, line: line)
+        }
+        XCTAssertEqual(
+            seenChannels, Set(channels.keys.filter { $0.hasPrefix(only) }), "the same levels and channels", file: file,
+            line: line)
+    }
+
+    /// The counts, rates and composite of one row of the report.
+    func checkFigures(_ u: [String: Any], _ row: Row, _ key: String, file: StaticString, line: UInt) {
             for (name, v) in row.counts {
                 XCTAssertEqual(u[name] as? Int, v, "\(key) \(name)", file: file, line: line)
             }
@@ -219,9 +252,5 @@ struct ScorecardOracle {
             } else {
                 XCTAssertTrue(u["composite"] is NSNull, "\(key) composite", file: file, line: line)
             }
-            XCTAssertEqual(u["rank"] as? Int, row.rank, "\(key) rank", file: file, line: line)
-            XCTAssertEqual(u["list"] as? String, row.list, "\(key) list", file: file, line: line)
-        }
-        XCTAssertEqual(seen, Set(rows.keys.filter { $0.hasPrefix(only) }), "the same units and levels", file: file, line: line)
     }
 }
