@@ -156,7 +156,10 @@ public final class OutboxRelay: Sendable {
         for p in try OutboxQueue.positions(connection) {
             recorded[TopicPartition(topic: p.topic, partition: p.partition)] = p.next
         }
-        let topics = [config.topics.deadLetter, config.topics.escalations, config.topics.supervision, config.topics.outcomes]
+        let topics = [
+            config.topics.deadLetter, config.topics.escalations, config.topics.supervision, config.topics.outcomes,
+            config.topics.reports,
+        ]
         let all = try producer.partitions(of: topics).flatMap { t, ps in ps.map { TopicPartition(topic: t, partition: $0) } }
         let highs = try producer.offsets(all, at: KafkaOffset.end)
         // Where each partition with messages after its recorded position is read from. A round

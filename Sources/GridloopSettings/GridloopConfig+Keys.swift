@@ -43,6 +43,9 @@ extension GridloopConfig {
             "topics.supervision", "GRIDLOOP_TOPIC_SUPERVISION", .restart,
             "out: `gridloop.case.supervision.warning` / `.overdue` / `.urge`", \.topics.supervision),
         .text("topics.outcomes", "GRIDLOOP_TOPIC_OUTCOMES", .restart, "out: `gridloop.case.resolved`", \.topics.outcomes),
+        .text(
+            "topics.reports", "GRIDLOOP_TOPIC_REPORTS", .restart,
+            "out: `gridloop.report.scorecard` (`report scorecard --publish`)", \.topics.reports),
 
         ConfigKey(
             "deployment.name", "GRIDLOOP_DEPLOYMENT", .restart,

@@ -12,6 +12,8 @@ public struct GridloopConfig: Sendable, Equatable {
         public var escalations = "gridloop.escalations"
         public var supervision = "gridloop.supervision"
         public var outcomes = "gridloop.outcomes"
+        /// Published reports (`gridloopd report scorecard --publish`).
+        public var reports = "gridloop.reports"
     }
 
     public var brokers = "localhost:9092"
@@ -130,7 +132,7 @@ public struct GridloopConfig: Sendable, Equatable {
     func validate(file: String) throws {
         let names = [
             topics.intake12345, topics.intake12319, topics.deadLetter, topics.escalations,
-            topics.supervision, topics.outcomes,
+            topics.supervision, topics.outcomes, topics.reports,
         ]
         if Set(names).count != names.count {
             throw ConfigError(

@@ -26,7 +26,7 @@ let usage = """
       --partitions N       partitions of every topic (default 6)
       --topic NAME         a topic to create (repeatable). Default: hotline.12345.workorders,
                            hotline.12319.cases, gridloop.intake.dlq, gridloop.escalations,
-                           gridloop.supervision, gridloop.outcomes
+                           gridloop.supervision, gridloop.outcomes, gridloop.reports
       --bootstrap-file P   also write the bootstrap list to P
       --help               this text
 
@@ -79,7 +79,7 @@ func parse(_ argv: [String]) -> Options {
     if o.topics.isEmpty {
         o.topics = [
             "hotline.12345.workorders", "hotline.12319.cases", "gridloop.intake.dlq", "gridloop.escalations",
-            "gridloop.supervision", "gridloop.outcomes",
+            "gridloop.supervision", "gridloop.outcomes", "gridloop.reports",
         ]
     }
     return o

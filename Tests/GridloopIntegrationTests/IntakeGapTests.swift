@@ -10,7 +10,7 @@ import XCTest
 final class IntakeGapTests: XCTestCase {
     static let topics = [
         IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-        "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+        "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes", "gridloop.reports",
     ]
     let tp = TopicPartition(topic: IntakeIntegrationTests.t12345, partition: 0)
 

@@ -20,7 +20,7 @@ final class RelayTakeOverTests: XCTestCase {
         let t = config.topics
         let broker = try TestBroker(
             binDir: binDir, partitions: partitions,
-            topics: [t.deadLetter, t.escalations, t.supervision, t.outcomes])
+            topics: [t.deadLetter, t.escalations, t.supervision, t.outcomes, t.reports])
         let database = try TestEnvironment.createDatabase(name)
         let db = try PostgresConnection(database)
         _ = try Migrator.migrate(db)

@@ -18,9 +18,8 @@ extension SLAIntegrationTests {
             + "\nevaluation:\n  weights: {response: 30, onTime: 10, resolution: 35, satisfaction: 35, reopen: 5}\n"
             + "  minCases: 3\n  listSize: 2\n"
         let (binDir, broker, database, env) = try setUpLadder("people_scorecard", policy: policy)
-        let db = try consumeGeneratedFeeds(
-            seeds: (15, 16), label: "scorecard", binDir: binDir, broker: broker, database: database, env: env
-        ).db
+        let (db, feed12345, feed12319) = try consumeGeneratedFeeds(
+            seeds: (15, 16), label: "scorecard", binDir: binDir, broker: broker, database: database, env: env)
 
         // Every case as `case show` prints it, with the daemon stopped: the report reads the same rows.
         let ids = try db.query("SELECT case_id FROM cases ORDER BY case_id", [], context: "test: case ids")
@@ -52,6 +51,10 @@ extension SLAIntegrationTests {
                 XCTAssertGreaterThan(units.filter { $0["list"] as? String == "RED" }.count, 2, "red lists")
                 XCTAssertGreaterThan(units.filter { $0["list"] as? String == "BLACK" }.count, 2, "black lists")
                 XCTAssertTrue(units.contains { $0["rank"] is NSNull }, "units below minCases are not ranked")
+                // By channel: QRCODE (码上反馈) against the others, at every level that has both.
+                XCTAssertGreaterThan(expected.channels["ESTATE|QRCODE"]?.counts["assigned"] ?? 0, 3, "QR-code handlings")
+                XCTAssertGreaterThan(expected.channels["ESTATE|OTHER"]?.counts["assigned"] ?? 0, 10, "other handlings")
+                XCTAssertEqual((report["channels"] as? [[String: Any]])?.first?["channel"] as? String, "QRCODE")
 
                 // --level and --unit select rows; ranks stay the level's.
                 let community = try XCTUnwrap(
@@ -60,7 +63,7 @@ extension SLAIntegrationTests {
                 let rows = community["units"] as? [[String: Any]] ?? []
                 XCTAssertFalse(rows.isEmpty)
                 XCTAssertTrue(rows.allSatisfy { $0["level"] as? String == "COMMUNITY" })
-                expected.check(["units": rows], only: "COMMUNITY|")
+                expected.check(["units": rows, "channels": community["channels"] ?? []], only: "COMMUNITY|")
                 let one = try XCTUnwrap(rows.first { $0["rank"] as? Int != nil })
                 let code = try XCTUnwrap(one["unitCode"] as? String)
                 let single = try XCTUnwrap(
@@ -96,14 +99,156 @@ extension SLAIntegrationTests {
                 for outside in ["<script", "<link", "<img", "url(", "@import", "http:", "https:"] {
                     XCTAssertFalse(page.contains(outside), "self-contained: no \(outside)")
                 }
+                try checkRendered(page: html, units: units)
             }
         }
+        try checkPublication(
+            binDir: binDir, broker: broker, env: env, db: db, consumed: feed12345.count + feed12319.count)
         for bad in [
             ["--month", "2026-13"], ["--month", "2026-11", "--from", "2026-11-01"], ["--from", "2026-11-01"],
             ["--month", "2026-11", "--level", "CITY"], ["--month", "2026-11", "--json", "--csv"],
         ] {
             let r = try gridloopd(binDir, ["report", "scorecard"] + bad, env)
             XCTAssertNotEqual(r.status, 0, "\(bad)")
+        }
+    }
+
+    /// The page as a browser shows it (headless Chromium's DOM after layout): every ranked
+    /// unit's row with its rank, the lists' rows marked, a six-month trend line per unit row,
+    /// the channel table. Skipped, loudly, where Chromium is not installed (scripts/test.sh
+    /// installs it).
+    func checkRendered(page: URL, units: [[String: Any]]) throws {
+        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("chromium is not installed") }
+            print("warning: chromium not installed: the scorecard page was not rendered")
+            return
+        }
+        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: profile) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: chromium)
+        p.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile.path)", "--dump-dom", page.absoluteString,
+        ]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "chromium --dump-dom")
+        // One <tr> per unit row: its cells, tags stripped.
+        let rows = dom.components(separatedBy: "<tr").dropFirst().map { row -> (cls: String, cells: [String]) in
+            let cls = row.hasPrefix(" class=\"") ? String(row.dropFirst(8).prefix { $0 != "\"" }) : ""
+            let cells = row.components(separatedBy: "<td").dropFirst().map { cell in
+                cell.replacingOccurrences(of: "<[^>]*>", with: "", options: .regularExpression)
+                    .replacingOccurrences(of: "^[^>]*>", with: "", options: .regularExpression)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            return (cls, cells)
+        }
+        for u in units {
+            guard let rank = u["rank"] as? Int, let code = u["unitCode"] as? String else { continue }
+            let found = rows.first { $0.cells.count > 2 && $0.cells[0] == "\(rank)" && $0.cells[1].contains(code) }
+            XCTAssertNotNil(found, "the rendered page has \(code)'s row with rank \(rank)")
+            let expectedClass = (u["list"] as? String).map { $0 == "RED" ? "red" : "black" } ?? ""
+            XCTAssertEqual(found?.cls, expectedClass, "\(code)'s row marked as its list")
+        }
+        XCTAssertEqual(
+            dom.components(separatedBy: "class=\"trend\"").count - 1,
+            units.filter { u in !(u["composite"] is NSNull) }.count, "a trend line per unit with a composite")
+        XCTAssertTrue(dom.contains("码上反馈 QR code"), "the channel table")
+    }
+
+    /// `--publish` and the monthly timer's `--scheduled`: the first publication queues one event
+    /// per level, a repeat with the same figures nothing, a late change (a withdrawal) the next
+    /// revision of the levels it touched; the relay publishes them on `gridloop.reports`, each
+    /// once, with its deterministic id and no citizen's data.
+    func checkPublication(
+        binDir: String, broker: TestBroker, env: [String: String], db: PostgresConnection, consumed: Int
+    ) throws {
+        func run(_ args: [String]) throws -> String {
+            let r = try gridloopd(binDir, ["report", "scorecard"] + args, env)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.err)")
+            return r.out
+        }
+        func queued() throws -> Int {
+            try db.query("SELECT count(*) FROM outbox WHERE topic = 'gridloop.reports'").int(0, 0) ?? -1
+        }
+        let card = try XCTUnwrap(try gridloopdJSON(binDir, ["report", "scorecard", "--month", "2026-11"], env) as? [String: Any])
+        let levels = Set((card["units"] as? [[String: Any]] ?? []).compactMap { $0["level"] as? String })
+        XCTAssertEqual(levels.count, 4, "handlings at every level")
+
+        // The timer: 2026-08-01 is a Saturday, the month's first working day Monday 2026-08-03.
+        XCTAssertTrue(try run(["--scheduled", "--today", "2026-08-01"]).contains("not due"))
+        // 2026-12-01, a Tuesday, is December's first working day: November is published.
+        let first = try run(["--scheduled", "--today", "2026-12-01"])
+        for level in levels { XCTAssertTrue(first.contains("published \(level): revision 1"), first) }
+        XCTAssertEqual(try queued(), levels.count)
+        XCTAssertTrue(try run(["--scheduled", "--today", "2026-12-02"]).contains("already published"))
+        // The same figures again: nothing.
+        let again = try run(["--month", "2026-11", "--publish"])
+        XCTAssertEqual(again.components(separatedBy: "\nunchanged ").count - 1, levels.count, again)
+        XCTAssertEqual(try queued(), levels.count)
+
+        // A late withdrawal of a case dispatched in November: the levels it was handled at publish revision 2.
+        let pick = try db.query(
+            """
+            SELECT c.order_no, array_to_string(array_agg(DISTINCT e.level), ',') FROM cases c
+            JOIN case_events e USING (case_id)
+            WHERE c.source = '12345' AND c.status <> 'CLOSED' AND e.type IN ('DISPATCH', 'REDISPATCH')
+              AND e.event_time < '2026-12-01T00:00:00+08:00'
+              AND NOT EXISTS (SELECT 1 FROM sla_decisions d WHERE d.case_id = c.case_id AND d.type = 'gridloop.case.escalated')
+            GROUP BY c.order_no ORDER BY c.order_no LIMIT 1
+            """)
+        let orderNo = try XCTUnwrap(pick.string(0, 0))
+        let touched = Set(try XCTUnwrap(pick.string(0, 1)).split(separator: ",").map(String.init))
+        try DaemonHarness.produce(
+            [try message("WITHDRAW", orderNo, at: Date())], topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "scorecard-publish")
+        try DaemonHarness.waitUntilConsumed(db, total: consumed + 1, daemon: daemon)
+        let revised = try run(["--month", "2026-11", "--publish"])
+        for level in levels {
+            XCTAssertTrue(
+                revised.contains(touched.contains(level) ? "published \(level): revision 2" : "unchanged \(level)"),
+                "\(level), touched \(touched): \(revised)")
+        }
+
+        // On the topic: revision 1 of every level and 2 of the touched ones, each once.
+        let events = try read(topic: "gridloop.reports", brokers: broker.bootstrap, expected: levels.count + touched.count)
+        XCTAssertEqual(daemon.terminate(), 0)
+        let ids = events.compactMap { $0["id"] as? String }
+        XCTAssertEqual(Set(ids).count, ids.count, "no event twice")
+        var expectedIds = Set(levels.map { "scorecard/2026-11-01..2026-11-30/\($0)/r1" })
+        for level in touched { expectedIds.insert("scorecard/2026-11-01..2026-11-30/\(level)/r2") }
+        XCTAssertEqual(Set(ids), expectedIds)
+        let citizenData = try db.query("SELECT case_id, order_no FROM cases")
+        let citizen = Set((0..<citizenData.count).flatMap { [citizenData.string($0, 0)!, citizenData.string($0, 1)!] })
+        for e in events {
+            XCTAssertEqual(e["type"] as? String, "gridloop.report.scorecard")
+            let d = data(e)
+            let level = d["level"] as? String ?? "?"
+            let rows = d["units"] as? [[String: Any]] ?? []
+            XCTAssertTrue(rows.allSatisfy { $0["level"] as? String == level }, "one level per event")
+            let printed = (card["units"] as? [[String: Any]] ?? []).filter { $0["level"] as? String == level }
+            if d["revision"] as? Int == 1 {
+                XCTAssertEqual(rows.map { $0["unitCode"] as? String }, printed.map { $0["unitCode"] as? String })
+                XCTAssertEqual(rows.map { $0["composite"] as? Double }, printed.map { $0["composite"] as? Double })
+            } else {
+                XCTAssertNotEqual(
+                    rows.map { $0["assigned"] as? Int }.reduce(0) { $0 + ($1 ?? 0) },
+                    printed.map { $0["assigned"] as? Int }.reduce(0) { $0 + ($1 ?? 0) }, "revision 2 counts one case less")
+            }
+            XCTAssertEqual(
+                (d["redList"] as? [[String: Any]])?.compactMap { $0["unitCode"] as? String },
+                rows.filter { $0["list"] as? String == "RED" }.compactMap { $0["unitCode"] as? String })
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: e), as: UTF8.self)
+            for id in citizen where text.contains(id) { XCTFail("\(e["id"] ?? "") names case or order \(id)") }
+            for pii in ["\"citizen\"", "\"phone\"", "\"content\"", "\"address\"", "\"orderNo\"", "\"caseId\""] {
+                XCTAssertFalse(text.contains(pii), "\(pii) in \(e["id"] ?? "")")
+            }
         }
     }
 

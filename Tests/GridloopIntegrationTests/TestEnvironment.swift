@@ -114,7 +114,7 @@ final class TestBroker {
     /// three outbound streams.
     static let gridloopTopics = [
         IntakeIntegrationTests.t12345, IntakeIntegrationTests.t12319, IntakeIntegrationTests.dlq,
-        "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+        "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes", "gridloop.reports",
     ]
     let child: ChildProcess
     let bootstrap: String
