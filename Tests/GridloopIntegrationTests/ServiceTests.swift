@@ -58,6 +58,42 @@ final class ServiceTests: XCTestCase {
         XCTAssertFalse(unit.lowercased().contains("password="), "no secret on a command line or in Environment=")
     }
 
+    /// `deploy/gridloopd-scorecard.timer` and its service pass `systemd-analyze verify`; the
+    /// timer fires daily at 09:00 Beijing time (the service decides whether it is the month's
+    /// first working day), catches up after downtime, and the service is hardened like the daemon.
+    func testScorecardTimerVerifies() throws {
+        let analyze = "/usr/bin/systemd-analyze"
+        guard FileManager.default.isExecutableFile(atPath: analyze) else { throw XCTSkip("systemd is not installed") }
+        let (_, binDir) = try TestEnvironment.require()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("timer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let deploy = TestEnvironment.repositoryRoot.appendingPathComponent("deploy")
+        let service = try String(contentsOf: deploy.appendingPathComponent("gridloopd-scorecard.service"), encoding: .utf8)
+        let timer = try String(contentsOf: deploy.appendingPathComponent("gridloopd-scorecard.timer"), encoding: .utf8)
+        XCTAssertTrue(service.contains("ExecStart=/usr/local/bin/gridloopd report scorecard --publish --scheduled"))
+        try service.replacingOccurrences(of: "/usr/local/bin/gridloopd", with: binDir + "/gridloopd")
+            .write(to: dir.appendingPathComponent("gridloopd-scorecard.service"), atomically: true, encoding: .utf8)
+        try timer.write(to: dir.appendingPathComponent("gridloopd-scorecard.timer"), atomically: true, encoding: .utf8)
+        let (verified, output) = try run(
+            analyze, ["verify", "./gridloopd-scorecard.timer", "./gridloopd-scorecard.service"], in: dir)
+        XCTAssertEqual(verified, 0, output)
+        XCTAssertFalse(output.contains("gridloopd-scorecard."), "verify complains: \(output)")
+        for required in ["OnCalendar=*-*-* 09:00:00 Asia/Shanghai", "Persistent=true", "Unit=gridloopd-scorecard.service"] {
+            XCTAssertTrue(timer.contains(required), "the timer sets \(required)")
+        }
+        let (calendar, next) = try run(analyze, ["calendar", "--iterations=2", "*-*-* 09:00:00 Asia/Shanghai"])
+        XCTAssertEqual(calendar, 0, next)
+        XCTAssertTrue(
+            next.contains("01:00:00 UTC") || next.contains("09:00:00 CST"), "09:00 in Beijing is 01:00 UTC: \(next)")
+        let (_, security) = try run(analyze, ["security", "--offline=true", "./gridloopd-scorecard.service"], in: dir)
+        guard let r = security.range(of: #"Overall exposure level for gridloopd-scorecard.service: [0-9.]+"#, options: .regularExpression)
+        else {
+            return XCTFail("no exposure level in: \(security.suffix(500))")
+        }
+        XCTAssertLessThanOrEqual(Double(security[r].split(separator: " ").last!)!, 2.0, "hardened like the daemon")
+    }
+
     /// SIGHUP re-reads the configuration and the policy: an invalid policy is refused with its
     /// file and line and the running one kept; a valid one is applied; the daemon keeps running.
     func testReloadRefusesABadPolicyAndAppliesAGoodOne() throws {
