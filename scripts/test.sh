@@ -4,6 +4,8 @@
 # brokers and daemons), then checks every outbound event they consumed against schemas/.
 # With CI=true nothing may be skipped.
 . "$(dirname "$0")/lib.sh"
+# Headless Chromium renders the scorecard's HTML page in a test.
+PACKAGES+=(chromium)
 ensure_packages
 cd "$GRIDLOOP_ROOT"
 

@@ -16,6 +16,38 @@ extension Scorecard {
             + "</svg> \(percent(rate))"
     }
 
+    /// A small line of a unit's composite over `trendMonths` (0 to 100, a dot per month with a
+    /// figure, a break where a month has none), its values in the SVG's title.
+    func sparkline(_ key: String) -> String {
+        guard let values = trend[key], values.contains(where: { $0 != nil }) else { return "<span class=\"none\">–</span>" }
+        let (w, h) = (96.0, 24.0)
+        let step = values.count > 1 ? (w - 6) / Double(values.count - 1) : 0
+        func point(_ i: Int, _ v: Double) -> String {
+            let x = 3 + Double(i) * step
+            let y = 3 + (h - 6) * (1 - min(max(v, 0), 100) / 100)
+            return String(format: "%.1f,%.1f", x, y)
+        }
+        var segments: [[String]] = [[]]
+        var dots = ""
+        for (i, v) in values.enumerated() {
+            guard let v else {
+                if !(segments.last?.isEmpty ?? true) { segments.append([]) }
+                continue
+            }
+            segments[segments.count - 1].append(point(i, v))
+            let xy = point(i, v).split(separator: ",")
+            dots += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"1.8\" fill=\"#1565c0\"/>"
+        }
+        let lines = segments.filter { $0.count > 1 }.map {
+            "<polyline points=\"\($0.joined(separator: " "))\" fill=\"none\" stroke=\"#1565c0\" stroke-width=\"1.5\"/>"
+        }.joined()
+        let title = zip(trendMonths, values).map { "\($0) \($1.map { "\($0)" } ?? "–")" }.joined(separator: ", ")
+        return
+            "<svg class=\"trend\" width=\"\(Int(w))\" height=\"\(Int(h))\" role=\"img\" aria-label=\"\(Report721.escape(title))\">"
+            + "<title>\(Report721.escape(title))</title><rect width=\"\(Int(w))\" height=\"\(Int(h))\" fill=\"#f7f9fc\"/>"
+            + "\(lines)\(dots)</svg>"
+    }
+
     /// One page, nothing fetched.
     public func html(deployment: String) -> String {
         var sections = ""
@@ -31,7 +63,8 @@ extension Scorecard {
             sections +=
                 "<table><tr><th>rank 排名</th><th>unit 承办单位</th><th>assigned 承办</th><th>response 响应率</th>"
                 + "<th>on time 办结及时率</th><th>overdue 超期</th><th>return 退单率</th><th>resolution 解决率</th>"
-                + "<th>satisfaction 满意率</th><th>reopen 重办率</th><th>score 综合</th></tr>\n"
+                + "<th>satisfaction 满意率</th><th>reopen 重办率</th><th>score 综合</th>"
+                + (trendMonths.isEmpty ? "" : "<th>\(trendMonths.count) months 趋势</th>") + "</tr>\n"
             for r in rows {
                 let cls = r.list == "RED" ? " class=\"red\"" : r.list == "BLACK" ? " class=\"black\"" : ""
                 let name = r.unitName.map { "\(Report721.escape($0)) <small>\(Report721.escape(r.unitCode))</small>" }
@@ -43,9 +76,27 @@ extension Scorecard {
                     + "<td>\(r.overdue) · \(Self.bar(r.overdueRate, lowerIsBetter: true))</td>"
                     + "<td>\(Self.bar(r.returnRate, lowerIsBetter: true))</td><td>\(Self.bar(r.resolutionRate))</td>"
                     + "<td>\(Self.bar(r.satisfactionRate))</td><td>\(Self.bar(r.reopenRate, lowerIsBetter: true))</td>"
-                    + "<td class=\"score\">\(Self.score(r.composite))</td></tr>\n"
+                    + "<td class=\"score\">\(Self.score(r.composite))</td>"
+                    + (trendMonths.isEmpty ? "" : "<td>\(sparkline("\(r.level)|\(r.unitCode)"))</td>") + "</tr>\n"
             }
             sections += "</table>\n"
+            let byChannel = channels.filter { $0.level == level }
+            if !byChannel.isEmpty {
+                sections +=
+                    "<table class=\"channels\"><tr><th>channel 渠道</th><th>assigned 承办</th><th>response 响应率</th>"
+                    + "<th>on time 办结及时率</th><th>overdue 超期</th><th>resolution 解决率</th>"
+                    + "<th>satisfaction 满意率</th><th>reopen 重办率</th><th>score 综合</th></tr>\n"
+                for c in byChannel {
+                    let r = c.figures
+                    let label = c.channel == "QRCODE" ? "码上反馈 QR code" : "other channels 其他渠道"
+                    sections +=
+                        "<tr><td>\(label)</td><td>\(r.assigned)</td><td>\(Self.bar(r.responseRate))</td>"
+                        + "<td>\(Self.bar(r.onTimeRate))</td><td>\(r.overdue) · \(Self.bar(r.overdueRate, lowerIsBetter: true))</td>"
+                        + "<td>\(Self.bar(r.resolutionRate))</td><td>\(Self.bar(r.satisfactionRate))</td>"
+                        + "<td>\(Self.bar(r.reopenRate, lowerIsBetter: true))</td><td class=\"score\">\(Self.score(r.composite))</td></tr>\n"
+                }
+                sections += "</table>\n"
+            }
         }
         if sections.isEmpty { sections = "<p>No handlings in the period.</p>" }
         let weighting = weights.sorted { $0.key < $1.key }.map { "\($0.key) \(Self.score($0.value))" }
@@ -60,6 +111,7 @@ extension Scorecard {
             table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em} th,td{padding:.3em .5em;border-bottom:1px solid #e3e3e3;text-align:left;white-space:nowrap}
             th{background:#f4f6f9;font-weight:600} td.score{font-weight:bold;text-align:right} small{color:#888}
             tr.red{background:#e8f5e9} tr.black{background:#ffebee} tr.red b{color:#2e7d32} tr.black b{color:#c62828}
+            table.channels{width:auto} svg.trend{vertical-align:middle}
             .lists span{margin-right:2em} .lists .red{color:#2e7d32} .lists .black{color:#c62828} .none{color:#aaa}
             </style></head><body>
             <h1>承办单位评议 — unit scorecard</h1>
