@@ -89,6 +89,11 @@ try:
 except OSError as e: print(f"  /metrics: {e}")
 PY
 
+scorecard="${TMPDIR:-/tmp}/gridloop-scorecard.html"
+log "gridloopd report scorecard: the demo month's estate units (评议; every level on the page: $scorecard)"
+"$bin/gridloopd" report scorecard --month 2026-11 --html "$scorecard" >/dev/null
+"$bin/gridloopd" report scorecard --month 2026-11 --level ESTATE
+
 if $once; then exit 0; fi
 log "gridloopd is running; its log follows. Ctrl-C stops the daemon, the broker and PostgreSQL."
 echo "   (in another terminal: GRIDLOOP_DATABASE_URL='$GRIDLOOP_DATABASE_URL' $bin/gridloopd case show $first)"

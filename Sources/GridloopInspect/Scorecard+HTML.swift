@@ -5,7 +5,7 @@ extension Scorecard {
     /// A bar of `rate` (0...1) with its percentage; a dash when the rate has no figure.
     static func bar(_ rate: Double?, lowerIsBetter: Bool = false) -> String {
         guard let rate else { return "<span class=\"none\">–</span>" }
-        let width = 80
+        let width = 48
         let filled = Int((min(max(rate, 0), 1) * Double(width)).rounded())
         let good = lowerIsBetter ? rate <= 0.1 : rate >= 0.9
         let poor = lowerIsBetter ? rate >= 0.3 : rate < 0.6
@@ -61,10 +61,10 @@ extension Scorecard {
                 "<p class=\"lists\"><span class=\"red\">红榜 \(red.isEmpty ? "–" : red.joined(separator: "、"))</span>"
                 + "<span class=\"black\">黑榜 \(black.isEmpty ? "–" : black.joined(separator: "、"))</span></p>\n"
             sections +=
-                "<table><tr><th>rank 排名</th><th>unit 承办单位</th><th>assigned 承办</th><th>response 响应率</th>"
-                + "<th>on time 办结及时率</th><th>overdue 超期</th><th>return 退单率</th><th>resolution 解决率</th>"
-                + "<th>satisfaction 满意率</th><th>reopen 重办率</th><th>score 综合</th>"
-                + (trendMonths.isEmpty ? "" : "<th>\(trendMonths.count) months 趋势</th>") + "</tr>\n"
+                "<table><tr><th>rank<br>排名</th><th>unit<br>承办单位</th><th>assigned<br>承办</th><th>response<br>响应率</th>"
+                + "<th>on time<br>办结及时率</th><th>overdue<br>超期</th><th>return<br>退单率</th><th>resolution<br>解决率</th>"
+                + "<th>satisfaction<br>满意率</th><th>reopen<br>重办率</th><th>score<br>综合</th>"
+                + (trendMonths.isEmpty ? "" : "<th>\(trendMonths.count) months<br>趋势</th>") + "</tr>\n"
             for r in rows {
                 let cls = r.list == "RED" ? " class=\"red\"" : r.list == "BLACK" ? " class=\"black\"" : ""
                 let name = r.unitName.map { "\(Report721.escape($0)) <small>\(Report721.escape(r.unitCode))</small>" }
@@ -83,9 +83,9 @@ extension Scorecard {
             let byChannel = channels.filter { $0.level == level }
             if !byChannel.isEmpty {
                 sections +=
-                    "<table class=\"channels\"><tr><th>channel 渠道</th><th>assigned 承办</th><th>response 响应率</th>"
-                    + "<th>on time 办结及时率</th><th>overdue 超期</th><th>resolution 解决率</th>"
-                    + "<th>satisfaction 满意率</th><th>reopen 重办率</th><th>score 综合</th></tr>\n"
+                    "<table class=\"channels\"><tr><th>channel<br>渠道</th><th>assigned<br>承办</th><th>response<br>响应率</th>"
+                    + "<th>on time<br>办结及时率</th><th>overdue<br>超期</th><th>resolution<br>解决率</th>"
+                    + "<th>satisfaction<br>满意率</th><th>reopen<br>重办率</th><th>score<br>综合</th></tr>\n"
                 for c in byChannel {
                     let r = c.figures
                     let label = c.channel == "QRCODE" ? "码上反馈 QR code" : "other channels 其他渠道"
@@ -106,10 +106,10 @@ extension Scorecard {
             <html lang="zh-CN"><head><meta charset="utf-8">
             <title>Unit scorecard \(Report721.escape(from)) – \(Report721.escape(to))</title>
             <style>
-            body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:2em auto;max-width:1200px;color:#222}
+            body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:1.5em auto;max-width:1280px;padding:0 1em;color:#222;font-size:14px}
             h1{font-size:1.6em;margin-bottom:.2em} .sub{color:#666;margin-top:0}
-            table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em} th,td{padding:.3em .5em;border-bottom:1px solid #e3e3e3;text-align:left;white-space:nowrap}
-            th{background:#f4f6f9;font-weight:600} td.score{font-weight:bold;text-align:right} small{color:#888}
+            table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em} th,td{padding:.25em .4em;font-size:13px;border-bottom:1px solid #e3e3e3;text-align:left;white-space:nowrap}
+            th{background:#f4f6f9;font-weight:600;white-space:normal;vertical-align:bottom} td.score{font-weight:bold;text-align:right} small{color:#888}
             tr.red{background:#e8f5e9} tr.black{background:#ffebee} tr.red b{color:#2e7d32} tr.black b{color:#c62828}
             table.channels{width:auto} svg.trend{vertical-align:middle}
             .lists span{margin-right:2em} .lists .red{color:#2e7d32} .lists .black{color:#c62828} .none{color:#aaa}
