@@ -32,6 +32,7 @@ public enum Metric {
     public static let calendarFallback = "gridloop_calendar_fallback"  // year: 1 while counted Mon–Fri
     public static let ready = "gridloop_ready"
     public static let reloads = "gridloop_config_reloads_total"  // result
+    public static let scorecardRefreshed = "gridloop_scorecard_refreshed_cases_total"
 
     /// Bucket bounds of the value histograms (the duration histograms use the factory's defaults
     /// or `durationBuckets`).

@@ -4,35 +4,31 @@ import GridloopPostgres
 /// from `from` to `to` (`YYYY-MM-DD`, Asia/Shanghai, inclusive). Every term is defined in
 /// docs/SCORECARD.md; `Scorecard` (in GridloopInspect) computes the rates, composite and ranks.
 package enum ScorecardQueries {
-    /// One statement, set-based, with no sort of the whole history: the handlings are the case's
-    /// assignments (DISPATCH, REDISPATCH, escalation) with the key of the next one (a window over
-    /// those few rows); every other entry finds its handling, and every callback its reply, by a
-    /// hash join on the case and a range of timeline keys `(time, rank, event_no, id)`, the order
-    /// docs/SCORECARD.md gives (rank 0 event, 1 overdue, 2 escalation). Then one row per handling,
-    /// grouped by unit.
-    static let countsSQL = """
-        WITH bounds AS MATERIALIZED (
-            SELECT ($1::date::timestamp AT TIME ZONE 'Asia/Shanghai') AS lo,
-                   (($2::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai') AS hi),
-        -- Assignments from the period's first instant on: a handling of the period needs only
-        -- the assignment after it, never one before.
+    /// The handlings of the cases `$1` (text[]) and their facts, set-based, with no sort of the
+    /// whole history: the handlings are the case's assignments (DISPATCH, REDISPATCH,
+    /// escalation) with the key of the next one (a window over those few rows); every other
+    /// entry finds its handling, and every callback its reply, by a join on the case and a
+    /// range of timeline keys `(time, rank, event_no, id)`, the order docs/SCORECARD.md gives
+    /// (rank 0 event, 1 overdue, 2 escalation). Replaces the cases' rows of `scorecard_handlings`.
+    static let refreshSQL = """
+        WITH picked AS MATERIALIZED (SELECT unnest($1::text[]) AS case_id),
         starts AS (
             SELECT case_id, event_time AS t, 0 AS r, event_no AS n, '' AS id, type, level, unit_code, NULL::text AS clock
-            FROM case_events, bounds WHERE type IN ('DISPATCH', 'REDISPATCH') AND event_time >= lo
+            FROM case_events WHERE case_id IN (SELECT case_id FROM picked) AND type IN ('DISPATCH', 'REDISPATCH')
             UNION ALL
             SELECT case_id, decided_at, 2, 0, id, 'ESCALATED', to_level, to_unit_code, clock
-            FROM sla_decisions, bounds WHERE type = 'gridloop.case.escalated' AND decided_at >= lo),
-        withdrawn AS (SELECT DISTINCT case_id FROM case_events WHERE type = 'WITHDRAW'),
+            FROM sla_decisions WHERE case_id IN (SELECT case_id FROM picked) AND type = 'gridloop.case.escalated'),
+        withdrawn AS (
+            SELECT DISTINCT case_id FROM case_events WHERE case_id IN (SELECT case_id FROM picked) AND type = 'WITHDRAW'),
         ranged AS (
             SELECT s.*, lead(t) OVER w AS nt, lead(r) OVER w AS nr, lead(n) OVER w AS nn, lead(id) OVER w AS nid,
                    lead(type) OVER w AS next_type, lead(unit_code) OVER w AS next_unit, lead(clock) OVER w AS next_clock
             FROM starts s
             WINDOW w AS (PARTITION BY case_id ORDER BY t, r, n, id)),
-        -- The handlings that began in the period, less those of withdrawn cases (they count for
-        -- nobody); hid names one.
+        -- The handlings, less those of withdrawn cases (they count for nobody); hid names one.
         hin AS MATERIALIZED (
-            SELECT ranged.*, row_number() OVER () AS hid FROM ranged, bounds
-            WHERE t < hi AND case_id NOT IN (SELECT case_id FROM withdrawn)),
+            SELECT ranged.*, row_number() OVER () AS hid FROM ranged
+            WHERE case_id NOT IN (SELECT case_id FROM withdrawn)),
         facts AS (
             SELECT h.hid,
                    bool_or(x.type = 'SIGN') AS signed, bool_or(x.type = 'REPLY') AS replied,
@@ -41,26 +37,25 @@ package enum ScorecardQueries {
                    bool_or(x.type = 'OVERDUE' AND x.clock = 'HANDLE') AS handle_overdue
             FROM hin h JOIN (
                 SELECT case_id, event_time AS t, 0 AS r, event_no AS n, '' AS id, type, NULL::text AS clock
-                FROM case_events, bounds WHERE type IN ('SIGN', 'REPLY', 'RETURN') AND event_time >= lo
+                FROM case_events WHERE case_id IN (SELECT case_id FROM picked) AND type IN ('SIGN', 'REPLY', 'RETURN')
                 UNION ALL
                 SELECT case_id, decided_at, 1, 0, id, 'OVERDUE', clock
-                FROM sla_decisions, bounds WHERE type = 'gridloop.case.supervision.overdue' AND decided_at >= lo) x
+                FROM sla_decisions
+                WHERE case_id IN (SELECT case_id FROM picked) AND type = 'gridloop.case.supervision.overdue') x
               ON x.case_id = h.case_id AND (x.t, x.r, x.n, x.id) > (h.t, h.r, h.n, h.id)
                  AND (h.nt IS NULL OR (x.t, x.r, x.n, x.id) < (h.nt, h.nr, h.nn, h.nid))
             GROUP BY h.hid),
-        -- The replies, callbacks and reopenings, each read once by a scan: joined by the case's
-        -- index instead, one lookup per reply costs seconds on a city's month.
         callback_events AS MATERIALIZED (
             SELECT case_id, event_time AS t, event_no AS n, type, satisfaction
-            FROM case_events, bounds WHERE type IN ('VISIT', 'REOPEN') AND event_time >= lo),
-        -- Every reply from the period's first instant on, with the key of the case's next reply.
+            FROM case_events WHERE case_id IN (SELECT case_id FROM picked) AND type IN ('VISIT', 'REOPEN')),
+        -- Every reply, with the key of the case's next reply.
         replies AS (
             SELECT case_id, event_time AS t, event_no AS n, result,
                    lead(event_time) OVER w AS nt, lead(event_no) OVER w AS nn
-            FROM case_events, bounds WHERE type = 'REPLY' AND event_time >= lo
+            FROM case_events WHERE case_id IN (SELECT case_id FROM picked) AND type = 'REPLY'
             WINDOW w AS (PARTITION BY case_id ORDER BY event_time, event_no)),
-        -- The replies made in the period's handlings; pid names one. The last of its handling when
-        -- the case's next reply is in a later handling, or there is none.
+        -- The replies made in each handling; pid names one. The last of its handling when the
+        -- case's next reply is in a later handling, or there is none.
         hreplies AS MATERIALIZED (
             SELECT h.hid, p.case_id, p.t, p.n, p.nt, p.nn, p.result,
                    (p.nt IS NULL OR (h.nt IS NOT NULL AND (p.nt, 0, p.nn, '') > (h.nt, h.nr, h.nn, h.nid))) AS is_last,
@@ -93,72 +88,131 @@ package enum ScorecardQueries {
             FROM hreplies p LEFT JOIN after a USING (pid)
             GROUP BY p.hid),
         per AS (
-            SELECT h.level, h.unit_code, coalesce(c.channel = 'QRCODE', false) AS qr,
+            SELECT h.case_id, h.t, coalesce(h.level, '?') AS level, coalesce(h.unit_code, '(unknown)') AS unit_code,
+                   coalesce(c.channel = 'QRCODE', false) AS qr,
                    coalesce(f.signed, false) AS signed, coalesce(f.replied, false) AS replied,
                    coalesce(f.returned, false) AS returned, coalesce(f.sign_overdue, false) AS sign_overdue,
                    coalesce(f.handle_overdue, false) AS handle_overdue,
                    (h.next_type IS NOT NULL OR c.status = 'CLOSED') AS ended,
                    (coalesce(f.returned, false) AND h.next_type = 'REDISPATCH'
                        AND h.next_unit IS DISTINCT FROM h.unit_code) AS accepted,
-                   (h.next_type = 'ESCALATED' AND h.next_clock IN ('SIGN_OVERDUE', 'HANDLE_OVERDUE')) AS away,
+                   coalesce(h.next_type = 'ESCALATED' AND h.next_clock IN ('SIGN_OVERDUE', 'HANDLE_OVERDUE'), false) AS away,
                    coalesce(b.replies, 0) AS replies, coalesce(b.reopened, 0) AS reopened,
                    coalesce(b.callbacks, 0) AS callbacks, coalesce(b.satisfied, 0) AS satisfied,
                    coalesce(b.resolution_base, false) AS resolution_base, coalesce(b.resolved, false) AS resolved
             FROM hin h
             JOIN cases c USING (case_id)
             LEFT JOIN facts f USING (hid)
-            LEFT JOIN by_handling b USING (hid))
-        SELECT level, unit_code,
-               count(*) AS assigned,
-               count(*) FILTER (WHERE NOT accepted) AS evaluated,
-               count(*) FILTER (WHERE returned) AS returned,
-               count(*) FILTER (WHERE accepted) AS returned_elsewhere,
-               count(*) FILTER (WHERE NOT accepted AND signed AND NOT sign_overdue) AS responded,
-               count(*) FILTER (WHERE NOT accepted AND (signed OR sign_overdue OR ended)) AS response_base,
-               count(*) FILTER (WHERE NOT accepted AND replied AND NOT handle_overdue) AS on_time,
-               count(*) FILTER (WHERE NOT accepted AND (replied OR handle_overdue OR ended)) AS on_time_base,
-               count(*) FILTER (WHERE NOT accepted AND (sign_overdue OR handle_overdue)) AS overdue,
-               count(*) FILTER (WHERE away) AS escalated_away,
-               count(*) FILTER (WHERE resolution_base) AS resolution_base,
-               count(*) FILTER (WHERE resolved) AS resolved,
-               sum(callbacks) AS callbacks, sum(satisfied) AS satisfied,
-               sum(replies) AS replies, sum(reopened) AS reopened,
-               qr, GROUPING(unit_code) = 1 AS by_channel
+            LEFT JOIN by_handling b USING (hid)),
+        cleared AS (DELETE FROM scorecard_handlings WHERE case_id IN (SELECT case_id FROM picked))
+        -- Each handling's part in each count (docs/SCORECARD.md, "The figures of a unit").
+        INSERT INTO scorecard_handlings (
+            case_id, began_at, level, unit_code, qr, evaluated, returned, returned_elsewhere, responded, response_base,
+            on_time, on_time_base, overdue, escalated_away, resolution_base, resolved, callbacks, satisfied, replies,
+            reopened)
+        SELECT case_id, t, level, unit_code, qr,
+               (NOT accepted)::int,
+               returned::int,
+               accepted::int,
+               (NOT accepted AND signed AND NOT sign_overdue)::int,
+               (NOT accepted AND (signed OR sign_overdue OR ended))::int,
+               (NOT accepted AND replied AND NOT handle_overdue)::int,
+               (NOT accepted AND (replied OR handle_overdue OR ended))::int,
+               (NOT accepted AND (sign_overdue OR handle_overdue))::int,
+               away::int,
+               resolution_base::int,
+               resolved::int,
+               callbacks, satisfied, replies, reopened
         FROM per
-        -- Per unit, and per level and channel (码上反馈 QRCODE against the others) from the same rows.
+        """
+
+    /// The counts of the period's handlings from `scorecard_handlings` (kept current by `refresh`).
+    static let countsSQL = """
+        WITH bounds AS MATERIALIZED (
+            SELECT ($1::date::timestamp AT TIME ZONE 'Asia/Shanghai') AS lo,
+                   (($2::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai') AS hi),
+        -- One pass over the period's handlings, by unit and channel; then the two groupings of
+        -- those few thousand rows.
+        per_unit AS (
+            SELECT level, unit_code, qr, count(*) AS assigned, sum(evaluated) AS evaluated, sum(returned) AS returned,
+                   sum(returned_elsewhere) AS returned_elsewhere, sum(responded) AS responded,
+                   sum(response_base) AS response_base, sum(on_time) AS on_time, sum(on_time_base) AS on_time_base,
+                   sum(overdue) AS overdue, sum(escalated_away) AS escalated_away,
+                   sum(resolution_base) AS resolution_base, sum(resolved) AS resolved, sum(callbacks) AS callbacks,
+                   sum(satisfied) AS satisfied, sum(replies) AS replies, sum(reopened) AS reopened
+            FROM scorecard_handlings, bounds
+            WHERE began_at >= lo AND began_at < hi
+            GROUP BY level, unit_code, qr)
+        SELECT level, unit_code, sum(assigned), sum(evaluated), sum(returned), sum(returned_elsewhere),
+               sum(responded), sum(response_base), sum(on_time), sum(on_time_base), sum(overdue),
+               sum(escalated_away), sum(resolution_base), sum(resolved), sum(callbacks), sum(satisfied),
+               sum(replies), sum(reopened),
+               qr, GROUPING(unit_code) = 1 AS by_channel
+        FROM per_unit
+        -- Per unit, and per level and channel (码上反馈 QRCODE against the others).
         GROUP BY GROUPING SETS ((level, unit_code), (level, qr))
         ORDER BY by_channel, level, unit_code, qr
         """
+
+    /// Takes up to `limit` queued cases (`scorecard_dirty`; those another session is taking are
+    /// skipped) and recomputes their handlings, in one transaction. Returns how many it took:
+    /// fewer than `limit` means the queue was drained (but for cases another session holds).
+    package static func refresh(limit: Int, db: PostgresConnection) throws -> Int {
+        try db.transaction {
+            let taken = try db.query(
+                """
+                DELETE FROM scorecard_dirty WHERE case_id IN (
+                    SELECT case_id FROM scorecard_dirty ORDER BY case_id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                RETURNING case_id
+                """, [String(limit)], context: "take queued scorecard cases")
+            guard taken.count > 0 else { return 0 }
+            let ids = (0..<taken.count).compactMap { taken.string($0, 0) }
+            try db.query(refreshSQL, [PostgresArray.text(ids)], context: "recompute scorecard handlings")
+            return ids.count
+        }
+    }
+
+    /// Cases queued for a recomputation.
+    package static func queued(db: PostgresConnection) throws -> Int {
+        try db.query("SELECT count(*) FROM scorecard_dirty", context: "count queued scorecard cases").int(0, 0) ?? 0
+    }
 
     /// One row per (level, unit code) with a handling in the period, then one per (level, channel):
     /// level, unit_code, assigned, evaluated, returned, returned_elsewhere, responded,
     /// response_base, on_time, on_time_base, overdue, escalated_away, resolution_base, resolved,
     /// callbacks, satisfied, replies, reopened, qr (the channel rows: QRCODE or not), by_channel
     /// (true on a channel row, whose unit_code is null).
+    /// Recomputes every queued case first (so the counts include every event applied before the
+    /// call, but for the cases a daemon's scorecard worker is recomputing at that instant).
     package static func counts(from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
-        // For this connection (the report's own): JIT compiling a plan this size costs about 2 s,
-        // more than it saves; the hash tables of a city's month (a few hundred thousand
-        // handlings) fit in 64 MB instead of spilling to disk.
+        // For this connection (the report's own): JIT compiling these plans costs more than it saves.
         _ = try db.query(
             "SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)", [],
             context: "scorecard settings")
+        while try refresh(limit: refreshBatch, db: db) == refreshBatch {}
         return try db.query(countsSQL, [from, to], context: "scorecard counts")
     }
+
+    /// Cases recomputed per transaction.
+    package static let refreshBatch = 2000
 
     /// Code and name of each unit of `codes`: the most frequent name the unit goes by, among the
     /// cases it holds now, the escalations it received and what the feeds taught (`learned_units`).
     package static func unitNames(codes: [String], db: PostgresConnection) throws -> PostgresRows {
         try db.query(
             """
-            SELECT code, mode() WITHIN GROUP (ORDER BY name) FROM (
-                SELECT unit_code AS code, unit_name AS name FROM cases WHERE unit_code = ANY($1::text[])
-                UNION ALL
-                SELECT to_unit_code, to_unit_name FROM sla_decisions
-                WHERE type = 'gridloop.case.escalated' AND to_unit_code = ANY($1::text[])
-                UNION ALL
-                SELECT unit_code, unit_name FROM learned_units WHERE unit_code = ANY($1::text[])) n
-            WHERE name IS NOT NULL AND name <> ''
-            GROUP BY code
+            SELECT DISTINCT ON (code) code, name FROM (
+                SELECT code, name, count(*) AS uses FROM (
+                    SELECT unit_code AS code, unit_name AS name FROM cases WHERE unit_code = ANY($1::text[])
+                    UNION ALL
+                    SELECT to_unit_code, to_unit_name FROM sla_decisions
+                    WHERE type = 'gridloop.case.escalated' AND to_unit_code = ANY($1::text[])
+                    UNION ALL
+                    SELECT unit_code, unit_name FROM learned_units WHERE unit_code = ANY($1::text[])) n
+                WHERE name IS NOT NULL AND name <> ''
+                GROUP BY code, name) counted
+            -- The most frequent; of equally frequent names, the first in order.
+            ORDER BY code, uses DESC, name
             """, [PostgresArray.text(codes)], context: "scorecard unit names")
     }
 }

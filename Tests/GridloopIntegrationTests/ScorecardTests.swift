@@ -209,6 +209,15 @@ extension SLAIntegrationTests {
             [try message("WITHDRAW", orderNo, at: Date())], topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "scorecard-publish")
         try DaemonHarness.waitUntilConsumed(db, total: consumed + 1, daemon: daemon)
+        // The daemon's scorecard worker recomputes the withdrawn case's handlings (none now) by itself.
+        try eventually("the scorecard worker recomputed \(orderNo)", attempts: 300) {
+            let r = try db.query(
+                """
+                SELECT (SELECT count(*) FROM scorecard_dirty),
+                       (SELECT count(*) FROM scorecard_handlings WHERE case_id = '12345:' || $1)
+                """, [orderNo])
+            return r.int(0, 0) == 0 && r.int(0, 1) == 0
+        }
         let revised = try run(["--month", "2026-11", "--publish"])
         for level in levels {
             XCTAssertTrue(
