@@ -158,3 +158,21 @@ public struct DeadlineCalculator: Sendable {
         }
     }
 }
+
+extension DeadlineCalculator {
+    /// The end of a look-ahead window of `within` from `at` (the forecast's `--within`): `at` plus
+    /// the time for natural units; for `wh`, the instant when that many office hours have passed
+    /// from `at`; for `wd`, 24:00 of the n-th working day counting `at`'s own day when it is one
+    /// (`1wd` at 08:30 on a working day: until midnight).
+    public func windowEnd(from at: Int64, within: TimeLimit) -> Int64? {
+        switch within.unit {
+        case .seconds, .minutes, .hours, .days:
+            return at + within.budgetMillis
+        case .workingHours:
+            return deadline(start: at, limit: within).deadline
+        case .workingDays:
+            // Counting whole working days from the day after the start: start on the day before.
+            return deadline(start: LocalDate(containing: at).startMillis - 1, limit: within).deadline
+        }
+    }
+}

@@ -34,7 +34,9 @@ package enum ScorecardQueries {
                    bool_or(x.type = 'SIGN') AS signed, bool_or(x.type = 'REPLY') AS replied,
                    bool_or(x.type = 'RETURN') AS returned,
                    bool_or(x.type = 'OVERDUE' AND x.clock = 'SIGN') AS sign_overdue,
-                   bool_or(x.type = 'OVERDUE' AND x.clock = 'HANDLE') AS handle_overdue
+                   bool_or(x.type = 'OVERDUE' AND x.clock = 'HANDLE') AS handle_overdue,
+                   min(x.t) FILTER (WHERE x.type = 'SIGN') AS signed_at,
+                   min(x.t) FILTER (WHERE x.type = 'REPLY') AS replied_at
             FROM hin h JOIN (
                 SELECT case_id, event_time AS t, 0 AS r, event_no AS n, '' AS id, type, NULL::text AS clock
                 FROM case_events WHERE case_id IN (SELECT case_id FROM picked) AND type IN ('SIGN', 'REPLY', 'RETURN')
@@ -99,7 +101,9 @@ package enum ScorecardQueries {
                    coalesce(h.next_type = 'ESCALATED' AND h.next_clock IN ('SIGN_OVERDUE', 'HANDLE_OVERDUE'), false) AS away,
                    coalesce(b.replies, 0) AS replies, coalesce(b.reopened, 0) AS reopened,
                    coalesce(b.callbacks, 0) AS callbacks, coalesce(b.satisfied, 0) AS satisfied,
-                   coalesce(b.resolution_base, false) AS resolution_base, coalesce(b.resolved, false) AS resolved
+                   coalesce(b.resolution_base, false) AS resolution_base, coalesce(b.resolved, false) AS resolved,
+                   f.signed_at, f.replied_at,
+                   coalesce(h.nt, CASE WHEN c.status = 'CLOSED' THEN c.last_event_time END) AS ended_at
             FROM hin h
             JOIN cases c USING (case_id)
             LEFT JOIN facts f USING (hid)
@@ -109,7 +113,7 @@ package enum ScorecardQueries {
         INSERT INTO scorecard_handlings (
             case_id, began_at, level, unit_code, qr, evaluated, returned, returned_elsewhere, responded, response_base,
             on_time, on_time_base, overdue, escalated_away, resolution_base, resolved, callbacks, satisfied, replies,
-            reopened)
+            reopened, signed_at, replied_at, ended_at)
         SELECT case_id, t, level, unit_code, qr,
                (NOT accepted)::int,
                returned::int,
@@ -122,7 +126,7 @@ package enum ScorecardQueries {
                away::int,
                resolution_base::int,
                resolved::int,
-               callbacks, satisfied, replies, reopened
+               callbacks, satisfied, replies, reopened, signed_at, replied_at, ended_at
         FROM per
         """
 
@@ -182,6 +186,12 @@ package enum ScorecardQueries {
     /// response_base, on_time, on_time_base, overdue, escalated_away, resolution_base, resolved,
     /// callbacks, satisfied, replies, reopened, qr (the channel rows: QRCODE or not), by_channel
     /// (true on a channel row, whose unit_code is null).
+    /// For a session that recomputes or reads the handlings: JIT compiling these plans costs more
+    /// than it saves.
+    package static func prepareSession(_ db: PostgresConnection) throws {
+        _ = try db.query("SELECT set_config('jit', 'off', false)", [], context: "scorecard session settings")
+    }
+
     /// Recomputes every queued case first (so the counts include every event applied before the
     /// call, but for the cases a daemon's scorecard worker is recomputing at that instant).
     package static func counts(from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
@@ -189,8 +199,13 @@ package enum ScorecardQueries {
         _ = try db.query(
             "SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)", [],
             context: "scorecard settings")
-        while try refresh(limit: refreshBatch, db: db) == refreshBatch {}
+        try drain(db: db)
         return try db.query(countsSQL, [from, to], context: "scorecard counts")
+    }
+
+    /// Recomputes every queued case (but those another session is recomputing at that instant).
+    package static func drain(db: PostgresConnection) throws {
+        while try refresh(limit: refreshBatch, db: db) == refreshBatch {}
     }
 
     /// Cases recomputed per transaction.

@@ -68,6 +68,22 @@ final class DeadlineCalculatorTests: XCTestCase {
         }
     }
 
+    /// The forecast's look-ahead window: natural time from the instant; office hours from it;
+    /// working days counting the instant's own day when it is a working day.
+    func testForecastWindowEnds() {
+        let calc = DeadlineCalculator(calendar: Self.calendar)
+        let table: [(String, String, String)] = [
+            ("2026-11-23T08:30:00", "8h", "2026-11-23T16:30:00"),
+            ("2026-11-23T08:30:00", "1wd", "2026-11-24T00:00:00"),  // Mon: until midnight
+            ("2026-11-28T08:30:00", "1wd", "2026-12-01T00:00:00"),  // Sat: until Monday's midnight
+            ("2026-09-30T08:30:00", "2wd", "2026-10-09T00:00:00"),  // Sep 30, then Oct 8 after National Day
+            ("2026-11-23T08:30:00", "4wh", "2026-11-23T14:30:00"),  // 09–12 then 13:30–14:30
+        ]
+        for (at, within, end) in table {
+            XCTAssertEqual(calc.windowEnd(from: t(at), within: TimeLimit(within)!), t(end), "\(within) from \(at)")
+        }
+    }
+
     func testSuspensionAcrossAHolidayDoesNotCount() {
         // 3wd from Mon 2026-09-28: counting Tue 29, Wed 30 → National Day; suspended Sep 30 to Oct 9 noon.
         // Counted: Sep 29 (24h) + Oct 9 12:00–24:00 (12h) + Oct 10 Sat (调休, 24h) → 60h, then Oct 12 Mon 12:00.

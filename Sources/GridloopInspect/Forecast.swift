@@ -1,0 +1,271 @@
+import Foundation
+import GridloopCore
+import GridloopPostgres
+import GridloopStore
+
+/// The at-risk forecast (docs/FORECAST.md): every open sign or handle clock whose deadline falls
+/// within a window, with the probability that it breaches, from the units' own history
+/// (`BreachForecaster`); per unit the expected breaches (the sum of the probabilities).
+public struct Forecast: Encodable, Sendable {
+    /// One open clock due in the window.
+    public struct AtRisk: Encodable, Sendable {
+        public var caseId: String
+        public var level: String
+        public var unitCode: String
+        /// SIGN or HANDLE.
+        public var clock: String
+        public var deadline: String
+        /// Share of the limit's countable time used at the forecast's instant.
+        public var used: Double
+        /// nil when there is no history at the level (basis NONE).
+        public var probability: Double?
+        /// UNIT, LEVEL_CATEGORY, LEVEL, BEYOND_HISTORY or NONE.
+        public var basis: String
+        /// Handlings of the history the estimate rests on.
+        public var handlings: Int
+        var deadlineMillis: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case caseId, level, unitCode, clock, deadline, used, probability, basis, handlings
+        }
+
+        /// Every key always present: a probability without history is null.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(caseId, forKey: .caseId)
+            try c.encode(level, forKey: .level)
+            try c.encode(unitCode, forKey: .unitCode)
+            try c.encode(clock, forKey: .clock)
+            try c.encode(deadline, forKey: .deadline)
+            try c.encode(used, forKey: .used)
+            try c.encode(probability, forKey: .probability)
+            try c.encode(basis, forKey: .basis)
+            try c.encode(handlings, forKey: .handlings)
+        }
+    }
+
+    public struct UnitRisk: Encodable, Sendable {
+        public var level: String
+        public var unitCode: String
+        /// null when no name is known.
+        public var unitName: String?
+        public var expectedBreaches: Double
+        /// By probability, highest first.
+        public var cases: [AtRisk]
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(level, forKey: .level)
+            try c.encode(unitCode, forKey: .unitCode)
+            try c.encode(unitName, forKey: .unitName)
+            try c.encode(expectedBreaches, forKey: .expectedBreaches)
+            try c.encode(cases, forKey: .cases)
+        }
+        enum CodingKeys: String, CodingKey { case level, unitCode, unitName, expectedBreaches, cases }
+    }
+
+    public struct LevelRisk: Encodable, Sendable {
+        public var level: String
+        public var clocks: Int
+        public var expectedBreaches: Double
+    }
+
+    /// The instant forecast from (RFC 3339).
+    public var at: String
+    /// The window, in each clock's countable time (`8h`, `1wd`, ...).
+    public var within: String
+    /// CLOCKS: the clocks as the daemon keeps them now; HISTORY: the handlings open at a past
+    /// instant (`--at`), their deadlines computed from the assignment by the policy in force.
+    public var clocks: String
+    public var historyDays: Int
+    public var minHandlings: Int
+    /// Handlings in the history.
+    public var handlings: Int
+    public var levels: [LevelRisk]
+    /// By expected breaches, highest first.
+    public var units: [UnitRisk]
+
+    enum CodingKeys: String, CodingKey {
+        case at, within, clocks, historyDays, minHandlings, handlings, levels, units
+    }
+
+    /// How the history is turned into the estimator's handlings; pure (tested by the backtest).
+    public struct Inputs: Sendable {
+        public var policy: SLAPolicy
+        public var calendar: WorkingCalendar
+        public var at: Int64
+        public var window: TimeLimit
+        public var historyDays: Int
+        public var minHandlings: Int
+        public init(
+            policy: SLAPolicy, calendar: WorkingCalendar, at: Int64, window: TimeLimit, historyDays: Int = 90,
+            minHandlings: Int = 20
+        ) {
+            self.policy = policy
+            self.calendar = calendar
+            self.at = at
+            self.window = window
+            self.historyDays = historyDays
+            self.minHandlings = minHandlings
+        }
+    }
+
+    /// The forecast at `inputs.at`: from the daemon's clocks when `asOfNow`, else from the
+    /// handlings as they stood at that instant (nothing after it is read into the history or
+    /// the open clocks).
+    public static func load(
+        _ inputs: Inputs, asOfNow: Bool, level: LoopLevel? = nil, unit: String? = nil, db: PostgresConnection
+    ) throws -> Forecast {
+        let at = inputs.at
+        try ScorecardQueries.prepareSession(db)
+        let calculator = DeadlineCalculator(calendar: inputs.calendar)
+        let rows = try ForecastQueries.handlings(
+            from: at - Int64(inputs.historyDays) * LocalDate.dayMillis, until: at, db: db)
+        var history: [BreachForecaster.Handling] = []
+        history.reserveCapacity(rows.count * 2)
+        for i in 0..<rows.count {
+            guard let lv = rows.string(i, 0).flatMap(LoopLevel.init(rawValue:)), let unitCode = rows.string(i, 1),
+                let began = rows.int64(i, 5)
+            else { continue }
+            let category = rows.string(i, 2) ?? ""
+            let limits = inputs.policy.limits(
+                level: lv, source: rows.string(i, 3).flatMap(CaseSource.init(rawValue:)) ?? .hotline12345,
+                urgency: rows.string(i, 4).flatMap(Urgency.init(rawValue:)) ?? .normal, categoryCode: category)
+            // What was known at `at`: a milestone or an end after it had not happened yet.
+            func known(_ column: Int) -> Int64? { rows.int64(i, column).flatMap { $0 <= at ? $0 : nil } }
+            let replied = known(7)
+            let signed = [known(6), replied].compactMap { $0 }.min()  // a reply stops the sign clock too
+            let watchedUntil = known(8) ?? at
+            for kind in ClockKind.allCases {
+                let milestone = kind == .sign ? signed : replied
+                let unitOfTime = limits[kind].unit
+                let end = milestone ?? watchedUntil
+                let time = calculator.counted(start: began, until: end, unit: unitOfTime)
+                history.append(
+                    BreachForecaster.Handling(
+                        level: lv, unitCode: unitCode, categoryCode: category, kind: kind,
+                        observation: SurvivalCurve.Observation(time: time, reached: milestone != nil)))
+            }
+        }
+        let forecaster = BreachForecaster(history: history, minHandlings: inputs.minHandlings)
+
+        let windowEnd = calculator.windowEnd(from: at, within: inputs.window) ?? at
+        var risks: [AtRisk] = []
+        func consider(
+            caseId: String, level lv: LoopLevel, unitCode: String, category: String, kind: ClockKind,
+            start: Int64, limit: TimeLimit, deadline: Int64, suspensions: [Suspension]
+        ) {
+            guard deadline > at else { return }  // already past: overdue, not a forecast
+            guard deadline <= windowEnd else { return }
+            if let level, lv != level { return }
+            if let unit, unitCode != unit { return }
+            let used = calculator.counted(start: start, until: at, unit: limit.unit, suspensions: suspensions)
+            let budget = calculator.counted(start: start, until: deadline, unit: limit.unit, suspensions: suspensions)
+            let e = forecaster.estimate(
+                level: lv, unitCode: unitCode, categoryCode: category, kind: kind, used: used, budget: budget)
+            risks.append(
+                AtRisk(
+                    caseId: caseId, level: lv.rawValue, unitCode: unitCode, clock: kind.rawValue,
+                    deadline: RFC3339.format(deadline), used: budget > 0 ? Double(used) / Double(budget) : 1,
+                    probability: e.probability, basis: e.basis.rawValue, handlings: e.handlings,
+                    deadlineMillis: deadline))
+        }
+
+        if asOfNow {
+            let open = try ForecastQueries.openClocks(db: db)
+            for i in 0..<open.count {
+                guard let caseId = open.string(i, 0), let text = open.string(i, 1),
+                    let clock = try? CaseClock(jsonText: text), !clock.closed
+                else { continue }
+                let unitCode = open.string(i, 2) ?? ""
+                for kind in ClockKind.allCases {
+                    guard let k = clock[kind], k.stage != .overdue, let deadline = k.deadline else { continue }
+                    consider(
+                        caseId: caseId, level: clock.level, unitCode: unitCode, category: open.string(i, 3) ?? "",
+                        kind: kind, start: clock.assignedAt, limit: k.limit, deadline: deadline,
+                        suspensions: clock.suspensions)
+                }
+            }
+        } else {
+            let open = try ForecastQueries.openAt(at, db: db)
+            for i in 0..<open.count {
+                guard let caseId = open.string(i, 0), let lv = open.string(i, 1).flatMap(LoopLevel.init(rawValue:)),
+                    let unitCode = open.string(i, 2), let began = open.int64(i, 6)
+                else { continue }
+                let category = open.string(i, 3) ?? ""
+                let limits = inputs.policy.limits(
+                    level: lv, source: open.string(i, 4).flatMap(CaseSource.init(rawValue:)) ?? .hotline12345,
+                    urgency: open.string(i, 5).flatMap(Urgency.init(rawValue:)) ?? .normal, categoryCode: category)
+                let signed = open.int64(i, 7).map { $0 <= at } ?? false
+                for kind in ClockKind.allCases where kind == .handle || !signed {
+                    guard let deadline = calculator.deadline(start: began, limit: limits[kind]).deadline else { continue }
+                    consider(
+                        caseId: caseId, level: lv, unitCode: unitCode, category: category, kind: kind, start: began,
+                        limit: limits[kind], deadline: deadline, suspensions: [])
+                }
+            }
+        }
+
+        var byUnit: [String: [AtRisk]] = [:]
+        for r in risks { byUnit["\(r.level)\u{0}\(r.unitCode)", default: []].append(r) }
+        let names = try ForecastQueries.unitNames(codes: Array(Set(risks.map(\.unitCode))).sorted(), db: db)
+        var units = byUnit.values.map { cases -> UnitRisk in
+            let sorted = cases.sorted {
+                ($0.probability ?? -1, -$0.deadlineMillis, $0.caseId) > ($1.probability ?? -1, -$1.deadlineMillis, $1.caseId)
+            }
+            return UnitRisk(
+                level: sorted[0].level, unitCode: sorted[0].unitCode, unitName: names[sorted[0].unitCode],
+                expectedBreaches: sorted.reduce(0) { $0 + ($1.probability ?? 0) }, cases: sorted)
+        }
+        units.sort {
+            ($0.expectedBreaches, LoopLevel(rawValue: $1.level)?.rank ?? 0, $1.unitCode)
+                > ($1.expectedBreaches, LoopLevel(rawValue: $0.level)?.rank ?? 0, $0.unitCode)
+        }
+        let levels = LoopLevel.allCases.compactMap { lv -> LevelRisk? in
+            let here = risks.filter { $0.level == lv.rawValue }
+            guard !here.isEmpty else { return nil }
+            return LevelRisk(
+                level: lv.rawValue, clocks: here.count, expectedBreaches: here.reduce(0) { $0 + ($1.probability ?? 0) })
+        }
+        return Forecast(
+            at: RFC3339.format(at), within: inputs.window.description, clocks: asOfNow ? "CLOCKS" : "HISTORY",
+            historyDays: inputs.historyDays, minHandlings: inputs.minHandlings, handlings: rows.count, levels: levels,
+            units: units)
+    }
+
+    /// Every clock of the forecast, highest probability first.
+    public var allAtRisk: [AtRisk] { units.flatMap(\.cases) }
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    public func text() -> String {
+        func pct(_ p: Double?) -> String { p.map { String(format: "%.0f%%", $0 * 100) } ?? "-" }
+        var out =
+            "at-risk forecast at \(at), clocks due within \(within) of countable time "
+            + "(history: \(handlings) handlings of the \(historyDays) days before; "
+            + (clocks == "CLOCKS" ? "open clocks as the daemon keeps them)" : "handlings open then, deadlines by the policy in force)")
+        if units.isEmpty { return out + "\n\nno open clock is due within \(within)" }
+        out += "\n\n\("LEVEL".rightPad(10)) \("CLOCKS".leftPad(7)) \("EXPECTED BREACHES".leftPad(18))"
+        for l in levels {
+            out += "\n\(l.level.rightPad(10)) \(String(l.clocks).leftPad(7)) \(String(format: "%.1f", l.expectedBreaches).leftPad(18))"
+        }
+        for u in units {
+            out +=
+                "\n\n\(u.level) \(u.unitCode)\(u.unitName.map { " \($0)" } ?? ""): expected breaches "
+                + String(format: "%.2f", u.expectedBreaches) + " of \(u.cases.count)"
+            out +=
+                "\n  \("CASE".rightPad(24)) \("CLOCK".rightPad(6)) \("DEADLINE".rightPad(25)) \("USED".leftPad(5)) "
+                + "\("P(BREACH)".leftPad(9))  ESTIMATE"
+            for c in u.cases {
+                out +=
+                    "\n  \(c.caseId.rightPad(24)) \(c.clock.rightPad(6)) \(c.deadline.rightPad(25)) \(pct(c.used).leftPad(5)) "
+                    + "\(pct(c.probability).leftPad(9))  \(c.basis)" + (c.handlings > 0 ? " (\(c.handlings))" : "")
+            }
+        }
+        return out
+    }
+}
