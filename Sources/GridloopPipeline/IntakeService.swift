@@ -19,8 +19,9 @@ public final class IntakeService: @unchecked Sendable {
     let config: GridloopConfig
     let logger: Logger
     /// The SLA clocks: started, stopped and fired by this thread, in the batches' transactions.
-    /// Replaced by a reload (SIGHUP) between batches.
-    var keeper: ClockKeeper { keeperBox.withLock { $0 } }
+    /// Replaced by a reload (SIGHUP) between batches. The keeper in force (the policy, calendars
+    /// and directory of the last reload).
+    public var keeper: ClockKeeper { keeperBox.withLock { $0 } }
     private let keeperBox: Mutex<ClockKeeper>
     private let stop: StopSignal
     public let counters: IntakeCounters

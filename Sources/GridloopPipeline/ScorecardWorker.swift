@@ -34,7 +34,7 @@ public final class ScorecardWorker: Sendable {
             do {
                 if connection == nil || connection?.isConnected == false {
                     connection = try config.connectDatabase("gridloopd-scorecard")
-                    _ = try connection!.query("SET jit = off", context: "scorecard worker settings")
+                    try ScorecardQueries.prepareSession(connection!)
                 }
                 let n = try ScorecardQueries.refresh(limit: ScorecardQueries.refreshBatch, db: connection!)
                 counter.increment(by: n)

@@ -62,6 +62,7 @@ struct Run: ParsableCommand {
             logger: logger, stop: stop, health: health, onCommit: { relay.wake() })
         let probe = HealthProbe(config: config, health: health, logger: logger, stop: stop)
         let scorecard = ScorecardWorker(config: config, logger: logger, stop: stop)
+        let atRisk = AtRiskGauge(config: config, intake: intake, logger: logger, stop: stop)
 
         // Signals: SIGTERM / SIGINT stop (the workers finish their batch and leave the group);
         // SIGHUP reloads the configuration, the policy and the unit directory, validated first.
@@ -101,6 +102,7 @@ struct Run: ParsableCommand {
                 WorkerThread(name: "relay") { relay.run() },
                 WorkerThread(name: "health") { probe.run() },
                 WorkerThread(name: "scorecard") { scorecard.run() },
+                WorkerThread(name: "forecast") { atRisk.run() },
             ] + (server.map { s in [WorkerThread(name: "http") { s.run { stop.isSet } }] } ?? [])
 
         Supervisor(systemd: systemd, health: health, logger: logger, stop: stop).run()

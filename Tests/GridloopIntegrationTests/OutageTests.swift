@@ -74,12 +74,13 @@ final class OutageTests: XCTestCase {
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: daemonEnv, label: "grace")
         try DaemonHarness.produce(feed12345, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
         try eventually("the daemon is applying") { daemon.log.contains("batch committed") }
-        try eventually("the daemon's four sessions are open") {
+        // intake, commit, relay, health, scorecard, forecast
+        try eventually("the daemon's six sessions are open") {
             try db.query(
                 """
                 SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'gridloopd-%'
                 """
-            ).int(0, 0) == 4
+            ).int(0, 0) == 6
         }
         let sessions = try db.query(
             """

@@ -1,0 +1,70 @@
+import CoreMetrics
+import Foundation
+import GridloopCore
+import GridloopInspect
+import GridloopPipeline
+import GridloopPostgres
+import GridloopSettings
+import Logging
+
+// Threading: `run()` owns its thread and its own PostgreSQL connection (kept; opened again after a failure).
+
+/// Keeps `gridloop_cases_at_risk{level}` current: the expected number of breaches (the sum of the
+/// forecast's probabilities, docs/FORECAST.md) among the open clocks due by the end of the
+/// working day (`1wd`: midnight of today when it is a working day, else of the next one), every
+/// `intervalSeconds`, with the policy and calendars in force.
+final class AtRiskGauge: Sendable {
+    private let config: GridloopConfig
+    private let intake: IntakeService
+    private let logger: Logger
+    private let stop: StopSignal
+    private let intervalSeconds: Int
+
+    init(config: GridloopConfig, intake: IntakeService, logger: Logger, stop: StopSignal, intervalSeconds: Int = 60) {
+        self.config = config
+        self.intake = intake
+        self.logger = logger
+        self.stop = stop
+        self.intervalSeconds = intervalSeconds
+    }
+
+    func run() {
+        let gauges = Dictionary(
+            uniqueKeysWithValues: LoopLevel.allCases.map {
+                ($0.rawValue, Gauge(label: Metric.casesAtRisk, dimensions: [("level", $0.rawValue)]))
+            })
+        var failing = false
+        var connection: PostgresConnection?
+        stop.sleep(millis: 3_000)  // after start-up's work
+        while !stop.isSet {
+            do {
+                if connection == nil || connection?.isConnected == false {
+                    connection = try config.connectDatabase("gridloopd-forecast")
+                }
+                let db = connection!
+                let keeper = intake.keeper
+                let inputs = Forecast.Inputs(
+                    policy: keeper.policy, calendar: keeper.calculator.calendar,
+                    at: Int64(Date().timeIntervalSince1970 * 1000), window: TimeLimit(amount: 1, unit: .workingDays))
+                let forecast = try Forecast.load(inputs, asOfNow: true, db: db)
+                var byLevel: [String: Double] = [:]
+                for l in forecast.levels { byLevel[l.level] = l.expectedBreaches }
+                for (level, gauge) in gauges { gauge.record(byLevel[level] ?? 0) }
+                if failing {
+                    failing = false
+                    logger.notice("at-risk forecast: computing again")
+                }
+            } catch {
+                connection = nil
+                if !failing {
+                    failing = true
+                    let problem = "\(error)".split(separator: "\n").first.map(String.init) ?? "unknown"
+                    logger.warning(
+                        "at-risk forecast: cannot compute gridloop_cases_at_risk; retrying",
+                        metadata: ["problem": "\(problem)"])
+                }
+            }
+            stop.sleep(millis: intervalSeconds * 1000)
+        }
+    }
+}

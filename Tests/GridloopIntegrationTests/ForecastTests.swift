@@ -1,0 +1,147 @@
+import Foundation
+import GridloopPostgres
+import XCTest
+
+/// `gridloopd forecast` and the `gridloop_cases_at_risk` gauge, through a running daemon: two
+/// estate units with opposite habits, and one fresh case each. (An extension of the SLA tests,
+/// whose set-up and message builder it shares.)
+extension SLAIntegrationTests {
+    /// FAST signs every case within minutes; SLOW never signs within its 10-minute limit (each
+    /// of its 20 cases went overdue and escalated away, censored at 10 minutes): enough
+    /// handlings (20, the default) for estimates of their own. Each has a case
+    /// dispatched 30 s ago: the forecast names SLOW's as certain to breach (S(10m)/S(30s) = 1)
+    /// and FAST's as safe (0), each from the unit's own history, and says so; as of an instant
+    /// before those cases were dispatched it lists neither; the daemon's gauge agrees with the
+    /// command.
+    func testForecastNamesTheSlowUnitsFreshCaseAsTheOneAtRisk() throws {
+        let policy = """
+            levels:
+              ESTATE:    {sign: 10m, handle: 600m}
+              COMMUNITY: {sign: 10m, handle: 600m}
+              STREET:    {sign: 10m, handle: 600m}
+              DISTRICT:  {sign: 10m, handle: 600m}
+            warningShare: 0.5
+            urge: {interval: 10m, cap: 1}
+            onReturn: STOP_CLOCKS_UNTIL_REDISPATCH
+            onUnsatisfiedCallback: ONE_LEVEL_UP
+            platformLimitTightens: false
+            """
+        let (binDir, broker, database, env) = try setUpLadder("forecast", policy: policy)
+        let now = Date(timeIntervalSince1970: floor(Date().timeIntervalSince1970))
+        let base = now.addingTimeInterval(-6 * 3600)
+        func at(_ d: Date, _ minutes: Double) -> Date { d.addingTimeInterval(minutes * 60) }
+        func assignee(_ unit: String) -> [String: Any] {
+            ["assignee": ["unitCode": unit, "unitName": unit == "FAST" ? "快物业" : "慢物业", "level": "ESTATE"]]
+        }
+        var feed: [(Date, (key: [UInt8]?, value: [UInt8]))] = []
+        for i in 0..<20 {
+            let t0 = at(base, Double(i) * 15)
+            let fast = "FCFAST\(i)"
+            feed.append((t0, try message("DISPATCH", fast, at: t0, order: assignee("FAST"))))
+            feed.append((at(t0, Double(i % 6 + 1)), try message("SIGN", fast, at: at(t0, Double(i % 6 + 1)), order: ["unitCode": "FAST"])))
+            feed.append(
+                (at(t0, 12), try message("REPLY", fast, at: at(t0, 12), order: ["unitCode": "FAST", "result": "RESOLVED", "content": "已疏通"])))
+            feed.append((at(t0, 15), try message("VISIT", fast, at: at(t0, 15), order: ["satisfaction": "SATISFIED"])))
+            // SLOW: escalated at 10 minutes; the community signs and replies.
+            let slow = "FCSLOW\(i)"
+            feed.append((t0, try message("DISPATCH", slow, at: t0, order: assignee("SLOW"))))
+            feed.append((at(t0, 14), try message("SIGN", slow, at: at(t0, 14), order: ["unitCode": "SUPERVISION"])))
+            feed.append(
+                (at(t0, 16), try message("REPLY", slow, at: at(t0, 16), order: ["unitCode": "SUPERVISION", "result": "RESOLVED", "content": "已疏通"])))
+            feed.append((at(t0, 18), try message("VISIT", slow, at: at(t0, 18), order: ["satisfaction": "SATISFIED"])))
+        }
+        let fresh = now.addingTimeInterval(-30)
+        feed.append((fresh, try message("DISPATCH", "FCFASTOPEN", at: fresh, order: assignee("FAST"))))
+        feed.append((fresh, try message("DISPATCH", "FCSLOWOPEN", at: fresh, order: assignee("SLOW"))))
+        feed.sort { $0.0 < $1.0 }
+        try DaemonHarness.produce(feed.map(\.1), topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "gridloopd-forecast")
+        let port = try DaemonHarness.httpPort(daemon)
+        let db = try PostgresConnection(database)
+        try DaemonHarness.waitUntilConsumed(db, total: feed.count, daemon: daemon)
+        // The history's escalations are taken (each SLOW case left its estate at 10 minutes).
+        func decisions() throws -> String {
+            let r = try db.query("SELECT case_id, type, decided_at FROM sla_decisions ORDER BY 1, 3")
+            return (0..<r.count).map { "\(r.string($0, 0)!) \(r.string($0, 1)!) \(r.string($0, 2)!)" }.joined(separator: "\n")
+        }
+        try eventually("SLOW's 20 cases escalated: \((try? decisions()) ?? "")") {
+            try db.query(
+                "SELECT count(*) FROM sla_decisions WHERE type = 'gridloop.case.escalated' AND case_id ~ '^12345:FCSLOW[0-9]+$'"
+            ).int(0, 0) == 20
+        }
+
+        let nowText = ISO8601DateFormatter().string(from: now)
+        let args = ["forecast", "--within", "30m"]
+        for (mode, extra) in [("CLOCKS", [String]()), ("HISTORY", ["--at", nowText])] {
+            let out = try gridloopd(binDir, args + extra + ["--json"], env)
+            XCTAssertEqual(out.status, 0, out.err)
+            for secret in ["王女士", "13800001111", "下水道堵塞，污水外溢", "包河区某小区"] {
+                XCTAssertFalse(out.out.contains(secret), "no citizen's data in the forecast")
+            }
+            let forecast = try jsonObject(out.out)
+            XCTAssertEqual(forecast["clocks"] as? String, mode)
+            let units = try XCTUnwrap(forecast["units"] as? [[String: Any]])
+            XCTAssertEqual(units.map { $0["unitCode"] as? String }, ["SLOW", "FAST"], "most at risk first (\(mode))")
+            guard units.count == 2 else { continue }
+            XCTAssertEqual(units[0]["unitName"] as? String, "慢物业")
+            XCTAssertEqual(units[0]["expectedBreaches"] as? Double ?? -1, 1, accuracy: 1e-9)
+            XCTAssertEqual(units[1]["expectedBreaches"] as? Double ?? -1, 0, accuracy: 1e-9)
+            for (unit, caseId, p) in [(units[0], "12345:FCSLOWOPEN", 1.0), (units[1], "12345:FCFASTOPEN", 0.0)] {
+                let cases = try XCTUnwrap(unit["cases"] as? [[String: Any]])
+                XCTAssertEqual(cases.count, 1, "\(mode): only the sign clock is due within 30 minutes")
+                XCTAssertEqual(cases.first?["caseId"] as? String, caseId)
+                XCTAssertEqual(cases.first?["clock"] as? String, "SIGN")
+                XCTAssertEqual(cases.first?["basis"] as? String, "UNIT", "each from its own history")
+                XCTAssertEqual(cases.first?["handlings"] as? Int, 21, "20 done and the open one")
+                XCTAssertEqual(cases.first?["probability"] as? Double ?? -1, p, accuracy: 1e-9)
+                XCTAssertEqual(
+                    Set(cases.first?.keys.map { $0 } ?? []),
+                    ["caseId", "level", "unitCode", "clock", "deadline", "used", "probability", "basis", "handlings"])
+                XCTAssertEqual(
+                    cases.first?["deadline"] as? String, RFCTime.format(fresh.addingTimeInterval(600)), "10 minutes on")
+            }
+            let levels = try XCTUnwrap(forecast["levels"] as? [[String: Any]])
+            XCTAssertEqual(levels.first?["level"] as? String, "ESTATE")
+            XCTAssertEqual(levels.first?["clocks"] as? Int, 2)
+        }
+
+        // A minute before the fresh cases: they did not exist; every other clock was closed.
+        let before = try jsonObject(
+            try gridloopd(binDir, args + ["--at", ISO8601DateFormatter().string(from: now.addingTimeInterval(-60)), "--json"], env)
+                .out)
+        XCTAssertEqual((before["units"] as? [Any])?.count, 0, "nothing open then")
+
+        // The text a supervisor reads.
+        let text = try gridloopd(binDir, args, env)
+        XCTAssertTrue(text.out.contains("ESTATE SLOW 慢物业: expected breaches 1.00 of 1"), text.out)
+        XCTAssertTrue(text.out.contains("12345:FCSLOWOPEN"), text.out)
+
+        // The gauge: the command's answer for the rest of the working day (computed a few
+        // seconds after the start, then every minute).
+        let day = try jsonObject(try gridloopd(binDir, ["forecast", "--within", "1wd", "--json"], env).out)
+        let expected = ((day["levels"] as? [[String: Any]]) ?? []).first { $0["level"] as? String == "ESTATE" }?[
+            "expectedBreaches"] as? Double ?? 0
+        XCTAssertGreaterThanOrEqual(expected, 1, "SLOW's fresh case is due today or on the next working day")
+        var seen = -1.0
+        try eventually("gridloop_cases_at_risk{level=ESTATE} is \(expected), the command's answer (last seen \(seen))") {
+            let metrics = try PrometheusText(try XCTUnwrap(httpGet(port: port, "/metrics")?.body))
+            seen = metrics.sum("gridloop_cases_at_risk", ["level": "ESTATE"])
+            return abs(seen - expected) < 1e-6
+        }
+        let metrics = try PrometheusText(try XCTUnwrap(httpGet(port: port, "/metrics")?.body))
+        XCTAssertEqual(metrics.sum("gridloop_cases_at_risk", ["level": "DISTRICT"]), 0)
+        XCTAssertEqual(daemon.terminate(), 0)
+    }
+}
+
+/// RFC 3339 as gridloopd prints an instant of whole seconds (+08:00).
+enum RFCTime {
+    static func format(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
+        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ssXXXXX"
+        return f.string(from: d)
+    }
+}
