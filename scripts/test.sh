@@ -37,3 +37,9 @@ log "checking the outbound events the tests consumed against their JSON Schemas"
 check_args=()
 [ $# -gt 0 ] && check_args+=(--allow-empty)
 python3 scripts/check_events.py "$GRIDLOOP_EVENT_DUMP_DIR" "${check_args[@]}"
+
+# The at-risk forecast must beat its two baselines on a generated history (docs/FORECAST.md).
+if [ $# -eq 0 ]; then
+  log "the at-risk forecast's backtest"
+  bash scripts/backtest-forecast.sh 40 7
+fi
