@@ -85,6 +85,30 @@ extension GridloopConfig {
             "the unit directory file (who takes a case one level up); not set: the built-in `deploy/units.yaml`",
             \.unitDirectoryFile),
 
+        ConfigKey(
+            "forecast.digestAt", "GRIDLOOP_FORECAST_DIGEST_AT", .restart,
+            "local time (HH:MM, Asia/Shanghai) of each working day at which one `gridloop.unit.digest` per unit with clocks at risk is emitted",
+            compared: { $0.digestAt }, show: { String(format: "%02d:%02d", $0.digestAt / 60, $0.digestAt % 60) },
+            parse: { config, input in
+                let value = try input.scalar().trimmingCharacters(in: .whitespaces)
+                let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
+                    (0..<24).contains(h), (0..<60).contains(m)
+                else { throw input.fail("expected a time of day HH:MM such as 08:30, got '\(value)'") }
+                config.digestAt = h * 60 + m
+            }),
+        ConfigKey(
+            "forecast.digestThreshold", "GRIDLOOP_FORECAST_DIGEST_THRESHOLD", .restart,
+            "the digest lists a unit's clocks due that day whose probability of breaching is at least this (0 to 1)",
+            compared: { $0.digestThreshold }, show: { "\($0.digestThreshold)" },
+            parse: { config, input in
+                let value = try input.scalar().trimmingCharacters(in: .whitespaces)
+                guard let p = Double(value), p >= 0, p <= 1 else {
+                    throw input.fail("expected a probability from 0 to 1 such as 0.5, got '\(value)'")
+                }
+                config.digestThreshold = p
+            }),
+
         .text(
             "database.url", "GRIDLOOP_DATABASE_URL", .restart,
             "a libpq URL or `key=value` string (`sslmode` and the like pass through); no password in it", \.databaseURL),

@@ -64,6 +64,12 @@ public struct GridloopConfig: Sendable, Equatable {
     /// sample built into the binary (deploy/units.yaml). Loaded by UnitDirectoryLoader.
     public var unitDirectoryFile: String?
 
+    /// `forecast.digestAt`: when the morning digests (gridloop.unit.digest) go out on a working
+    /// day, minutes after local midnight (Asia/Shanghai).
+    public var digestAt = 8 * 60 + 30
+    /// `forecast.digestThreshold`: a clock is at risk, for the digest, from this probability of breaching.
+    public var digestThreshold = 0.5
+
     // Service (http.*, shutdown.*, credentials): reading the secrets is in GridloopConfig+Service.swift.
     /// Address of the `/metrics`, `/healthz`, `/readyz` listener; nil: no listener.
     public var httpListen: String? = "127.0.0.1:9464"

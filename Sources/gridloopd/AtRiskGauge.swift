@@ -12,15 +12,22 @@ import Logging
 /// Keeps `gridloop_cases_at_risk{level}` current: the expected number of breaches (the sum of the
 /// forecast's probabilities, docs/FORECAST.md) among the open clocks due by the end of the
 /// working day (`1wd`: midnight of today when it is a working day, else of the next one), every
-/// `intervalSeconds`, with the policy and calendars in force.
+/// `intervalSeconds`, with the policy and calendars in force; and queues the morning digests
+/// (`gridloop.unit.digest`) once a working day at `forecast.digestAt`, or at the first round
+/// after it when the daemon was down then (docs/FORECAST.md).
 final class AtRiskGauge: Sendable {
     private let config: GridloopConfig
     private let intake: IntakeService
     private let logger: Logger
     private let stop: StopSignal
     private let intervalSeconds: Int
+    private let onQueued: @Sendable () -> Void
 
-    init(config: GridloopConfig, intake: IntakeService, logger: Logger, stop: StopSignal, intervalSeconds: Int = 60) {
+    init(
+        config: GridloopConfig, intake: IntakeService, logger: Logger, stop: StopSignal, intervalSeconds: Int = 60,
+        onQueued: @escaping @Sendable () -> Void
+    ) {
+        self.onQueued = onQueued
         self.config = config
         self.intake = intake
         self.logger = logger
@@ -47,6 +54,17 @@ final class AtRiskGauge: Sendable {
                     policy: keeper.policy, calendar: keeper.calculator.calendar,
                     at: Int64(Date().timeIntervalSince1970 * 1000), window: TimeLimit(amount: 1, unit: .workingDays))
                 let forecast = try Forecast.load(inputs, asOfNow: true, db: db)
+                switch try Forecast.queueDigests(
+                    policy: keeper.policy, calendar: keeper.calculator.calendar, now: inputs.at,
+                    digestAt: config.digestAt, threshold: config.digestThreshold, topic: config.topics.supervision,
+                    deployment: config.deploymentName, db: db)
+                {
+                case .queued(let n):
+                    logger.notice(
+                        "morning digests queued", metadata: ["units": "\(n)", "topic": "\(config.topics.supervision)"])
+                    onQueued()
+                case .notDue, .done: break
+                }
                 var byLevel: [String: Double] = [:]
                 for l in forecast.levels { byLevel[l.level] = l.expectedBreaches }
                 for (level, gauge) in gauges { gauge.record(byLevel[level] ?? 0) }

@@ -62,7 +62,7 @@ struct Run: ParsableCommand {
             logger: logger, stop: stop, health: health, onCommit: { relay.wake() })
         let probe = HealthProbe(config: config, health: health, logger: logger, stop: stop)
         let scorecard = ScorecardWorker(config: config, logger: logger, stop: stop)
-        let atRisk = AtRiskGauge(config: config, intake: intake, logger: logger, stop: stop)
+        let atRisk = AtRiskGauge(config: config, intake: intake, logger: logger, stop: stop) { relay.wake() }
 
         // Signals: SIGTERM / SIGINT stop (the workers finish their batch and leave the group);
         // SIGHUP reloads the configuration, the policy and the unit directory, validated first.

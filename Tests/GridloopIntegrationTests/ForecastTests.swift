@@ -12,7 +12,8 @@ extension SLAIntegrationTests {
     /// dispatched 30 s ago: the forecast names SLOW's as certain to breach (S(10m)/S(30s) = 1)
     /// and FAST's as safe (0), each from the unit's own history, and says so; as of an instant
     /// before those cases were dispatched it lists neither; the daemon's gauge agrees with the
-    /// command.
+    /// command. The morning digest: none before its hour; after it, with two daemons back after
+    /// being down at the hour, SLOW's digest once, and nothing again after a restart.
     func testForecastNamesTheSlowUnitsFreshCaseAsTheOneAtRisk() throws {
         let policy = """
             levels:
@@ -26,8 +27,25 @@ extension SLAIntegrationTests {
             onUnsatisfiedCallback: ONE_LEVEL_UP
             platformLimitTightens: false
             """
-        let (binDir, broker, database, env) = try setUpLadder("forecast", policy: policy)
+        var (binDir, broker, database, env) = try setUpLadder("forecast", policy: policy)
         let now = Date(timeIntervalSince1970: floor(Date().timeIntervalSince1970))
+        // Today is a working day whatever the date the test runs on (a calendar of this year with
+        // no holiday, and today a 调休 working day if it is a weekend day), and the digest's hour is an hour away (or the
+        // day's last minute): this daemon emits none.
+        var shanghai = Calendar(identifier: .gregorian)
+        shanghai.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        let today = Self.shanghaiDay(now)
+        let minute = shanghai.component(.hour, from: now) * 60 + shanghai.component(.minute, from: now)
+        let calendars = FileManager.default.temporaryDirectory.appendingPathComponent("calendars-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: calendars, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: calendars) }
+        let weekend = [1, 7].contains(shanghai.component(.weekday, from: now))
+        let workdays = weekend ? "workdays:\n  - {date: \(today), name: 调休}\n" : "workdays: []\n"
+        try "year: \(today.prefix(4))\ntimezone: Asia/Shanghai\nholidays: []\n\(workdays)"
+            .write(to: calendars.appendingPathComponent("cn-\(today.prefix(4)).yaml"), atomically: true, encoding: .utf8)
+        env["GRIDLOOP_CALENDAR_DIR"] = calendars.path
+        func hhmm(_ m: Int) -> String { String(format: "%02d:%02d", m / 60, m % 60) }
+        env["GRIDLOOP_FORECAST_DIGEST_AT"] = hhmm(min(minute + 60, 23 * 60 + 59))
         let base = now.addingTimeInterval(-6 * 3600)
         func at(_ d: Date, _ minutes: Double) -> Date { d.addingTimeInterval(minutes * 60) }
         func assignee(_ unit: String) -> [String: Any] {
@@ -131,7 +149,57 @@ extension SLAIntegrationTests {
         }
         let metrics = try PrometheusText(try XCTUnwrap(httpGet(port: port, "/metrics")?.body))
         XCTAssertEqual(metrics.sum("gridloop_cases_at_risk", ["level": "DISTRICT"]), 0)
+        if minute + 60 <= 23 * 60 + 59 {
+            XCTAssertEqual(try db.query("SELECT count(*) FROM unit_digest_days").int(0, 0), 0, "not the digest's hour yet")
+        }
         XCTAssertEqual(daemon.terminate(), 0)
+
+        // The hour passed while no daemon ran (digestAt: the minute the test started): two
+        // daemons come back the same day; the digests go out once, from one of them.
+        env["GRIDLOOP_FORECAST_DIGEST_AT"] = hhmm(minute)
+        var daemons = try (1...2).map {
+            try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "gridloopd-digest-\($0)")
+        }
+        try eventually("the day's digests are queued") {
+            let r = try db.query("SELECT digests FROM unit_digest_days WHERE day = $1::date", [today])
+            return r.count == 1 && r.int(0, 0) == 1
+        }
+        try eventually("and published") { try db.query("SELECT count(*) FROM outbox").int(0, 0) == 0 }
+        func digests() throws -> [[String: Any]] {
+            try read(topic: "gridloop.supervision", brokers: broker.bootstrap, atLeast: 1).filter {
+                $0["type"] as? String == "gridloop.unit.digest"
+            }
+        }
+        let sent = try digests()
+        XCTAssertEqual(sent.count, 1, "one digest: SLOW's (FAST has no clock at risk)")
+        if let d = sent.first {
+            XCTAssertEqual(d["id"] as? String, "digest/\(today)/ESTATE/SLOW")
+            XCTAssertEqual(d["subject"] as? String, "SLOW")
+            let body = data(d)
+            XCTAssertEqual(body["unitName"] as? String, "慢物业")
+            // Its sign clock, and its handle clock (10 hours) when that falls before midnight.
+            let midnight = shanghai.date(byAdding: .day, value: 1, to: shanghai.startOfDay(for: now))!
+            let clocks = fresh.addingTimeInterval(600 * 60) <= midnight ? ["SIGN", "HANDLE"] : ["SIGN"]
+            XCTAssertEqual(body["clocksDue"] as? Int, clocks.count)
+            XCTAssertEqual(body["expectedBreaches"] as? Double ?? -1, Double(clocks.count), accuracy: 1e-9)
+            let atRisk = body["atRisk"] as? [[String: Any]] ?? []
+            XCTAssertEqual(atRisk.map { $0["caseId"] as? String }, clocks.map { _ in "12345:FCSLOWOPEN" })
+            XCTAssertEqual(Set(atRisk.compactMap { $0["clock"] as? String }), Set(clocks))
+            for c in atRisk { XCTAssertEqual(c["probability"] as? Double ?? -1, 1, accuracy: 1e-9) }
+        }
+
+        // A restart the same day: nothing again (its first round has run once its gauge is set).
+        XCTAssertEqual(daemons[0].terminate(), 0)
+        daemons[0] = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "gridloopd-digest-again")
+        let againPort = try DaemonHarness.httpPort(daemons[0])
+        try eventually("the restarted daemon's forecast round ran") {
+            let m = try PrometheusText(try XCTUnwrap(httpGet(port: againPort, "/metrics")?.body))
+            return m.sum("gridloop_cases_at_risk", ["level": "ESTATE"]) >= 1
+        }
+        XCTAssertEqual(try db.query("SELECT count(*) FROM unit_digest_days").int(0, 0), 1)
+        XCTAssertEqual(try db.query("SELECT count(*) FROM outbox").int(0, 0), 0, "no digest queued again")
+        XCTAssertEqual(try digests().count, 1, "still one digest on the topic")
+        for d in daemons { XCTAssertEqual(d.terminate(), 0) }
     }
 }
 

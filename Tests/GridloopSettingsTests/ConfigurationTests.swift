@@ -111,6 +111,9 @@ final class ConfigurationTests: XCTestCase {
 
     func testDefaultsWithoutAFile() throws {
         let config = try GridloopConfig.load(file: nil, environment: [:])
+        XCTAssertEqual(config.digestAt, 8 * 60 + 30, "the morning digest at 08:30")
+        XCTAssertEqual(config.digestThreshold, 0.5)
+        XCTAssertEqual(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_FORECAST_DIGEST_AT": "07:45"]).digestAt, 465)
         XCTAssertEqual(config.topics.intake12345, "hotline.12345.workorders")
         XCTAssertEqual(config.topics.intake12319, "hotline.12319.cases")
     }
@@ -124,6 +127,8 @@ final class ConfigurationTests: XCTestCase {
             ("kafka: [1, 2\n", nil, "(syntax)", "not valid YAML"),
             ("log:\n  level: loud\n", 2, "log.level", "expected one of"),
             ("intake:\n  batchMaxWait: 50ms\n  onOffsetGap: skip\n", 3, "intake.onOffsetGap", "expected continue or stop"),
+            ("forecast:\n  digestAt: \"8:30\"\n", 2, "forecast.digestAt", "expected a time of day HH:MM"),
+            ("forecast:\n  digestAt: \"08:30\"\n  digestThreshold: 1.5\n", 3, "forecast.digestThreshold", "from 0 to 1"),
         ]
         for (yaml, line, key, problem) in cases {
             let path = try write(yaml)
