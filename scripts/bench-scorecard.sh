@@ -10,7 +10,7 @@
 #   1. one sequential scan of the event history (`SELECT count(*), max(event_time) FROM case_events`),
 #   2. `gridloopd report scorecard --month 2026-11 --json` (the whole command: start, policy,
 #      connection, the query, ranking, JSON),
-# and the ratio 2 / 1.
+# and the ratio 2 / 1; then the at-risk forecast's two uses over the same history.
 # Usage: scripts/bench-scorecard.sh [CASES] [RUNS]   (defaults 300000, 3)
 . "$(dirname "$0")/lib.sh"
 CASES=${1:-300000}
@@ -108,3 +108,11 @@ echo "catch-up: facts of every case   $catchup_ms ms (once; the daemon's scoreca
 echo "sequential scan of case_events   $scan_ms ms"
 echo "report scorecard --month         $card_ms ms"
 echo "scorecard / scan                 $(awk -v a="$card_ms" -v b="$scan_ms" 'BEGIN { printf "%.2f", a / b }') x"
+# The at-risk forecast over the same history (docs/FORECAST.md): the daemon's forecast thread
+# makes the first every minute (the generated cases have no open clocks: it is the reading and
+# estimating of the 90 days' handlings); the second is one instant of the backtest.
+fc_ms=$(best "$daemon" forecast --within 1wd --json)
+fa_ms=$(best "$daemon" forecast --at 2026-11-20T08:30:00+08:00 --within 8h --json)
+echo "forecast --within 1wd (the gauge) $fc_ms ms"
+echo "forecast --at (one instant)       $fa_ms ms"
+
