@@ -44,6 +44,7 @@ extension CaseClock {
         w.bool("awaitingRedispatch", awaitingRedispatch)
         w.bool("replied", replied)
         w.bool("closed", closed)
+        if let policyVersion { w.field("policyVersion", policyVersion) }
         w.endObject()
         return w.bytes
     }
@@ -105,6 +106,7 @@ extension CaseClock {
         awaitingRedispatch = try need("awaitingRedispatch", { $0?.boolValue }, in: o)
         replied = try need("replied", { $0?.boolValue }, in: o)
         closed = try need("closed", { $0?.boolValue }, in: o)
+        policyVersion = o["policyVersion"]?.stringValue
     }
 }
 
@@ -178,9 +180,13 @@ extension CaseClock {
         guard r.lit(",\"escalations\":"), let escalations = r.int(),
             r.lit(",\"awaitingRedispatch\":"), let awaiting = r.bool(),
             r.lit(",\"replied\":"), let replied = r.bool(),
-            r.lit(",\"closed\":"), let closed = r.bool(),
-            r.lit("}"), r.atEnd
+            r.lit(",\"closed\":"), let closed = r.bool()
         else { return nil }
+        if r.lit(",\"policyVersion\":") {
+            guard let v = r.string() else { return nil }
+            c.policyVersion = v
+        }
+        guard r.lit("}"), r.atEnd else { return nil }
         c.escalations = Int(escalations)
         c.awaitingRedispatch = awaiting
         c.replied = replied

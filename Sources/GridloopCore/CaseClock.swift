@@ -53,6 +53,9 @@ public struct CaseClock: Sendable, Hashable, Codable {
     /// Replied at this assignment (awaiting the callback).
     public var replied: Bool
     public var closed: Bool
+    /// The version (`SLAPolicy.version`) of the policy the current assignment's clocks started
+    /// under; nil for clocks written before versions were recorded.
+    public var policyVersion: String?
 
     public init(caseId: String, topic: String, partition: Int32, level: LoopLevel, assignedAt: Int64) {
         self.caseId = caseId

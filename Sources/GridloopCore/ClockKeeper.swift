@@ -199,6 +199,7 @@ public struct ClockKeeper: Sendable {
         c.assignedAt = t
         c.platformAssigned = platform
         c.suspensions = []
+        c.policyVersion = policy.version.isEmpty ? nil : policy.version
         c.sign = CaseClock.Clock(kind: .sign, limit: limits.sign)
         c.handle = CaseClock.Clock(kind: .handle, limit: limits.handle)
         let platformLimits =

@@ -81,6 +81,13 @@ public struct SLAPolicy: Sendable, Hashable {
     public var platformLimitTightens: Bool
     /// How the unit scorecard weighs and ranks the units (the file's `evaluation:` section).
     public var evaluation: EvaluationPolicy
+    /// The policy's version: the first 16 hex digits of the SHA-256 of its file's text (empty for
+    /// a policy not read from a file). Each clock records the version it started under.
+    public var version: String = ""
+    /// The file's text, kept with its version (`policy_versions`) so that a version can be read again.
+    public var document: String = ""
+    /// The file it was read from (or `(built-in) deploy/policy.yaml`).
+    public var file: String = ""
 
     public init(
         levels: [LoopLevel: Limits], overrides: [Override] = [], warningShare: Double = 0.8,

@@ -18,6 +18,11 @@ extension CaseView {
         /// countable time from the assignment to the deadline in force. 1.0 = the deadline.
         public var usedShare: Double?
         public var urges: Int
+        /// The version of the SLA policy the assignment's clocks started under (null: written
+        /// before versions were recorded), and that version's file as the daemon recorded it
+        /// (null: not recorded yet).
+        public var policyVersion: String?
+        public var policySource: String?
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -29,6 +34,8 @@ extension CaseView {
             try c.encode(warningAt, forKey: .warningAt)
             try c.encode(usedShare, forKey: .usedShare)
             try c.encode(urges, forKey: .urges)
+            try c.encode(policyVersion, forKey: .policyVersion)
+            try c.encode(policySource, forKey: .policySource)
         }
     }
 
@@ -68,6 +75,7 @@ extension CaseView {
         let c = try CaseQueries.clock(caseId: caseId, from: db)
         if c.count == 1 {
             let clock = try CaseClock(jsonText: c.string(0, 0) ?? "")
+            let recorded = try clock.policyVersion.map { try PolicyVersionQueries.described([$0], db: db)[$0] } ?? nil
             for kind in ClockKind.allCases {
                 guard let k = clock[kind] else { continue }
                 let calc = keeper.calculator
@@ -91,7 +99,8 @@ extension CaseView {
                         kind: kind.rawValue, level: clock.level.rawValue, limit: k.limit.description, state: state,
                         deadline: k.deadline.map { RFC3339.format($0) }, warningAt: k.warningAt.map { RFC3339.format($0) },
                         usedShare: whole > 0 ? (Double(used) / Double(whole) * 1000).rounded() / 1000 : nil,
-                        urges: k.urges))
+                        urges: k.urges, policyVersion: clock.policyVersion,
+                        policySource: recorded.map { "\($0.source), first used \($0.firstUsed)" }))
             }
         }
         let e = try CaseQueries.emitted(caseId: caseId, from: db)
@@ -118,6 +127,9 @@ extension CaseView {
             return "\n\nclocks: none (\(why))"
         }
         var out = "\n\nclocks at \(clocks[0].level) (as of \(asOf ?? "now")):"
+        if let v = clocks[0].policyVersion {
+            out += "\n  policy version \(v) (\(clocks[0].policySource ?? "not recorded yet"))"
+        }
         for c in clocks {
             let share = c.usedShare.map { "\(Int(($0 * 100).rounded()))% used" } ?? ""
             out +=

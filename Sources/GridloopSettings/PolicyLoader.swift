@@ -108,10 +108,14 @@ public enum PolicyLoader {
         let tightens = try r.bool(value("platformLimitTightens")!, "platformLimitTightens")
         let evaluation = try value("evaluation").map { try self.evaluation(r, $0) } ?? .standard
 
-        return SLAPolicy(
+        var policy = SLAPolicy(
             levels: levels, overrides: overrides, warningShare: share, urgeInterval: interval, urgeCap: cap,
             returnStopsClocks: onReturn == .stopClocksUntilRedispatch, reopenUnsatisfied: reopen,
             platformLimitTightens: tightens, evaluation: evaluation)
+        policy.version = String(SHA256.hex(text).prefix(16))
+        policy.document = text
+        policy.file = file
+        return policy
     }
 
     /// `evaluation: {weights: {response: 30, ...}, minCases: 5, listSize: 3}`; each key optional,

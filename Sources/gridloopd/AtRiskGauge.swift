@@ -5,6 +5,7 @@ import GridloopInspect
 import GridloopPipeline
 import GridloopPostgres
 import GridloopSettings
+import GridloopStore
 import Logging
 
 // Threading: `run()` owns its thread and its own PostgreSQL connection (kept; opened again after a failure).
@@ -14,7 +15,8 @@ import Logging
 /// working day (`1wd`: midnight of today when it is a working day, else of the next one), every
 /// `intervalSeconds`, with the policy and calendars in force; and queues the morning digests
 /// (`gridloop.unit.digest`) once a working day at `forecast.digestAt`, or at the first round
-/// after it when the daemon was down then (docs/FORECAST.md).
+/// after it when the daemon was down then (docs/FORECAST.md). It also records each version of
+/// the SLA policy the daemon runs in `policy_versions` (at start and after a reload).
 final class AtRiskGauge: Sendable {
     private let config: GridloopConfig
     private let intake: IntakeService
@@ -42,6 +44,7 @@ final class AtRiskGauge: Sendable {
             })
         var failing = false
         var connection: PostgresConnection?
+        var recordedVersion = ""
         stop.sleep(millis: 3_000)  // after start-up's work
         while !stop.isSet {
             do {
@@ -50,6 +53,13 @@ final class AtRiskGauge: Sendable {
                 }
                 let db = connection!
                 let keeper = intake.keeper
+                // The policy version in force, for the clocks that record it (`case show`).
+                if keeper.policy.version != recordedVersion, !keeper.policy.version.isEmpty {
+                    try PolicyVersionQueries.record(
+                        version: keeper.policy.version, source: keeper.policy.file, document: keeper.policy.document,
+                        db: db)
+                    recordedVersion = keeper.policy.version
+                }
                 let inputs = Forecast.Inputs(
                     policy: keeper.policy, calendar: keeper.calculator.calendar,
                     at: Int64(Date().timeIntervalSince1970 * 1000), window: TimeLimit(amount: 1, unit: .workingDays))
@@ -82,7 +92,17 @@ final class AtRiskGauge: Sendable {
                         metadata: ["problem": "\(problem)"])
                 }
             }
-            stop.sleep(millis: intervalSeconds * 1000)
+            // Until the next round; a reload that changed the policy is recorded at once.
+            for _ in 0..<intervalSeconds where !stop.isSet {
+                stop.sleep(millis: 1000)
+                let policy = intake.keeper.policy
+                guard policy.version != recordedVersion, !policy.version.isEmpty, let db = connection else { continue }
+                if (try? PolicyVersionQueries.record(
+                    version: policy.version, source: policy.file, document: policy.document, db: db)) != nil
+                {
+                    recordedVersion = policy.version
+                }
+            }
         }
     }
 }

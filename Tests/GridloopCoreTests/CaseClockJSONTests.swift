@@ -73,6 +73,12 @@ final class CaseClockJSONTests: XCTestCase {
         negative.assignedAt = -5
         negative.suspensions = [Suspension(from: 0, to: 10)]
         clocks.append(negative)
+        // With the policy version it started under (clocks written before versions have none).
+        var versioned = sample()
+        versioned.policyVersion = "3f9a0c41d2e7b658"
+        clocks.append(versioned)
+        XCTAssertTrue(String(decoding: versioned.json, as: UTF8.self).hasSuffix(#","closed":false,"policyVersion":"3f9a0c41d2e7b658"}"#))
+        XCTAssertEqual(try CaseClock(json: Array(try JSONEncoder().encode(versioned))), versioned, "the general parser too")
         for clock in clocks {
             let read = clock.json.withUnsafeBufferPointer { CaseClock.readWritten($0) }
             XCTAssertEqual(read, clock)
