@@ -22,4 +22,16 @@ package enum PolicyVersionQueries {
         }
         return out
     }
+
+    /// The text of each of `versions` recorded.
+    package static func documents(_ versions: [String], db: PostgresConnection) throws -> [String: (source: String, document: String)] {
+        let rows = try db.query(
+            "SELECT version, source, document FROM policy_versions WHERE version = ANY($1::text[])",
+            [PostgresArray.text(versions)], context: "read policy documents")
+        var out: [String: (source: String, document: String)] = [:]
+        for i in 0..<rows.count {
+            if let v = rows.string(i, 0), let s = rows.string(i, 1), let d = rows.string(i, 2) { out[v] = (s, d) }
+        }
+        return out
+    }
 }

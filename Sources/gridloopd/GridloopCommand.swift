@@ -15,7 +15,7 @@ struct Gridloopd: ParsableCommand {
             """,
         subcommands: [
             Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self, GapsCommand.self,
-            StatusCommand.self, ReportCommand.self, UnitsCommand.self, ForecastCommand.self,
+            StatusCommand.self, ReportCommand.self, UnitsCommand.self, ForecastCommand.self, WhatIfCommand.self,
         ])
 }
 
