@@ -61,9 +61,12 @@ public struct WhatIf: Encodable, Sendable {
         /// Of those, replayed with the same id, type and instant.
         public var reproduced: Int
         /// Stored, not replayed so (id, type or instant differ).
-        public var missing: [String]
+        public var missing: Int
         /// Replayed, not stored.
-        public var extra: [String]
+        public var extra: Int
+        /// The first 20 of each, `id type instant(ms)`.
+        public var missingExamples: [String]
+        public var extraExamples: [String]
     }
 
     public var from: String
@@ -178,16 +181,19 @@ public struct WhatIf: Encodable, Sendable {
         }
         acc.0.finish(into: &a)
         acc.1.finish(into: &b)
+        let missing = stored.subtracting(replayed).sorted()
+        let extra = replayed.subtracting(stored).sorted()
         let done = clock.now
         func seconds(_ d: Duration) -> Double {
-            (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 * 1000).rounded() / 1000
+            ((Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) * 1000).rounded() / 1000
         }
         return WhatIf(
             from: from, to: to, until: RFC3339.format(until), cases: seeds.count, events: eventRows.count, inForce: a,
             candidate: b,
             consistency: Consistency(
                 stored: stored.count, reproduced: stored.intersection(replayed).count,
-                missing: stored.subtracting(replayed).sorted(), extra: replayed.subtracting(stored).sorted()),
+                missing: missing.count, extra: extra.count, missingExamples: Array(missing.prefix(20)),
+                extraExamples: Array(extra.prefix(20))),
             differing: differences.count, differences: differences, readSeconds: seconds(read - started),
             replaySeconds: seconds(done - read))
     }
@@ -315,10 +321,10 @@ public struct WhatIf: Encodable, Sendable {
         if differing > sample { out += "\n  … (all \(differing) with --json)" }
         out +=
             "\n\nreplay under the policy in force against the decisions stored: \(consistency.reproduced) of "
-            + "\(consistency.stored) reproduced (same id, type and instant), \(consistency.missing.count) not, "
-            + "\(consistency.extra.count) replayed that were not stored"
-        for m in consistency.missing.prefix(5) { out += "\n  stored, not replayed: \(m)" }
-        for m in consistency.extra.prefix(5) { out += "\n  replayed, not stored: \(m)" }
+            + "\(consistency.stored) reproduced (same id, type and instant), \(consistency.missing) not, "
+            + "\(consistency.extra) replayed that were not stored"
+        for m in consistency.missingExamples.prefix(5) { out += "\n  stored, not replayed: \(m)" }
+        for m in consistency.extraExamples.prefix(5) { out += "\n  replayed, not stored: \(m)" }
         out += "\n\nnote: \(caveat)"
         return out
     }
