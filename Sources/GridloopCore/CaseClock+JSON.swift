@@ -45,6 +45,7 @@ extension CaseClock {
         w.bool("replied", replied)
         w.bool("closed", closed)
         if let policyVersion { w.field("policyVersion", policyVersion) }
+        if let policyHistory { w.field("policyHistory", policyHistory) }
         w.endObject()
         return w.bytes
     }
@@ -107,6 +108,7 @@ extension CaseClock {
         replied = try need("replied", { $0?.boolValue }, in: o)
         closed = try need("closed", { $0?.boolValue }, in: o)
         policyVersion = o["policyVersion"]?.stringValue
+        policyHistory = o["policyHistory"]?.stringValue
     }
 }
 
@@ -185,6 +187,10 @@ extension CaseClock {
         if r.lit(",\"policyVersion\":") {
             guard let v = r.string() else { return nil }
             c.policyVersion = v
+        }
+        if r.lit(",\"policyHistory\":") {
+            guard let h = r.string() else { return nil }
+            c.policyHistory = h
         }
         guard r.lit("}"), r.atEnd else { return nil }
         c.escalations = Int(escalations)

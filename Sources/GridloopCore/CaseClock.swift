@@ -56,6 +56,37 @@ public struct CaseClock: Sendable, Hashable, Codable {
     /// The version (`SLAPolicy.version`) of the policy the current assignment's clocks started
     /// under; nil for clocks written before versions were recorded.
     public var policyVersion: String?
+    /// Each version change between assignments, `<assignment>:<version>` separated by `;`
+    /// (`1:3f9a…;4:8c01…`: assignments 1–3 under the first, 4 on under the second); nil while
+    /// every assignment recorded one version (then `policyVersion` is all of it).
+    public var policyHistory: String?
+
+    /// Records that the assignment just started (`assignment`) runs under `version`.
+    mutating func recordPolicyVersion(_ version: String) {
+        let v: String? = version.isEmpty ? nil : version
+        if let v, let old = policyVersion, old != v {
+            let first = policyHistory ?? "1:\(old)"
+            policyHistory = first + ";\(assignment):\(v)"
+        }
+        policyVersion = v
+    }
+
+    /// The version assignment `n` started under, as recorded (nil: unknown).
+    public func policyVersion(ofAssignment n: Int) -> String? {
+        Self.policyVersion(ofAssignment: n, current: policyVersion, history: policyHistory)
+    }
+
+    /// The same from the two stored fields.
+    public static func policyVersion(ofAssignment n: Int, current: String?, history: String?) -> String? {
+        guard let policyHistory = history else { return current }
+        var found: String?
+        for entry in policyHistory.split(separator: ";") {
+            let parts = entry.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let k = Int(parts[0]) else { continue }
+            if k <= n { found = String(parts[1]) }
+        }
+        return found
+    }
 
     public init(caseId: String, topic: String, partition: Int32, level: LoopLevel, assignedAt: Int64) {
         self.caseId = caseId

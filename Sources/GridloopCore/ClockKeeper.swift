@@ -7,6 +7,9 @@ public struct ClockKeeper: Sendable {
     public var calculator: DeadlineCalculator
     /// Who takes a case one level up: the directory file's units and the default unit.
     public var directory: UnitDirectory
+    /// In a replay (`ClockReplay`, `gridloopd whatif`): the policy an assignment (case id, its
+    /// number) started under, when not `policy`; nil in the daemon, which assigns under `policy`.
+    public var assignmentPolicy: (@Sendable (String, Int) -> SLAPolicy?)?
 
     /// The unit that takes a case nobody is known for when no directory file is configured.
     public static let builtInDefaultUnit = UnitRef(unitCode: "SUPERVISION", unitName: "督查室")
@@ -190,6 +193,8 @@ public struct ClockKeeper: Sendable {
 
     /// Fresh sign and handle clocks at `level` from `at`.
     private func assign(_ c: inout CaseClock, level: LoopLevel, at t: Int64, state: CaseState, platform: Bool) {
+        // The policy of this assignment: the keeper's, or in a replay the one it started under.
+        let policy = assignmentPolicy?(c.caseId, c.assignment + 1) ?? self.policy
         let limits = policy.limits(
             level: level, source: state.source, urgency: state.order.urgency,
             categoryCode: Self.categoryCode(state))
@@ -199,7 +204,7 @@ public struct ClockKeeper: Sendable {
         c.assignedAt = t
         c.platformAssigned = platform
         c.suspensions = []
-        c.policyVersion = policy.version.isEmpty ? nil : policy.version
+        c.recordPolicyVersion(policy.version)
         c.sign = CaseClock.Clock(kind: .sign, limit: limits.sign)
         c.handle = CaseClock.Clock(kind: .handle, limit: limits.handle)
         let platformLimits =

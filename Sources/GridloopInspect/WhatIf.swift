@@ -88,9 +88,10 @@ public struct WhatIf: Encodable, Sendable {
         + "escalated at other times, which no replay can know. It shows what the candidate's clocks would have decided "
         + "on the history as it happened."
 
-    /// Replays the cases dispatched `from`–`to` under `candidate` and under `inForce` (each
-    /// case under the version of the policy its clock recorded, when that version is kept and
-    /// differs from `inForce`'s), letting time pass to `until` (epoch ms).
+    /// Replays the cases dispatched `from`–`to` under `candidate` and under the policy in force
+    /// (each assignment under the version of the policy its clock recorded for it, when that
+    /// version is kept in `policy_versions`; else `inForce`'s), letting time pass to `until`
+    /// (epoch ms).
     public static func run(
         from: String, to: String, candidate: SLAPolicy, inForce: ClockKeeper, until: Int64, db: PostgresConnection
     ) throws -> WhatIf {
@@ -100,13 +101,29 @@ public struct WhatIf: Encodable, Sendable {
         let eventRows = try ReplayQueries.events(from: from, to: to, db: db)
         let storedRows = try ReplayQueries.decisions(from: from, to: to, db: db)
         let learned = LearnedUnits(try LearnedUnitQueries.all(from: db))
-        // The versions the clocks recorded, other than the one in force.
-        let recorded = Set((0..<caseRows.count).compactMap { caseRows.string($0, 18) }).subtracting([inForce.policy.version])
-        var keepers: [String: ClockKeeper] = [:]
-        for (version, doc) in try PolicyVersionQueries.documents(Array(recorded), db: db) {
-            if let p = try? PolicyLoader.parse(doc.document, file: doc.source) {
-                keepers[version] = ClockKeeper(policy: p, calendar: inForce.calculator.calendar, directory: inForce.directory)
+        // The versions the clocks recorded (each assignment's), other than the one loaded now.
+        var versions: Set<String> = []
+        for i in 0..<caseRows.count {
+            if let v = caseRows.string(i, 18) { versions.insert(v) }
+            for entry in (caseRows.string(i, 19) ?? "").split(separator: ";") {
+                if let v = entry.split(separator: ":", maxSplits: 1).last { versions.insert(String(v)) }
             }
+        }
+        var policies: [String: SLAPolicy] = [inForce.policy.version: inForce.policy]
+        for (version, doc) in try PolicyVersionQueries.documents(Array(versions.subtracting([inForce.policy.version])), db: db) {
+            if let p = try? PolicyLoader.parse(doc.document, file: doc.source) { policies[version] = p }
+        }
+        // Each assignment under the version it started under, when that version is kept.
+        var histories: [String: (current: String?, history: String?)] = [:]
+        for i in 0..<caseRows.count {
+            if let id = caseRows.string(i, 0) { histories[id] = (caseRows.string(i, 18), caseRows.string(i, 19)) }
+        }
+        var recordedKeeper = inForce
+        recordedKeeper.assignmentPolicy = { [policies, histories] caseId, n in
+            guard let h = histories[caseId],
+                let v = CaseClock.policyVersion(ofAssignment: n, current: h.current, history: h.history)
+            else { return nil }
+            return policies[v]
         }
         let candidateKeeper = ClockKeeper(
             policy: candidate, calendar: inForce.calculator.calendar, directory: inForce.directory)
@@ -115,7 +132,6 @@ public struct WhatIf: Encodable, Sendable {
         struct Seed {
             var steps: [ClockReplay.Step] = []
             var category = ""
-            var version: String?
         }
         var seeds: [String: Seed] = [:]
         var facts: [String: (source: CaseSource, orderNo: String, unitName: String, order: OrderFacts)] = [:]
@@ -131,7 +147,7 @@ public struct WhatIf: Encodable, Sendable {
                 platformSignHours: caseRows.int(i, 14), platformHandleDays: caseRows.int(i, 15),
                 platformDeadline: caseRows.int64(i, 16), repeatOf: caseRows.string(i, 17))
             facts[id] = (source, orderNo, caseRows.string(i, 3) ?? "", order)
-            seeds[id] = Seed(category: caseRows.string(i, 7) ?? "", version: caseRows.string(i, 18))
+            seeds[id] = Seed(category: caseRows.string(i, 7) ?? "")
         }
         for i in 0..<eventRows.count {
             guard let id = eventRows.string(i, 0), let f = facts[id],
@@ -171,8 +187,7 @@ public struct WhatIf: Encodable, Sendable {
         var differences: [Difference] = []
         for id in seeds.keys.sorted() {
             let seed = seeds[id]!
-            let own = seed.version.flatMap { keepers[$0] } ?? inForce
-            let x = ClockReplay.run(seed.steps, keeper: own, learned: learned, until: until)
+            let x = ClockReplay.run(seed.steps, keeper: recordedKeeper, learned: learned, until: until)
             let y = ClockReplay.run(seed.steps, keeper: candidateKeeper, learned: learned, until: until)
             for d in x.decisions { replayed.insert("\(d.decision.id) \(d.decision.typeName) \(d.decision.time)") }
             let ox = acc.0.add(x, steps: seed.steps, category: seed.category)

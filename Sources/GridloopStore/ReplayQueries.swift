@@ -18,7 +18,7 @@ package enum ReplayQueries {
     /// case_id, source, order_no, unit_name, channel, appeal_type, category_code, category_name,
     /// urgency, accept_time, district_code, street_code, community_code, grid_code,
     /// platform_sign_hours, platform_handle_days, platform_deadline, repeat_of, and the policy
-    /// version its clock records (null: none); by case_id.
+    /// version and version history its clock records (null: none); by case_id.
     package static func cases(from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
         try db.query(
             """
@@ -26,7 +26,7 @@ package enum ReplayQueries {
             SELECT c.case_id, c.source, c.order_no, c.unit_name, c.channel, c.appeal_type, c.category_code, c.category_name,
                    c.urgency, \(ms("c.accept_time")), c.district_code, c.street_code, c.community_code, c.grid_code,
                    c.platform_sign_hours, c.platform_handle_days, \(ms("c.platform_deadline")), c.repeat_of,
-                   k.clock::jsonb ->> 'policyVersion'
+                   k.clock::jsonb ->> 'policyVersion', k.clock::jsonb ->> 'policyHistory'
             FROM cases c JOIN picked USING (case_id) LEFT JOIN case_clocks k USING (case_id)
             ORDER BY c.case_id
             """, [from, to], context: "replay: the period's cases")
