@@ -226,7 +226,10 @@ public struct WhatIf: Encodable, Sendable {
         mutating func add(_ o: ClockReplay.Outcome, steps: [ClockReplay.Step], category: String) -> String {
             var levels = Set(steps.compactMap { $0.event.assignee?.level })
             var missed: Set<LoopLevel> = []
-            var path: [String] = []
+            // The levels in the order assigned: dispatch, redispatches, escalations.
+            var path: [(time: Int64, level: String)] = steps.compactMap { s in
+                s.event.assignee.map { (s.event.eventTime, $0.level.rawValue) }
+            }
             var resolvedLevel: LoopLevel?
             for d in o.decisions {
                 switch d.decision.kind {
@@ -240,7 +243,7 @@ public struct WhatIf: Encodable, Sendable {
                     self.steps["\(from.rawValue)>\(to.rawValue)", default: 0] += 1
                     levels.insert(to)
                     if reason == "SIGN_OVERDUE" || reason == "HANDLE_OVERDUE" { missed.insert(from) }
-                    path.append(to.rawValue)
+                    path.append((d.decision.time, to.rawValue))
                 case .resolved(let level, let result, _, _, _, _):
                     if result != "WITHDRAWN" {
                         resolved += 1
@@ -255,8 +258,8 @@ public struct WhatIf: Encodable, Sendable {
             c.cases += 1
             if !missed.isEmpty { c.breached += 1 }
             categories[category] = c
-            let start = steps.first?.event.assignee?.level.rawValue ?? "?"
-            let climbed = ([start] + path).joined(separator: "→")
+            let climbed = path.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
+                .map(\.element.level).joined(separator: "→")
             let overdueAt = missed.sorted { $0.rank < $1.rank }.map(\.rawValue).joined(separator: ",")
             return "\(climbed); " + (resolvedLevel.map { "resolved at \($0.rawValue)" } ?? "not resolved")
                 + (overdueAt.isEmpty ? "" : "; overdue at \(overdueAt)")

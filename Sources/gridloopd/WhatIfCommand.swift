@@ -27,6 +27,8 @@ struct WhatIfCommand: ParsableCommand {
     @Option(help: "Let time pass to this instant (RFC 3339); default now.") var until: String?
     @Option(help: "How many differing cases the text lists.") var sample = 20
     @Flag(help: "Print one JSON object (every differing case).") var json = false
+    @Option(help: "Also write a self-contained HTML page (both policies side by side, bars, a sample of the differing cases) to this file.")
+    var html: String?
 
     func validate() throws {
         for (name, value) in [("--from", from), ("--to", to)] where LocalDate(value) == nil {
@@ -50,6 +52,14 @@ struct WhatIfCommand: ParsableCommand {
         let db = try PostgresConnectionFactory.connectMigrated(config)
         let end = until.flatMap(RFC3339.parse) ?? Int64(Date().timeIntervalSince1970 * 1000)
         let result = try WhatIf.run(from: from, to: to, candidate: candidate, inForce: sla.keeper, until: end, db: db)
+        if let html {
+            do {
+                try result.html(deployment: config.deploymentName).write(toFile: html, atomically: true, encoding: .utf8)
+            } catch {
+                throw CommandFailure(message: "cannot write the HTML page \(html): \(error.localizedDescription)")
+            }
+        }
         print(json ? try result.json() : result.text(sample: sample))
+        if let html, !json { print("\nHTML page written to \(html)") }
     }
 }

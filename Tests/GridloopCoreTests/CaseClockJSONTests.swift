@@ -77,6 +77,13 @@ final class CaseClockJSONTests: XCTestCase {
         var versioned = sample()
         versioned.policyVersion = "3f9a0c41d2e7b658"
         clocks.append(versioned)
+        var reloaded = versioned
+        reloaded.policyHistory = "1:0000aaaa0000aaaa;3:3f9a0c41d2e7b658"
+        clocks.append(reloaded)
+        XCTAssertEqual(reloaded.policyVersion(ofAssignment: 2), "0000aaaa0000aaaa")
+        XCTAssertEqual(reloaded.policyVersion(ofAssignment: 3), "3f9a0c41d2e7b658")
+        XCTAssertEqual(versioned.policyVersion(ofAssignment: 1), "3f9a0c41d2e7b658")
+        XCTAssertEqual(try CaseClock(json: Array(try JSONEncoder().encode(reloaded))), reloaded)
         XCTAssertTrue(String(decoding: versioned.json, as: UTF8.self).hasSuffix(#","closed":false,"policyVersion":"3f9a0c41d2e7b658"}"#))
         XCTAssertEqual(try CaseClock(json: Array(try JSONEncoder().encode(versioned))), versioned, "the general parser too")
         for clock in clocks {

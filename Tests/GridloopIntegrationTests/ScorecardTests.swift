@@ -119,13 +119,14 @@ extension SLAIntegrationTests {
     /// unit's row with its rank, the lists' rows marked, a six-month trend line per unit row,
     /// the channel table. Skipped, loudly, where Chromium is not installed (scripts/test.sh
     /// installs it).
-    func checkRendered(page: URL, units: [[String: Any]]) throws {
+    /// The DOM headless Chromium renders for `page`; nil (after a failure under CI) when there is no Chromium.
+    func chromiumDOM(_ page: URL) throws -> String? {
         guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: {
             FileManager.default.isExecutableFile(atPath: $0)
         }) else {
             if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("chromium is not installed") }
-            print("warning: chromium not installed: the scorecard page was not rendered")
-            return
+            print("warning: chromium not installed: \(page.lastPathComponent) was not rendered")
+            return nil
         }
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: profile) }
@@ -141,6 +142,11 @@ extension SLAIntegrationTests {
         let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, "chromium --dump-dom")
+        return dom
+    }
+
+    func checkRendered(page: URL, units: [[String: Any]]) throws {
+        guard let dom = try chromiumDOM(page) else { return }
         // One <tr> per unit row: its cells, tags stripped.
         let rows = dom.components(separatedBy: "<tr").dropFirst().map { row -> (cls: String, cells: [String]) in
             let cls = row.hasPrefix(" class=\"") ? String(row.dropFirst(8).prefix { $0 != "\"" }) : ""
@@ -313,5 +319,22 @@ extension SLAIntegrationTests {
             binDir, ["whatif", "--policy", candidate.path, "--from", "2026-11-01", "--to", "2026-12-31", "--until", until], env)
         XCTAssertTrue(text.out.contains("IN FORCE") && text.out.contains("CANDIDATE"), text.out)
         XCTAssertTrue(text.out.contains("cannot know") || text.out.contains("no replay can know"), text.out)
+
+        // The page, as Chromium renders it: the figures side by side, and the check.
+        let page = FileManager.default.temporaryDirectory.appendingPathComponent("whatif-\(UUID().uuidString).html")
+        defer { try? FileManager.default.removeItem(at: page) }
+        let h = try gridloopd(
+            binDir,
+            ["whatif", "--policy", candidate.path, "--from", "2026-11-01", "--to", "2026-12-31", "--until", until, "--html", page.path],
+            env)
+        XCTAssertEqual(h.status, 0, h.err)
+        if let dom = try chromiumDOM(page) {
+            let flat = dom.replacingOccurrences(of: "\n", with: "")
+            XCTAssertTrue(
+                flat.contains("<th>escalations 升级</th><td>\(inForce["escalations"] ?? "")</td><td>\(cand["escalations"] ?? "")</td>"),
+                "the escalations row")
+            XCTAssertTrue(flat.contains("gave back \(consistency["stored"] ?? "") of the \(consistency["stored"] ?? "") decisions"))
+            XCTAssertEqual(flat.components(separatedBy: "<tr class=\"diff\">").count - 1, min(30, w["differing"] as? Int ?? 0))
+        }
     }
 }
