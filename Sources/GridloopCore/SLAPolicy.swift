@@ -81,9 +81,17 @@ public struct SLAPolicy: Sendable, Hashable {
     public var platformLimitTightens: Bool
     /// How the unit scorecard weighs and ranks the units (the file's `evaluation:` section).
     public var evaluation: EvaluationPolicy
-    /// The policy's version: the first 16 hex digits of the SHA-256 of its file's text (empty for
-    /// a policy not read from a file). Each clock records the version it started under.
+    /// The policy's version: `SLAPolicy.version(ofText:)` of its file (empty for a policy not read
+    /// from a file). Each clock records the version it started under.
     public var version: String = ""
+
+    /// The first 16 hex digits of the SHA-256 of a policy file's text, its trailing blank lines
+    /// and spaces left out (the built-in copy and `deploy/policy.yaml` have the same version).
+    public static func version(ofText text: String) -> String {
+        var t = Substring(text)
+        while let last = t.last, last == "\n" || last == " " || last == "\r" || last == "\t" { t = t.dropLast() }
+        return String(SHA256.hex(String(t) + "\n").prefix(16))
+    }
     /// The file's text, kept with its version (`policy_versions`) so that a version can be read again.
     public var document: String = ""
     /// The file it was read from (or `(built-in) deploy/policy.yaml`).

@@ -112,7 +112,7 @@ public enum PolicyLoader {
             levels: levels, overrides: overrides, warningShare: share, urgeInterval: interval, urgeCap: cap,
             returnStopsClocks: onReturn == .stopClocksUntilRedispatch, reopenUnsatisfied: reopen,
             platformLimitTightens: tightens, evaluation: evaluation)
-        policy.version = String(SHA256.hex(text).prefix(16))
+        policy.version = SLAPolicy.version(ofText: text)
         policy.document = text
         policy.file = file
         return policy

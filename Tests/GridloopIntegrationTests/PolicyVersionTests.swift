@@ -12,8 +12,8 @@ extension SLAIntegrationTests {
         let second = ladderPolicy.replacingOccurrences(of: "sign: 3s", with: "sign: 20m")
         let (binDir, broker, database, env) = try setUpLadder("policy_versions", policy: first)
         let file = try XCTUnwrap(env["GRIDLOOP_POLICY_FILE"])
-        let v1 = String(SHA256.hex(first).prefix(16))
-        let v2 = String(SHA256.hex(second).prefix(16))
+        let v1 = SLAPolicy.version(ofText: first)
+        let v2 = SLAPolicy.version(ofText: second)
         XCTAssertNotEqual(v1, v2)
 
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "policy-versions")
@@ -94,7 +94,7 @@ extension SLAIntegrationTests {
             """)
         XCTAssertEqual((0..<steps.count).map { steps.int($0, 0) }, [8, 13, 18], "8 s under the first, then 5 s under the second")
         let clock = try db.query("SELECT clock FROM case_clocks WHERE case_id = '12345:WRA0'").string(0, 0) ?? ""
-        XCTAssertTrue(clock.contains("\"policyHistory\":\"1:\(SHA256.hex(first).prefix(16));2:\(SHA256.hex(second).prefix(16))\""), clock)
+        XCTAssertTrue(clock.contains("\"policyHistory\":\"1:\(SLAPolicy.version(ofText: first));2:\(SLAPolicy.version(ofText: second))\""), clock)
 
         let day = Self.shanghaiDay(start)
         let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-2))

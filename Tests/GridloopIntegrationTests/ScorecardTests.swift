@@ -310,7 +310,7 @@ extension SLAIntegrationTests {
         XCTAssertEqual(consistency["extra"] as? Int, 0, "replayed, not stored: \(consistency["extraExamples"] ?? "")")
         let inForce = try XCTUnwrap(w["inForce"] as? [String: Any])
         let cand = try XCTUnwrap(w["candidate"] as? [String: Any])
-        XCTAssertEqual(inForce["version"] as? String, String(SHA256.hex(policy).prefix(16)))
+        XCTAssertEqual(inForce["version"] as? String, SLAPolicy.version(ofText: policy))
         XCTAssertGreaterThan(cand["escalations"] as? Int ?? 0, inForce["escalations"] as? Int ?? 0, "a shorter sign limit escalates more")
         XCTAssertGreaterThan(w["differing"] as? Int ?? 0, 0)
         XCTAssertEqual((w["differences"] as? [Any])?.count, w["differing"] as? Int, "--json lists every differing case")
