@@ -99,29 +99,23 @@ extension Forecast {
         case queued(Int)
     }
 
-    /// The digest step of the daemon's forecast thread, at `now`: on a working day at or after
-    /// `digestAt` (minutes after local midnight), computes the forecast of the clocks due by the
-    /// day's end and queues the day's digests once (several daemons: one of them).
+    /// The digest step of the daemon's forecast thread, at `now`, with the round's forecast
+    /// (`within` `1wd`: the clocks due by the day's end): on a working day at or after `digestAt`
+    /// (minutes after local midnight), queues the day's digests once (several daemons: one of them).
     public static func queueDigests(
-        policy: SLAPolicy, calendar: WorkingCalendar, now: Int64, digestAt: Int, threshold: Double, topic: String,
+        _ forecast: Forecast, calendar: WorkingCalendar, now: Int64, digestAt: Int, threshold: Double, topic: String,
         deployment: String, db: PostgresConnection
     ) throws -> DigestOutcome {
         let today = LocalDate(containing: now)
         guard calendar.isWorkingDay(today), now >= today.startMillis + Int64(digestAt) * 60_000 else { return .notDue }
-        let day = Scorecard.dayText(today)
+        let day = today.description
         if try DigestQueries.queued(day: day, db: db) { return .done }
-        let window = TimeLimit(amount: 1, unit: .workingDays)
-        let forecast = try load(Inputs(policy: policy, calendar: calendar, at: now, window: window), asOfNow: true, db: db)
-        let until = DeadlineCalculator(calendar: calendar).windowEnd(from: now, within: window) ?? now
+        let until = DeadlineCalculator(calendar: calendar).windowEnd(from: now, within: digestWindow) ?? now
         let messages = try forecast.digests(day: day, until: until, threshold: threshold, topic: topic, deployment: deployment)
         return try DigestQueries.queue(day: day, computedAt: now, messages: messages, db: db) ? .queued(messages.count) : .done
     }
+
+    /// The digest's window, and the gauge's: to the end of the working day.
+    public static let digestWindow = TimeLimit(amount: 1, unit: .workingDays)
 }
 
-extension Scorecard {
-    /// `YYYY-MM-DD` of a local date.
-    static func dayText(_ d: LocalDate) -> String {
-        let c = d.civil
-        return String(format: "%04d-%02d-%02d", c.year, c.month, c.day)
-    }
-}

@@ -118,6 +118,7 @@ public struct Forecast: Encodable, Sendable {
     ) throws -> Forecast {
         let at = inputs.at
         try ScorecardQueries.prepareSession(db)
+        try ScorecardQueries.drain(db: db)  // the handlings as of every event applied so far
         let calculator = DeadlineCalculator(calendar: inputs.calendar)
         let rows = try ForecastQueries.handlings(
             from: at - Int64(inputs.historyDays) * LocalDate.dayMillis, until: at, db: db)

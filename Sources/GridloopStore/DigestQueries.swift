@@ -11,8 +11,8 @@ package enum DigestQueries {
     }
 
     /// In one transaction, under a lock of the day (two daemons at once queue one set): when the
-    /// day is recorded already, nothing (false); otherwise each of `messages` is queued in the
-    /// outbox and the day recorded with `computedAt` (epoch ms) (true).
+    /// day is recorded already, nothing (false); otherwise `messages` are queued in the outbox
+    /// (one COPY) and the day recorded with `computedAt` (epoch ms) (true).
     package static func queue(
         day: String, computedAt: Int64, messages all: [OutboxMessage], db: PostgresConnection
     ) throws -> Bool {
@@ -20,19 +20,7 @@ package enum DigestQueries {
             _ = try db.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", ["digest/\(day)"], context: "lock the digest day")
             if try queued(day: day, db: db) { return false }
-            for m in all {
-                try db.query(
-                    """
-                    INSERT INTO outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values)
-                    VALUES ($1, $2, convert_to($3, 'UTF8'), convert_to($4, 'UTF8'), $5::text[],
-                            ARRAY(SELECT convert_to(v, 'UTF8') FROM unnest($6::text[]) WITH ORDINALITY AS h(v, i) ORDER BY i))
-                    """,
-                    [
-                        m.id, m.topic, String(decoding: m.key ?? [], as: UTF8.self), String(decoding: m.value, as: UTF8.self),
-                        PostgresArray.text(m.headers.map(\.name)),
-                        PostgresArray.text(m.headers.map { String(decoding: $0.value ?? [], as: UTF8.self) }),
-                    ], context: "queue a unit digest")
-            }
+            try OutboxQueue.queue(all, connection: db, context: "queue the unit digests")
             try db.query(
                 """
                 INSERT INTO unit_digest_days (day, computed_at, digests)

@@ -2,18 +2,16 @@ import GridloopPostgres
 
 /// What the at-risk forecast reads (docs/FORECAST.md): the handlings of a stretch of history,
 /// with when each was signed, replied to and ended, and the clocks open at an instant. Instants
-/// are epoch milliseconds; `scorecard_handlings` is brought up to date first.
+/// are epoch milliseconds; the caller brings `scorecard_handlings` up to date first
+/// (`ScorecardQueries.drain`).
 package enum ForecastQueries {
-    private static func ms(_ column: String) -> String { "(extract(epoch FROM \(column)) * 1000)::bigint" }
-
     /// The handlings that began in [`from`, `until`): level, unit_code, category_code, source,
     /// urgency, began, signed, replied, ended (null when it has not happened).
     package static func handlings(from: Int64, until: Int64, db: PostgresConnection) throws -> PostgresRows {
-        try ScorecardQueries.drain(db: db)
-        return try db.query(
+        try db.query(
             """
             SELECT h.level, h.unit_code, coalesce(c.category_code, split_part(c.category_name, '/', 1)), c.source, c.urgency,
-                   \(ms("h.began_at")), \(ms("h.signed_at")), \(ms("h.replied_at")), \(ms("h.ended_at"))
+                   \(TimeSQL.millis("h.began_at")), \(TimeSQL.millis("h.signed_at")), \(TimeSQL.millis("h.replied_at")), \(TimeSQL.millis("h.ended_at"))
             FROM scorecard_handlings h JOIN cases c USING (case_id)
             WHERE h.began_at >= to_timestamp($1::bigint / 1000.0) AND h.began_at < to_timestamp($2::bigint / 1000.0)
             """, [String(from), String(until)], context: "forecast handlings")
@@ -22,11 +20,10 @@ package enum ForecastQueries {
     /// The handlings open at `at` (began at or before it, not ended by it): case_id, level,
     /// unit_code, category_code, source, urgency, began, signed, replied (as in `handlings`).
     package static func openAt(_ at: Int64, db: PostgresConnection) throws -> PostgresRows {
-        try ScorecardQueries.drain(db: db)
-        return try db.query(
+        try db.query(
             """
             SELECT h.case_id, h.level, h.unit_code, coalesce(c.category_code, split_part(c.category_name, '/', 1)), c.source, c.urgency,
-                   \(ms("h.began_at")), \(ms("h.signed_at")), \(ms("h.replied_at"))
+                   \(TimeSQL.millis("h.began_at")), \(TimeSQL.millis("h.signed_at")), \(TimeSQL.millis("h.replied_at"))
             FROM scorecard_handlings h JOIN cases c USING (case_id)
             WHERE h.began_at <= to_timestamp($1::bigint / 1000.0)
               AND (h.ended_at IS NULL OR h.ended_at > to_timestamp($1::bigint / 1000.0))
@@ -38,8 +35,7 @@ package enum ForecastQueries {
     /// The clocks open now, as the daemon keeps them: case_id, the clock (JSON), unit_code,
     /// category_code, source, urgency.
     package static func openClocks(db: PostgresConnection) throws -> PostgresRows {
-        try ScorecardQueries.drain(db: db)
-        return try db.query(
+        try db.query(
             """
             SELECT k.case_id, k.clock::text, c.unit_code, coalesce(c.category_code, split_part(c.category_name, '/', 1)), c.source, c.urgency
             FROM case_clocks k JOIN cases c USING (case_id)

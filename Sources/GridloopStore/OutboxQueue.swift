@@ -27,7 +27,16 @@ package enum OutboxQueue {
         COPY outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)
         """
 
-    /// Appends `m` (a dead letter) as one row of `copyIn`, its headers as they are.
+    /// Queues `messages` (reports, digests: what a command or a worker emits outside the intake's
+    /// batches) in one COPY, in the caller's transaction.
+    package static func queue(_ messages: [OutboxMessage], connection: PostgresConnection, context: String) throws {
+        guard !messages.isEmpty else { return }
+        var copy = CopyBinaryWriter(capacity: 4096)
+        for m in messages { write(m, to: &copy) }
+        try connection.copyIn(copyIn, data: copy.finished, context: context)
+    }
+
+    /// Appends `m` (a dead letter, a report, a digest) as one row of `copyIn`, its headers as they are.
     static func write(_ m: OutboxMessage, to copy: inout CopyBinaryWriter) {
         copy.text(m.id)
         copy.text(m.topic)

@@ -5,8 +5,6 @@ import GridloopPostgres
 /// every event applied to them in the order applied, and the decisions stored for them. Instants
 /// are epoch milliseconds. Three statements, each one pass.
 package enum ReplayQueries {
-    private static func ms(_ column: String) -> String { "(extract(epoch FROM \(column)) * 1000)::bigint" }
-
     private static let picked = """
         picked AS MATERIALIZED (
             SELECT case_id FROM case_events
@@ -24,8 +22,8 @@ package enum ReplayQueries {
             """
             WITH \(picked)
             SELECT c.case_id, c.source, c.order_no, c.unit_name, c.channel, c.appeal_type, c.category_code, c.category_name,
-                   c.urgency, \(ms("c.accept_time")), c.district_code, c.street_code, c.community_code, c.grid_code,
-                   c.platform_sign_hours, c.platform_handle_days, \(ms("c.platform_deadline")), c.repeat_of,
+                   c.urgency, \(TimeSQL.millis("c.accept_time")), c.district_code, c.street_code, c.community_code, c.grid_code,
+                   c.platform_sign_hours, c.platform_handle_days, \(TimeSQL.millis("c.platform_deadline")), c.repeat_of,
                    k.clock::jsonb ->> 'policyVersion', k.clock::jsonb ->> 'policyHistory'
             FROM cases c JOIN picked USING (case_id) LEFT JOIN case_clocks k USING (case_id)
             ORDER BY c.case_id
@@ -38,7 +36,7 @@ package enum ReplayQueries {
         try db.query(
             """
             WITH \(picked)
-            SELECT e.case_id, e.type, \(ms("e.event_time")), e.event_key, e.sequence, e.gap_before, e.level, e.unit_code,
+            SELECT e.case_id, e.type, \(TimeSQL.millis("e.event_time")), e.event_key, e.sequence, e.gap_before, e.level, e.unit_code,
                    e.result, e.days, e.satisfaction, e.topic, e.partition
             FROM case_events e JOIN picked USING (case_id)
             ORDER BY e.case_id, e.event_no
@@ -50,7 +48,7 @@ package enum ReplayQueries {
         try db.query(
             """
             WITH \(picked)
-            SELECT d.id, d.case_id, d.type, \(ms("d.decided_at"))
+            SELECT d.id, d.case_id, d.type, \(TimeSQL.millis("d.decided_at"))
             FROM sla_decisions d JOIN picked USING (case_id)
             ORDER BY d.case_id, d.decided_at, d.id
             """, [from, to], context: "replay: the period's stored decisions")

@@ -40,20 +40,12 @@ package enum ReportPublicationQueries {
                 revision = previous + 1
             }
             let m = try message(revision)
+            try OutboxQueue.queue([m], connection: db, context: "queue the report's revision")
             try db.query(
                 """
-                WITH queued AS (
-                    INSERT INTO outbox (id, topic, msg_key, payload, msg_header_names, msg_header_values)
-                    VALUES ($6, $7, convert_to($8, 'UTF8'), convert_to($9, 'UTF8'), $10::text[],
-                            ARRAY(SELECT convert_to(v, 'UTF8') FROM unnest($11::text[]) WITH ORDINALITY AS h(v, i) ORDER BY i)))
                 INSERT INTO report_publications (kind, period_from, period_to, level, revision, content_hash, event_id)
-                VALUES ($1, $2::date, $3::date, $4, $5::integer, $12, $6)
-                """,
-                [
-                    kind, from, to, level, String(revision), m.id, m.topic, String(decoding: m.key ?? [], as: UTF8.self),
-                    String(decoding: m.value, as: UTF8.self), PostgresArray.text(m.headers.map(\.name)),
-                    PostgresArray.text(m.headers.map { String(decoding: $0.value ?? [], as: UTF8.self) }), hash,
-                ], context: "queue the report's revision")
+                VALUES ($1, $2::date, $3::date, $4, $5::integer, $6, $7)
+                """, [kind, from, to, level, String(revision), hash, m.id], context: "record the report's revision")
             return .queued(revision: revision, eventId: m.id)
         }
     }

@@ -5,4 +5,7 @@ package enum TimeSQL {
 
     /// The select expression of `column` (or of any timestamp expression, such as `now()`).
     package static func t(_ column: String) -> String { format.replacingOccurrences(of: "%@", with: column) }
+
+    /// The select expression of a timestamp `column` as epoch milliseconds (bigint; null stays null).
+    package static func millis(_ column: String) -> String { "(extract(epoch FROM \(column)) * 1000)::bigint" }
 }

@@ -45,6 +45,14 @@ final class AtRiskGauge: Sendable {
         var failing = false
         var connection: PostgresConnection?
         var recordedVersion = ""
+        // The policy version in force, for the clocks that record it (`case show`, `whatif`).
+        func recordPolicyVersion(_ db: PostgresConnection) throws {
+            let policy = intake.keeper.policy
+            guard policy.version != recordedVersion, !policy.version.isEmpty else { return }
+            try PolicyVersionQueries.record(
+                version: policy.version, source: policy.file, document: policy.document, db: db)
+            recordedVersion = policy.version
+        }
         stop.sleep(millis: 3_000)  // after start-up's work
         while !stop.isSet {
             do {
@@ -52,20 +60,14 @@ final class AtRiskGauge: Sendable {
                     connection = try config.connectDatabase("gridloopd-forecast")
                 }
                 let db = connection!
+                try recordPolicyVersion(db)
                 let keeper = intake.keeper
-                // The policy version in force, for the clocks that record it (`case show`).
-                if keeper.policy.version != recordedVersion, !keeper.policy.version.isEmpty {
-                    try PolicyVersionQueries.record(
-                        version: keeper.policy.version, source: keeper.policy.file, document: keeper.policy.document,
-                        db: db)
-                    recordedVersion = keeper.policy.version
-                }
                 let inputs = Forecast.Inputs(
                     policy: keeper.policy, calendar: keeper.calculator.calendar,
-                    at: Int64(Date().timeIntervalSince1970 * 1000), window: TimeLimit(amount: 1, unit: .workingDays))
+                    at: Int64(Date().timeIntervalSince1970 * 1000), window: Forecast.digestWindow)
                 let forecast = try Forecast.load(inputs, asOfNow: true, db: db)
                 switch try Forecast.queueDigests(
-                    policy: keeper.policy, calendar: keeper.calculator.calendar, now: inputs.at,
+                    forecast, calendar: keeper.calculator.calendar, now: inputs.at,
                     digestAt: config.digestAt, threshold: config.digestThreshold, topic: config.topics.supervision,
                     deployment: config.deploymentName, db: db)
                 {
@@ -95,13 +97,7 @@ final class AtRiskGauge: Sendable {
             // Until the next round; a reload that changed the policy is recorded at once.
             for _ in 0..<intervalSeconds where !stop.isSet {
                 stop.sleep(millis: 1000)
-                let policy = intake.keeper.policy
-                guard policy.version != recordedVersion, !policy.version.isEmpty, let db = connection else { continue }
-                if (try? PolicyVersionQueries.record(
-                    version: policy.version, source: policy.file, document: policy.document, db: db)) != nil
-                {
-                    recordedVersion = policy.version
-                }
+                if let db = connection { try? recordPolicyVersion(db) }
             }
         }
     }
