@@ -21,6 +21,7 @@ check() {
   echo "    public static let policy = #\"\"\""
   check deploy/policy.yaml
   cat deploy/policy.yaml
+  echo  # the file's last newline: the string is the file, byte for byte (its version is its hash)
   echo "\"\"\"#"
   echo
   echo "    /// deploy/units.yaml"

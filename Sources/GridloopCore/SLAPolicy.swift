@@ -85,13 +85,8 @@ public struct SLAPolicy: Sendable, Hashable {
     /// from a file). Each clock records the version it started under.
     public var version: String = ""
 
-    /// The first 16 hex digits of the SHA-256 of a policy file's text, its trailing blank lines
-    /// and spaces left out (the built-in copy and `deploy/policy.yaml` have the same version).
-    public static func version(ofText text: String) -> String {
-        var t = Substring(text)
-        while let last = t.last, last == "\n" || last == " " || last == "\r" || last == "\t" { t = t.dropLast() }
-        return String(SHA256.hex(String(t) + "\n").prefix(16))
-    }
+    /// The first 16 hex digits of the SHA-256 of a policy file's text.
+    public static func version(ofText text: String) -> String { String(SHA256.hex(text).prefix(16)) }
     /// The file's text, kept with its version (`policy_versions`) so that a version can be read again.
     public var document: String = ""
     /// The file it was read from (or `(built-in) deploy/policy.yaml`).

@@ -126,6 +126,7 @@ public enum EmbeddedDefaults {
           minCases: 5
           # The red (红榜) and black (黑榜) lists name this many units of each level. Local choice.
           listSize: 3
+
         """#
 
     /// deploy/units.yaml
