@@ -48,17 +48,6 @@ extension Forecast {
         }
     }
 
-    struct DigestEnvelope: Encodable {
-        var specversion = "1.0"
-        var id: String
-        var source: String
-        var type = Forecast.digestType
-        var subject: String
-        var time: String
-        var datacontenttype = "application/json"
-        var data: DigestData
-    }
-
     /// One message per unit with at least one clock at or above `threshold`; `day` is
     /// `YYYY-MM-DD`, `until` the window's end (epoch ms).
     public func digests(day: String, until: Int64, threshold: Double, topic: String, deployment: String) throws
@@ -75,8 +64,8 @@ extension Forecast {
             }
             guard !atRisk.isEmpty else { continue }
             let id = "digest/\(day)/\(u.level)/\(u.unitCode)"
-            let event = DigestEnvelope(
-                id: id, source: "/gridloop/\(deployment)", subject: u.unitCode, time: time,
+            let event = CloudEventEnvelope(
+                id: id, source: "/gridloop/\(deployment)", type: Self.digestType, subject: u.unitCode, time: time,
                 data: DigestData(
                     date: day, level: u.level, unitCode: u.unitCode, unitName: u.unitName, asOf: at,
                     until: RFC3339.format(until), threshold: threshold, clocksDue: u.cases.count,

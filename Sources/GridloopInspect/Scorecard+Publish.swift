@@ -56,17 +56,6 @@ extension Scorecard {
         }
     }
 
-    struct Envelope: Encodable {
-        var specversion = "1.0"
-        var id: String
-        var source: String
-        var type = Scorecard.reportType
-        var subject: String
-        var time: String
-        var datacontenttype = "application/json"
-        var data: EventData
-    }
-
     /// The levels this scorecard has rows of, in level order.
     public var levels: [String] {
         let present = Set(units.map(\.level))
@@ -115,8 +104,8 @@ extension Scorecard {
                 kind: "scorecard", from: from, to: to, level: level, hash: hash,
                 message: { revision in
                     let id = "\(key)/r\(revision)"
-                    let event = Envelope(
-                        id: id, source: "/gridloop/\(deployment)", subject: key, time: Self.eventTime(asOf),
+                    let event = CloudEventEnvelope(
+                        id: id, source: "/gridloop/\(deployment)", type: Self.reportType, subject: key, time: Self.eventTime(asOf),
                         data: EventData(figures: figures, revision: revision, asOf: asOf))
                     return OutboxMessage(
                         id: id, topic: topic, key: Array(key.utf8), value: try Self.encoded(event),

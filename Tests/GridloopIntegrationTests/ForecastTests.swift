@@ -15,18 +15,10 @@ extension SLAIntegrationTests {
     /// command. The morning digest: none before its hour; after it, with two daemons back after
     /// being down at the hour, SLOW's digest once, and nothing again after a restart.
     func testForecastNamesTheSlowUnitsFreshCaseAsTheOneAtRisk() throws {
-        let policy = """
-            levels:
-              ESTATE:    {sign: 10m, handle: 600m}
-              COMMUNITY: {sign: 10m, handle: 600m}
-              STREET:    {sign: 10m, handle: 600m}
-              DISTRICT:  {sign: 10m, handle: 600m}
-            warningShare: 0.5
-            urge: {interval: 10m, cap: 1}
-            onReturn: STOP_CLOCKS_UNTIL_REDISPATCH
-            onUnsatisfiedCallback: ONE_LEVEL_UP
-            platformLimitTightens: false
-            """
+        // The ladder policy in minutes: sign within 10, handle within 600, urges every 10.
+        let policy = ladderPolicy.replacingOccurrences(of: "sign: 3s, handle: 600s", with: "sign: 10m, handle: 600m")
+            .replacingOccurrences(of: "urge: {interval: 2s, cap: 2}", with: "urge: {interval: 10m, cap: 1}")
+        XCTAssertFalse(policy.contains("3s") || policy.contains("2s"), "every limit in minutes")
         var (binDir, broker, database, env) = try setUpLadder("forecast", policy: policy)
         let now = Date(timeIntervalSince1970: floor(Date().timeIntervalSince1970))
         // Today is a working day whatever the date the test runs on (a calendar of this year with
