@@ -41,6 +41,13 @@ final class BatchCommitter: @unchecked Sendable {
     }
 
     /// How many jobs have run successfully, in order.
+    /// Jobs submitted so far (the number of the last one).
+    var submitted: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return submittedJobs
+    }
+
     var completed: Int {
         condition.lock()
         defer { condition.unlock() }

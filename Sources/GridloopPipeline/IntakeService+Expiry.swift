@@ -30,7 +30,7 @@ extension IntakeService {
         let ctx = try reader.context(caseIds: misses)
         let stored = config.slaEnabled ? try reader.clocks(caseIds: Set(ctx.states.keys)) : [:]
         for (id, state) in ctx.states {
-            cache[id] = CachedCase(state: state, keys: ctx.appliedKeys[id] ?? [], clock: stored[id])
+            cache[id] = CaseCache.Entry(state: state, keys: ctx.appliedKeys[id] ?? [], clock: stored[id])
         }
         var states: [String: CaseState] = [:]
         var clocks: [String: CaseClock] = [:]

@@ -45,8 +45,8 @@ public final class IntakeService: @unchecked Sendable {
     var eventTime: [TopicPartition: Int64] = [:]
     /// Write-through cache of the cases of the partitions this instance holds, with the 12345
     /// message ids applied to each. Valid because only the holder of a partition writes its
-    /// cases; emptied at every rebalance and reconnection.
-    var cache: [String: CachedCase] = [:]
+    /// cases; emptied at every rebalance and reconnection; bounded by `intake.cacheMemory`.
+    var cache = CaseCache(budget: 0)
     /// A superset of the cases with stored held events on the partitions held.
     var heldCases: Set<String> = []
     /// Per batch submitted and perhaps not committed yet (its committer job number), the held
@@ -59,7 +59,6 @@ public final class IntakeService: @unchecked Sendable {
     /// Per page of due clocks fired and perhaps not committed yet, the cases it fired that are
     /// not cached: they are read from the database only once it has committed.
     var firedUncached: [(job: Int, cases: Set<String>)] = []
-    private let cacheLimit = 250_000
     /// Offsets of batches the database refused for their data, per partition: read again, they
     /// are committed in isolation (`isolate`). Kept across sessions; forgotten once passed.
     private var suspects: [TopicPartition: Range<Int64>] = [:]
@@ -78,12 +77,6 @@ public final class IntakeService: @unchecked Sendable {
     /// When the intake last asked whether the gaps of `gapStopped` were acknowledged (monotonic ns).
     var lastGapCheck: UInt64 = 0
 
-    struct CachedCase {
-        var state: CaseState
-        var keys: Set<String>
-        /// The case's SLA clocks (nil: never assigned).
-        var clock: CaseClock?
-    }
     private var errors = RepeatedErrorLog()
 
     /// - Parameter onCommit: called after every committed batch that wrote outbox rows (wakes the relay).
@@ -93,6 +86,7 @@ public final class IntakeService: @unchecked Sendable {
         onCommit: @escaping @Sendable () -> Void = {}
     ) {
         self.config = config
+        self.cache = CaseCache(budget: config.cacheMemoryBytes)
         self.keeperBox = Mutex(keeper)
         self.health = health
         self.logger = logger
@@ -190,7 +184,7 @@ public final class IntakeService: @unchecked Sendable {
         self.committer = committer
         positions = [:]
         eventTime = [:]
-        cache = [:]
+        cache.removeAll()
         heldCases = []
         heldInFlight = []
         lastFireJob = 0
@@ -279,6 +273,8 @@ public final class IntakeService: @unchecked Sendable {
             lastBrokerProbe = now
             if (try? consumer.watermarks(tp, timeout: .milliseconds(500))) != nil { brokersOK = true }
         }
+        Gauge(label: Metric.cacheCases).record(cache.count)
+        Gauge(label: Metric.cacheBytes).record(cache.bytes)
         let assigned = positions.count
         health.update {
             $0.intakeBeat = now
@@ -364,16 +360,15 @@ public final class IntakeService: @unchecked Sendable {
 
     /// Brings the cache up to what a plan writes (before its commit: a failed commit ends the session).
     func remember(_ planner: IntakePlanner, clocks: ClockChanges = ClockChanges()) throws {
-        if cache.count > cacheLimit {
-            try committer?.drain()  // misses are read from the database: let it catch up first
-            cache = [:]
-        }
+        guard let committer else { throw IntakeNotConnected() }
+        // What changes now is the job about to be submitted (only this thread submits).
+        cache.job = committer.submitted + 1
         for id in planner.changedCases {
             guard let state = planner.states[id] else { continue }
             if cache[id] != nil {
                 cache[id]!.state = state
             } else {
-                cache[id] = CachedCase(state: state, keys: [])
+                cache[id] = CaseCache.Entry(state: state, keys: [])
             }
         }
         for a in planner.applied where a.event.source == .hotline12345 {
@@ -381,6 +376,19 @@ public final class IntakeService: @unchecked Sendable {
         }
         for h in planner.newlyHeld { heldCases.insert(h.event.caseId) }
         for (id, clock) in clocks.clocks { cache[id]?.clock = clock }
+        // Closed and withdrawn cases leave once committed; past the budget, the open ones too,
+        // after the commit thread has caught up (misses are read from the database).
+        cache.evictFinished(committedUpTo: committer.completed)
+        if cache.isOverBudget {
+            try committer.drain()
+            cache.evictFinished(committedUpTo: committer.completed)
+            if cache.isOverBudget {
+                logger.notice(
+                    "intake cache over its budget: open cases dropped",
+                    metadata: ["cases": "\(cache.count)", "estimated_bytes": "\(cache.bytes)", "budget": "\(cache.budget)"])
+                cache.shrink()
+            }
+        }
     }
 
     func record(_ planner: IntakePlanner, messages: Int) {
@@ -421,7 +429,7 @@ public final class IntakeService: @unchecked Sendable {
             for: partitions.map {
                 PartitionOffset(topic: $0.topic, partition: $0.partition, offset: -2)
             })
-        cache = [:]
+        cache.removeAll()
         heldCases = try store.heldCaseIds(partitions: stored)
         var start: [TopicPartition: Int64] = [:]
         for s in stored {
@@ -461,7 +469,7 @@ public final class IntakeService: @unchecked Sendable {
         }
         let assigned = positions.count
         health.update { $0.assignedPartitions = assigned }
-        cache = [:]
+        cache.removeAll()
         logger.info("partitions revoked", metadata: ["count": "\(partitions.count)"])
     }
 

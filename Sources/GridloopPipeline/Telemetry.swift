@@ -16,6 +16,8 @@ public enum Metric {
     public static let intakeGapMessages = "gridloop_intake_gap_messages_total"  // topic, partition: deleted unread
     public static let batchMessages = "gridloop_batch_messages"  // histogram
     public static let batchSeconds = "gridloop_batch_duration_seconds"  // histogram: poll to commit
+    public static let cacheCases = "gridloop_intake_cache_cases"
+    public static let cacheBytes = "gridloop_intake_cache_bytes"  // estimated
     public static let openCases = "gridloop_open_cases"  // level
     public static let timersDue = "gridloop_timers_due"  // due, not yet fired
     public static let timersFired = "gridloop_timers_fired_total"  // kind

@@ -123,6 +123,17 @@ extension GridloopConfig {
             compared: { $0.batchMaxMessages }, show: { "\($0.batchMaxMessages)" },
             parse: { config, input in config.batchMaxMessages = try input.positive(max: 100_000) }),
         ConfigKey(
+            "intake.cacheMemory", "GRIDLOOP_CACHE_MEMORY", .restart,
+            "memory for the intake's cache of open cases, estimated (16MB to 16GB; closed cases leave it once committed)",
+            compared: { $0.cacheMemoryBytes }, show: { GridloopConfig.size(bytes: $0.cacheMemoryBytes) },
+            parse: { config, input in
+                let value = try input.scalar().trimmingCharacters(in: .whitespaces)
+                guard let bytes = GridloopConfig.bytes(value), bytes >= 16 << 20, bytes <= 16 << 30 else {
+                    throw input.fail("expected a size from 16MB to 16GB such as 64MB or 1GB, got '\(value)'")
+                }
+                config.cacheMemoryBytes = bytes
+            }),
+        ConfigKey(
             "intake.batchMaxWait", nil, .restart, "how long a batch waits to fill (1ms to 60s)",
             compared: { $0.batchMaxWaitMillis }, show: { GridloopConfig.duration(millis: $0.batchMaxWaitMillis) },
             parse: { config, input in
@@ -235,6 +246,22 @@ extension GridloopConfig {
     }
 
     /// `30000` → `30s`: the largest unit that divides the duration, as `milliseconds` reads it.
+    /// `64MB`, `1GB`, `512KB` (powers of 1024) in bytes; nil if not such a size.
+    static func bytes(_ text: String) -> Int? {
+        for (suffix, factor) in [("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30)] where text.hasSuffix(suffix) {
+            guard let n = Int(text.dropLast(2)), n > 0, n <= Int.max / factor else { return nil }
+            return n * factor
+        }
+        return nil
+    }
+
+    static func size(bytes: Int) -> String {
+        for (suffix, factor) in [("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)] where bytes % factor == 0 {
+            return "\(bytes / factor)\(suffix)"
+        }
+        return "\(bytes)"
+    }
+
     static func duration(millis: Int) -> String {
         for (suffix, factor) in [("h", 3_600_000), ("m", 60_000), ("s", 1000)] where millis > 0 && millis % factor == 0 {
             return "\(millis / factor)\(suffix)"

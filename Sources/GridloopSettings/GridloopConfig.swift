@@ -27,6 +27,8 @@ public struct GridloopConfig: Sendable, Equatable {
     public var databaseURL = "postgresql:///gridloop"
     /// Largest batch: messages applied in one transaction.
     public var batchMaxMessages = 5000
+    /// `intake.cacheMemory`: estimated memory for the intake's cache of open cases, in bytes.
+    public var cacheMemoryBytes = 64 << 20
     /// Longest a batch waits to fill before it is applied, in milliseconds.
     public var batchMaxWaitMillis = 50
     /// How long an event that cannot be applied yet (no DISPATCH, 12319 gap) is held, in seconds.

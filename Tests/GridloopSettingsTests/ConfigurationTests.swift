@@ -113,6 +113,8 @@ final class ConfigurationTests: XCTestCase {
         let config = try GridloopConfig.load(file: nil, environment: [:])
         XCTAssertEqual(config.digestAt, 8 * 60 + 30, "the morning digest at 08:30")
         XCTAssertEqual(config.digestThreshold, 0.5)
+        XCTAssertEqual(config.cacheMemoryBytes, 64 << 20, "the intake cache's budget: 64MB")
+        XCTAssertEqual(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_CACHE_MEMORY": "1GB"]).cacheMemoryBytes, 1 << 30)
         XCTAssertEqual(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_FORECAST_DIGEST_AT": "07:45"]).digestAt, 465)
         XCTAssertEqual(config.topics.intake12345, "hotline.12345.workorders")
         XCTAssertEqual(config.topics.intake12319, "hotline.12319.cases")
@@ -123,6 +125,8 @@ final class ConfigurationTests: XCTestCase {
             ("kafka:\n  brokers: a:1\n  bogus: 1\n", 3, "kafka.bogus", "unknown key"),
             ("intake:\n  holdWait: soon\n", 2, "intake.holdWait", "expected a duration"),
             ("intake:\n  batchMaxMessages: -5\n", 2, "intake.batchMaxMessages", "whole number"),
+            ("intake:\n  cacheMemory: 8MB\n", 2, "intake.cacheMemory", "16MB to 16GB"),
+            ("intake:\n  cacheMemory: lots\n", 2, "intake.cacheMemory", "such as 64MB"),
             ("nonsense:\n  x: 1\n", 1, "nonsense", "unknown section"),
             ("kafka: [1, 2\n", nil, "(syntax)", "not valid YAML"),
             ("log:\n  level: loud\n", 2, "log.level", "expected one of"),

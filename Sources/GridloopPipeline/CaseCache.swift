@@ -1,0 +1,99 @@
+import GridloopCore
+
+// Threading: owned by the intake thread (IntakeService), never shared.
+
+/// The intake's write-through cache of cases, bounded by an estimate of the memory it holds.
+///
+/// A case that is closed or withdrawn leaves the cache as soon as the commit job that last
+/// changed it has committed (a later event of it reads the stored case, which is then current).
+/// When the open cases alone pass the budget, the caller drains the commit thread and
+/// `shrink()` drops entries until a quarter of the budget is free.
+///
+/// The estimate (`entryBytes`) is not a measurement of each entry: it is a constant per case
+/// plus a little per 12345 message id kept, set from the RSS growth measured per cached case
+/// (about 2.2 KB; issue 19). The soak run (`scripts/soak.sh`) shows the RSS it leads to.
+struct CaseCache {
+    struct Entry {
+        var state: CaseState
+        /// The 12345 message ids applied to the case (duplicates are recognised by them).
+        var keys: Set<String>
+        /// The case's SLA clocks (nil: never assigned).
+        var clock: CaseClock?
+    }
+
+    /// Bytes of a cached case, estimated.
+    static func entryBytes(_ e: Entry) -> Int { 2048 + 64 * e.keys.count }
+
+    let budget: Int
+    private var entries: [String: Entry] = [:]
+    private(set) var bytes = 0
+    /// Finished cases, with the commit job that last changed them, oldest job first.
+    private var finished: [(job: Int, id: String)] = []
+    private var finishedHead = 0
+    /// The commit job of the latest change of each finished case still cached.
+    private var finishedJob: [String: Int] = [:]
+    /// The commit job that the changes made now belong to (the job about to be submitted; 0
+    /// for what was read from the database, which is committed already).
+    var job = 0
+
+    init(budget: Int) { self.budget = budget }
+
+    var count: Int { entries.count }
+    var isOverBudget: Bool { bytes > budget }
+
+    subscript(id: String) -> Entry? {
+        get { entries[id] }
+        _modify {
+            let before = entries[id].map(Self.entryBytes) ?? 0
+            yield &entries[id]
+            let entry = entries[id]
+            bytes += (entry.map(Self.entryBytes) ?? 0) - before
+            if let entry, entry.state.status == .closed || entry.state.status == .withdrawn {
+                if finishedJob[id] != job {
+                    finishedJob[id] = job
+                    finished.append((job, id))
+                }
+            } else if finishedJob[id] != nil {
+                finishedJob[id] = nil  // its queue entry is skipped when reached
+            }
+        }
+    }
+
+    /// Drops the finished cases whose last change is committed (`completed`: the last job done).
+    mutating func evictFinished(committedUpTo completed: Int) {
+        while finishedHead < finished.count, finished[finishedHead].job <= completed {
+            let (job, id) = finished[finishedHead]
+            finishedHead += 1
+            // Still finished, and not changed again by a job in flight since.
+            if finishedJob[id] == job {
+                finishedJob[id] = nil
+                if let e = entries.removeValue(forKey: id) { bytes -= Self.entryBytes(e) }
+            }
+        }
+        if finishedHead > 4096, finishedHead * 2 > finished.count {
+            finished.removeFirst(finishedHead)
+            finishedHead = 0
+        }
+    }
+
+    /// Drops entries (in no particular order) until three quarters of the budget are used at
+    /// most. Only when nothing is in flight: a case dropped is read from the database next.
+    mutating func shrink() {
+        let target = budget / 4 * 3
+        var dropped: [String] = []
+        var left = bytes
+        for (id, e) in entries where left > target {
+            left -= Self.entryBytes(e)
+            dropped.append(id)
+        }
+        for id in dropped { self[id] = nil }
+    }
+
+    mutating func removeAll() {
+        entries = [:]
+        bytes = 0
+        finished = []
+        finishedHead = 0
+        finishedJob = [:]
+    }
+}
