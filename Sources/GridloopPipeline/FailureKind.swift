@@ -7,7 +7,7 @@ import GridloopStore
 /// wait its backoff, what `/readyz` reports) instead of testing error types one by one.
 enum FailureKind {
     /// The configuration or the schema does not fit this binary (`ConfigError`, a schema not
-    /// migrated, `MigrationChecksumError`): retrying helps once a person has acted.
+    /// migrated, `MigrationChecksumError`, `SchemaTooNewError`): retrying helps once a person has acted.
     case configuration
     /// PostgreSQL failed or could not be reached (`PostgresError`).
     case database
@@ -29,7 +29,7 @@ enum FailureKind {
         case is PostgresError: self = .database
         case is KafkaError: self = .broker
         case is OffsetFenceError: self = .fenced
-        case is ConfigError, is MigrationChecksumError: self = .configuration
+        case is ConfigError, is MigrationChecksumError, is SchemaTooNewError: self = .configuration
         default: self = .invariant
         }
     }

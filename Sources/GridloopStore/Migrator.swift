@@ -13,8 +13,10 @@ public enum Migrator {
 
     /// Applies the migrations not applied yet; returns the names of those it applied. Throws
     /// `MigrationChecksumError`, before applying anything, when an applied one has changed.
+    /// - Parameter appliedBy: the release version recorded with each migration applied (a binary
+    ///   refused for a too-new schema is told which version to install).
     @discardableResult
-    public static func migrate(_ connection: PostgresConnection) throws -> [String] {
+    public static func migrate(_ connection: PostgresConnection, appliedBy: String? = nil) throws -> [String] {
         // A session lock rather than a transaction's: it has to cover the bookkeeping table's
         // creation and every migration's own transaction. It goes with the session if we die.
         try connection.query("SELECT pg_advisory_lock(\(lockKey))", context: "take the migration lock")
@@ -32,9 +34,16 @@ public enum Migrator {
         try connection.execute(
             "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text",
             context: "add schema_migrations.checksum")
+        // Expand-then-contract bookkeeping (added by 0.19.0; older binaries ignore the columns).
+        try connection.execute(
+            """
+            ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS oldest_binary_schema integer,
+                ADD COLUMN IF NOT EXISTS applied_by text
+            """, context: "add schema_migrations.oldest_binary_schema")
 
         let recorded = try appliedChecksums(connection)
         try verify(recorded)
+        try requireCompatible(connection)
         // Rows applied before checksums were recorded: record the embedded SQL's. Whether the file
         // changed between then and now cannot be known any more; from here on it is checked.
         for m in Migrations.all {
@@ -49,8 +58,12 @@ public enum Migrator {
             try connection.transaction {
                 try connection.execute(m.sql, context: "migration \(m.name)")
                 try connection.query(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    [String(m.version), m.name, checksum(m.sql)], context: "record migration \(m.name)")
+                    """
+                    INSERT INTO schema_migrations (version, name, checksum, oldest_binary_schema, applied_by)
+                    VALUES ($1, $2, $3, $4, $5)
+                    """,
+                    [String(m.version), m.name, checksum(m.sql), oldestBinarySchema(m.sql).map(String.init), appliedBy],
+                    context: "record migration \(m.name)")
             }
             applied.append(m.name)
         }
@@ -59,10 +72,41 @@ public enum Migrator {
 
     /// True when every migration this binary knows has been applied. Throws
     /// `MigrationChecksumError` when one was applied from other SQL than this binary carries.
+    /// Throws `SchemaTooNewError` when a newer gridloopd contracted the schema past what this
+    /// one runs with. A schema with migrations this binary does not carry is otherwise fine: they
+    /// only expanded it (the previous version keeps running during a rolling upgrade).
     public static func isCurrent(_ connection: PostgresConnection) throws -> Bool {
         let recorded = try appliedChecksums(connection)
         try verify(recorded)
+        try requireCompatible(connection)
         return Migrations.all.allSatisfy { recorded[$0.version] != nil }
+    }
+
+    /// The highest migration this binary carries: its schema.
+    public static var latest: Int { Migrations.all.last?.version ?? 0 }
+
+    /// What a contract migration declares in a line `-- oldest-binary-schema: N`: only binaries
+    /// carrying migration N or later run once it is applied. Nil for an expand migration.
+    public static func oldestBinarySchema(_ sql: String) -> Int? {
+        for line in sql.split(separator: "\n") where line.hasPrefix("-- oldest-binary-schema:") {
+            return Int(line.dropFirst("-- oldest-binary-schema:".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+
+    /// Throws `SchemaTooNewError` for the applied migration with the highest requirement, if this
+    /// binary does not meet it. Read through `to_jsonb`: the columns may not exist yet.
+    static func requireCompatible(_ connection: PostgresConnection) throws {
+        let rows = try connection.query(
+            """
+            SELECT name, (to_jsonb(m) ->> 'oldest_binary_schema')::integer AS needs, to_jsonb(m) ->> 'applied_by'
+              FROM schema_migrations m
+             WHERE (to_jsonb(m) ->> 'oldest_binary_schema') IS NOT NULL
+             ORDER BY needs DESC, version DESC LIMIT 1
+            """, context: "read schema_migrations requirements")
+        guard rows.count > 0, let needs = rows.int(0, 1), needs > latest else { return }
+        throw SchemaTooNewError(
+            migration: rows.string(0, 0) ?? "?", appliedBy: rows.string(0, 2), requiredSchema: needs, knownSchema: latest)
     }
 
     /// The checksum recorded for a migration: the SHA-256 of its file in `schemas/migrations`, so

@@ -13,6 +13,7 @@ struct Gridloopd: ParsableCommand {
             Consumes the hotline intake topics into PostgreSQL effectively once. Configuration comes \
             from --config (YAML) with GRIDLOOP_* environment variables on top; see the README.
             """,
+        version: gridloopVersion,
         subcommands: [
             Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self, GapsCommand.self,
             StatusCommand.self, ReportCommand.self, UnitsCommand.self, ForecastCommand.self, WhatIfCommand.self,
@@ -54,7 +55,7 @@ struct Migrate: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let connection = try PostgresConnectionFactory.connect(config)
-        let applied = try Migrator.migrate(connection)
+        let applied = try Migrator.migrate(connection, appliedBy: gridloopVersion)
         print(applied.isEmpty ? "schema is up to date" : "applied: \(applied.joined(separator: ", "))")
     }
 }

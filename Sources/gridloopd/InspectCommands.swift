@@ -321,6 +321,8 @@ extension PostgresConnectionFactory {
             current = try Migrator.isCurrent(db)
         } catch let error as MigrationChecksumError {
             throw CommandFailure(message: "\(error)")
+        } catch let error as SchemaTooNewError {
+            throw CommandFailure(message: "\(error)")
         } catch {
             current = false
         }

@@ -124,6 +124,60 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(try Migrator.isCurrent(db))
     }
 
+    /// Expand-then-contract: a migration this binary does not carry that only expanded the schema
+    /// leaves it running (the previous version during a rolling upgrade); one that declares
+    /// `-- oldest-binary-schema: N` beyond this binary is refused by `migrate`, the commands and
+    /// the daemon, naming the migration and the version to install.
+    func testASchemaContractedByANewerVersionIsRefusedWithTheVersionNeeded() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let database = try TestEnvironment.createDatabase("migrate_too_new")
+        let first = try gridloopd(["migrate"], database: database)
+        first.process.waitUntilExit()
+        XCTAssertEqual(first.process.terminationStatus, 0, first.log)
+        let db = try PostgresConnection(database)
+        let version = try ChildProcess(binDir + "/gridloopd", ["--version"], environment: [:], label: "version")
+        version.process.waitUntilExit()
+        let recorded = try db.query("SELECT DISTINCT applied_by FROM schema_migrations")
+        XCTAssertEqual(recorded.count, 1)
+        XCTAssertEqual(recorded.string(0, 0), version.log.trimmingCharacters(in: .whitespacesAndNewlines), "who migrated it")
+
+        let next = Migrator.latest + 1
+        try db.execute(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_by) VALUES (\(next), '\(next)_expand', 'x', '9.8.0')")
+        XCTAssertTrue(try Migrator.isCurrent(db), "an expand migration of a newer version: this one runs on")
+        try db.execute(
+            """
+            INSERT INTO schema_migrations (version, name, checksum, oldest_binary_schema, applied_by)
+            VALUES (\(next + 1), '\(next + 1)_contract', 'x', \(next), '9.9.0')
+            """)
+        XCTAssertThrowsError(try Migrator.isCurrent(db)) { error in
+            XCTAssertEqual((error as? SchemaTooNewError)?.requiredSchema, next, "\(error)")
+        }
+        let words = ["migration \(next + 1)_contract", "gridloopd 9.9.0", "carries migrations up to \(String(format: "%03d", Migrator.latest))"]
+        for args in [["migrate"], ["case", "show", "12345:HF1"]] {
+            let run = try gridloopd(args, database: database)
+            run.process.waitUntilExit()
+            XCTAssertNotEqual(run.process.terminationStatus, 0, run.log)
+            for w in words { XCTAssertTrue(run.log.contains(w), "\(args): '\(w)' missing from: \(run.log)") }
+        }
+        let broker = try TestBroker(binDir: binDir, topics: TestBroker.gridloopTopics)
+        let daemon = try ChildProcess(
+            binDir + "/gridloopd", ["run"], environment: DaemonHarness.environment(broker: broker, database: database),
+            label: "too-new")
+        let port = try DaemonHarness.httpPort(daemon)
+        try eventually("/readyz says which version is needed") {
+            guard let r = httpGet(port: port, "/readyz") else { return false }
+            return r.status == 503 && r.body.contains("gridloopd 9.9.0")
+        }
+        XCTAssertEqual(daemon.terminate(), 0)
+    }
+
+    func testTheContractDeclarationIsReadFromTheMigration() {
+        XCTAssertEqual(Migrator.oldestBinarySchema("-- Drops x.\n-- oldest-binary-schema: 17\nALTER TABLE t DROP COLUMN x;"), 17)
+        XCTAssertNil(Migrator.oldestBinarySchema("ALTER TABLE t ADD COLUMN x text;"))
+        XCTAssertTrue(Migrations.all.allSatisfy { Migrator.oldestBinarySchema($0.sql) == nil }, "no contract migration yet")
+    }
+
     /// The daemon on a schema with a changed migration keeps running, consumes nothing, and
     /// says why in its log and in `/readyz`.
     func testTheDaemonRefusesAChangedMigrationAndSaysWhyInReadyz() throws {
