@@ -7,7 +7,7 @@
 # due-to-published. Writes soak.csv and soak.html to OUT_DIR and fails if a series rises after
 # the warm-up beyond its tolerance (scripts/soak.py; docs/OPERATIONS.md, "Soak run").
 #   scripts/soak.sh DURATION [OUT_DIR]     # DURATION: 10m, 2h, 900 (seconds)
-#   SOAK_RATE=20 SOAK_WARMUP=600 SOAK_SEED=1 scripts/soak.sh 2h /tmp/soak
+#   SOAK_RATE=20 SOAK_DAY=30 SOAK_WARMUP=600 SOAK_SEED=1 scripts/soak.sh 2h /tmp/soak
 . "$(dirname "$0")/lib.sh"
 
 case "${1:-}" in
@@ -33,9 +33,10 @@ bin=$GRIDLOOP_RUN_DIR/bin
 extra_pids=()
 cleanup() {
   local rc=$?
-  for p in "${extra_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -n "${PID_B:-}" ] && kill "$PID_B" 2>/dev/null || true
+  # Every child, the instances included: a bare `wait` on one left running never returns.
+  for p in "${extra_pids[@]}" ${PID_B:-} ${DAEMON_PID:-}; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  DAEMON_PID=
   cp "$GRIDLOOP_RUN_DIR"/daemon-*.log "$out/" 2>/dev/null || true
   (exit $rc); stop_all
 }
@@ -63,7 +64,7 @@ kcat -P -b "$GRIDLOOP_KAFKA_BROKERS" -t hotline.12345.workorders -K $'\t' -z non
 extra_pids+=($!)
 kcat -P -b "$GRIDLOOP_KAFKA_BROKERS" -t hotline.12319.cases -K $'\t' -z none <"$GRIDLOOP_RUN_DIR/feed.12319" &
 extra_pids+=($!)
-python3 "$GRIDLOOP_ROOT/scripts/soak_feed.py" --rate "$rate" --seconds "$seconds" --seed "${SOAK_SEED:-1}" \
+python3 "$GRIDLOOP_ROOT/scripts/soak_feed.py" --rate "$rate" --seconds "$seconds" --seed "${SOAK_SEED:-1}" --day "${SOAK_DAY:-30}" \
   --out12345 "$GRIDLOOP_RUN_DIR/feed.12345" --out12319 "$GRIDLOOP_RUN_DIR/feed.12319" 2>"$out/feed.log" &
 extra_pids+=($!)
 
@@ -80,5 +81,6 @@ psql -q "$GRIDLOOP_DATABASE_URL" -c "
   SELECT (SELECT count(*) FROM cases) AS cases, (SELECT count(*) FROM case_events) AS events,
          (SELECT count(*) FROM sla_decisions) AS decisions, (SELECT count(*) FROM dead_letters) AS dead_letters,
          (SELECT count(*) FROM outbox) AS outbox_unsent"
+psql -q "$GRIDLOOP_DATABASE_URL" -c "SELECT status, count(*) AS open_cases FROM cases WHERE status NOT IN ('CLOSED', 'WITHDRAWN') GROUP BY 1 ORDER BY 2 DESC"
 grep -hE '"level":"(error|critical)"|level=(error|critical)| error | critical ' "$GRIDLOOP_RUN_DIR"/daemon-*.log | head -5 || true
 python3 "$GRIDLOOP_ROOT/scripts/soak.py" report --csv "$out/soak.csv" --html "$out/soak.html" --warmup "$warmup"

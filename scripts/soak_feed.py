@@ -23,6 +23,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_feed as g  # noqa: E402
 
 
+def finish(rng, events):
+    """gen_feed's lives, made to end: the feed is for a few days, a soak for hours, and a case
+    left open forever would grow the set of open cases without bound (no hotline keeps one open
+    forever). An order nobody answers is answered by the district unit after the ladder (4 to 6
+    days); an unreachable or unsatisfied callback not followed by a reopen is called again a day
+    later, satisfied."""
+    t, kind, extra = events[-1]
+    if kind == "DISPATCH":
+        t = rng.randint(4 * 86400, 6 * 86400)
+        return events + [(t, "SIGN", {}), (t + 3600, "REPLY", {"result": "RESOLVED"}),
+                         (t + 86400, "VISIT", {"satisfaction": "SATISFIED"})]
+    if kind == "VISIT" and extra["satisfaction"] in ("UNSATISFIED", "UNREACHABLE"):
+        return events + [(t + 86400, "VISIT", {"satisfaction": "SATISFIED"})]
+    if kind == "REPLY":  # a reopened order's second reply
+        return events + [(t + 86400, "VISIT", {"satisfaction": "SATISFIED"})]
+    return events
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rate", type=float, default=20, help="orders a second, both platforms together")
@@ -63,7 +81,7 @@ def main():
             accept = dt.datetime.fromtimestamp(now, g.CST).replace(microsecond=0)
             o = g.make_order(rng, i, accept)
             o["accept"] = accept  # make_order spreads accept times over 3 days; live: now
-            events = g.life(rng, o)
+            events = finish(rng, g.life(rng, o))
             if platform == "12319":
                 events = [e for e in events if e[1] != "EXTEND_APPLY"]
             for n, (off, kind, extra) in enumerate(events, 1):
