@@ -9,6 +9,10 @@ import GridloopCore
 /// When the open cases alone pass the budget, the caller drains the commit thread and
 /// `shrink()` drops entries until a quarter of the budget is free.
 ///
+/// A case not changed for `idleSeconds` (10 minutes) leaves too, once that change is committed:
+/// the cache serves the cases whose events come close together, and a case waiting for days
+/// for its next event (or forever, for one whose callback was lost) need not hold memory.
+///
 /// The estimate (`entryBytes`) is not a measurement of each entry: it is a constant per case
 /// plus a little per 12345 message id kept, set from the RSS growth measured per cached case
 /// (about 2.2 KB; issue 19). The soak run (`scripts/soak.sh`) shows the RSS it leads to.
@@ -19,7 +23,12 @@ struct CaseCache {
         var keys: Set<String>
         /// The case's SLA clocks (nil: never assigned).
         var clock: CaseClock?
+        /// The commit job of its last change, and when that was (`CaseCache.tick`).
+        var lastJob = 0
+        var changedAt: UInt64 = 0
     }
+
+    static let idleSeconds: UInt64 = 600
 
     /// Bytes of a cached case, estimated.
     static func entryBytes(_ e: Entry) -> Int { 2048 + 64 * e.keys.count }
@@ -35,6 +44,8 @@ struct CaseCache {
     /// The commit job that the changes made now belong to (the job about to be submitted; 0
     /// for what was read from the database, which is committed already).
     var job = 0
+    /// Seconds on the intake's monotonic clock, set by the intake as it runs.
+    var tick: UInt64 = 0
 
     init(budget: Int) { self.budget = budget }
 
@@ -46,6 +57,10 @@ struct CaseCache {
         _modify {
             let before = entries[id].map(Self.entryBytes) ?? 0
             yield &entries[id]
+            if entries[id] != nil {
+                entries[id]!.lastJob = job
+                entries[id]!.changedAt = tick
+            }
             let entry = entries[id]
             bytes += (entry.map(Self.entryBytes) ?? 0) - before
             if let entry, entry.state.status == .closed || entry.state.status == .withdrawn {
@@ -74,6 +89,15 @@ struct CaseCache {
             finished.removeFirst(finishedHead)
             finishedHead = 0
         }
+    }
+
+    /// Drops the cases not changed for `idleSeconds` whose last change is committed.
+    mutating func evictIdle(committedUpTo completed: Int) {
+        guard tick > Self.idleSeconds else { return }
+        let before = tick - Self.idleSeconds
+        var idle: [String] = []
+        for (id, e) in entries where e.changedAt < before && e.lastJob <= completed { idle.append(id) }
+        for id in idle { self[id] = nil }
     }
 
     /// Drops entries (in no particular order) until three quarters of the budget are used at

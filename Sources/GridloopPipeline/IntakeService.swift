@@ -31,6 +31,7 @@ public final class IntakeService: @unchecked Sendable {
     /// When this instance last joined the group or gave partitions up (monotonic ns).
     private var groupWaitStart: UInt64 = 0
     private var lastBrokerProbe: UInt64 = 0
+    private var lastIdleSweep: UInt64 = 0
     let onCommit: @Sendable () -> Void
 
     /// Reads (cases not cached, offsets at assignment) on the intake thread's own connection.
@@ -272,6 +273,11 @@ public final class IntakeService: @unchecked Sendable {
         if !brokersOK, now - lastBrokerProbe > 2_000_000_000, let tp = positions.keys.first {
             lastBrokerProbe = now
             if (try? consumer.watermarks(tp, timeout: .milliseconds(500))) != nil { brokersOK = true }
+        }
+        cache.tick = now / 1_000_000_000
+        if now - lastIdleSweep > 60_000_000_000, let committer {
+            lastIdleSweep = now
+            cache.evictIdle(committedUpTo: committer.completed)
         }
         Gauge(label: Metric.cacheCases).record(cache.count)
         Gauge(label: Metric.cacheBytes).record(cache.bytes)

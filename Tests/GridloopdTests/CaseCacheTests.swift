@@ -46,6 +46,26 @@ final class CaseCacheTests: XCTestCase {
         XCTAssertNotNil(cache["a"], "open again: it stays")
     }
 
+    func testAnOpenCaseIdleForTenMinutesLeavesOnceCommitted() {
+        var cache = CaseCache(budget: 1 << 30)
+        cache.tick = 1000
+        cache.job = 1
+        cache["quiet"] = .init(state: state("quiet", .replied), keys: [])
+        cache["busy"] = .init(state: state("busy", .signed), keys: [])
+        cache.tick = 1000 + CaseCache.idleSeconds - 1
+        cache.job = 7
+        cache["busy"]!.keys.insert("m2")
+        cache.evictIdle(committedUpTo: 7)
+        XCTAssertNotNil(cache["quiet"], "not idle for ten minutes yet")
+        cache.tick = 1000 + CaseCache.idleSeconds + 1
+        cache.evictIdle(committedUpTo: 0)
+        XCTAssertNotNil(cache["quiet"], "its change is not committed: the database would not have it")
+        cache.evictIdle(committedUpTo: 1)
+        XCTAssertNil(cache["quiet"])
+        XCTAssertNotNil(cache["busy"], "changed since")
+        XCTAssertEqual(cache.count, 1)
+    }
+
     func testOpenCasesAreBoundedByTheBudget() {
         let entry = CaseCache.entryBytes(.init(state: state("x", .signed), keys: ["k"]))
         var cache = CaseCache(budget: 1000 * entry)
