@@ -131,11 +131,13 @@ run_daemon() {
             FROM consumer_offsets WHERE next_offset >= 0" | tr '|' ' '
 }
 
-# Builds the daemon and the development broker in release mode; sets `bin` to their directory.
+# Builds the daemon and the development broker in release mode, with the Swift standard library
+# linked statically as the Debian package ships it (scripts/package.sh: one release build serves
+# the package, the soak run, the rolling upgrade and the benchmarks); sets `bin` to their directory.
 build_release() {
   cd "$GRIDLOOP_ROOT"
   log "building (release)"
-  swift build -c release --product gridloopd >/dev/null
-  swift build -c release --product gridloop-broker >/dev/null
+  swift build -c release --static-swift-stdlib --product gridloopd >/dev/null
+  swift build -c release --static-swift-stdlib --product gridloop-broker >/dev/null
   bin=$(swift build -c release --show-bin-path)
 }

@@ -81,7 +81,9 @@ def main():
             accept = dt.datetime.fromtimestamp(now, g.CST).replace(microsecond=0)
             o = g.make_order(rng, i, accept)
             o["accept"] = accept  # make_order spreads accept times over 3 days; live: now
-            events = finish(rng, g.life(rng, o))
+            # In the order they happen: the platform numbers 12319 events so (gen_feed's lives
+            # put an extension's approval after the reply now and then).
+            events = sorted(finish(rng, g.life(rng, o)), key=lambda e: e[0])
             if platform == "12319":
                 events = [e for e in events if e[1] != "EXTEND_APPLY"]
             for n, (off, kind, extra) in enumerate(events, 1):
