@@ -29,6 +29,7 @@ public final class ScorecardWorker: Sendable {
         var connection: PostgresConnection?
         var failing = false
         let counter = Counter(label: Metric.scorecardRefreshed)
+        let setAside = Counter(label: Metric.scorecardSetAside)
         while !stop.isSet {
             var drained = true
             do {
@@ -36,9 +37,15 @@ public final class ScorecardWorker: Sendable {
                     connection = try config.connectDatabase("gridloopd-scorecard")
                     try ScorecardQueries.prepareSession(connection!)
                 }
-                let n = try ScorecardQueries.refresh(limit: ScorecardQueries.refreshBatch, db: connection!)
-                counter.increment(by: n)
-                drained = n < ScorecardQueries.refreshBatch
+                let r = try ScorecardQueries.refresh(limit: ScorecardQueries.refreshBatch, db: connection!)
+                counter.increment(by: r.taken - r.setAside.count)
+                for (caseId, problem) in r.setAside {
+                    setAside.increment()
+                    logger.error(
+                        "scorecard worker: cannot recompute a case's handlings; set aside (its earlier handlings stay counted; its next change queues it again)",
+                        metadata: ["case_id": "\(caseId)", "problem": "\(problem)"])
+                }
+                drained = r.taken < ScorecardQueries.refreshBatch
                 if failing {
                     failing = false
                     logger.notice("scorecard worker: recomputing again")

@@ -35,6 +35,7 @@ public enum Metric {
     public static let ready = "gridloop_ready"
     public static let reloads = "gridloop_config_reloads_total"  // result
     public static let scorecardRefreshed = "gridloop_scorecard_refreshed_cases_total"
+    public static let scorecardSetAside = "gridloop_scorecard_set_aside_cases_total"
     public static let casesAtRisk = "gridloop_cases_at_risk"  // level: expected breaches by the end of the working day
 
     /// Bucket bounds of the value histograms (the duration histograms use the factory's defaults

@@ -96,7 +96,8 @@ package enum ScorecardQueries {
                    coalesce(f.returned, false) AS returned, coalesce(f.sign_overdue, false) AS sign_overdue,
                    coalesce(f.handle_overdue, false) AS handle_overdue,
                    (h.next_type IS NOT NULL OR c.status = 'CLOSED') AS ended,
-                   (coalesce(f.returned, false) AND h.next_type = 'REDISPATCH'
+                   -- A return not yet followed by an assignment: not accepted (yet); never null.
+                   (coalesce(f.returned, false) AND coalesce(h.next_type = 'REDISPATCH', false)
                        AND h.next_unit IS DISTINCT FROM h.unit_code) AS accepted,
                    coalesce(h.next_type = 'ESCALATED' AND h.next_clock IN ('SIGN_OVERDUE', 'HANDLE_OVERDUE'), false) AS away,
                    coalesce(b.replies, 0) AS replies, coalesce(b.reopened, 0) AS reopened,
@@ -158,10 +159,49 @@ package enum ScorecardQueries {
         ORDER BY by_channel, level, unit_code, qr
         """
 
+    /// What one `refresh` did: the cases it took from the queue (recomputed or set aside), and
+    /// those set aside, with the problem, because their recomputation failed on their data.
+    package struct Refreshed: Sendable {
+        package var taken: Int
+        package var setAside: [(caseId: String, problem: String)]
+    }
+
     /// Takes up to `limit` queued cases (`scorecard_dirty`; those another session is taking are
     /// skipped) and recomputes their handlings, in one transaction. Returns how many it took:
     /// fewer than `limit` means the queue was drained (but for cases another session holds).
-    package static func refresh(limit: Int, db: PostgresConnection) throws -> Int {
+    /// When the batch fails on its data (a case whose history the recomputation cannot hold),
+    /// the cases are recomputed one a transaction instead and those that fail are set aside
+    /// (taken from the queue, their old handlings kept, returned in `setAside`; a later change
+    /// of the case queues it again): one case never stops the queue behind it.
+    package static func refresh(limit: Int, db: PostgresConnection) throws -> Refreshed {
+        do {
+            return Refreshed(taken: try refreshTogether(limit: limit, db: db), setAside: [])
+        } catch let error as PostgresError where !error.isConnectionFailure {
+            let queued = try db.query(
+                "SELECT case_id FROM scorecard_dirty ORDER BY case_id LIMIT $1", [String(limit)],
+                context: "queued scorecard cases")
+            var done = Refreshed(taken: 0, setAside: [])
+            for id in (0..<queued.count).compactMap({ queued.string($0, 0) }) {
+                do {
+                    done.taken += try db.transaction {
+                        let taken = try db.query(
+                            "DELETE FROM scorecard_dirty WHERE case_id IN (SELECT case_id FROM scorecard_dirty WHERE case_id = $1 FOR UPDATE SKIP LOCKED) RETURNING case_id",
+                            [id], context: "take a queued scorecard case")
+                        guard taken.count > 0 else { return 0 }
+                        try db.query(refreshSQL, [PostgresArray.text([id])], context: "recompute scorecard handlings")
+                        return 1
+                    }
+                } catch let error as PostgresError where !error.isConnectionFailure {
+                    try db.query("DELETE FROM scorecard_dirty WHERE case_id = $1", [id], context: "set a scorecard case aside")
+                    done.taken += 1
+                    done.setAside.append((id, error.message.split(separator: "\n").first.map(String.init) ?? ""))
+                }
+            }
+            return done
+        }
+    }
+
+    private static func refreshTogether(limit: Int, db: PostgresConnection) throws -> Int {
         try db.transaction {
             let taken = try db.query(
                 """
@@ -204,8 +244,15 @@ package enum ScorecardQueries {
     }
 
     /// Recomputes every queued case (but those another session is recomputing at that instant).
-    package static func drain(db: PostgresConnection) throws {
-        while try refresh(limit: refreshBatch, db: db) == refreshBatch {}
+    /// Returns the cases set aside (`refresh`).
+    @discardableResult
+    package static func drain(db: PostgresConnection) throws -> [(caseId: String, problem: String)] {
+        var setAside: [(caseId: String, problem: String)] = []
+        while true {
+            let r = try refresh(limit: refreshBatch, db: db)
+            setAside += r.setAside
+            if r.taken < refreshBatch { return setAside }
+        }
     }
 
     /// Cases recomputed per transaction.

@@ -337,4 +337,43 @@ extension SLAIntegrationTests {
             XCTAssertEqual(flat.components(separatedBy: "<tr class=\"diff\">").count - 1, min(30, w["differing"] as? Int ?? 0))
         }
     }
+
+    /// Found by the soak run: a case returned (退单) and not yet assigned again made the
+    /// recomputation of its handlings fail (a null where a count belongs), and with it every
+    /// batch it was in, so the scorecard queue stopped growing shorter. Now the returned
+    /// handling counts as evaluated and returned while it waits, the worker drains the queue with
+    /// the daemon running, and the report counts every case.
+    func testAReturnAwaitingItsNextAssignmentIsCountedAndDoesNotStopTheQueue() throws {
+        let (binDir, broker, database, env) = try setUpLadder("people_scorecard_return", sign: "1h")
+        let t0 = Date()
+        var feed: [(key: [UInt8]?, value: [UInt8])] = []
+        for i in 0..<5 {
+            let no = "HRET\(i)"
+            feed.append(try message("DISPATCH", no, at: t0))
+            feed.append(try message("SIGN", no, at: t0.addingTimeInterval(1), order: ["unitCode": "E1"]))
+        }
+        // One of them goes back to the dispatcher, and waits there.
+        feed.append(try message("RETURN", "HRET2", at: t0.addingTimeInterval(2), order: ["unitCode": "E1", "reason": "非本单位职责"]))
+        try DaemonHarness.produce(feed, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "scorecard-return")
+        let db = try PostgresConnection(database)
+        try DaemonHarness.waitUntilConsumed(db, total: feed.count, daemon: daemon)
+        try eventually("the scorecard worker drained its queue", attempts: 300) {
+            let r = try db.query("SELECT (SELECT count(*) FROM scorecard_dirty), (SELECT count(*) FROM scorecard_handlings)")
+            return r.int(0, 0) == 0 && r.int(0, 1) == 5
+        }
+        XCTAssertEqual(daemon.terminate(), 0)
+        XCTAssertFalse(daemon.log.contains("cannot recompute"), daemon.log)
+
+        let f = DateFormatter()
+        f.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        f.dateFormat = "yyyy-MM"
+        let report = try XCTUnwrap(
+            try gridloopdJSON(binDir, ["report", "scorecard", "--month", f.string(from: t0)], env) as? [String: Any])
+        let e1 = try XCTUnwrap((report["units"] as? [[String: Any]])?.first { $0["unitCode"] as? String == "E1" })
+        XCTAssertEqual(e1["assigned"] as? Int, 5)
+        XCTAssertEqual(e1["evaluated"] as? Int, 5, "a return not yet reassigned is not (yet) accepted")
+        XCTAssertEqual(e1["returned"] as? Int, 1)
+        XCTAssertEqual(e1["returnedElsewhere"] as? Int, 0)
+    }
 }
