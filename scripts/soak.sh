@@ -33,12 +33,14 @@ bin=$GRIDLOOP_RUN_DIR/bin
 extra_pids=()
 cleanup() {
   local rc=$?
+  set +e  # every step of the clean-up runs, whatever failed
   # Every child, the instances included: a bare `wait` on one left running never returns.
-  for p in "${extra_pids[@]}" ${PID_B:-} ${DAEMON_PID:-}; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for p in "${extra_pids[@]}" ${PID_B:-} ${DAEMON_PID:-}; do kill "$p" 2>/dev/null; done
+  for p in "${extra_pids[@]}" ${PID_B:-} ${DAEMON_PID:-}; do wait "$p" 2>/dev/null; done
   DAEMON_PID=
-  cp "$GRIDLOOP_RUN_DIR"/daemon-*.log "$out/" 2>/dev/null || true
-  (exit $rc); stop_all
+  cp "$GRIDLOOP_RUN_DIR"/daemon-*.log "$out/" || echo "soak: could not keep the instances' logs" >&2
+  stop_all
+  exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
