@@ -42,6 +42,7 @@ CHECKS = {
     "p99_due_to_published_s": ("p99 due → published", "s", 2, 0.5),
     "cache_cases": ("intake cache (both)", "cases", 2000, 0.2),
     "queue_tables_mb": ("queue tables (outbox, held, scorecard queue)", "MB", 2, 0.5),
+    "queued_rows": ("rows waiting: scorecard queue and held events", "rows", 2000, 0.5),
     "history_bytes_per_event": ("history tables, bytes per applied event", "B", 50, 0.10),
     "history_tables_mb": ("history tables (grow with the feed)", "MB", None, None),
     "events_applied": ("events applied (cumulative)", "", None, None),
@@ -99,7 +100,7 @@ def sample(a):
     sizes_sql = "SELECT " + ", ".join(f"pg_total_relation_size('{t}')" for t in tables)
     fields = ["t_s", "rss_mb_a", "rss_mb_b", "fds_a", "fds_b", "cpu_s_a", "cpu_s_b", "pg_connections", "intake_lag",
               "outbox_backlog", "oldest_due_s", "p99_due_to_published_s", "published_this_minute", "cache_cases", "cases",
-              "events_applied", "queue_tables_mb", "history_tables_mb", "history_bytes_per_event"] + \
+              "events_applied", "queue_tables_mb", "history_tables_mb", "history_bytes_per_event", "queued_rows"] + \
              [f"size_{t}" for t in tables]
     started = time.time()
     files = a.published.split(",")
@@ -127,10 +128,11 @@ def sample(a):
                               AND backend_type = 'client backend' AND pid <> pg_backend_pid()),
                            (SELECT count(*) FROM outbox),
                            coalesce((SELECT extract(epoch FROM now() - min(next_due)) FROM case_clocks WHERE next_due <= now()), 0),
-                           (SELECT count(*) FROM case_events), (SELECT count(*) FROM cases)""")[0]
+                           (SELECT count(*) FROM case_events), (SELECT count(*) FROM cases),
+                           (SELECT count(*) FROM scorecard_dirty) + (SELECT count(*) FROM held_events)""")[0]
                 row["pg_connections"], row["outbox_backlog"] = int(r[0]), int(r[1])
                 row["oldest_due_s"], row["events_applied"] = round(float(r[2]), 1), int(r[3])
-                row["cases"] = int(r[4])
+                row["cases"], row["queued_rows"] = int(r[4]), int(r[5])
                 s = [int(x) for x in psql(a.db, sizes_sql)[0]]
                 for t, v in zip(tables, s):
                     row[f"size_{t}"] = v
