@@ -124,7 +124,7 @@ extension GridloopConfig {
             parse: { config, input in config.batchMaxMessages = try input.positive(max: 100_000) }),
         ConfigKey(
             "intake.cacheMemory", "GRIDLOOP_CACHE_MEMORY", .restart,
-            "memory for the intake's cache of open cases, estimated (16MB to 16GB; closed cases leave it once committed)",
+            "memory for the intake's cache of open cases, estimated at about 2 KB a case (16MB to 16GB); closed and withdrawn cases leave it once committed, and so do cases not changed for 10 minutes; past it, a quarter is dropped (read again from the database when next needed)",
             compared: { $0.cacheMemoryBytes }, show: { GridloopConfig.size(bytes: $0.cacheMemoryBytes) },
             parse: { config, input in
                 let value = try input.scalar().trimmingCharacters(in: .whitespaces)
