@@ -47,6 +47,9 @@ trap 'exit 130' INT TERM
 start_postgres
 start_broker "$bin/gridloop-broker" --partitions 6
 export GRIDLOOP_POLICY_FILE="$GRIDLOOP_ROOT/scripts/soak-policy.yaml" GRIDLOOP_HOLD_WAIT=5s GRIDLOOP_LOG_LEVEL=notice
+# The forecast's history is 90 days of real time, which the soak's compressed days never fill:
+# its cap on handlings stands for the full window, and is reached within the warm-up.
+export GRIDLOOP_FORECAST_HISTORY_MAX=${SOAK_FORECAST_HISTORY_MAX:-4000}
 "$bin/gridloopd" migrate >/dev/null
 
 port_a=$((30000 + RANDOM % 10000)); port_b=$((port_a + 1))

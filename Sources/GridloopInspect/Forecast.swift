@@ -1,6 +1,7 @@
 import Foundation
 import GridloopCore
 import GridloopPostgres
+import GridloopSettings
 import GridloopStore
 
 /// The at-risk forecast (docs/FORECAST.md): every open sign or handle clock whose deadline falls
@@ -79,6 +80,8 @@ public struct Forecast: Encodable, Sendable {
     public var clocks: String
     public var historyDays: Int
     public var minHandlings: Int
+    /// The most handlings read (the latest of the window); `handlings` equal to it: capped.
+    public var historyMaxHandlings: Int
     /// Handlings in the history.
     public var handlings: Int
     public var levels: [LevelRisk]
@@ -86,7 +89,7 @@ public struct Forecast: Encodable, Sendable {
     public var units: [UnitRisk]
 
     enum CodingKeys: String, CodingKey {
-        case at, within, clocks, historyDays, minHandlings, handlings, levels, units
+        case at, within, clocks, historyDays, minHandlings, historyMaxHandlings, handlings, levels, units
     }
 
     /// How the history is turned into the estimator's handlings; pure (tested by the backtest).
@@ -97,10 +100,14 @@ public struct Forecast: Encodable, Sendable {
         public var window: TimeLimit
         public var historyDays: Int
         public var minHandlings: Int
+        /// At most this many handlings, the latest of the window, are read: the forecast's memory
+        /// grows with them (about 400 bytes each at its peak; docs/FORECAST.md).
+        public var maxHandlings: Int
         public init(
             policy: SLAPolicy, calendar: WorkingCalendar, at: Int64, window: TimeLimit, historyDays: Int = 90,
-            minHandlings: Int = 20
+            minHandlings: Int = 20, maxHandlings: Int = Forecast.defaultMaxHandlings
         ) {
+            self.maxHandlings = maxHandlings
             self.policy = policy
             self.calendar = calendar
             self.at = at
@@ -121,7 +128,7 @@ public struct Forecast: Encodable, Sendable {
         try ScorecardQueries.drain(db: db)  // the handlings as of every event applied so far
         let calculator = DeadlineCalculator(calendar: inputs.calendar)
         let rows = try ForecastQueries.handlings(
-            from: at - Int64(inputs.historyDays) * LocalDate.dayMillis, until: at, db: db)
+            from: at - Int64(inputs.historyDays) * LocalDate.dayMillis, until: at, limit: inputs.maxHandlings, db: db)
         var history: [BreachForecaster.Handling] = []
         history.reserveCapacity(rows.count * 2)
         for i in 0..<rows.count {
@@ -230,9 +237,13 @@ public struct Forecast: Encodable, Sendable {
         }
         return Forecast(
             at: RFC3339.format(at), within: inputs.window.description, clocks: asOfNow ? "CLOCKS" : "HISTORY",
-            historyDays: inputs.historyDays, minHandlings: inputs.minHandlings, handlings: rows.count, levels: levels,
+            historyDays: inputs.historyDays, minHandlings: inputs.minHandlings, historyMaxHandlings: inputs.maxHandlings,
+            handlings: rows.count, levels: levels,
             units: units)
     }
+
+    /// `forecast.historyMaxHandlings`'s default.
+    public static let defaultMaxHandlings = GridloopConfig().forecastHistoryMaxHandlings
 
     /// Every clock of the forecast, highest probability first.
     public var allAtRisk: [AtRisk] { units.flatMap(\.cases) }
@@ -247,7 +258,8 @@ public struct Forecast: Encodable, Sendable {
         func pct(_ p: Double?) -> String { p.map { String(format: "%.0f%%", $0 * 100) } ?? "-" }
         var out =
             "at-risk forecast at \(at), clocks due within \(within) of countable time "
-            + "(history: \(handlings) handlings of the \(historyDays) days before; "
+            + "(history: \(handlings) handlings of the \(historyDays) days before"
+            + (handlings >= historyMaxHandlings ? ", the latest only (forecast.historyMaxHandlings); " : "; ")
             + (clocks == "CLOCKS" ? "open clocks as the daemon keeps them)" : "handlings open then, deadlines by the policy in force)")
         if units.isEmpty { return out + "\n\nno open clock is due within \(within)" }
         out += "\n\n\("LEVEL".rightPad(10)) \("CLOCKS".leftPad(7)) \("EXPECTED BREACHES".leftPad(18))"

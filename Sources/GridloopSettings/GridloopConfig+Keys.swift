@@ -108,6 +108,15 @@ extension GridloopConfig {
                 }
                 config.digestThreshold = p
             }),
+        ConfigKey(
+            "forecast.historyMaxHandlings", "GRIDLOOP_FORECAST_HISTORY_MAX", .restart,
+            "the forecast reads the latest this many handlings of its 90 days at most: its memory, about 400 bytes a handling at the peak of each minute's round (10 to 10000000)",
+            compared: { $0.forecastHistoryMaxHandlings }, show: { "\($0.forecastHistoryMaxHandlings)" },
+            parse: { config, input in
+                let n = try input.positive(max: 10_000_000)
+                guard n >= 10 else { throw input.fail("expected at least 10 handlings, got \(n)") }
+                config.forecastHistoryMaxHandlings = n
+            }),
 
         .text(
             "database.url", "GRIDLOOP_DATABASE_URL", .restart,

@@ -71,6 +71,8 @@ public struct GridloopConfig: Sendable, Equatable {
     public var digestAt = 8 * 60 + 30
     /// `forecast.digestThreshold`: a clock is at risk, for the digest, from this probability of breaching.
     public var digestThreshold = 0.5
+    /// `forecast.historyMaxHandlings`: the forecast reads at most this many handlings (the latest).
+    public var forecastHistoryMaxHandlings = 100_000
 
     // Service (http.*, shutdown.*, credentials): reading the secrets is in GridloopConfig+Service.swift.
     /// Address of the `/metrics`, `/healthz`, `/readyz` listener; nil: no listener.

@@ -5,16 +5,18 @@ import GridloopPostgres
 /// are epoch milliseconds; the caller brings `scorecard_handlings` up to date first
 /// (`ScorecardQueries.drain`).
 package enum ForecastQueries {
-    /// The handlings that began in [`from`, `until`): level, unit_code, category_code, source,
-    /// urgency, began, signed, replied, ended (null when it has not happened).
-    package static func handlings(from: Int64, until: Int64, db: PostgresConnection) throws -> PostgresRows {
+    /// The handlings that began in [`from`, `until`), the latest `limit` of them: level,
+    /// unit_code, category_code, source, urgency, began, signed, replied, ended (null when it has
+    /// not happened). The limit bounds the forecast's memory (`forecast.historyMaxHandlings`).
+    package static func handlings(from: Int64, until: Int64, limit: Int, db: PostgresConnection) throws -> PostgresRows {
         try db.query(
             """
             SELECT h.level, h.unit_code, coalesce(c.category_code, split_part(c.category_name, '/', 1)), c.source, c.urgency,
                    \(TimeSQL.millis("h.began_at")), \(TimeSQL.millis("h.signed_at")), \(TimeSQL.millis("h.replied_at")), \(TimeSQL.millis("h.ended_at"))
             FROM scorecard_handlings h JOIN cases c USING (case_id)
             WHERE h.began_at >= to_timestamp($1::bigint / 1000.0) AND h.began_at < to_timestamp($2::bigint / 1000.0)
-            """, [String(from), String(until)], context: "forecast handlings")
+            ORDER BY h.began_at DESC LIMIT $3
+            """, [String(from), String(until), String(limit)], context: "forecast handlings")
     }
 
     /// The handlings open at `at` (began at or before it, not ended by it): case_id, level,

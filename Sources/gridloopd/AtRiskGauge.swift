@@ -64,7 +64,8 @@ final class AtRiskGauge: Sendable {
                 let keeper = intake.keeper
                 let inputs = Forecast.Inputs(
                     policy: keeper.policy, calendar: keeper.calculator.calendar,
-                    at: Int64(Date().timeIntervalSince1970 * 1000), window: Forecast.digestWindow)
+                    at: Int64(Date().timeIntervalSince1970 * 1000), window: Forecast.digestWindow,
+                    maxHandlings: config.forecastHistoryMaxHandlings)
                 let forecast = try Forecast.load(inputs, asOfNow: true, db: db)
                 switch try Forecast.queueDigests(
                     forecast, calendar: keeper.calculator.calendar, now: inputs.at,

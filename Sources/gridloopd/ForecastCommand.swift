@@ -54,7 +54,7 @@ struct ForecastCommand: ParsableCommand {
         let instant = at.flatMap(RFC3339.parse) ?? now
         let inputs = Forecast.Inputs(
             policy: sla.policy, calendar: sla.calendar, at: instant, window: TimeLimit(within)!,
-            historyDays: historyDays, minHandlings: minHandlings)
+            historyDays: historyDays, minHandlings: minHandlings, maxHandlings: config.forecastHistoryMaxHandlings)
         let forecast = try Forecast.load(
             inputs, asOfNow: at == nil, level: level.flatMap(LoopLevel.init(rawValue:)), unit: unit, db: db)
         print(json ? try forecast.json() : forecast.text())

@@ -122,6 +122,15 @@ extension SLAIntegrationTests {
                 .out)
         XCTAssertEqual((before["units"] as? [Any])?.count, 0, "nothing open then")
 
+        // The history capped (forecast.historyMaxHandlings): the latest 10 handlings only, and it says so.
+        var capped = env
+        capped["GRIDLOOP_FORECAST_HISTORY_MAX"] = "10"
+        let few = try jsonObject(try gridloopd(binDir, args + ["--json"], capped).out)
+        XCTAssertEqual(few["handlings"] as? Int, 10)
+        XCTAssertEqual(few["historyMaxHandlings"] as? Int, 10)
+        XCTAssertGreaterThan(try jsonObject(try gridloopd(binDir, args + ["--json"], env).out)["handlings"] as? Int ?? 0, 40)
+        XCTAssertTrue(try gridloopd(binDir, args, capped).out.contains("the latest only"), "the text says the history is capped")
+
         // The text a supervisor reads.
         let text = try gridloopd(binDir, args, env)
         XCTAssertTrue(text.out.contains("ESTATE SLOW 慢物业: expected breaches 1.00 of 1"), text.out)

@@ -113,6 +113,7 @@ final class ConfigurationTests: XCTestCase {
         let config = try GridloopConfig.load(file: nil, environment: [:])
         XCTAssertEqual(config.digestAt, 8 * 60 + 30, "the morning digest at 08:30")
         XCTAssertEqual(config.digestThreshold, 0.5)
+        XCTAssertEqual(config.forecastHistoryMaxHandlings, 100_000)
         XCTAssertEqual(config.cacheMemoryBytes, 64 << 20, "the intake cache's budget: 64MB")
         XCTAssertEqual(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_CACHE_MEMORY": "1GB"]).cacheMemoryBytes, 1 << 30)
         XCTAssertEqual(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_FORECAST_DIGEST_AT": "07:45"]).digestAt, 465)
@@ -133,6 +134,7 @@ final class ConfigurationTests: XCTestCase {
             ("intake:\n  batchMaxWait: 50ms\n  onOffsetGap: skip\n", 3, "intake.onOffsetGap", "expected continue or stop"),
             ("forecast:\n  digestAt: \"8:30\"\n", 2, "forecast.digestAt", "expected a time of day HH:MM"),
             ("forecast:\n  digestAt: \"08:30\"\n  digestThreshold: 1.5\n", 3, "forecast.digestThreshold", "from 0 to 1"),
+            ("forecast:\n  historyMaxHandlings: 5\n", 2, "forecast.historyMaxHandlings", "at least 10"),
         ]
         for (yaml, line, key, problem) in cases {
             let path = try write(yaml)
