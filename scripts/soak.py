@@ -8,7 +8,7 @@
 `report` fits a least-squares line to each series after the warm-up and fails (exit 1) when
 the rise it gives across the measured window is above the series' tolerance: the larger of a
 floor (an absolute amount: noise a healthy daemon shows) and a share of the series' level.
-Why those numbers: docs/OPERATIONS.md, "Soak run".
+Why those numbers: docs/SOAK.md.
 """
 import argparse
 import csv
@@ -198,9 +198,14 @@ def judge(rows, warmup):
     return out
 
 
+def num(v):
+    """A value as a person reads it on an axis: 168,597 rather than 1.686e+05."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
 def chart(pts, verdict, warmup, unit):
     """A small line chart: y from 0 (or the lowest value) to the highest, x in minutes."""
-    w, h, left, bottom, top = 300, 100, 34, 14, 6
+    w, h, left, bottom, top = 300, 100, 46, 14, 6
     if not pts:
         return f'<svg width="{w}" height="{h}"></svg>'
     xs = [x for x, _ in pts]
@@ -220,8 +225,8 @@ def chart(pts, verdict, warmup, unit):
                      f'height="{h - bottom - top}" fill="#eee"/>')
     parts.append(f'<line x1="{left}" y1="{h - bottom}" x2="{w - 4}" y2="{h - bottom}" stroke="#999"/>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="#999"/>')
-    parts.append(f'<text x="{left - 3}" y="{py(max(ys)) + 3:.1f}" text-anchor="end">{max(ys):.4g}</text>')
-    parts.append(f'<text x="{left - 3}" y="{h - bottom + 3}" text-anchor="end">{lo:.4g}</text>')
+    parts.append(f'<text x="{left - 3}" y="{py(max(ys)) + 3:.1f}" text-anchor="end">{num(max(ys))}</text>')
+    parts.append(f'<text x="{left - 3}" y="{h - bottom + 3}" text-anchor="end">{num(lo)}</text>')
     parts.append(f'<text x="{left}" y="{h - 2}">{x0 / 60:.0f} min</text>')
     parts.append(f'<text x="{w - 4}" y="{h - 2}" text-anchor="end">{x1 / 60:.0f} min</text>')
     parts.append(f'<polyline fill="none" stroke="#1f4e8c" stroke-width="1.5" '
@@ -268,7 +273,7 @@ width:300px;vertical-align:top}} figcaption{{font-weight:600;margin-bottom:4px}}
 warm-up {a.warmup / 60:.0f} min (shaded). <b class="{'bad' if failed else 'ok'}">{html.escape(verdict)}</b>.
 {int(last.get('events_applied') or 0):,} events applied. Dashed line: the least-squares fit after the warm-up.</p>
 {''.join(cells)}
-<p>Samples: {html.escape(os.path.basename(a.csv))}. Tolerances and why: docs/OPERATIONS.md, "Soak run".</p></html>"""
+<p>Samples: {html.escape(os.path.basename(a.csv))}. Tolerances and why: docs/SOAK.md.</p></html>"""
     with open(a.html, "w") as f:
         f.write(page)
     for key, (_, v) in judged.items():
