@@ -26,7 +26,7 @@ build_release
 
 new_run_dir
 KCAT_PIDS=()
-stop_bench() { local rc=$?; [ ${#KCAT_PIDS[@]} -gt 0 ] && kill "${KCAT_PIDS[@]}" 2>/dev/null; (exit $rc); stop_all; }
+stop_bench() { local rc=$?; set +e; [ ${#KCAT_PIDS[@]} -gt 0 ] && kill "${KCAT_PIDS[@]}" 2>/dev/null; stop_all; exit $rc; }
 trap stop_bench EXIT
 start_postgres
 start_broker "$bin/gridloop-broker" --partitions "$PARTITIONS"

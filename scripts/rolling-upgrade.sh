@@ -35,10 +35,13 @@ new_run_dir
 pids=()
 cleanup() {
   local rc=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ $rc -ne 0 ]; then tail -n 20 "$GRIDLOOP_RUN_DIR"/instance-*.log >&2 2>/dev/null || true; fi
-  (exit $rc); stop_all
+  set +e  # every step of the clean-up runs, whatever failed
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  # Only these: a bare `wait` would wait for the broker too, which stop_all stops after.
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  if [ $rc -ne 0 ]; then tail -n 20 "$GRIDLOOP_RUN_DIR"/instance-*.log >&2 2>/dev/null; fi
+  stop_all
+  exit $rc
 }
 trap cleanup EXIT
 start_postgres
