@@ -5,7 +5,7 @@
 # minutes, so that clocks fire all the time), sampled every minute: RSS, file descriptors,
 # PostgreSQL connections, intake lag, outbox backlog, oldest due timer, table sizes, the p99 of
 # due-to-published. Writes soak.csv and soak.html to OUT_DIR and fails if a series rises after
-# the warm-up beyond its tolerance (scripts/soak.py; docs/OPERATIONS.md, "Soak run").
+# the warm-up beyond its tolerance (scripts/soak.py; docs/SOAK.md).
 #   scripts/soak.sh DURATION [OUT_DIR]     # DURATION: 10m, 2h, 900 (seconds)
 #   SOAK_RATE=20 SOAK_DAY=30 SOAK_WARMUP=600 SOAK_SEED=1 scripts/soak.sh 2h /tmp/soak
 . "$(dirname "$0")/lib.sh"
