@@ -138,12 +138,12 @@ public struct Scorecard: Encodable, Sendable {
         from: String, to: String, level: String? = nil, unit: String? = nil, evaluation: EvaluationPolicy,
         asOf: String, db: PostgresConnection
     ) throws -> Scorecard {
-        for (caseId, problem) in try ScorecardQueries.drain(db: db) {
+        let (r, setAside) = try ScorecardQueries.counts(from: from, to: to, db: db)
+        for (caseId, problem) in setAside {
             // Not silent: the counts go on without this case's recomputation (its earlier handlings stay).
             FileHandle.standardError.write(
                 Data("gridloopd: cannot recompute the handlings of case \(caseId) (\(problem)); its earlier handlings are counted\n".utf8))
         }
-        let r = try ScorecardQueries.counts(from: from, to: to, db: db)
         var rows: [UnitRow] = []
         var channels: [ChannelRow] = []
         for i in 0..<r.count {

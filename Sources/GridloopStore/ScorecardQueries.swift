@@ -234,13 +234,16 @@ package enum ScorecardQueries {
 
     /// Recomputes every queued case first (so the counts include every event applied before the
     /// call, but for the cases a daemon's scorecard worker is recomputing at that instant).
-    package static func counts(from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
+    /// Also returns the cases the drain set aside (`refresh`): the counts hold their earlier handlings.
+    package static func counts(
+        from: String, to: String, db: PostgresConnection
+    ) throws -> (rows: PostgresRows, setAside: [(caseId: String, problem: String)]) {
         // For this connection (the report's own): JIT compiling these plans costs more than it saves.
         _ = try db.query(
             "SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)", [],
             context: "scorecard settings")
-        try drain(db: db)
-        return try db.query(countsSQL, [from, to], context: "scorecard counts")
+        let setAside = try drain(db: db)
+        return (try db.query(countsSQL, [from, to], context: "scorecard counts"), setAside)
     }
 
     /// Recomputes every queued case (but those another session is recomputing at that instant).
