@@ -42,57 +42,45 @@ public final class HealthProbe: Sendable {
     }
 
     public func run() {
-        var connection: PostgresConnection?
         var lastGauges: UInt64?
         var lastOpenCases: UInt64?
-        // Logged once per outage: a worker blocked in a query on a frozen server logs nothing.
-        var failing = false
         func due(_ last: UInt64?, _ seconds: Int) -> Bool {
             last.map { monotonicNanos() - $0 >= UInt64(seconds) * 1_000_000_000 } ?? true
         }
-        while !stop.isSet {
-            do {
-                if connection == nil || connection?.isConnected == false {
-                    connection = try config.connectDatabase("gridloopd-health")
-                }
-                try HealthQueries.ping(connection!, timeout: Self.queryTimeout)
+        // Every second, also while failing: readiness follows the database within a second.
+        WorkerLoop(
+            name: "health probe", logger: logger, stop: stop, failureLevel: .error,
+            failureMessage: "database fails the health check: not ready",
+            recoveryMessage: "database answers the health check again", retryMillis: { _ in 1000 }
+        ).run(
+            open: { try config.connectDatabase("gridloopd-health") },
+            round: { db in
+                try HealthQueries.ping(db, timeout: Self.queryTimeout)
                 health.update {
                     $0.databaseOK = true
                     $0.databaseProblem = ""
                 }
-                if failing {
-                    failing = false
-                    logger.notice("database answers the health check again")
-                }
                 // A gap keeps /readyz failing until acknowledged, by this daemon or from any other
                 // process (`gridloopd gaps ack`): read every second, a partial index's few rows.
                 let gaps = try IntakeGapView.list(
-                    consumerGroup: config.consumerGroup, open: true, limit: 10, from: connection!,
-                    timeout: Self.queryTimeout)
+                    consumerGroup: config.consumerGroup, open: true, limit: 10, from: db, timeout: Self.queryTimeout)
                 health.update { $0.unacknowledgedGaps = gaps.reversed().map(\.summary) }
                 if due(lastOpenCases, openCasesSeconds) {
-                    try countOpenCases(connection!)
+                    try countOpenCases(db)
                     lastOpenCases = monotonicNanos()
                 }
                 if due(lastGauges, gaugeSeconds) {
-                    try refreshGauges(connection!)
+                    try refreshGauges(db)
                     lastGauges = monotonicNanos()
                 }
-            } catch {
-                connection = nil
-                // Say why in one line; the workers log their own retries.
-                let problem = "\(error)".split(separator: "\n").first.map(String.init) ?? "unreachable"
+                return .after(millis: 1000)
+            },
+            failed: { [health] problem, _ in
                 health.update {
                     $0.databaseOK = false
                     $0.databaseProblem = problem
                 }
-                if !failing {
-                    failing = true
-                    logger.error("database fails the health check: not ready", metadata: ["problem": "\(problem)"])
-                }
-            }
-            stop.sleep(millis: 1000)
-        }
+            })
     }
 
     private func countOpenCases(_ db: PostgresConnection) throws {

@@ -40,41 +40,42 @@ public final class OutboxRelay: Sendable {
     /// Tells the relay that new rows may be waiting.
     public func wake() { pending.store(true, ordering: .releasing) }
 
-    public func run() {
-        var backoff = Backoff()
-        var errors = RepeatedErrorLog()
-        while !stop.isSet {
-            do {
-                let connection = try config.connectDatabase("gridloopd-relay")
-                let producer = try KafkaProducer(configuration: config.producerConfiguration)
-                defer { producer.flush(timeout: .seconds(5)) }
-                backoff.reset()
-                errors.reset()
-                var idleRounds = 0
-                var caughtUp = false  // a new session may follow a relay that died mid-round
-                while !stop.isSet {
-                    health.update { $0.relayBeat = monotonicNanos() }
-                    let sent = try publishRound(connection: connection, producer: producer, caughtUp: &caughtUp)
-                    if sent > 0 {
-                        idleRounds = 0
-                        continue
-                    }
-                    // Nothing to send: poll again soon, sooner when woken.
-                    idleRounds += 1
-                    var waited = 0
-                    while !stop.isSet, waited < min(1000, 50 * idleRounds), !pending.load(ordering: .acquiring) {
-                        usleepMillis(10)
-                        waited += 10
-                    }
-                    pending.store(false, ordering: .releasing)
-                }
-            } catch {
-                let wait = backoff.nextMillis()
-                health.update { $0.relayBeat = monotonicNanos() + UInt64(wait) * 1_000_000 }
-                errors.error(logger, "outbox relay interrupted, retrying in \(wait) ms: \(error)")
-                stop.sleep(millis: wait)
-            }
+    /// A relay session: its connection and producer, and whether it knows that no other
+    /// publisher left delivered rows behind (`takeOver`); a new session does not.
+    private final class Session {
+        let connection: PostgresConnection
+        let producer: KafkaProducer
+        var caughtUp = false
+        var idleRounds = 0
+        init(connection: PostgresConnection, producer: KafkaProducer) {
+            self.connection = connection
+            self.producer = producer
         }
+    }
+
+    public func run() {
+        WorkerLoop(name: "outbox relay", logger: logger, stop: stop, failureLevel: .error).run(
+            open: {
+                Session(
+                    connection: try config.connectDatabase("gridloopd-relay"),
+                    producer: try KafkaProducer(configuration: config.producerConfiguration))
+            },
+            round: { s in
+                health.update { $0.relayBeat = monotonicNanos() }
+                if try publishRound(connection: s.connection, producer: s.producer, caughtUp: &s.caughtUp) > 0 {
+                    s.idleRounds = 0
+                    return .now
+                }
+                // Nothing to send: poll again soon, sooner when woken.
+                s.idleRounds += 1
+                return .after(millis: min(1000, 50 * s.idleRounds))
+            },
+            failed: { [health] _, wait in
+                // Not hung: waiting. The watchdog reads the beat (Supervisor).
+                health.update { $0.relayBeat = monotonicNanos() + UInt64(wait) * 1_000_000 }
+            },
+            close: { $0.producer.flush(timeout: .seconds(5)) },
+            woken: { pending.exchange(false, ordering: .acquiringAndReleasing) })
     }
 
     /// Claims up to a batch of rows, publishes them, deletes the delivered ones.
