@@ -57,18 +57,31 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
 
+        // The analytics, off the engine's path: the scorecard's facts, the at-risk forecast's
+        // computation, its gauge and the morning digest, run by one instance of the group at a
+        // time (the analytics lease).
+        .target(
+            name: "GridloopAnalytics",
+            dependencies: [
+                "GridloopCore", "GridloopPostgres", "GridloopStore", "GridloopSettings", "GridloopPipeline",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]),
+
         // What the commands show people: a case, the status, the 7-2-1 report, dead letters and
         // their re-drive, intake gaps. Formats what GridloopStore reads.
         .target(
             name: "GridloopInspect",
-            dependencies: ["GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopStore", "GridloopSettings"]),
+            dependencies: [
+                "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopStore", "GridloopSettings", "GridloopAnalytics",
+            ]),
 
         // Executables.
         .executableTarget(
             name: "gridloopd",
             dependencies: [
                 "GridloopCore", "GridloopHTTP", "GridloopKafka", "GridloopPostgres", "GridloopSettings", "GridloopStore",
-                "GridloopPipeline", "GridloopInspect",
+                "GridloopPipeline", "GridloopAnalytics", "GridloopInspect",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -1,4 +1,5 @@
 import Foundation
+import GridloopAnalytics
 import GridloopCore
 import GridloopPostgres
 import GridloopSettings
@@ -92,128 +93,32 @@ public struct Forecast: Encodable, Sendable {
         case at, within, clocks, historyDays, minHandlings, historyMaxHandlings, handlings, levels, units
     }
 
-    /// How the history is turned into the estimator's handlings; pure (tested by the backtest).
-    public struct Inputs: Sendable {
-        public var policy: SLAPolicy
-        public var calendar: WorkingCalendar
-        public var at: Int64
-        public var window: TimeLimit
-        public var historyDays: Int
-        public var minHandlings: Int
-        /// At most this many handlings, the latest of the window, are read: the forecast's memory
-        /// grows with them (about 400 bytes each at its peak; docs/FORECAST.md).
-        public var maxHandlings: Int
-        public init(
-            policy: SLAPolicy, calendar: WorkingCalendar, at: Int64, window: TimeLimit, historyDays: Int = 90,
-            minHandlings: Int = 20, maxHandlings: Int = Forecast.defaultMaxHandlings
-        ) {
-            self.maxHandlings = maxHandlings
-            self.policy = policy
-            self.calendar = calendar
-            self.at = at
-            self.window = window
-            self.historyDays = historyDays
-            self.minHandlings = minHandlings
-        }
-    }
+    /// How the history is turned into the estimator's handlings (`ForecastModel.Inputs`).
+    public typealias Inputs = ForecastModel.Inputs
 
     /// The forecast at `inputs.at`: from the daemon's clocks when `asOfNow`, else from the
     /// handlings as they stood at that instant (nothing after it is read into the history or
-    /// the open clocks).
+    /// the open clocks). Lists every clock in the window: a command's answer.
     public static func load(
         _ inputs: Inputs, asOfNow: Bool, level: LoopLevel? = nil, unit: String? = nil, db: PostgresConnection
     ) throws -> Forecast {
-        let at = inputs.at
         try ScorecardQueries.prepareSession(db)
         try ScorecardQueries.drain(db: db)  // the handlings as of every event applied so far
-        let calculator = DeadlineCalculator(calendar: inputs.calendar)
-        let rows = try ForecastQueries.handlings(
-            from: at - Int64(inputs.historyDays) * LocalDate.dayMillis, until: at, limit: inputs.maxHandlings, db: db)
-        var history: [BreachForecaster.Handling] = []
-        history.reserveCapacity(rows.count * 2)
-        for i in 0..<rows.count {
-            guard let lv = rows.string(i, 0).flatMap(LoopLevel.init(rawValue:)), let unitCode = rows.string(i, 1),
-                let began = rows.int64(i, 5)
-            else { continue }
-            let category = rows.string(i, 2) ?? ""
-            let limits = inputs.policy.limits(
-                level: lv, source: rows.string(i, 3).flatMap(CaseSource.init(rawValue:)) ?? .hotline12345,
-                urgency: rows.string(i, 4).flatMap(Urgency.init(rawValue:)) ?? .normal, categoryCode: category)
-            // What was known at `at`: a milestone or an end after it had not happened yet.
-            func known(_ column: Int) -> Int64? { rows.int64(i, column).flatMap { $0 <= at ? $0 : nil } }
-            let replied = known(7)
-            let signed = [known(6), replied].compactMap { $0 }.min()  // a reply stops the sign clock too
-            let watchedUntil = known(8) ?? at
-            for kind in ClockKind.allCases {
-                let milestone = kind == .sign ? signed : replied
-                let unitOfTime = limits[kind].unit
-                let end = milestone ?? watchedUntil
-                let time = calculator.counted(start: began, until: end, unit: unitOfTime)
-                history.append(
-                    BreachForecaster.Handling(
-                        level: lv, unitCode: unitCode, categoryCode: category, kind: kind,
-                        observation: SurvivalCurve.Observation(time: time, reached: milestone != nil)))
-            }
-        }
-        let forecaster = BreachForecaster(history: history, minHandlings: inputs.minHandlings)
-
-        let windowEnd = calculator.windowEnd(from: at, within: inputs.window) ?? at
+        let model = try ForecastModel.load(inputs, db: db)
         var risks: [AtRisk] = []
-        func consider(
-            caseId: String, level lv: LoopLevel, unitCode: String, category: String, kind: ClockKind,
-            start: Int64, limit: TimeLimit, deadline: Int64, suspensions: [Suspension]
-        ) {
-            guard deadline > at else { return }  // already past: overdue, not a forecast
-            guard deadline <= windowEnd else { return }
-            if let level, lv != level { return }
-            if let unit, unitCode != unit { return }
-            let used = calculator.counted(start: start, until: at, unit: limit.unit, suspensions: suspensions)
-            let budget = calculator.counted(start: start, until: deadline, unit: limit.unit, suspensions: suspensions)
-            let e = forecaster.estimate(
-                level: lv, unitCode: unitCode, categoryCode: category, kind: kind, used: used, budget: budget)
+        let keep: (ForecastModel.ClockRisk) -> Void = { r in
             risks.append(
                 AtRisk(
-                    caseId: caseId, level: lv.rawValue, unitCode: unitCode, clock: kind.rawValue,
-                    deadline: RFC3339.format(deadline), used: budget > 0 ? Double(used) / Double(budget) : 1,
-                    probability: e.probability, basis: e.basis.rawValue, handlings: e.handlings,
-                    deadlineMillis: deadline))
+                    caseId: r.caseId, level: r.level.rawValue, unitCode: r.unitCode, clock: r.kind.rawValue,
+                    deadline: RFC3339.format(r.deadline), used: r.used, probability: r.probability, basis: r.basis,
+                    handlings: r.handlings, deadlineMillis: r.deadline))
         }
-
         if asOfNow {
-            let open = try ForecastQueries.openClocks(db: db)
-            for i in 0..<open.count {
-                guard let caseId = open.string(i, 0), let text = open.string(i, 1),
-                    let clock = try? CaseClock(jsonText: text), !clock.closed
-                else { continue }
-                let unitCode = open.string(i, 2) ?? ""
-                for kind in ClockKind.allCases {
-                    guard let k = clock[kind], k.stage != .overdue, let deadline = k.deadline else { continue }
-                    consider(
-                        caseId: caseId, level: clock.level, unitCode: unitCode, category: open.string(i, 3) ?? "",
-                        kind: kind, start: clock.assignedAt, limit: k.limit, deadline: deadline,
-                        suspensions: clock.suspensions)
-                }
-            }
+            try model.openClocks(level: level, unit: unit, db: db, keep)
         } else {
-            let open = try ForecastQueries.openAt(at, db: db)
-            for i in 0..<open.count {
-                guard let caseId = open.string(i, 0), let lv = open.string(i, 1).flatMap(LoopLevel.init(rawValue:)),
-                    let unitCode = open.string(i, 2), let began = open.int64(i, 6)
-                else { continue }
-                let category = open.string(i, 3) ?? ""
-                let limits = inputs.policy.limits(
-                    level: lv, source: open.string(i, 4).flatMap(CaseSource.init(rawValue:)) ?? .hotline12345,
-                    urgency: open.string(i, 5).flatMap(Urgency.init(rawValue:)) ?? .normal, categoryCode: category)
-                let signed = open.int64(i, 7).map { $0 <= at } ?? false
-                for kind in ClockKind.allCases where kind == .handle || !signed {
-                    guard let deadline = calculator.deadline(start: began, limit: limits[kind]).deadline else { continue }
-                    consider(
-                        caseId: caseId, level: lv, unitCode: unitCode, category: category, kind: kind, start: began,
-                        limit: limits[kind], deadline: deadline, suspensions: [])
-                }
-            }
+            try model.openAt(level: level, unit: unit, db: db, keep)
         }
-
+        let at = inputs.at
         var byUnit: [String: [AtRisk]] = [:]
         for r in risks { byUnit["\(r.level)\u{0}\(r.unitCode)", default: []].append(r) }
         let names = try ForecastQueries.unitNames(codes: Array(Set(risks.map(\.unitCode))).sorted(), db: db)
@@ -238,12 +143,12 @@ public struct Forecast: Encodable, Sendable {
         return Forecast(
             at: RFC3339.format(at), within: inputs.window.description, clocks: asOfNow ? "CLOCKS" : "HISTORY",
             historyDays: inputs.historyDays, minHandlings: inputs.minHandlings, historyMaxHandlings: inputs.maxHandlings,
-            handlings: rows.count, levels: levels,
+            handlings: model.handlings, levels: levels,
             units: units)
     }
 
     /// `forecast.historyMaxHandlings`'s default.
-    public static let defaultMaxHandlings = GridloopConfig().forecastHistoryMaxHandlings
+    public static let defaultMaxHandlings = ForecastModel.defaultMaxHandlings
 
     /// Every clock of the forecast, highest probability first.
     public var allAtRisk: [AtRisk] { units.flatMap(\.cases) }

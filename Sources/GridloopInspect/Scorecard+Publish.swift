@@ -1,4 +1,5 @@
 import Foundation
+import GridloopAnalytics
 import GridloopCore
 import GridloopPostgres
 import GridloopStore
@@ -105,7 +106,7 @@ extension Scorecard {
                 message: { revision in
                     let id = "\(key)/r\(revision)"
                     let event = CloudEventEnvelope(
-                        id: id, source: "/gridloop/\(deployment)", type: Self.reportType, subject: key, time: Self.eventTime(asOf),
+                        id: id, source: "/gridloop/\(deployment)", type: Self.reportType, subject: key, time: CloudEvents.time(asOf),
                         data: EventData(figures: figures, revision: revision, asOf: asOf))
                     return OutboxMessage(
                         id: id, topic: topic, key: Array(key.utf8), value: try Self.encoded(event),
@@ -118,13 +119,6 @@ extension Scorecard {
             }
         }
         return out
-    }
-
-    /// `asOf` as the events' `time` is written: UTC with milliseconds (docs/EVENTS.md).
-    static func eventTime(_ asOf: String) -> String {
-        guard let millis = RFC3339.parse(asOf) else { return asOf }
-        let t = RFC3339.format(millis, offsetMinutes: 0)
-        return t.contains(".") ? t : String(t.dropLast()) + ".000Z"
     }
 
     /// The levels of the period `from`–`to` published already (any revision).

@@ -37,6 +37,10 @@ public enum Metric {
     public static let scorecardRefreshed = "gridloop_scorecard_refreshed_cases_total"
     public static let scorecardSetAside = "gridloop_scorecard_set_aside_cases_total"
     public static let casesAtRisk = "gridloop_cases_at_risk"  // level: expected breaches by the end of the working day
+    public static let scorecardYields = "gridloop_scorecard_yields_total"  // rounds skipped for the engine's backlog
+    public static let analyticsLeader = "gridloop_analytics_leader"  // 1 on the instance holding the analytics lease
+    public static let analyticsRounds = "gridloop_analytics_rounds_total"  // task
+    public static let analyticsRoundSeconds = "gridloop_analytics_round_seconds"  // task: the last round's duration
 
     /// Bucket bounds of the value histograms (the duration histograms use the factory's defaults
     /// or `durationBuckets`).

@@ -59,14 +59,9 @@ extension GridloopConfig {
                 config.deploymentName = v
             }),
 
-        ConfigKey(
-            "sla.enabled", "GRIDLOOP_SLA_ENABLED", .restart, "`false`: intake only, no supervision or escalation events",
-            compared: { $0.slaEnabled }, show: { "\($0.slaEnabled)" },
-            parse: { config, input in
-                let value = try input.scalar()
-                guard value == "true" || value == "false" else { throw input.fail("expected true or false, got '\(value)'") }
-                config.slaEnabled = value == "true"
-            }),
+        .flag(
+            "sla.enabled", "GRIDLOOP_SLA_ENABLED", "`false`: intake only, no supervision or escalation events",
+            \.slaEnabled),
         .optionalText(
             "sla.policyFile", "GRIDLOOP_POLICY_FILE", .reload,
             "the SLA policy; not set: the built-in `deploy/policy.yaml`", \.policyFile),
@@ -117,6 +112,15 @@ extension GridloopConfig {
                 guard n >= 10 else { throw input.fail("expected at least 10 handlings, got \(n)") }
                 config.forecastHistoryMaxHandlings = n
             }),
+
+        .flag(
+            "analytics.scorecard", "GRIDLOOP_ANALYTICS_SCORECARD",
+            "`false`: no scorecard worker; `report scorecard` recomputes the queued cases itself (the queue grows until a report drains it)",
+            \.analyticsScorecard),
+        .flag(
+            "analytics.atRiskGauge", "GRIDLOOP_ANALYTICS_GAUGE", "`false`: no `gridloop_cases_at_risk` gauge",
+            \.analyticsGauge),
+        .flag("analytics.digest", "GRIDLOOP_ANALYTICS_DIGEST", "`false`: no morning digests", \.analyticsDigest),
 
         .text(
             "database.url", "GRIDLOOP_DATABASE_URL", .restart,
@@ -288,6 +292,19 @@ extension ConfigKey {
         ConfigKey(
             path, variable, change, summary, compared: { $0[keyPath: field] }, show: { $0[keyPath: field] },
             parse: { config, input in config[keyPath: field] = try input.nonEmpty() })
+    }
+
+    /// `true` or `false`; a change needs a restart.
+    fileprivate static func flag(
+        _ path: String, _ variable: String?, _ summary: String, _ field: WritableKeyPath<GridloopConfig, Bool> & Sendable
+    ) -> ConfigKey {
+        ConfigKey(
+            path, variable, .restart, summary, compared: { $0[keyPath: field] }, show: { "\($0[keyPath: field])" },
+            parse: { config, input in
+                let value = try input.scalar()
+                guard value == "true" || value == "false" else { throw input.fail("expected true or false, got '\(value)'") }
+                config[keyPath: field] = value == "true"
+            })
     }
 
     /// A string that must not be empty when given; not set by default.

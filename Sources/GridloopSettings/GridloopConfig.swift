@@ -74,6 +74,16 @@ public struct GridloopConfig: Sendable, Equatable {
     /// `forecast.historyMaxHandlings`: the forecast reads at most this many handlings (the latest).
     public var forecastHistoryMaxHandlings = 100_000
 
+    /// `analytics.*`: the analytics workers, run by the one instance of the group that holds the
+    /// analytics lease; each can be turned off (a small host, or to measure its cost).
+    /// `analytics.scorecard`: keep the scorecard's facts current (otherwise a report recomputes
+    /// what is queued itself, and the queue grows until it does).
+    public var analyticsScorecard = true
+    /// `analytics.atRiskGauge`: `gridloop_cases_at_risk{level}` every minute.
+    public var analyticsGauge = true
+    /// `analytics.digest`: the morning digests.
+    public var analyticsDigest = true
+
     // Service (http.*, shutdown.*, credentials): reading the secrets is in GridloopConfig+Service.swift.
     /// Address of the `/metrics`, `/healthz`, `/readyz` listener; nil: no listener.
     public var httpListen: String? = "127.0.0.1:9464"

@@ -40,17 +40,27 @@ package enum HealthQueries {
         // reads every clock.
         let due = try db.query(
             """
-            WITH RECURSIVE p AS (
-                (SELECT topic, partition FROM case_clocks WHERE next_due IS NOT NULL ORDER BY topic, partition LIMIT 1)
-                UNION ALL
-                SELECT n.topic, n.partition FROM p CROSS JOIN LATERAL (
-                    SELECT c.topic, c.partition FROM case_clocks c
-                    WHERE c.next_due IS NOT NULL AND (c.topic, c.partition) > (p.topic, p.partition)
-                    ORDER BY c.topic, c.partition LIMIT 1) n)
+            WITH RECURSIVE \(DueIndex.partitions)
             SELECT COALESCE(sum(d.n), 0)::bigint FROM p CROSS JOIN LATERAL (
                 SELECT count(*) AS n FROM case_clocks c
                 WHERE c.topic = p.topic AND c.partition = p.partition AND c.next_due IS NOT NULL AND c.next_due <= now()) d
             """, timeout: timeout, context: "count due timers")
         return due.int(0, 0) ?? 0
     }
+}
+
+/// The due-clock index (`case_clocks_due_keyset`: topic, partition, next_due, case_id) read a
+/// partition at a time: `next_due <= x` alone would read every open clock.
+enum DueIndex {
+    /// A recursive CTE `p(topic, partition)`: the partitions with open clocks, found by
+    /// skipping through the index, one descent each. Follows `WITH RECURSIVE`.
+    static let partitions = """
+        p AS (
+            (SELECT topic, partition FROM case_clocks WHERE next_due IS NOT NULL ORDER BY topic, partition LIMIT 1)
+            UNION ALL
+            SELECT n.topic, n.partition FROM p CROSS JOIN LATERAL (
+                SELECT c.topic, c.partition FROM case_clocks c
+                WHERE c.next_due IS NOT NULL AND (c.topic, c.partition) > (p.topic, p.partition)
+                ORDER BY c.topic, c.partition LIMIT 1) n)
+        """
 }

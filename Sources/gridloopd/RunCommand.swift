@@ -2,6 +2,7 @@ import ArgumentParser
 import CoreMetrics
 import Dispatch
 import Foundation
+import GridloopAnalytics
 import GridloopCore
 import GridloopHTTP
 import GridloopKafka
@@ -61,8 +62,11 @@ struct Run: ParsableCommand {
             config: config, keeper: sla.keeper,
             logger: logger, stop: stop, health: health, onCommit: { relay.wake() })
         let probe = HealthProbe(config: config, health: health, logger: logger, stop: stop)
-        let scorecard = ScorecardWorker(config: config, logger: logger, stop: stop)
-        let atRisk = AtRiskGauge(config: config, intake: intake, logger: logger, stop: stop) { relay.wake() }
+        let policies = PolicyVersionRecorder(config: config, logger: logger, stop: stop) { intake.keeper.policy }
+        // One instance of the group at a time runs the analytics (the others stand by for the lease).
+        let analytics = AnalyticsLeader(config: config, logger: logger, stop: stop, keeper: { intake.keeper }) {
+            relay.wake()
+        }
 
         // Signals: SIGTERM / SIGINT stop (the workers finish their batch and leave the group);
         // SIGHUP reloads the configuration, the policy and the unit directory, validated first.
@@ -101,9 +105,9 @@ struct Run: ParsableCommand {
                 WorkerThread(name: "intake") { intake.run() },
                 WorkerThread(name: "relay") { relay.run() },
                 WorkerThread(name: "health") { probe.run() },
-                WorkerThread(name: "scorecard") { scorecard.run() },
-                WorkerThread(name: "forecast") { atRisk.run() },
-            ] + (server.map { s in [WorkerThread(name: "http") { s.run { stop.isSet } }] } ?? [])
+                WorkerThread(name: "policies") { policies.run() },
+            ] + (analytics.taskNames.isEmpty ? [] : [WorkerThread(name: "analytics") { analytics.run() }])
+            + (server.map { s in [WorkerThread(name: "http") { s.run { stop.isSet } }] } ?? [])
 
         Supervisor(systemd: systemd, health: health, logger: logger, stop: stop).run()
         // Stopping: the workers finish their batch, commit and leave the group within the grace period.

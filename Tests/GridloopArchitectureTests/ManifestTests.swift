@@ -17,10 +17,11 @@ final class ManifestTests: XCTestCase {
         "GridloopSettings": 2,
         "GridloopStore": 3,
         "GridloopPipeline": 4,
-        "GridloopInspect": 5,
-        "gridloopd": 6, "gridloop-broker": 6,
+        "GridloopAnalytics": 5,
+        "GridloopInspect": 6,
+        "gridloopd": 7, "gridloop-broker": 7,
         // Above everything: only test targets (not checked here) may depend on it.
-        "GridloopTestSupport": 7,
+        "GridloopTestSupport": 8,
     ]
 
     /// The non-test targets of the manifest and the targets (not products) each depends on.

@@ -13,7 +13,9 @@ extension SLAIntegrationTests {
     /// and FAST's as safe (0), each from the unit's own history, and says so; as of an instant
     /// before those cases were dispatched it lists neither; the daemon's gauge agrees with the
     /// command. The morning digest: none before its hour; after it, with two daemons back after
-    /// being down at the hour, SLOW's digest once, and nothing again after a restart.
+    /// being down at the hour, SLOW's digest once. Once per group: only the instance holding the
+    /// analytics lease exports the gauge; kill -9 of it, and the other takes the analytics over
+    /// without sending the digest again; the killed one, restarted, stands by.
     func testForecastNamesTheSlowUnitsFreshCaseAsTheOneAtRisk() throws {
         // The ladder policy in minutes: sign within 10, handle within 600, urges every 10.
         let policy = ladderPolicy.replacingOccurrences(of: "sign: 3s, handle: 600s", with: "sign: 10m, handle: 600m")
@@ -189,17 +191,47 @@ extension SLAIntegrationTests {
             for c in atRisk { XCTAssertEqual(c["probability"] as? Double ?? -1, 1, accuracy: 1e-9) }
         }
 
-        // A restart the same day: nothing again (its first round has run once its gauge is set).
-        XCTAssertEqual(daemons[0].terminate(), 0)
-        daemons[0] = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "gridloopd-digest-again")
-        let againPort = try DaemonHarness.httpPort(daemons[0])
-        try eventually("the restarted daemon's forecast round ran") {
-            let m = try PrometheusText(try XCTUnwrap(httpGet(port: againPort, "/metrics")?.body))
-            return m.sum("gridloop_cases_at_risk", ["level": "ESTATE"]) >= 1
+        // Once per group: exactly one of the two holds the analytics lease; it alone exports the
+        // gauge and runs analytics rounds.
+        var ports = try daemons.map { try DaemonHarness.httpPort($0) }
+        func scrape(_ i: Int) throws -> PrometheusText {
+            try PrometheusText(try XCTUnwrap(httpGet(port: ports[i], "/metrics")?.body))
         }
+        var leader = -1
+        try eventually("exactly one instance holds the analytics lease") {
+            let holding = try (0..<2).filter { try scrape($0).sum("gridloop_analytics_leader") == 1 }
+            leader = holding.count == 1 ? holding[0] : -1
+            guard leader >= 0 else { return false }
+            return try scrape(1 - leader).has("gridloop_analytics_leader")
+        }
+        let standby = 1 - leader
+        XCTAssertGreaterThanOrEqual(try scrape(leader).sum("gridloop_cases_at_risk", ["level": "ESTATE"]), 1)
+        XCTAssertFalse(try scrape(standby).has("gridloop_cases_at_risk"), "the standby exports no gauge")
+        XCTAssertEqual(try scrape(standby).sum("gridloop_analytics_rounds_total"), 0, "nor runs any analytics round")
+        XCTAssertFalse(daemons[standby].log.contains("analytics lease taken"), daemons[standby].log)
+
+        // kill -9 of the holder: its session ends with it, and the survivor, which tries every 10 s,
+        // takes the lease over and runs the rounds; the day's digest is not queued again.
+        let killed = Date()
+        daemons[leader].kill9()
+        try eventually("the survivor takes the analytics over") {
+            let m = try scrape(standby)
+            return m.sum("gridloop_analytics_leader") == 1 && m.sum("gridloop_analytics_rounds_total", ["task": "digest"]) >= 1
+                && m.sum("gridloop_analytics_rounds_total", ["task": "gauge"]) >= 1
+        }
+        print("analytics taken over \(String(format: "%.1f", Date().timeIntervalSince(killed))) s after the kill -9")
+        XCTAssertGreaterThanOrEqual(try scrape(standby).sum("gridloop_cases_at_risk", ["level": "ESTATE"]), 1)
+        XCTAssertTrue(daemons[standby].log.contains("analytics lease taken"))
         XCTAssertEqual(try db.query("SELECT count(*) FROM unit_digest_days").int(0, 0), 1)
         XCTAssertEqual(try db.query("SELECT count(*) FROM outbox").int(0, 0), 0, "no digest queued again")
         XCTAssertEqual(try digests().count, 1, "still one digest on the topic")
+
+        // The killed instance comes back the same day: it stands by.
+        daemons[leader] = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "gridloopd-digest-again")
+        ports[leader] = try DaemonHarness.httpPort(daemons[leader])
+        try eventually("the restarted instance answers") { try scrape(leader).has("gridloop_analytics_leader") }
+        XCTAssertEqual(try scrape(leader).sum("gridloop_analytics_leader"), 0, "it stands by: the survivor keeps the lease")
+        XCTAssertEqual(try scrape(standby).sum("gridloop_analytics_leader"), 1)
         for d in daemons { XCTAssertEqual(d.terminate(), 0) }
     }
 }

@@ -81,6 +81,9 @@ struct PrometheusText {
         }
     }
 
+    /// Whether any sample of `name` is exported.
+    func has(_ name: String) -> Bool { samples.keys.contains { $0.name == name } }
+
     /// The sum of the samples of `name` whose labels include `matching`.
     func sum(_ name: String, _ matching: [String: String] = [:]) -> Double {
         samples.filter { s, _ in s.name == name && matching.allSatisfy { s.labels[$0.key] == $0.value } }.values.reduce(0, +)

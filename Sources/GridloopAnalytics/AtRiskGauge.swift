@@ -1,0 +1,115 @@
+import CoreMetrics
+import Foundation
+import GridloopCore
+import GridloopPipeline
+import GridloopPostgres
+import GridloopSettings
+import GridloopStore
+import Logging
+
+/// Keeps `gridloop_cases_at_risk{level}` current: the expected number of breaches (the sum of
+/// the forecast's probabilities, docs/FORECAST.md) among the open clocks due by the end of the
+/// working day (`1wd`: midnight of today when it is a working day, else of the next one), every
+/// `intervalMillis`, with the policy and calendars in force. Sums as the clocks come
+/// (`ForecastModel`): it reads only the clocks due in that window, a page at a time.
+public struct AtRiskGauge: AnalyticsTask {
+    public let name = "gauge"
+    private let config: GridloopConfig
+    private let keeper: @Sendable () -> ClockKeeper
+    private let intervalMillis: Int
+    private var gauges: [LoopLevel: Gauge] = [:]
+
+    public init(config: GridloopConfig, keeper: @escaping @Sendable () -> ClockKeeper, intervalMillis: Int = 60_000) {
+        self.config = config
+        self.keeper = keeper
+        self.intervalMillis = intervalMillis
+    }
+
+    public mutating func round(_ db: PostgresConnection) throws -> Int {
+        let keeper = keeper()
+        let inputs = ForecastModel.Inputs(
+            policy: keeper.policy, calendar: keeper.calculator.calendar, at: Int64(Date().timeIntervalSince1970 * 1000),
+            window: ForecastModel.dayWindow, maxHandlings: config.forecastHistoryMaxHandlings)
+        let model = try ForecastModel.load(inputs, db: db)
+        var byLevel: [LoopLevel: Double] = [:]
+        try model.openClocks(db: db) { byLevel[$0.level, default: 0] += $0.probability ?? 0 }
+        for level in LoopLevel.allCases {
+            let gauge = gauges[level] ?? Gauge(label: Metric.casesAtRisk, dimensions: [("level", level.rawValue)])
+            gauges[level] = gauge
+            gauge.record(byLevel[level] ?? 0)
+        }
+        return intervalMillis
+    }
+
+    /// Another instance computes the gauge now: this one stops exporting its last values, so
+    /// that a sum over the instances counts the group's once.
+    public mutating func lost() {
+        for gauge in gauges.values { gauge.destroy() }
+        gauges = [:]
+    }
+}
+
+/// Queues the morning digests (`gridloop.unit.digest`) once a working day at
+/// `forecast.digestAt`, or at the first round after it when no instance ran then
+/// (docs/FORECAST.md): looks once a minute; on a due day not yet recorded, forecasts the clocks
+/// due by the day's end and queues one event per unit with a clock at or above
+/// `forecast.digestThreshold`, with the day, in one transaction (`DigestQueries.queue`: several
+/// instances, or a lease taken over mid-round, still queue one set).
+public struct DigestTask: AnalyticsTask {
+    public let name = "digest"
+    private let config: GridloopConfig
+    private let keeper: @Sendable () -> ClockKeeper
+    private let logger: Logging.Logger
+    private let onQueued: @Sendable () -> Void
+
+    public init(
+        config: GridloopConfig, keeper: @escaping @Sendable () -> ClockKeeper, logger: Logging.Logger,
+        onQueued: @escaping @Sendable () -> Void
+    ) {
+        self.config = config
+        self.keeper = keeper
+        self.logger = logger
+        self.onQueued = onQueued
+    }
+
+    public mutating func round(_ db: PostgresConnection) throws -> Int {
+        if case .queued(let n) = try queue(now: Int64(Date().timeIntervalSince1970 * 1000), db: db) {
+            logger.notice("morning digests queued", metadata: ["units": "\(n)", "topic": "\(config.topics.supervision)"])
+            onQueued()
+        }
+        return 60_000
+    }
+
+    /// What `queue` did.
+    public enum Outcome: Equatable, Sendable {
+        /// Today is not a working day, or its digest time has not come.
+        case notDue
+        /// Queued already (by this daemon or another).
+        case done
+        /// Queued now: this many events.
+        case queued(Int)
+    }
+
+    /// At `now`: on a working day at or after `digestAt`, queues the day's digests once.
+    public func queue(now: Int64, db: PostgresConnection) throws -> Outcome {
+        let keeper = keeper()
+        let calendar = keeper.calculator.calendar
+        let today = LocalDate(containing: now)
+        guard calendar.isWorkingDay(today), now >= today.startMillis + Int64(config.digestAt) * 60_000 else {
+            return .notDue
+        }
+        let day = today.description
+        if try DigestQueries.queued(day: day, db: db) { return .done }
+        let model = try ForecastModel.load(
+            ForecastModel.Inputs(
+                policy: keeper.policy, calendar: calendar, at: now, window: ForecastModel.dayWindow,
+                maxHandlings: config.forecastHistoryMaxHandlings), db: db)
+        var digest = MorningDigest(threshold: config.digestThreshold)
+        try model.openClocks(db: db) { digest.add($0) }
+        let names = try ForecastQueries.unitNames(codes: digest.unitCodes, db: db)
+        let messages = try digest.messages(
+            day: day, at: now, until: model.windowEnd, names: names, topic: config.topics.supervision,
+            deployment: config.deploymentName)
+        return try DigestQueries.queue(day: day, computedAt: now, messages: messages, db: db) ? .queued(messages.count) : .done
+    }
+}

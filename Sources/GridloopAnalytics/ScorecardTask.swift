@@ -1,0 +1,65 @@
+import CoreMetrics
+import GridloopPipeline
+import GridloopPostgres
+import GridloopStore
+import Logging
+
+/// Keeps the scorecard's facts current (`scorecard_handlings`, migration 012): takes the cases
+/// whose history changed (queued by the triggers on case_events and sla_decisions) and
+/// recomputes their handlings, `ScorecardQueries.refreshBatch` cases a transaction, round
+/// after round until the queue is empty; then every `idleMillis`. So `report scorecard` only
+/// aggregates.
+///
+/// It yields to the ladder: while the engine has a firing or publishing backlog (more than
+/// `busyDueClocks` clocks due and not fired, or `busyOutboxRows` rows waiting in the outbox:
+/// a burst of deadlines, a broker outage), it recomputes nothing and looks again after a
+/// second, for at most `maxYieldMillis` in a row (then one batch, so that the facts never
+/// wait for ever on a ladder that stays busy). A burst's recomputation so runs after the burst
+/// has been published, not during it.
+public struct ScorecardTask: AnalyticsTask {
+    public let name = "scorecard"
+    private let logger: Logger
+    private let idleMillis: Int
+    /// A trickle of due clocks is the firing's normal state (it fires within a second); a
+    /// thousand is a burst.
+    static let busyDueClocks = 1_000
+    /// Five relay rounds' worth (`relay.batchSize` 1,000 by default).
+    static let busyOutboxRows = 5_000
+    static let maxYieldMillis = 300_000
+    private var yieldingSince: UInt64?
+    private let refreshed = Counter(label: Metric.scorecardRefreshed)
+    private let setAside = Counter(label: Metric.scorecardSetAside)
+    private let yielded = Counter(label: Metric.scorecardYields)
+
+    public init(logger: Logger, idleMillis: Int = 5_000) {
+        self.logger = logger
+        self.idleMillis = idleMillis
+    }
+
+    public mutating func opened(_ db: PostgresConnection) throws {
+        try ScorecardQueries.prepareSession(db)
+        yieldingSince = nil
+    }
+
+    public mutating func round(_ db: PostgresConnection) throws -> Int {
+        let now = monotonicNanos()
+        if try AnalyticsLease.engineBusy(dueClocks: Self.busyDueClocks, outboxRows: Self.busyOutboxRows, db: db) {
+            let since = yieldingSince ?? now
+            yieldingSince = since
+            if now - since < UInt64(Self.maxYieldMillis) * 1_000_000 {
+                yielded.increment()
+                return 1_000
+            }
+        }
+        yieldingSince = nil
+        let r = try ScorecardQueries.refresh(limit: ScorecardQueries.refreshBatch, db: db)
+        refreshed.increment(by: r.taken - r.setAside.count)
+        for (caseId, problem) in r.setAside {
+            setAside.increment()
+            logger.error(
+                "scorecard worker: cannot recompute a case's handlings; set aside (its earlier handlings stay counted; its next change queues it again)",
+                metadata: ["case_id": "\(caseId)", "problem": "\(problem)"])
+        }
+        return r.taken < ScorecardQueries.refreshBatch ? idleMillis : 0
+    }
+}

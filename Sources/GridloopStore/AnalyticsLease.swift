@@ -1,0 +1,56 @@
+import GridloopPostgres
+
+/// The lease on a consumer group's analytics (docs/ARCHITECTURE.md, "Analytics: once per
+/// group"): a session-level advisory lock of the group. The session that takes it holds it
+/// until it ends, and PostgreSQL ends it when its process dies (the socket closes; across a
+/// dead network, when the keepalives give up, `DatabaseDefaults`), so a survivor's next try
+/// takes it over. The holder runs its rounds on that same session: a round that fails has
+/// lost the lease with its connection, and nothing runs without it.
+package enum AnalyticsLease {
+    /// Takes the lease if no other session holds it; true when this session holds it now. Call
+    /// it only while not holding it (an advisory lock taken twice is held twice).
+    package static func tryTake(group: String, db: PostgresConnection) throws -> Bool {
+        try db.query(
+            "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", ["gridloop-analytics/\(group)"],
+            context: "take the analytics lease"
+        ).string(0, 0) == "t"
+    }
+
+    /// Whether the ladder has a firing or publishing backlog: more than `dueClocks` clocks due
+    /// and not fired, or more than `outboxRows` rows waiting to be published. The analytics
+    /// yield while it has (`ScorecardTask`). Two index reads, at most about `dueClocks` +
+    /// `outboxRows` entries.
+    package static func engineBusy(dueClocks: Int, outboxRows: Int, db: PostgresConnection) throws -> Bool {
+        let r = try db.query(
+            """
+            WITH RECURSIVE \(DueIndex.partitions)
+            SELECT (SELECT count(*) FROM (
+                        SELECT 1 FROM p CROSS JOIN LATERAL (
+                            SELECT 1 FROM case_clocks c
+                            WHERE c.topic = p.topic AND c.partition = p.partition AND c.next_due IS NOT NULL
+                              AND c.next_due <= now() LIMIT $1::int + 1) d LIMIT $1::int + 1) due) > $1::int
+                OR (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT $2::int + 1) o) > $2::int
+            """, [String(dueClocks), String(outboxRows)], context: "is the engine busy")
+        return r.string(0, 0) == "t"
+    }
+}
+
+/// Reads a query's rows in pages through a cursor, in one read-only transaction, so that a
+/// caller's memory holds one page at a time, however many rows the query has.
+package enum PagedRead {
+    package static func each(
+        _ sql: String, _ parameters: [String?], pageSize: Int, context: String, db: PostgresConnection,
+        _ page: (PostgresRows) throws -> Void
+    ) throws {
+        try db.transaction {
+            try db.query("SET TRANSACTION READ ONLY", context: context)
+            try db.query("DECLARE paged NO SCROLL CURSOR FOR " + sql, parameters, context: context)
+            while true {
+                let rows = try db.query("FETCH \(max(1, pageSize)) FROM paged", context: context)
+                if rows.count > 0 { try page(rows) }
+                if rows.count < pageSize { break }
+            }
+            try db.query("CLOSE paged", context: context)
+        }
+    }
+}
