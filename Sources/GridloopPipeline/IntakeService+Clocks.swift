@@ -90,8 +90,8 @@ extension IntakeService {
             var changes = clockChanges(plan)
             // Fence on the offsets: if another member took a partition over, nothing is written.
             let fence = touched.map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: positions[$0] ?? -2) }
-            try remember(plan, clocks: changes)
-            for id in misses { cache[id] = nil }
+            // Not cached: inserting each and removing it again cost a dozen hashings a case.
+            try remember(plan, clocks: changes, skipping: misses)
             changes.prepare()  // the COPY bodies, here rather than on the commit thread
             let decided = changes
             let fired = plan

@@ -365,11 +365,12 @@ public final class IntakeService: @unchecked Sendable {
     }
 
     /// Brings the cache up to what a plan writes (before its commit: a failed commit ends the session).
-    func remember(_ planner: IntakePlanner, clocks: ClockChanges = ClockChanges()) throws {
+    /// `skipping`: cases not to cache (a firing page's cases read for that page only).
+    func remember(_ planner: IntakePlanner, clocks: ClockChanges = ClockChanges(), skipping: Set<String> = []) throws {
         guard let committer else { throw IntakeNotConnected() }
         // What changes now is the job about to be submitted (only this thread submits).
         cache.job = committer.submitted + 1
-        for id in planner.changedCases {
+        for id in planner.changedCases where skipping.isEmpty || !skipping.contains(id) {
             guard let state = planner.states[id] else { continue }
             if cache[id] != nil {
                 cache[id]!.state = state
@@ -381,7 +382,7 @@ public final class IntakeService: @unchecked Sendable {
             cache[a.event.caseId]?.keys.insert(a.event.eventKey)
         }
         for h in planner.newlyHeld { heldCases.insert(h.event.caseId) }
-        for (id, clock) in clocks.clocks { cache[id]?.clock = clock }
+        for (id, clock) in clocks.clocks where skipping.isEmpty || !skipping.contains(id) { cache[id]?.clock = clock }
         // Closed and withdrawn cases leave once committed; past the budget, the open ones too,
         // after the commit thread has caught up (misses are read from the database).
         cache.evictFinished(committedUpTo: committer.completed)

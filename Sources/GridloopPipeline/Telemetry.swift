@@ -85,7 +85,12 @@ public enum Metric {
         // Counted per round first: a burst is 100,000s of decisions, and each handle lookup takes
         // the registry's lock.
         var kinds: [String: Int] = [:]
-        var escalated: [String: Int] = [:]  // "from>to"
+        // Keyed by the levels, not by strings built per decision (a burst is 200,000 of them).
+        struct Step: Hashable {
+            var from: LoopLevel
+            var to: LoopLevel
+        }
+        var escalated: [Step: Int] = [:]
         var resolvedAt: [String: Int] = [:]
         var resolvedBy: [String: Int] = [:]
         let lag = Timer(label: fireLag)
@@ -94,7 +99,7 @@ public enum Metric {
             kinds[d.typeName, default: 0] += 1
             switch d.kind {
             case .escalated(let from, let to, _, _, _, _, let unit):
-                escalated["\(from.rawValue)>\(to.rawValue)", default: 0] += 1
+                escalated[Step(from: from, to: to), default: 0] += 1
                 resolvedBy[unit.resolvedBy.rawValue, default: 0] += 1
             case .resolved(let level, _, _, _, _, _):
                 resolvedAt[level.rawValue, default: 0] += 1
@@ -112,9 +117,9 @@ public enum Metric {
         for (by, n) in resolvedBy {
             Counter(label: unitResolutions, dimensions: [("resolvedBy", by)]).increment(by: n)
         }
-        for (pair, n) in escalated {
-            let levels = pair.split(separator: ">").map(String.init)
-            Counter(label: escalations, dimensions: [("from", levels[0]), ("to", levels[1])]).increment(by: n)
+        for (step, n) in escalated {
+            Counter(label: escalations, dimensions: [("from", step.from.rawValue), ("to", step.to.rawValue)])
+                .increment(by: n)
         }
         for (level, n) in resolvedAt { Counter(label: resolved, dimensions: [("level", level)]).increment(by: n) }
         return byKind
