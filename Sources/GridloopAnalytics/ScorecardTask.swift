@@ -10,12 +10,13 @@ import Logging
 /// after round until the queue is empty; then every `idleMillis`. So `report scorecard` only
 /// aggregates.
 ///
-/// It yields to the ladder: while the engine has a firing or publishing backlog (more than
-/// `busyDueClocks` clocks due and not fired, or `busyOutboxRows` rows waiting in the outbox:
-/// a burst of deadlines, a broker outage), it recomputes nothing and looks again after a
-/// second, for at most `maxYieldMillis` in a row (then one batch, so that the facts never
-/// wait for ever on a ladder that stays busy). A burst's recomputation so runs after the burst
-/// has been published, not during it.
+/// It yields to the ladder: while the engine has a backlog (more than `busyDueClocks` clocks
+/// due and not fired, `busyOutboxRows` rows waiting in the outbox, or an intake applying more
+/// than `busyIntakeRate` messages a second: a burst of deadlines, a broker outage, a catch-up
+/// after downtime), it recomputes nothing and looks again after a second, for at most
+/// `maxYieldMillis` in a row (then one batch, so that the facts never wait for ever on a
+/// ladder that stays busy). A burst's recomputation so runs after the burst has been
+/// published, and a catch-up's after the intake has caught up, not during them.
 public struct ScorecardTask: AnalyticsTask {
     public let name = "scorecard"
     private let logger: Logger
@@ -25,8 +26,12 @@ public struct ScorecardTask: AnalyticsTask {
     static let busyDueClocks = 1_000
     /// Five relay rounds' worth (`relay.batchSize` 1,000 by default).
     static let busyOutboxRows = 5_000
+    /// A live feed is tens of messages a second, a catch-up thousands.
+    static let busyIntakeRate = 1_000
     static let maxYieldMillis = 300_000
     private var yieldingSince: UInt64?
+    /// The stored offsets' sum at the last look, and when (monotonic ns).
+    private var lastApplied: (offsets: Int64, at: UInt64)?
     private let refreshed = Counter(label: Metric.scorecardRefreshed)
     private let setAside = Counter(label: Metric.scorecardSetAside)
     private let yielded = Counter(label: Metric.scorecardYields)
@@ -43,7 +48,7 @@ public struct ScorecardTask: AnalyticsTask {
 
     public mutating func round(_ db: PostgresConnection) throws -> Int {
         let now = monotonicNanos()
-        if try AnalyticsLease.engineBusy(dueClocks: Self.busyDueClocks, outboxRows: Self.busyOutboxRows, db: db) {
+        if try engineBusy(db, now: now) {
             let since = yieldingSince ?? now
             yieldingSince = since
             if now - since < UInt64(Self.maxYieldMillis) * 1_000_000 {
@@ -61,5 +66,16 @@ public struct ScorecardTask: AnalyticsTask {
                 metadata: ["case_id": "\(caseId)", "problem": "\(problem)"])
         }
         return r.taken < ScorecardQueries.refreshBatch ? idleMillis : 0
+    }
+
+    /// Whether the engine has a backlog now (see the type's comment).
+    private mutating func engineBusy(_ db: PostgresConnection, now: UInt64) throws -> Bool {
+        let load = try AnalyticsLease.engineLoad(
+            dueClocks: Self.busyDueClocks, outboxRows: Self.busyOutboxRows, db: db)
+        defer { lastApplied = (load.appliedOffsets, now) }
+        if load.dueClocks > Self.busyDueClocks || load.outboxRows > Self.busyOutboxRows { return true }
+        guard let last = lastApplied, now > last.at else { return false }
+        let rate = Double(load.appliedOffsets - last.offsets) * 1e9 / Double(now - last.at)
+        return rate > Double(Self.busyIntakeRate)
     }
 }

@@ -372,11 +372,7 @@ public final class IntakeService: @unchecked Sendable {
         cache.job = committer.submitted + 1
         for id in planner.changedCases where skipping.isEmpty || !skipping.contains(id) {
             guard let state = planner.states[id] else { continue }
-            if cache[id] != nil {
-                cache[id]!.state = state
-            } else {
-                cache[id] = CaseCache.Entry(state: state, keys: [])
-            }
+            cache[id].store(state)  // one pass through the cache's accessor, no copy of the entry
         }
         for a in planner.applied where a.event.source == .hotline12345 {
             cache[a.event.caseId]?.keys.insert(a.event.eventKey)

@@ -16,11 +16,14 @@ package enum AnalyticsLease {
         ).string(0, 0) == "t"
     }
 
-    /// Whether the ladder has a firing or publishing backlog: more than `dueClocks` clocks due
-    /// and not fired, or more than `outboxRows` rows waiting to be published. The analytics
-    /// yield while it has (`ScorecardTask`). Two index reads, at most about `dueClocks` +
-    /// `outboxRows` entries.
-    package static func engineBusy(dueClocks: Int, outboxRows: Int, db: PostgresConnection) throws -> Bool {
+    /// What the engine has in hand, for the analytics to yield to (`ScorecardTask`): the clocks
+    /// due and not fired (counted up to `dueClocks` + 1), the rows waiting in the outbox (up to
+    /// `outboxRows` + 1), and the sum of the stored intake offsets (every group's: how far the
+    /// intake has applied; its rise between two calls is the intake's rate). Two index reads of
+    /// at most those many entries, and the few offset rows.
+    package static func engineLoad(
+        dueClocks: Int, outboxRows: Int, db: PostgresConnection
+    ) throws -> (dueClocks: Int, outboxRows: Int, appliedOffsets: Int64) {
         let r = try db.query(
             """
             WITH RECURSIVE \(DueIndex.partitions)
@@ -28,10 +31,11 @@ package enum AnalyticsLease {
                         SELECT 1 FROM p CROSS JOIN LATERAL (
                             SELECT 1 FROM case_clocks c
                             WHERE c.topic = p.topic AND c.partition = p.partition AND c.next_due IS NOT NULL
-                              AND c.next_due <= now() LIMIT $1::int + 1) d LIMIT $1::int + 1) due) > $1::int
-                OR (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT $2::int + 1) o) > $2::int
-            """, [String(dueClocks), String(outboxRows)], context: "is the engine busy")
-        return r.string(0, 0) == "t"
+                              AND c.next_due <= now() LIMIT $1::int + 1) d LIMIT $1::int + 1) due),
+                   (SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT $2::int + 1) o),
+                   (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE next_offset >= 0)
+            """, [String(dueClocks), String(outboxRows)], context: "the engine's load")
+        return (r.int(0, 0) ?? 0, r.int(0, 1) ?? 0, r.int64(0, 2) ?? 0)
     }
 }
 
