@@ -11,9 +11,10 @@
 #   - no clock is left due and unfired.
 #   scripts/rolling-upgrade.sh [PREVIOUS]     # default: the commit named below
 . "$(dirname "$0")/lib.sh"
-# The version before 0.19.0 (the last commit before issue 19's work): what runs in production
-# when 0.19.0 is rolled out. Name the commit of the release before when releasing the next one.
-PREVIOUS=${1:-58a0a81}
+# The version before 0.27.0 (0.19.0, deb6bc2, the last commit before issue 27's work): what runs
+# in production when 0.27.0 is rolled out; its forecast thread and scorecard worker run beside the
+# new instances' analytics lease. Name the commit of the release before when releasing the next one.
+PREVIOUS=${1:-deb6bc2}
 FEED_SECONDS=${ROLLING_FEED_SECONDS:-150}
 
 ensure_packages
