@@ -161,6 +161,17 @@ cpu_between() {
     ($1 in t) {if ($1 == d) g = $2 - t[$1]; else p += $2 - t[$1]}
     END {printf "%d %d", g * 1000 / hz, p * 1000 / hz}' "$1" "$2"
 }
+# gridloopd's CPU by thread (its threads are named: intake, intake-commit, relay, analytics, ...)
+# in file $1, as "name ticks" lines; librdkafka's threads (rdk:*) together.
+thread_snapshot() {
+  { cat /proc/"$DAEMON_PID"/task/[0-9]*/stat 2>/dev/null || true; } \
+    | sed 's/^[0-9]* (\([^)]*\)) /\1 /' | awk '{n = $1; if (n ~ /^rdk:/) n = "librdkafka"; t[n] += $14 + $15} END {for (n in t) print n, t[n]}' >"$1"
+}
+# Milliseconds of CPU of each thread between two thread snapshots, "name=ms" sorted by ms.
+threads_between() {
+  awk -v hz="$(getconf CLK_TCK)" 'NR == FNR {t[$1] = $2; next} {d = $2 - t[$1]; if (d > 0) printf "%s %d\n", $1, d * 1000 / hz}' "$1" "$2" \
+    | sort -k2 -rn | awk '{printf "%s%s=%d", (NR > 1 ? " " : ""), $1, $2}'
+}
 wal_stats() { q "SELECT wal_records || ' records, ' || wal_fpi || ' full pages, ' || pg_size_pretty(wal_bytes) || ', checkpoints ' || (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter) FROM pg_stat_wal"; }
 wal_lsn() { q "SELECT pg_current_wal_insert_lsn()"; }
 wal_between() { q "SELECT pg_wal_lsn_diff('$2', '$1')::bigint"; }
@@ -194,7 +205,7 @@ wal_by_relation() {
 }
 
 # Figures of each burst, by mode (on, off).
-declare -A B_RANGE=() B_MS=() B_CPU_D=() B_CPU_P=() B_WAL=() B_RSS=() DRAIN_MS=() DRAIN_WAL=() DRAIN_NOTE=() RSS_RUN=()
+declare -A B_THREADS=() B_RANGE=() B_MS=() B_CPU_D=() B_CPU_P=() B_WAL=() B_RSS=() DRAIN_MS=() DRAIN_WAL=() DRAIN_NOTE=() RSS_RUN=()
 want=0
 # Burst $2 (the mode of the running daemon) on the cases $3..$3+BURST-1; $1 names the step.
 run_burst() {
@@ -213,10 +224,13 @@ run_burst() {
   log "burst's clocks committed $(( t0 - committed )) ms before they fall due"
   burst_start=$(( committed > t0 ? committed : t0 ))
   cpu_snapshot "$GRIDLOOP_RUN_DIR/cpu.$mode.0"
+  thread_snapshot "$GRIDLOOP_RUN_DIR/threads.$mode.0"
   lsn0=$(wal_lsn)
   want=$(( want + BURST * 2 ))
   wait_published "$want"
   cpu_snapshot "$GRIDLOOP_RUN_DIR/cpu.$mode.1"
+  thread_snapshot "$GRIDLOOP_RUN_DIR/threads.$mode.1"
+  B_THREADS[$mode]=$(threads_between "$GRIDLOOP_RUN_DIR/threads.$mode.0" "$GRIDLOOP_RUN_DIR/threads.$mode.1")
   lsn1=$(wal_lsn)
   read -r cpu_d cpu_p <<<"$(cpu_between "$GRIDLOOP_RUN_DIR/cpu.$mode.0" "$GRIDLOOP_RUN_DIR/cpu.$mode.1")"
   B_RSS[$mode]=$(rss_kb)
@@ -319,6 +333,9 @@ row "  PostgreSQL" "$(fig "${B_CPU_P[off]:-}" ms)" "$(fig "${B_CPU_P[on]:-}" ms)
 cpu_sum() { if [ -n "${1:-}" ]; then echo $(( $1 + $2 )); fi; }
 row "  both" "$(fig "$(cpu_sum "${B_CPU_D[off]:-}" "${B_CPU_P[off]:-}")" ms)" "$(fig "$(cpu_sum "${B_CPU_D[on]:-}" "${B_CPU_P[on]:-}")" ms)" \
   "$(ratio "$(cpu_sum "${B_CPU_D[on]:-}" "${B_CPU_P[on]:-}")" "$(cpu_sum "${B_CPU_D[off]:-}" "${B_CPU_P[off]:-}")")"
+for m in off on; do
+  [ -n "${B_THREADS[$m]:-}" ] && echo "    gridloopd by thread, analytics $m (ms): ${B_THREADS[$m]}"
+done
 row "WAL written by the burst" "$(mb "${B_WAL[off]:-}" 1048576)" "$(mb "${B_WAL[on]:-}" 1048576)" "$(ratio "${B_WAL[on]:-}" "${B_WAL[off]:-}")"
 row "  per fired clock" "$(per_clock "${B_WAL[off]:-}")" "$(per_clock "${B_WAL[on]:-}")" ""
 row "peak RSS (VmHWM) at the burst's end" "$(mb "${B_RSS[off]:-}" 1024)" "$(mb "${B_RSS[on]:-}" 1024)" ""
