@@ -21,7 +21,10 @@ final class BatchCommitter: @unchecked Sendable {
 
     init(depth: Int = 1) {
         self.depth = depth
-        let thread = Thread { [self] in loop() }
+        let thread = Thread { [self] in
+            nameCurrentThread("intake-commit")
+            loop()
+        }
         thread.name = "intake-commit"
         thread.start()
     }

@@ -290,6 +290,7 @@ final class WorkerThread: Sendable {
     init(name: String, _ body: @escaping @Sendable () -> Void) {
         let done = self.done
         let thread = Thread {
+            nameCurrentThread(name)
             body()
             done.signal()
         }
