@@ -77,26 +77,14 @@ now_ms() { date +%s%3N; }
 log "seeding $OPEN open cases with their clocks"
 t=$(now_ms)
 far=$(( t + 30 * 86400 * 1000 ))
-psql -q "$GRIDLOOP_DATABASE_URL" <<SQL
-INSERT INTO cases (case_id, source, order_no, status, level, unit_code, unit_name, urgency, category_code,
-                   category_name, accept_time, assigned_at, last_event_time, event_count, district_code)
-SELECT '12345:BN' || i, '12345', 'BN' || i, 'DISPATCHED', 'ESTATE', 'E' || (i % 500), '物业服务中心', 'NORMAL', '0305',
-       '物业管理/下水道堵塞', to_timestamp($t / 1000.0), to_timestamp($t / 1000.0), to_timestamp($t / 1000.0), 1, '340111'
-FROM generate_series(1, $OPEN) i;
-INSERT INTO case_clocks (case_id, topic, partition, level, next_due, clock)
-SELECT '12345:BN' || i, 'hotline.12345.workorders', i % $PARTITIONS, 'ESTATE', to_timestamp($far / 1000.0),
-       jsonb_build_object('caseId', '12345:BN' || i, 'topic', 'hotline.12345.workorders', 'partition', i % $PARTITIONS,
-         'level', 'ESTATE', 'assignment', 1, 'assignedAt', $t, 'platformAssigned', true,
-         'sign', jsonb_build_object('kind', 'SIGN', 'limit', '2wh', 'stage', 0, 'deadline', $far, 'warningAt', $far, 'urges', 0),
-         'handle', jsonb_build_object('kind', 'HANDLE', 'limit', '2wd', 'stage', 0, 'deadline', $far, 'warningAt', $far, 'urges', 0),
-         'suspensions', '[]'::jsonb, 'escalations', 0, 'awaitingRedispatch', false, 'replied', false, 'closed', false)
-FROM generate_series(1, $OPEN) i;
+{ open_cases_sql "$OPEN" "$t" "$far" "$far" "$PARTITIONS"; cat <<SQL
 ANALYZE cases; ANALYZE case_clocks;
 -- As on a server that has run a while: a fresh cluster writes each new 16 MB WAL segment full
 -- of zeroes before using it (about 2 s of the burst here); after this checkpoint the seeding's
 -- segments are recycled instead. Pages first written after it still cost full-page images.
 CHECKPOINT;
 SQL
+} | psql -q "$GRIDLOOP_DATABASE_URL"
 log "seeded in $(( ($(now_ms) - t) / 1000 )) s"
 
 # Starts gridloopd with the analytics on (the daemon's defaults, as the environment has them) or
@@ -162,10 +150,11 @@ cpu_between() {
     END {printf "%d %d", g * 1000 / hz, p * 1000 / hz}' "$1" "$2"
 }
 # gridloopd's CPU by thread (its threads are named: intake, intake-commit, relay, analytics, ...)
-# in file $1, as "name ticks" lines; librdkafka's threads (rdk:*) together.
+# in file $1, as "name ticks" lines; librdkafka's threads (rdk:*) together. With the pid and
+# the name made one field, utime and stime are fields 13 and 14.
 thread_snapshot() {
   { cat /proc/"$DAEMON_PID"/task/[0-9]*/stat 2>/dev/null || true; } \
-    | sed 's/^[0-9]* (\([^)]*\)) /\1 /' | awk '{n = $1; if (n ~ /^rdk:/) n = "librdkafka"; t[n] += $14 + $15} END {for (n in t) print n, t[n]}' >"$1"
+    | sed 's/^[0-9]* (\([^)]*\)) /\1 /' | awk '{n = $1; if (n ~ /^rdk:/) n = "librdkafka"; t[n] += $13 + $14} END {for (n in t) print n, t[n]}' >"$1"
 }
 # Milliseconds of CPU of each thread between two thread snapshots, "name=ms" sorted by ms.
 threads_between() {

@@ -83,19 +83,7 @@ measure() {
   fi
   log "size $n: seeding $n open cases (sign deadlines $(( (lo - t) / 60000 ))–$(( (hi - t) / 60000 )) min ahead), $hist history handlings, $queued queued cases"
   psql -q -v ON_ERROR_STOP=1 "$url" <<SQL
-INSERT INTO cases (case_id, source, order_no, status, level, unit_code, unit_name, urgency, category_code,
-                   category_name, accept_time, assigned_at, last_event_time, event_count, district_code)
-SELECT '12345:BN' || i, '12345', 'BN' || i, 'DISPATCHED', 'ESTATE', 'E' || (i % 500), '物业服务中心', 'NORMAL', '0305',
-       '物业管理/下水道堵塞', to_timestamp($t / 1000.0), to_timestamp($t / 1000.0), to_timestamp($t / 1000.0), 1, '340111'
-FROM generate_series(1, $n) i;
-INSERT INTO case_clocks (case_id, topic, partition, level, next_due, clock)
-SELECT '12345:BN' || i, 'hotline.12345.workorders', i % $PARTITIONS, 'ESTATE', to_timestamp(d / 1000.0),
-       jsonb_build_object('caseId', '12345:BN' || i, 'topic', 'hotline.12345.workorders', 'partition', i % $PARTITIONS,
-         'level', 'ESTATE', 'assignment', 1, 'assignedAt', $t, 'platformAssigned', true,
-         'sign', jsonb_build_object('kind', 'SIGN', 'limit', '2wh', 'stage', 0, 'deadline', d, 'warningAt', d, 'urges', 0),
-         'handle', jsonb_build_object('kind', 'HANDLE', 'limit', '2wd', 'stage', 0, 'deadline', $far, 'warningAt', $far, 'urges', 0),
-         'suspensions', '[]'::jsonb, 'escalations', 0, 'awaitingRedispatch', false, 'replied', false, 'closed', false)
-FROM (SELECT i, $lo + ((i::bigint * 7919) % $n) * ($hi - $lo) / $n AS d FROM generate_series(1, $n) i) s;
+$(open_cases_sql "$n" "$t" "$lo + ((i::bigint * 7919) % $n) * ($hi - $lo) / $n" "$far" "$PARTITIONS")
 -- The history: closed cases of their own, one handling each.
 CREATE TEMP TABLE h AS
 SELECT j, began, began + ((j % 240) + 5) * 60000::bigint AS signed,

@@ -131,6 +131,31 @@ run_daemon() {
             FROM consumer_offsets WHERE next_offset >= 0" | tr '|' ' '
 }
 
+# Prints the SQL that seeds N open ESTATE cases '12345:BN1'.. with their SLA clocks, assigned at
+# T (epoch ms), spread over PARTITIONS partitions of the 12345 topic: the sign clock due at SIGN
+# (an SQL expression of i, the case's number, in epoch ms; also its warning and the clock's
+# next_due), the handle clock at HANDLE (epoch ms). The benchmarks write them straight into the
+# tables: JSON by SQL, not by the daemon's writer (docs/BENCHMARKS.md).
+#   open_cases_sql N T SIGN HANDLE PARTITIONS
+open_cases_sql() {
+  local n=$1 t=$2 sign=$3 handle=$4 partitions=$5
+  cat <<SQL
+INSERT INTO cases (case_id, source, order_no, status, level, unit_code, unit_name, urgency, category_code,
+                   category_name, accept_time, assigned_at, last_event_time, event_count, district_code)
+SELECT '12345:BN' || i, '12345', 'BN' || i, 'DISPATCHED', 'ESTATE', 'E' || (i % 500), '物业服务中心', 'NORMAL', '0305',
+       '物业管理/下水道堵塞', to_timestamp($t / 1000.0), to_timestamp($t / 1000.0), to_timestamp($t / 1000.0), 1, '340111'
+FROM generate_series(1, $n) i;
+INSERT INTO case_clocks (case_id, topic, partition, level, next_due, clock)
+SELECT '12345:BN' || i, 'hotline.12345.workorders', i % $partitions, 'ESTATE', to_timestamp(d / 1000.0),
+       jsonb_build_object('caseId', '12345:BN' || i, 'topic', 'hotline.12345.workorders', 'partition', i % $partitions,
+         'level', 'ESTATE', 'assignment', 1, 'assignedAt', $t, 'platformAssigned', true,
+         'sign', jsonb_build_object('kind', 'SIGN', 'limit', '2wh', 'stage', 0, 'deadline', d, 'warningAt', d, 'urges', 0),
+         'handle', jsonb_build_object('kind', 'HANDLE', 'limit', '2wd', 'stage', 0, 'deadline', $handle, 'warningAt', $handle, 'urges', 0),
+         'suspensions', '[]'::jsonb, 'escalations', 0, 'awaitingRedispatch', false, 'replied', false, 'closed', false)
+FROM (SELECT i, ($sign)::bigint AS d FROM generate_series(1, $n) i) s;
+SQL
+}
+
 # Builds the daemon and the development broker in release mode, with the Swift standard library
 # linked statically as the Debian package ships it (scripts/package.sh: one release build serves
 # the package, the soak run, the rolling upgrade and the benchmarks); sets `bin` to their directory.
