@@ -10,10 +10,10 @@ import Logging
 /// after round until the queue is empty; then every `idleMillis`. So `report scorecard` only
 /// aggregates.
 ///
-/// It yields to the ladder: while the engine has a backlog (more than `busyDueClocks` clocks
-/// due and not fired, `busyOutboxRows` rows waiting in the outbox, or an intake applying more
-/// than `busyIntakeRate` messages a second: a burst of deadlines, a broker outage, a catch-up
-/// after downtime), it recomputes nothing and looks again after a second, for at most
+/// It yields to the ladder: while the engine has a backlog or works through one (more than
+/// `busyDueClocks` clocks due and not fired, `busyOutboxRows` rows waiting in the outbox, or an
+/// intake applying, or a ladder writing events, more than `busyRate` a second: a burst of
+/// deadlines, a broker outage, a catch-up after downtime), it recomputes nothing and looks again after a second, for at most
 /// `maxYieldMillis` in a row (then one batch, so that the facts never wait for ever on a
 /// ladder that stays busy). A burst's recomputation so runs after the burst has been
 /// published, and a catch-up's after the intake has caught up, not during them.
@@ -26,12 +26,12 @@ public struct ScorecardTask: AnalyticsTask {
     static let busyDueClocks = 1_000
     /// Five relay rounds' worth (`relay.batchSize` 1,000 by default).
     static let busyOutboxRows = 5_000
-    /// A live feed is tens of messages a second, a catch-up thousands.
-    static let busyIntakeRate = 1_000
+    /// A live ladder applies and decides tens a second; a catch-up or a burst thousands.
+    static let busyRate = 1_000
     static let maxYieldMillis = 300_000
     private var yieldingSince: UInt64?
-    /// The stored offsets' sum at the last look, and when (monotonic ns).
-    private var lastApplied: (offsets: Int64, at: UInt64)?
+    /// The stored offsets' sum and the outbox's sequence at the last look, and when (monotonic ns).
+    private var last: (offsets: Int64, written: Int64, at: UInt64)?
     private let refreshed = Counter(label: Metric.scorecardRefreshed)
     private let setAside = Counter(label: Metric.scorecardSetAside)
     private let yielded = Counter(label: Metric.scorecardYields)
@@ -72,10 +72,12 @@ public struct ScorecardTask: AnalyticsTask {
     private mutating func engineBusy(_ db: PostgresConnection, now: UInt64) throws -> Bool {
         let load = try AnalyticsLease.engineLoad(
             dueClocks: Self.busyDueClocks, outboxRows: Self.busyOutboxRows, db: db)
-        defer { lastApplied = (load.appliedOffsets, now) }
+        defer { last = (load.appliedOffsets, load.outboxWritten, now) }
         if load.dueClocks > Self.busyDueClocks || load.outboxRows > Self.busyOutboxRows { return true }
-        guard let last = lastApplied, now > last.at else { return false }
-        let rate = Double(load.appliedOffsets - last.offsets) * 1e9 / Double(now - last.at)
-        return rate > Double(Self.busyIntakeRate)
+        guard let last, now > last.at else { return false }
+        let seconds = Double(now - last.at) / 1e9
+        let applied = Double(load.appliedOffsets - last.offsets) / seconds
+        let written = Double(load.outboxWritten - last.written) / seconds
+        return max(applied, written) > Double(Self.busyRate)
     }
 }
