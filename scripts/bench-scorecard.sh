@@ -55,8 +55,8 @@ echo "catch-up: facts of every case   $catchup_ms ms (once; the daemon's scoreca
 echo "sequential scan of case_events   $scan_ms ms"
 echo "report scorecard --month         $card_ms ms"
 echo "scorecard / scan                 $(awk -v a="$card_ms" -v b="$scan_ms" 'BEGIN { printf "%.2f", a / b }') x"
-# The at-risk forecast over the same history (docs/FORECAST.md): the daemon's forecast thread
-# makes the first every minute (the generated cases have no open clocks: it is the reading and
+# The at-risk forecast over the same history (docs/FORECAST.md): the daemon's gauge (in the
+# instance holding the analytics lease) makes the first every minute (the generated cases have no open clocks: it is the reading and
 # estimating of the 90 days' handlings); the second is one instant of the backtest.
 fc_ms=$(best "$daemon" forecast --within 1wd --json)
 fa_ms=$(best "$daemon" forecast --at 2026-11-20T08:30:00+08:00 --within 8h --json)
