@@ -22,8 +22,8 @@ public final class AnalyticsLeader: Sendable {
     private let onQueued: @Sendable () -> Void
     private let leaseRetryMillis: Int
 
-    /// The tasks the configuration turns on (`analytics.*`), in the order a round runs them.
-    public var taskNames: [String] { makeTasks().map(\.name) }
+    /// Whether the configuration turns any task on (`analytics.*`); if not, no thread is needed.
+    public var runsAnything: Bool { config.analyticsScorecard || config.analyticsGauge || config.analyticsDigest }
 
     /// `keeper`: the policy and calendars in force (the intake's, after a reload too);
     /// `onQueued`: the digests are in the outbox (wakes the relay). 10 s between tries: a

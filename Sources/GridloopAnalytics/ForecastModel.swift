@@ -81,8 +81,7 @@ public struct ForecastModel: Sendable {
             from: at - Int64(inputs.historyDays) * LocalDate.dayMillis, until: at, limit: inputs.maxHandlings,
             pageSize: pageSize, db: db
         ) { rows in
-            count += rows.count
-            history.reserveCapacity(history.count + rows.count * 2)
+            count += rows.count  // appended as they come (a reserve per page would copy the history each page)
             for i in 0..<rows.count {
                 guard let lv = rows.string(i, 0).flatMap(LoopLevel.init(rawValue:)), let unitCode = rows.string(i, 1),
                     let began = rows.int64(i, 5)

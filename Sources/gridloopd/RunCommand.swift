@@ -106,7 +106,7 @@ struct Run: ParsableCommand {
                 WorkerThread(name: "relay") { relay.run() },
                 WorkerThread(name: "health") { probe.run() },
                 WorkerThread(name: "policies") { policies.run() },
-            ] + (analytics.taskNames.isEmpty ? [] : [WorkerThread(name: "analytics") { analytics.run() }])
+            ] + (!analytics.runsAnything ? [] : [WorkerThread(name: "analytics") { analytics.run() }])
             + (server.map { s in [WorkerThread(name: "http") { s.run { stop.isSet } }] } ?? [])
 
         Supervisor(systemd: systemd, health: health, logger: logger, stop: stop).run()
