@@ -18,18 +18,57 @@ struct Gridloopd: ParsableCommand {
             Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self, GapsCommand.self,
             StatusCommand.self, ReportCommand.self, UnitsCommand.self, ForecastCommand.self, WhatIfCommand.self,
         ])
+
+    /// ArgumentParser's, except for what it would print with the usage text: only a usage error
+    /// gets that (exit 64). A refused configuration exits 78, any other failure 1, each said as
+    /// one journald line at error priority (`StartupFailure`).
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let failure as StartupFailure {
+            failure.exit()
+        } catch let error as ConfigError {
+            StartupFailure.config("configuration", error).exit()
+        } catch let error where error is ValidationError || error is ExitCode || error is CleanExit {
+            exit(withError: error)
+        } catch {
+            StartupFailure.fatal("gridloopd \(type(of: command).configuration.commandName ?? ""): \(error)").exit()
+        }
+    }
 }
 
 /// Options every command shares.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: "YAML configuration file (environment variables override it).")
+    /// Where an installed package keeps the configuration: used when it exists and neither
+    /// `--config` nor `GRIDLOOP_CONFIG` names a file.
+    static let installedConfig = "/etc/gridloop/gridloopd.yaml"
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "YAML configuration file (environment variables override it).",
+            discussion: "Default: $GRIDLOOP_CONFIG, else \(installedConfig) if it exists (GRIDLOOP_CONFIG= empty: no file)."))
     var config: String?
+
+    /// The file the configuration comes from: `--config`, else `$GRIDLOOP_CONFIG` (empty: none),
+    /// else the installed package's file when it exists; nil: built-in defaults and environment.
+    var file: String? {
+        if let config { return config }
+        if let named = ProcessInfo.processInfo.environment["GRIDLOOP_CONFIG"] { return named.isEmpty ? nil : named }
+        return FileManager.default.fileExists(atPath: Self.installedConfig) ? Self.installedConfig : nil
+    }
 
     func load() throws -> GridloopConfig {
         do {
-            return try GridloopConfig.load(file: config, environment: ProcessInfo.processInfo.environment)
+            return try GridloopConfig.load(file: file, environment: ProcessInfo.processInfo.environment)
         } catch let error as ConfigError {
-            throw ValidationError("configuration refused: \(error)")
+            throw StartupFailure.config("configuration", error)
         }
     }
 
@@ -38,7 +77,7 @@ struct ConfigOptions: ParsableArguments {
         do {
             return try SLASettings.load(config)
         } catch let error as ConfigError {
-            throw ValidationError("SLA policy, calendar or unit directory refused: \(error)")
+            throw StartupFailure.config("SLA policy, calendar or unit directory", error)
         }
     }
 }
@@ -76,7 +115,7 @@ struct CheckConfig: ParsableCommand {
         }
         let config = try options.load()
         let sla = try options.loadSLA(config)
-        print("configuration OK: \(options.config ?? "(no file)")")
+        print("configuration OK: \(options.file ?? "(no file: built-in defaults and environment)")")
         print("  kafka.brokers        \(config.brokers)")
         print("  kafka.consumerGroup  \(config.consumerGroup)")
         print(

@@ -5,8 +5,11 @@ import XCTest
 /// Running gridloopd as a service: the systemd unit, and reloading on SIGHUP.
 final class ServiceTests: XCTestCase {
     /// Runs a program and returns its exit status and combined output.
-    func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (Int32, String) {
+    func run(
+        _ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+    ) throws -> (Int32, String) {
         let p = Process()
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         if let directory { p.currentDirectoryURL = directory }
@@ -52,10 +55,52 @@ final class ServiceTests: XCTestCase {
         for required in [
             "Type=notify", "WatchdogSec=", "Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict",
             "PrivateTmp=yes", "CapabilityBoundingSet=\n", "RestrictAddressFamilies=", "LoadCredential=database-password",
+            "RestartPreventExitStatus=78\n",
         ] {
             XCTAssertTrue(unit.contains(required), "the unit sets \(required)")
         }
         XCTAssertFalse(unit.lowercased().contains("password="), "no secret on a command line or in Environment=")
+    }
+
+    /// What systemd and an operator see when start-up fails (docs/OPERATIONS.md, "Exit status"):
+    /// a refused file exits 78 (the unit does not restart it) with one journald line at error
+    /// priority naming the file, line and key, and no usage text; only a usage error gets usage
+    /// text (64); any other start-up failure is one error line and exit 1.
+    func testStartUpFailuresExitWithTheirStatusAndOneErrorLine() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let gridloopd = binDir + "/gridloopd"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("exit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("gridloopd.yaml")
+        try "kafka:\n  brokers: localhost:9092\n  consumerGruop: x\n".write(to: config, atomically: true, encoding: .utf8)
+
+        for command in [["run"], ["check-config"], ["status"]] {
+            let (status, output) = try run(gridloopd, command + ["--config", config.path])
+            XCTAssertEqual(status, 78, "\(command): \(output)")
+            let lines = output.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, output)
+            XCTAssertTrue(output.hasPrefix("<3>configuration refused: \(config.path):3: kafka.consumerGruop: unknown key"), output)
+            XCTAssertTrue(output.contains(" file=\(config.path) key=kafka.consumerGruop line=3"), output)
+            XCTAssertFalse(output.contains("Usage:"), output)
+        }
+        // A policy file refused is a configuration error too.
+        let policy = dir.appendingPathComponent("policy.yaml")
+        try "levels:\n  ESTATE: {sign: 1wx}\n".write(to: policy, atomically: true, encoding: .utf8)
+        try "sla:\n  policyFile: \(policy.path)\n".write(to: config, atomically: true, encoding: .utf8)
+        let (policyStatus, policyOutput) = try run(gridloopd, ["check-config", "--config", config.path])
+        XCTAssertEqual(policyStatus, 78, policyOutput)
+        XCTAssertTrue(policyOutput.hasPrefix("<3>SLA policy, calendar or unit directory refused: \(policy.path)"), policyOutput)
+
+        let (usageStatus, usage) = try run(gridloopd, ["run", "--no-such-option"])
+        XCTAssertEqual(usageStatus, 64, usage)
+        XCTAssertTrue(usage.contains("Usage: gridloopd run"), usage)
+
+        let (downStatus, down) = try run(
+            gridloopd, ["status"], environment: ["GRIDLOOP_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"])
+        XCTAssertEqual(downStatus, 1, down)
+        XCTAssertTrue(down.hasPrefix("<3>cannot connect to the database"), down)
+        XCTAssertFalse(down.contains("Usage:"), down)
     }
 
     /// `deploy/gridloopd-scorecard.timer` and its service pass `systemd-analyze verify`; the

@@ -80,6 +80,9 @@ final class ChildProcess {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        // A host with an installed package has /etc/gridloop/gridloopd.yaml, which the commands
+        // read by default: the tests configure their daemons by environment only.
+        env["GRIDLOOP_CONFIG"] = env["GRIDLOOP_CONFIG"] ?? ""
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.standardOutput = handle
