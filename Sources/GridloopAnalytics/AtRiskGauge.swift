@@ -72,12 +72,40 @@ public struct DigestTask: AnalyticsTask {
         self.onQueued = onQueued
     }
 
+    /// A digest not queued this long after `forecast.digestAt` on a working day is late
+    /// (`gridloop_digest_overdue` 1, an alert): a round runs every minute and takes seconds, so
+    /// half an hour is many failed rounds, not a slow one.
+    public static let overdueAfterMinutes = 30
+    private var overdue: Gauge?
+
     public mutating func round(_ db: PostgresConnection) throws -> Int {
-        if case .queued(let n) = try queue(now: Int64(Date().timeIntervalSince1970 * 1000), db: db) {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // Said before the attempt: an attempt that fails leaves it at 1 until one succeeds.
+        let gauge = overdue ?? Gauge(label: Metric.digestOverdue)
+        overdue = gauge
+        gauge.record(try isOverdue(now: now, db: db) ? 1 : 0)
+        if case .queued(let n) = try queue(now: now, db: db) {
             logger.notice("morning digests queued", metadata: ["units": "\(n)", "topic": "\(config.topics.supervision)"])
             onQueued()
         }
+        gauge.record(0)
         return 60_000
+    }
+
+    /// Another instance holds the lease: only it says whether the digest is late.
+    public mutating func lost() {
+        overdue?.destroy()
+        overdue = nil
+    }
+
+    /// Whether today is a working day more than `overdueAfterMinutes` past its digest time with
+    /// no digest queued.
+    func isOverdue(now: Int64, db: PostgresConnection) throws -> Bool {
+        let today = LocalDate(containing: now)
+        guard keeper().calculator.calendar.isWorkingDay(today),
+            now >= today.startMillis + Int64(config.digestAt + Self.overdueAfterMinutes) * 60_000
+        else { return false }
+        return try !DigestQueries.queued(day: today.description, db: db)
     }
 
     /// What `queue` did.

@@ -333,6 +333,24 @@ public final class KafkaConsumer {
         }
     }
 
+    /// The offsets committed to the group for `partitions` (the next offset to read; partitions
+    /// with none committed are left out), asked of the group coordinator.
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(5)) throws -> [TopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+        let err = rd_kafka_committed(handle, list, timeout.kafkaMilliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "committed offsets") }
+        var result: [TopicPartition: Int64] = [:]
+        for i in 0..<Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            guard e.err == RD_KAFKA_RESP_ERR_NO_ERROR, e.offset >= 0 else { continue }
+            result[TopicPartition(topic: String(cString: e.topic), partition: e.partition)] = e.offset
+        }
+        return result
+    }
+
     /// Leaves the group; the handler's `revoked` runs inside this call first. Safe to call twice.
     public func close() {
         guard !closed else { return }

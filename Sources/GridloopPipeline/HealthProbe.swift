@@ -65,6 +65,7 @@ public final class HealthProbe: Sendable {
                 let gaps = try IntakeGapView.list(
                     consumerGroup: config.consumerGroup, open: true, limit: 10, from: db, timeout: Self.queryTimeout)
                 health.update { $0.unacknowledgedGaps = gaps.reversed().map(\.summary) }
+                Gauge(label: Metric.gapsUnacknowledged).record(gaps.count)
                 if due(lastOpenCases, openCasesSeconds) {
                     try countOpenCases(db)
                     lastOpenCases = monotonicNanos()
@@ -97,7 +98,8 @@ public final class HealthProbe: Sendable {
         Gauge(label: Metric.outboxBacklog).record(backlog)
         Gauge(label: Metric.outboxOldest).record(oldest)
         let due = try HealthQueries.timersDue(db, timeout: Self.gaugeTimeout)
-        Gauge(label: Metric.timersDue).record(due)
+        Gauge(label: Metric.timersDue).record(due.count)
+        Gauge(label: Metric.timersOldestDue).record(due.oldestSeconds)
         health.update { $0.outboxBacklog = backlog }
     }
 }

@@ -50,6 +50,12 @@ public final class IntakeService: @unchecked Sendable {
     var cache = CaseCache(budget: 0)
     /// A superset of the cases with stored held events on the partitions held.
     var heldCases: Set<String> = []
+    /// The intake positions after each batch submitted and perhaps not committed yet (by its
+    /// committer job number): once the job is committed, they are the database's, and go to the
+    /// consumer group too (`commitToGroup`).
+    var groupSnapshots: [(job: Int, positions: [TopicPartition: Int64])] = []
+    /// What was last committed to the consumer group, per partition held.
+    var groupCommitted: [TopicPartition: Int64] = [:]
     /// Per batch submitted and perhaps not committed yet (its committer job number), the held
     /// events that remain, after it, of each case whose held rows it writes or deletes. The next
     /// batch takes those cases' held events from here (the stored rows may not be written yet)
@@ -128,6 +134,7 @@ public final class IntakeService: @unchecked Sendable {
                 errors.error(logger, "intake interrupted, retrying in \(wait) ms: \(error)")
                 health.update {
                     $0.assignedPartitions = 0
+                    $0.groupJoined = false
                     $0.lag = -1
                     $0.intakeBeat = monotonicNanos() + UInt64(wait) * 1_000_000
                     // Say at once what the health probe would find within a second.
@@ -188,6 +195,8 @@ public final class IntakeService: @unchecked Sendable {
         cache.removeAll()
         heldCases = []
         heldInFlight = []
+        groupSnapshots = []
+        groupCommitted = [:]
         lastFireJob = 0
         firedUncached = []
         gapStopped = []
@@ -281,7 +290,9 @@ public final class IntakeService: @unchecked Sendable {
         }
         Gauge(label: Metric.cacheCases).record(cache.count)
         Gauge(label: Metric.cacheBytes).record(cache.bytes)
+        commitToGroup(consumer)
         let assigned = positions.count
+        Gauge(label: Metric.partitionsAssigned).record(assigned)
         health.update {
             $0.intakeBeat = now
             $0.lag = known ? total : -1
@@ -291,6 +302,36 @@ public final class IntakeService: @unchecked Sendable {
                 $0.brokersProblem = ""
             }
         }
+    }
+
+    /// Commits to the consumer group, asynchronously, the offsets the database has committed:
+    /// for the Kafka team's lag tools (consumer-group listings, exporters). The database stays
+    /// the truth: an assignment starts from its offsets, never from these. Once a second, from
+    /// `observe`, and for partitions given up, in `revoked`.
+    func commitToGroup(_ consumer: KafkaConsumer, only: [TopicPartition]? = nil) {
+        guard let committer else { return }
+        let done = committer.completed
+        var durable: [TopicPartition: Int64]?
+        if done == committer.submitted {
+            durable = positions
+            groupSnapshots.removeAll()
+        } else {
+            var n = 0
+            while n < groupSnapshots.count, groupSnapshots[n].job <= done {
+                durable = groupSnapshots[n].positions
+                n += 1
+            }
+            groupSnapshots.removeFirst(n)
+        }
+        guard let durable else { return }
+        var changed: [TopicPartition: Int64] = [:]
+        for (tp, offset) in durable where offset >= 0 && positions[tp] != nil && groupCommitted[tp] != offset {
+            if let only, !only.contains(tp) { continue }
+            changed[tp] = offset
+        }
+        guard !changed.isEmpty else { return }
+        consumer.commitAsync(changed)
+        groupCommitted.merge(changed) { $1 }
     }
 
     /// Decodes, plans and commits one batch. On a database failure the error propagates and the
@@ -343,6 +384,7 @@ public final class IntakeService: @unchecked Sendable {
             }
             committed(batch, started: started, commitBegan: begin)
         }
+        groupSnapshots.append((job, positions))
         if !batch.heldTouched.isEmpty {
             heldInFlight.append(
                 (job, Dictionary(uniqueKeysWithValues: batch.heldTouched.map { ($0, batch.planner.heldEvents(of: $0)) })))
@@ -445,6 +487,7 @@ public final class IntakeService: @unchecked Sendable {
             $0.brokersOK = true
             $0.brokersProblem = ""
             $0.assignedPartitions = positions.count
+            $0.groupJoined = true
         }
         // How long the group coordinator took to hand the partitions over (since joining or the
         // last revocation): on a restart that is most of the time to ready.
@@ -465,7 +508,9 @@ public final class IntakeService: @unchecked Sendable {
         do { try committer?.drain() } catch { logger.error("commit before revocation failed: \(error)") }
         groupWaitStart = monotonicNanos()
         gapStopped.subtract(partitions)
+        if let consumer { commitToGroup(consumer, only: partitions) }
         for p in partitions {
+            groupCommitted[p] = nil
             positions[p] = nil
             eventTime[p] = nil
             Gauge(label: Metric.consumerLag, dimensions: [("topic", p.topic), ("partition", "\(p.partition)")]).record(0)

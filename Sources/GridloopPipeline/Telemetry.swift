@@ -41,6 +41,53 @@ public enum Metric {
     public static let analyticsLeader = "gridloop_analytics_leader"  // 1 on the instance holding the analytics lease
     public static let analyticsRounds = "gridloop_analytics_rounds_total"  // task
     public static let analyticsRoundSeconds = "gridloop_analytics_round_seconds"  // task: the last round's duration
+    public static let buildInfo = "gridloop_build_info"  // version: always 1
+    public static let partitionsAssigned = "gridloop_intake_partitions_assigned"  // 0 on a standby instance
+    public static let timersOldestDue = "gridloop_timers_oldest_due_seconds"  // how late the oldest due clock is
+    public static let gapsUnacknowledged = "gridloop_intake_gaps_unacknowledged"
+    public static let digestOverdue = "gridloop_digest_overdue"  // 1: a working morning past the digest's time, none sent
+
+    /// The `# HELP` text of every metric, by name: the exposition's only documentation, so it
+    /// says what a value means and how to add it up across the instances of a group. The gauges
+    /// marked "whole database" have the same value in every instance: aggregate them with max.
+    public static let help: [String: String] = [
+        intake: "Intake messages by source platform and outcome (applied, held, duplicate, dead_letter, skipped).",
+        consumerLag: "Messages not yet read, per intake partition this instance holds (sum over instances).",
+        intakeGapMessages: "Messages the broker deleted before they were applied (recorded intake gaps), per partition.",
+        batchMessages: "Messages per intake batch.",
+        batchSeconds: "Seconds from a batch's poll to its database commit.",
+        cacheCases: "Cases held in this instance's intake cache.",
+        cacheBytes: "Estimated bytes of this instance's intake cache (bounded by intake.cacheMemory).",
+        openCases: "Open cases by loop level (whole database: the same in every instance, aggregate with max).",
+        timersDue: "SLA clocks due and not fired yet (whole database: aggregate with max).",
+        timersOldestDue: "Seconds since the oldest unfired due SLA clock fell due, 0 if none (whole database: aggregate with max).",
+        timersFired: "SLA clock firings by kind (warning, overdue, urge, escalation).",
+        fireLag: "Seconds from a clock's due instant to its firing.",
+        outboxBacklog: "Outbox rows not yet published (whole database: aggregate with max).",
+        outboxOldest: "Age in seconds of the oldest unpublished outbox row (whole database: aggregate with max).",
+        published: "Outbound events published, by topic.",
+        publishErrors: "Outbound publish attempts that failed (retried).",
+        deadLetters: "Intake messages sent to the dead-letter topic, by source platform.",
+        isolated: "Messages the database refused, isolated from their batch and dead-lettered, by source.",
+        escalations: "Cases escalated up the ladder, by level from and to.",
+        resolved: "Cases resolved, by the level that resolved them.",
+        unitResolutions: "Units resolved for new cases, by how (directory, learned, default).",
+        calendarFallback: "1 while a year has no official calendar installed and is counted Monday to Friday.",
+        ready: "1 when this instance is ready (database, brokers, group joined; active or standby), else 0.",
+        reloads: "Configuration reloads (SIGHUP), by result.",
+        scorecardRefreshed: "Cases whose scorecard facts were recomputed.",
+        scorecardSetAside: "Cases set aside by the scorecard (their facts could not be computed; see the log).",
+        casesAtRisk: "Open clocks expected to breach by the end of the working day, by level (analytics lease holder only).",
+        scorecardYields: "Scorecard rounds skipped because the engine had a backlog.",
+        analyticsLeader: "1 on the instance holding the group's analytics lease, else 0 (max over a group: 1).",
+        analyticsRounds: "Analytics rounds run, by task.",
+        analyticsRoundSeconds: "Duration in seconds of the last analytics round, by task.",
+        buildInfo: "Always 1; the label version is the running build's.",
+        partitionsAssigned: "Intake partitions this instance holds; 0 on a standby instance.",
+        gapsUnacknowledged: "Intake gaps waiting for an operator's acknowledgement (gridloopd gaps list, gaps ack).",
+        digestOverdue:
+            "1 when a working morning has passed the digest's time and no digest was written (analytics lease holder only).",
+    ]
 
     /// Bucket bounds of the value histograms (the duration histograms use the factory's defaults
     /// or `durationBuckets`).
@@ -52,6 +99,45 @@ public enum Metric {
         batchSeconds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
         fireLag: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400],
     ]
+
+    /// Creates the series whose labels are known in advance at 0, so that a rate or an
+    /// increase over them (the alerting rules' dead letters, escalations, ...) has a series to
+    /// work on before the first event, and `/metrics` names every metric from the start.
+    public static func declare(_ config: GridloopConfig, version: String) {
+        Gauge(label: buildInfo, dimensions: [("version", version)]).record(1)
+        let sources = ["12345", "12319"]
+        for s in sources {
+            for outcome in ["applied", "held", "duplicate", "dead_letter", "skipped"] {
+                Counter(label: intake, dimensions: [("source", s), ("outcome", outcome)]).increment(by: 0)
+            }
+            Counter(label: deadLetters, dimensions: [("source", s)]).increment(by: 0)
+            Counter(label: isolated, dimensions: [("source", s)]).increment(by: 0)
+        }
+        for kind in ["supervision.warning", "supervision.overdue", "supervision.urge", "escalated", "resolved"] {
+            Counter(label: timersFired, dimensions: [("kind", kind)]).increment(by: 0)
+        }
+        for level in LoopLevel.allCases {
+            Counter(label: resolved, dimensions: [("level", level.rawValue)]).increment(by: 0)
+            if let up = LoopLevel.allCases.first(where: { $0.rank == level.rank + 1 }) {
+                Counter(label: escalations, dimensions: [("from", level.rawValue), ("to", up.rawValue)]).increment(by: 0)
+            }
+        }
+        for by in UnitResolvedBy.allCases { Counter(label: unitResolutions, dimensions: [("resolvedBy", by.rawValue)]).increment(by: 0) }
+        for result in ["applied", "refused"] { Counter(label: reloads, dimensions: [("result", result)]).increment(by: 0) }
+        for topic in [
+            config.topics.supervision, config.topics.escalations, config.topics.outcomes, config.topics.reports,
+            config.topics.deadLetter,
+        ] {
+            Counter(label: published, dimensions: [("topic", topic)]).increment(by: 0)
+        }
+        Counter(label: publishErrors).increment(by: 0)
+        Counter(label: scorecardRefreshed).increment(by: 0)
+        Counter(label: scorecardSetAside).increment(by: 0)
+        Counter(label: scorecardYields).increment(by: 0)
+        Gauge(label: partitionsAssigned).record(0)
+        Gauge(label: gapsUnacknowledged).record(0)
+        Gauge(label: ready).record(0)
+    }
 
     static func source(ofTopic topic: String, _ topics: GridloopConfig.Topics) -> String {
         topic == topics.intake12345 ? "12345" : topic == topics.intake12319 ? "12319" : "other"
@@ -135,6 +221,9 @@ public struct HealthState: Sendable, Equatable {
     public var brokersOK = false
     public var brokersProblem = "not connected yet"
     public var assignedPartitions = 0
+    /// Whether the intake's consumer is a member of its group: it has had an assignment (of
+    /// partitions, or of none: a standby instance) since its session started.
+    public var groupJoined = false
     /// Sum of the lag over the assigned partitions (messages), -1 if unknown.
     public var lag: Int64 = -1
     public var openCases: Int = -1
@@ -160,15 +249,16 @@ public final class Health: Sendable {
     public var state: HealthState { box.withLock { $0 } }
     public func update(_ change: (inout HealthState) -> Void) { box.withLock { change(&$0) } }
 
-    /// Ready: database reachable, brokers reachable, partitions assigned, lag under `maxLag`, no
-    /// intake gap waiting for an operator's acknowledgement.
+    /// Ready: database reachable, brokers reachable, the consumer group joined (with partitions,
+    /// or none: a standby instance, ready to take over), lag under `maxLag`, no intake gap
+    /// waiting for an operator's acknowledgement.
     /// Returns the reasons it is not.
     public func readiness(maxLag: Int64) -> [String] {
         let s = state
         var problems: [String] = []
         if !s.databaseOK { problems.append("database: \(s.databaseProblem)") }
         if !s.brokersOK { problems.append("brokers: \(s.brokersProblem)") }
-        if s.assignedPartitions == 0 { problems.append("no partitions assigned") }
+        if !s.groupJoined { problems.append("consumer group not joined yet") }
         if let p = s.intakeProblem { problems.append("intake: \(p)") }
         if s.lag > maxLag { problems.append("intake lag \(s.lag) is above \(maxLag)") }
         if !s.unacknowledgedGaps.isEmpty {
@@ -177,5 +267,12 @@ public final class Health: Sendable {
                     + s.unacknowledgedGaps.joined(separator: "; "))
         }
         return problems
+    }
+
+    /// What the instance does while it is ready: `"active, N partitions"`, or `"standby"` when
+    /// the group gave it no partition (it takes some over when a member leaves).
+    public var role: String {
+        let s = state
+        return s.assignedPartitions > 0 ? "active, \(s.assignedPartitions) partitions" : "standby (no partition assigned)"
     }
 }

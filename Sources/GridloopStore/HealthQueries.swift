@@ -33,19 +33,22 @@ package enum HealthQueries {
         return (outbox.int(0, 0) ?? 0, Double(outbox.string(0, 1) ?? "0") ?? 0)
     }
 
-    /// The clocks due and not fired yet.
-    package static func timersDue(_ db: PostgresConnection, timeout: Duration) throws -> Int {
+    /// The clocks due and not fired yet, and how many seconds ago the oldest of them fell due
+    /// (0 when none is due).
+    package static func timersDue(_ db: PostgresConnection, timeout: Duration) throws -> (count: Int, oldestSeconds: Double) {
         // Per partition, a range of the due-clock index (`case_clocks_due_keyset`), the partitions
         // found by skipping through the same index, one descent each: `next_due <= now()` alone
         // reads every clock.
         let due = try db.query(
             """
             WITH RECURSIVE \(DueIndex.partitions)
-            SELECT COALESCE(sum(d.n), 0)::bigint FROM p CROSS JOIN LATERAL (
-                SELECT count(*) AS n FROM case_clocks c
+            SELECT COALESCE(sum(d.n), 0)::bigint,
+                   COALESCE(extract(epoch FROM now() - min(d.oldest)), 0)::float8
+            FROM p CROSS JOIN LATERAL (
+                SELECT count(*) AS n, min(c.next_due) AS oldest FROM case_clocks c
                 WHERE c.topic = p.topic AND c.partition = p.partition AND c.next_due IS NOT NULL AND c.next_due <= now()) d
             """, timeout: timeout, context: "count due timers")
-        return due.int(0, 0) ?? 0
+        return (due.int(0, 0) ?? 0, Double(due.string(0, 1) ?? "0") ?? 0)
     }
 }
 

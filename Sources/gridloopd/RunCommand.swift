@@ -34,7 +34,8 @@ struct Run: ParsableCommand {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.valueHistogramBuckets = Metric.valueBuckets
         factory.durationHistogramBuckets = Metric.durationBuckets.mapValues { $0.map { .milliseconds(Int64($0 * 1000)) } }
-        MetricsSystem.bootstrap(factory)
+        MetricsSystem.bootstrap(HelpedMetricsFactory(inner: factory))
+        Metric.declare(config, version: gridloopVersion)
 
         // The listener binds before anything else starts: a port in use fails start-up.
         var server: HTTPServer?
@@ -44,7 +45,7 @@ struct Run: ParsableCommand {
                     Endpoints.answer(path, registry: registry, health: health, maxLag: Int64(config.readyMaxLag))
                 }
             } catch {
-                throw ValidationError("http.listen: \(error)")
+                throw StartupFailure.fatal("http.listen \(address): \(error)")
             }
         }
 
@@ -90,7 +91,7 @@ struct Run: ParsableCommand {
             source.resume()
             sources.append(source)
         }
-        let reloader = Reloader(file: options.config, running: config, logger: logger, levels: levels, intake: intake)
+        let reloader = Reloader(file: options.file, running: config, logger: logger, levels: levels, intake: intake)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         hup.setEventHandler {
             systemd.notify("RELOADING=1")
@@ -160,6 +161,7 @@ struct Supervisor {
 
     func run() {
         var ready = false
+        var lastPartitions = 0
         var lastStatus: UInt64 = 0
         var lastWatchdog: UInt64 = 0
         var silentSince: UInt64?
@@ -170,11 +172,22 @@ struct Supervisor {
         while !stop.isSet {
             let now = monotonicNanos()
             let s = health.state
-            if !ready, s.databaseOK, s.brokersOK, s.assignedPartitions > 0 {
+            // Ready once it can work: a standby instance (no partition) is ready too, to take
+            // partitions over when a member leaves; systemd would otherwise kill it at
+            // TimeoutStartSec. The watchdog below keeps working for both.
+            if !ready, s.databaseOK, s.brokersOK, s.groupJoined {
                 ready = true
                 systemd.notify("READY=1")
-                logger.notice("ready", metadata: ["partitions": "\(s.assignedPartitions)"])
+                systemd.notify("STATUS=\(Self.status(s))")
+                lastStatus = now
+                logger.notice("ready", metadata: ["role": "\(health.role)", "partitions": "\(s.assignedPartitions)"])
             }
+            if ready, s.groupJoined, (s.assignedPartitions > 0) != (lastPartitions > 0) {
+                logger.notice(
+                    s.assignedPartitions > 0 ? "active: partitions assigned" : "standby: no partition assigned",
+                    metadata: ["partitions": "\(s.assignedPartitions)"])
+            }
+            if s.groupJoined { lastPartitions = s.assignedPartitions }
             if now - lastStatus >= 5_000_000_000 {
                 lastStatus = now
                 systemd.notify("STATUS=\(Self.status(s))")
@@ -203,7 +216,8 @@ struct Supervisor {
         var parts: [String] = []
         parts.append(s.databaseOK ? "db ok" : "db DOWN")
         parts.append(s.brokersOK ? "brokers ok" : "brokers DOWN")
-        parts.append("\(s.assignedPartitions) partitions")
+        parts.append(
+            !s.groupJoined ? "group not joined" : s.assignedPartitions > 0 ? "active, \(s.assignedPartitions) partitions" : "standby")
         parts.append("lag \(s.lag >= 0 ? "\(s.lag)" : "?")")
         parts.append("open cases \(s.openCases >= 0 ? "\(s.openCases)" : "?")")
         parts.append("outbox \(s.outboxBacklog >= 0 ? "\(s.outboxBacklog)" : "?")")
@@ -213,8 +227,9 @@ struct Supervisor {
 }
 
 /// The HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (the process answers),
-/// `/readyz` (database and brokers reachable, partitions assigned, lag under the threshold, no
-/// intake gap waiting for acknowledgement).
+/// `/readyz` (database and brokers reachable, consumer group joined, lag under the threshold, no
+/// intake gap waiting for acknowledgement; its body says whether the instance is active, with
+/// its partitions, or a standby).
 enum Endpoints {
     static func answer(_ path: String, registry: PrometheusCollectorRegistry, health: Health, maxLag: Int64) -> HTTPResponse {
         switch path {
@@ -231,7 +246,7 @@ enum Endpoints {
         case "/readyz":
             let problems = health.readiness(maxLag: maxLag)
             return problems.isEmpty
-                ? HTTPResponse(status: 200, body: "ready\n")
+                ? HTTPResponse(status: 200, body: "ready: \(health.role)\n")
                 : HTTPResponse(status: 503, body: "not ready: " + problems.joined(separator: "; ") + "\n")
         default:
             return HTTPResponse(status: 404, body: "not found: try /metrics, /healthz or /readyz\n")
@@ -311,7 +326,7 @@ enum PostgresConnectionFactory {
         do {
             return try config.connectDatabase("gridloopd-cli", daemon: false)
         } catch {
-            throw ValidationError("cannot connect to the database \(redact(config.databaseURL)): \(error)")
+            throw StartupFailure.fatal("cannot connect to the database \(redact(config.databaseURL)): \(error)")
         }
     }
 }

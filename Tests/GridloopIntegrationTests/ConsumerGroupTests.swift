@@ -1,4 +1,5 @@
 import Foundation
+import GridloopKafka
 import GridloopPostgres
 import XCTest
 
@@ -31,11 +32,85 @@ final class ConsumerGroupTests: XCTestCase {
 
         let db = try PostgresConnection(database)
         try DaemonHarness.waitUntilConsumed(db, total: feed12345.count + feed12319.count, daemon: first)
+        // The group's committed offsets follow the database's (for the Kafka team's lag tools),
+        // the killed member's partitions included, once the survivor has committed them.
+        let stored = try db.query("SELECT topic, partition, next_offset FROM consumer_offsets WHERE next_offset >= 0")
+        var expectedOffsets: [TopicPartition: Int64] = [:]
+        for row in 0..<stored.count {
+            expectedOffsets[TopicPartition(topic: stored.string(row, 0)!, partition: Int32(stored.int(row, 1)!))] =
+                stored.int64(row, 2)!
+        }
+        XCTAssertEqual(expectedOffsets.values.reduce(0, +), Int64(feed12345.count + feed12319.count))
+        let viewer = try KafkaConsumer(
+            configuration: ["bootstrap.servers": broker.bootstrap, "group.id": "gridloop"], reading: [:], errorHandler: { _ in })
+        var committed: [TopicPartition: Int64] = [:]
+        try eventually("the group's committed offsets equal the stored ones (\(committed) vs \(expectedOffsets))") {
+            committed = try viewer.committed(Array(expectedOffsets.keys))
+            return committed == expectedOffsets
+        }
         XCTAssertEqual(first.terminate(), 0)
         let r = try db.query(
             "SELECT (SELECT count(*) FROM case_events), (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM cases)")
         XCTAssertEqual(r.int(0, 0), expected.appliedEvents)
         XCTAssertEqual(r.int(0, 1), expected.damaged + expected.orphans)
         XCTAssertEqual(r.int(0, 2), expected.cases)
+    }
+}
+
+/// More instances than partitions: the ones the group gives no partition stand by, and tell
+/// systemd they are ready (or `Type=notify` with `TimeoutStartSec` would kill and restart them
+/// for ever) and keep sending the watchdog; `/readyz` and `STATUS=` say which role each has.
+final class StandbyReadinessTests: XCTestCase {
+    func testThreeInstancesOnTwoPartitionsAllSendReadyAndTheStandbysSayWhatTheyAre() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let database = try TestEnvironment.createDatabase("standby_ready")
+        // One partition per intake topic: two partitions for three instances.
+        let broker = try TestBroker(binDir: binDir, partitions: 1, topics: TestBroker.gridloopTopics)
+        var env = DaemonHarness.environment(broker: broker, database: database)
+        try DaemonHarness.migrate(binDir, env)
+        var listeners: [NotifyListener] = []
+        var daemons: [ChildProcess] = []
+        for i in 0..<3 {
+            let listener = try NotifyListener()
+            env["NOTIFY_SOCKET"] = listener.path
+            env["WATCHDOG_USEC"] = "2000000"  // WATCHDOG=1 every second
+            listeners.append(listener)
+            daemons.append(try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "standby-\(i)"))
+        }
+        defer { for d in daemons where d.isRunning { _ = d.terminate() } }
+        try eventually("three READY=1", attempts: 600) {
+            for d in daemons { XCTAssertTrue(d.isRunning, d.log) }
+            return listeners.allSatisfy { $0.messages.contains("READY=1") }
+        }
+        // Then each keeps the watchdog going, standby or not.
+        let counts = listeners.map { $0.messages.filter { $0 == "WATCHDOG=1" }.count }
+        try eventually("three more WATCHDOG=1 from each") {
+            zip(listeners, counts).allSatisfy { l, n in l.messages.filter { $0 == "WATCHDOG=1" }.count >= n + 3 }
+        }
+        // Roles: the range assignor gives both partitions to one member; the two others stand by.
+        var roles: [String] = []
+        try eventually("the roles settle: one active, two standbys") {
+            roles = try daemons.map { d in
+                let answer = httpGet(port: try DaemonHarness.httpPort(d), "/readyz")
+                XCTAssertEqual(answer?.status, 200, answer?.body ?? "no answer")
+                return answer?.body ?? ""
+            }
+            return roles.filter { $0.hasPrefix("ready: active, 2 partitions") }.count == 1
+                && roles.filter { $0.hasPrefix("ready: standby") }.count == 2
+        }
+        // Metrics: every instance says its build and how many partitions it holds (2 in all).
+        var partitions = 0.0
+        for d in daemons {
+            let metrics = try PrometheusText(try XCTUnwrap(httpGet(port: try DaemonHarness.httpPort(d), "/metrics")?.body))
+            XCTAssertEqual(metrics.sum("gridloop_build_info"), 1)
+            XCTAssertEqual(metrics.sum("gridloop_ready"), 1)
+            partitions += metrics.sum("gridloop_intake_partitions_assigned")
+        }
+        XCTAssertEqual(partitions, 2)
+        for (l, d) in zip(listeners, daemons) {
+            let status = l.messages.last { $0.hasPrefix("STATUS=") } ?? ""
+            XCTAssertTrue(status.contains("active, 2 partitions") || status.contains("standby"), status)
+            XCTAssertTrue(d.log.contains("<5>ready "), d.log)
+        }
     }
 }

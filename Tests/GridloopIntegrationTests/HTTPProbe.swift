@@ -39,6 +39,7 @@ struct PrometheusText {
     }
     var samples: [Sample: Double] = [:]
     var types: [String: String] = [:]
+    var helps: [String: String] = [:]
 
     init(_ text: String) throws {
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
@@ -50,6 +51,7 @@ struct PrometheusText {
                     }
                     types[String(parts[2])] = String(parts[3])
                 }
+                if parts.count >= 4, parts[1] == "HELP" { helps[String(parts[2])] = parts[3...].joined(separator: " ") }
                 continue
             }
             guard
@@ -78,6 +80,10 @@ struct PrometheusText {
                 throw Problem("bad value in: \(line)")
             }
             samples[Sample(name: name, labels: labels)] = v
+        }
+        // Every metric says what it is (`Metric.help`): a dashboard's author reads nothing else.
+        for name in types.keys.sorted() where (helps[name] ?? "").isEmpty {
+            throw Problem("metric \(name) has no # HELP line")
         }
     }
 
