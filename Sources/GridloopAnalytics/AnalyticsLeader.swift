@@ -22,8 +22,8 @@ public final class AnalyticsLeader: Sendable {
     private let onQueued: @Sendable () -> Void
     private let leaseRetryMillis: Int
 
-    /// Whether the configuration turns any task on (`analytics.*`); if not, no thread is needed.
-    public var runsAnything: Bool { config.analyticsScorecard || config.analyticsGauge || config.analyticsDigest }
+    /// Whether there is any task: the retention purge always runs, whatever `analytics.*` say.
+    public var runsAnything: Bool { true }
 
     /// `keeper`: the policy and calendars in force (the intake's, after a reload too);
     /// `onQueued`: the digests are in the outbox (wakes the relay). 10 s between tries: a
@@ -47,6 +47,8 @@ public final class AnalyticsLeader: Sendable {
         if config.analyticsDigest {
             tasks.append(DigestTask(config: config, keeper: keeper, logger: logger, onQueued: onQueued))
         }
+        // Not analytics but housekeeping, once per group as well: the retention of personal data.
+        tasks.append(RetentionTask(config: config, logger: logger))
         return tasks
     }
 

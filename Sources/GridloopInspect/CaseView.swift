@@ -122,6 +122,10 @@ public struct DeadLetterView: Codable, Sendable {
     /// The dead letter this message re-drove (its `gridloop-retry-of` header): the message
     /// failed again.
     public var retryOf: Int64?
+    /// When its bytes were redacted under `retention.deadLetterBytes` (`bytes` is then the
+    /// original's length), and the original's SHA-256 (hex); nil while it holds its bytes.
+    public var redactedAt: String?
+    public var sha256: String?
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -136,6 +140,8 @@ public struct DeadLetterView: Codable, Sendable {
         try c.encode(retriedAt, forKey: .retriedAt)
         try c.encode(retriedOffset, forKey: .retriedOffset)
         try c.encode(retryOf, forKey: .retryOf)
+        try c.encode(redactedAt, forKey: .redactedAt)
+        try c.encode(sha256, forKey: .sha256)
     }
 
     public static func list(limit: Int, from db: PostgresConnection) throws -> [DeadLetterView] {
@@ -145,7 +151,7 @@ public struct DeadLetterView: Codable, Sendable {
                 id: r.int64(i, 0)!, topic: r.string(i, 1)!, partition: r.int(i, 2)!, offset: r.int64(i, 3)!,
                 reason: r.string(i, 4)!, caseId: r.string(i, 5), createdAt: r.string(i, 6)!,
                 bytes: r.int(i, 7) ?? 0, retriedAt: r.string(i, 8), retriedOffset: r.int64(i, 9),
-                retryOf: r.string(i, 10).flatMap { Int64($0) })
+                retryOf: r.string(i, 10).flatMap { Int64($0) }, redactedAt: r.string(i, 11), sha256: r.string(i, 12))
         }
     }
 
@@ -160,6 +166,7 @@ public struct DeadLetterView: Codable, Sendable {
             var notes: [String] = []
             if let retryOf = d.retryOf { notes.append("failed again: re-drive of \(retryOf)") }
             if let at = d.retriedAt { notes.append("retried \(at) → @\(d.retriedOffset.map(String.init) ?? "?")") }
+            if let at = d.redactedAt { notes.append("bytes redacted \(at), sha256 \(d.sha256?.prefix(16) ?? "?")…") }
             let note = notes.isEmpty ? "" : "  [\(notes.joined(separator: "; "))]"
             out += "\n\(String(d.id).leftPad(6))  \("\(d.topic)[\(d.partition)]@\(d.offset)".rightPad(34))  \(d.reason)\(note)"
         }

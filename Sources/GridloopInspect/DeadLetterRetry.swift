@@ -59,6 +59,13 @@ public enum DeadLetterRetry {
                     throw Refusal(
                         description: "no dead letter \(missing) (gridloopd dlq list shows their ids); nothing published")
                 }
+                if let gone = (0..<rows.count).first(where: { rows.string($0, 8) != nil }) {
+                    throw Refusal(
+                        description: "dead letter \(rows.int64(gone, 0)!) cannot be retried: its message was redacted at "
+                            + "\(rows.string(gone, 8)!) under retention.deadLetterBytes (the bytes held personal data; its "
+                            + "reason, headers and SHA-256 remain, gridloopd dlq list); ask the platform to send it again; "
+                            + "nothing published")
+                }
                 if let done = (0..<rows.count).first(where: { rows.string($0, 5) != nil }) {
                     throw Refusal(
                         description: "dead letter \(rows.int64(done, 0)!) was retried already, at \(rows.string(done, 5)!) "

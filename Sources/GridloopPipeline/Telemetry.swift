@@ -46,6 +46,8 @@ public enum Metric {
     public static let timersOldestDue = "gridloop_timers_oldest_due_seconds"  // how late the oldest due clock is
     public static let gapsUnacknowledged = "gridloop_intake_gaps_unacknowledged"
     public static let digestOverdue = "gridloop_digest_overdue"  // 1: a working morning past the digest's time, none sent
+    public static let retentionRedacted = "gridloop_retention_dead_letters_redacted_total"
+    public static let retentionDeletedCases = "gridloop_retention_cases_deleted_total"
 
     /// The `# HELP` text of every metric, by name: the exposition's only documentation, so it
     /// says what a value means and how to add it up across the instances of a group. The gauges
@@ -61,7 +63,7 @@ public enum Metric {
         openCases: "Open cases by loop level (whole database: the same in every instance, aggregate with max).",
         timersDue: "SLA clocks due and not fired yet (whole database: aggregate with max).",
         timersOldestDue: "Seconds since the oldest unfired due SLA clock fell due, 0 if none (whole database: aggregate with max).",
-        timersFired: "SLA clock firings by kind (warning, overdue, urge, escalation).",
+        timersFired: "SLA decisions by kind (supervision.warning, supervision.overdue, supervision.urge, escalated, resolved).",
         fireLag: "Seconds from a clock's due instant to its firing.",
         outboxBacklog: "Outbox rows not yet published (whole database: aggregate with max).",
         outboxOldest: "Age in seconds of the oldest unpublished outbox row (whole database: aggregate with max).",
@@ -78,15 +80,18 @@ public enum Metric {
         scorecardRefreshed: "Cases whose scorecard facts were recomputed.",
         scorecardSetAside: "Cases set aside by the scorecard (their facts could not be computed; see the log).",
         casesAtRisk: "Open clocks expected to breach by the end of the working day, by level (analytics lease holder only).",
-        scorecardYields: "Scorecard rounds skipped because the engine had a backlog.",
+        scorecardYields: "One-second waits of the scorecard worker while the engine had a backlog.",
         analyticsLeader: "1 on the instance holding the group's analytics lease, else 0 (max over a group: 1).",
         analyticsRounds: "Analytics rounds run, by task.",
         analyticsRoundSeconds: "Duration in seconds of the last analytics round, by task.",
         buildInfo: "Always 1; the label version is the running build's.",
         partitionsAssigned: "Intake partitions this instance holds; 0 on a standby instance.",
-        gapsUnacknowledged: "Intake gaps waiting for an operator's acknowledgement (gridloopd gaps list, gaps ack).",
+        gapsUnacknowledged:
+            "Intake gaps waiting for an operator's acknowledgement (gridloopd gaps list, gaps ack; whole database: aggregate with max).",
         digestOverdue:
             "1 when a working morning has passed the digest's time and no digest was written (analytics lease holder only).",
+        retentionRedacted: "Dead letters whose message bytes were redacted under retention.deadLetterBytes.",
+        retentionDeletedCases: "Closed cases deleted under retention.closedCases, with their events, clocks and decisions.",
     ]
 
     /// Bucket bounds of the value histograms (the duration histograms use the factory's defaults
@@ -134,6 +139,8 @@ public enum Metric {
         Counter(label: scorecardRefreshed).increment(by: 0)
         Counter(label: scorecardSetAside).increment(by: 0)
         Counter(label: scorecardYields).increment(by: 0)
+        Counter(label: retentionRedacted).increment(by: 0)
+        Counter(label: retentionDeletedCases).increment(by: 0)
         Gauge(label: partitionsAssigned).record(0)
         Gauge(label: gapsUnacknowledged).record(0)
         Gauge(label: ready).record(0)

@@ -121,6 +121,34 @@ extension GridloopConfig {
             "analytics.atRiskGauge", "GRIDLOOP_ANALYTICS_GAUGE", "`false`: no `gridloop_cases_at_risk` gauge",
             \.analyticsGauge),
         .flag("analytics.digest", "GRIDLOOP_ANALYTICS_DIGEST", "`false`: no morning digests", \.analyticsDigest),
+        ConfigKey(
+            "retention.deadLetterBytes", "GRIDLOOP_RETENTION_DEAD_LETTER_BYTES", .restart,
+            "days after which a dead letter's message bytes (personal data) are redacted, its reason, headers and SHA-256 kept (1d to 3650d); `gridloopd purge`, run daily",
+            compared: { $0.retentionDeadLetterDays }, show: { "\($0.retentionDeadLetterDays)d" },
+            parse: { config, input in
+                let value = try input.scalar().trimmingCharacters(in: .whitespaces)
+                guard let days = GridloopConfig.days(value), (1...3650).contains(days) else {
+                    throw input.fail("expected days from 1d to 3650d such as 30d, got '\(value)'")
+                }
+                config.retentionDeadLetterDays = days
+            }),
+        ConfigKey(
+            "retention.closedCases", "GRIDLOOP_RETENTION_CLOSED_CASES", .restart,
+            "`keep`, or days after its closing at which a closed or withdrawn case is deleted with its events, clocks, decisions and scorecard rows (30d to 36500d); reports before then lack them",
+            compared: { $0.retentionClosedCaseDays }, show: { $0.retentionClosedCaseDays.map { "\($0)d" } ?? "keep" },
+            parse: { config, input in
+                let value = try input.scalar().trimmingCharacters(in: .whitespaces)
+                if value == "keep" {
+                    config.retentionClosedCaseDays = nil
+                    return
+                }
+                // At least 30 days: a resend of a deleted case's DISPATCH within the brokers'
+                // retention would open it again as a new case.
+                guard let days = GridloopConfig.days(value), (30...36_500).contains(days) else {
+                    throw input.fail("expected `keep` or days from 30d to 36500d such as 730d, got '\(value)'")
+                }
+                config.retentionClosedCaseDays = days
+            }),
 
         .text(
             "database.url", "GRIDLOOP_DATABASE_URL", .restart,
@@ -273,6 +301,12 @@ extension GridloopConfig {
             return "\(bytes / factor)\(suffix)"
         }
         return "\(bytes)"
+    }
+
+    /// `30d` as 30.
+    static func days(_ text: String) -> Int? {
+        guard text.hasSuffix("d"), let n = Int(text.dropLast()) else { return nil }
+        return n
     }
 
     static func duration(millis: Int) -> String {

@@ -83,6 +83,15 @@ public struct GridloopConfig: Sendable, Equatable {
     public var analyticsGauge = true
     /// `analytics.digest`: the morning digests.
     public var analyticsDigest = true
+    /// `retention.deadLetterBytes`: days after which a dead letter's message bytes (a citizen's
+    /// name, phone number, appeal text) are redacted, its reason, headers, coordinates and
+    /// SHA-256 kept. 30 days: long enough to fix a feed and `dlq retry`, short as the Personal
+    /// Information Protection Law asks.
+    public var retentionDeadLetterDays = 30
+    /// `retention.closedCases`: days after its closing at which a closed or withdrawn case is
+    /// deleted with its events, clocks, decisions and scorecard rows; nil (`keep`, the default):
+    /// never. Reports over a period before it lack those cases.
+    public var retentionClosedCaseDays: Int?
 
     // Service (http.*, shutdown.*, credentials): reading the secrets is in GridloopConfig+Service.swift.
     /// Address of the `/metrics`, `/healthz`, `/readyz` listener; nil: no listener.

@@ -17,6 +17,7 @@ struct Gridloopd: ParsableCommand {
         subcommands: [
             Run.self, Migrate.self, CheckConfig.self, DeadlineCommand.self, CaseCommand.self, DLQCommand.self, GapsCommand.self,
             StatusCommand.self, ReportCommand.self, UnitsCommand.self, ForecastCommand.self, WhatIfCommand.self,
+            PurgeCommand.self,
         ])
 
     /// ArgumentParser's, except for what it would print with the usage text: only a usage error
