@@ -345,10 +345,18 @@ public final class IntakeStore: @unchecked Sendable {
                 msg_header_names, msg_header_values) FROM STDIN (FORMAT binary)
                 """, data: copy.finished, context: "COPY held_events")
         }
-        if !plan.deadLetters.isEmpty { try writeDeadLetters(plan.deadLetters) }
-        if !plan.skipped.isEmpty {
+        if !plan.deadLetters.isEmpty {
+            // A message recorded already at the same coordinates (read again under another
+            // consumer group, whose offsets start elsewhere) is not recorded twice: the unique
+            // source key would refuse the batch, and the isolation of the message with it, for ever.
+            let known = try recorded(in: "dead_letters", plan.deadLetters.map(\.coordinates))
+            let letters = known.isEmpty ? plan.deadLetters : plan.deadLetters.filter { !known.contains($0.coordinates) }
+            if !letters.isEmpty { try writeDeadLetters(letters) }
+        }
+        let skipped = plan.skipped.isEmpty ? [] : try recorded(in: "skipped_messages", plan.skipped.map(\.coordinates))
+        if plan.skipped.contains(where: { !skipped.contains($0.coordinates) }) {
             copy.reset()
-            for s in plan.skipped {
+            for s in plan.skipped where !skipped.contains(s.coordinates) {
                 copy.text(s.coordinates.topic)
                 copy.int(Int(s.coordinates.partition))
                 copy.int64(s.coordinates.offset)
@@ -360,6 +368,26 @@ public final class IntakeStore: @unchecked Sendable {
                 "COPY skipped_messages (topic, partition, \"offset\", reason, order_no) FROM STDIN (FORMAT binary)",
                 data: copy.finished, context: "COPY skipped_messages")
         }
+    }
+
+    /// Which of `coordinates` `table` (dead_letters, skipped_messages: unique on topic,
+    /// partition, offset) holds already. Only the partition's owner writes these rows, so none
+    /// appears between this read and the batch's writes.
+    private func recorded(in table: String, _ coordinates: [SourceCoordinates]) throws -> Set<SourceCoordinates> {
+        let r = try connection.query(
+            """
+            SELECT t.topic, t.partition, t."offset" FROM \(table) t
+            JOIN unnest($1::text[], $2::int[], $3::bigint[]) AS v(topic, partition, "offset")
+              ON t.topic = v.topic AND t.partition = v.partition AND t."offset" = v."offset"
+            """,
+            [
+                PostgresArray.text(coordinates.map(\.topic)), PostgresArray.int(coordinates.map(\.partition)),
+                PostgresArray.int(coordinates.map(\.offset)),
+            ], context: "find \(table) recorded already")
+        return Set(
+            (0..<r.count).map {
+                SourceCoordinates(topic: r.string($0, 0)!, partition: Int32(r.int($0, 1)!), offset: r.int64($0, 2)!)
+            })
     }
 
     private func writeDeadLetters(_ letters: [DeadLetter]) throws {

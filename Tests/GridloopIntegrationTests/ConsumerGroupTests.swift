@@ -57,6 +57,58 @@ final class ConsumerGroupTests: XCTestCase {
     }
 }
 
+/// A database read again from the start under another consumer group (a renamed
+/// `kafka.consumerGroup`, a restore started under a new name): every message comes again, the
+/// applied ones are recognised as repeats, and those dead-lettered or skipped already are not
+/// recorded twice; before, the second dead letter at the same source offset was refused by its
+/// unique key, and so was its isolation, and the intake stopped there for ever.
+final class RenamedGroupTests: XCTestCase {
+    func testASecondGroupReadsTheSameFeedsAgainWithoutRecordingAnythingTwice() throws {
+        let (_, binDir) = try TestEnvironment.require()
+        let database = try TestEnvironment.createDatabase("renamed_group")
+        let broker = try TestBroker(binDir: binDir, partitions: 2, topics: TestBroker.gridloopTopics)
+        var env = DaemonHarness.environment(broker: broker, database: database, group: "first")
+        try DaemonHarness.migrate(binDir, env)
+        let feed12345 = try TestEnvironment.feedLines(TestEnvironment.fixture("12345-dirty.kafka"))
+        let feed12319 = try TestEnvironment.feedLines(TestEnvironment.fixture("12319-dirty.kafka"))
+        try DaemonHarness.produce(feed12345, topic: IntakeIntegrationTests.t12345, brokers: broker.bootstrap)
+        try DaemonHarness.produce(feed12319, topic: IntakeIntegrationTests.t12319, brokers: broker.bootstrap)
+        let total = feed12345.count + feed12319.count
+        let db = try PostgresConnection(database)
+        func state() throws -> [Int] {
+            let r = try db.query(
+                """
+                SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_events), (SELECT count(*) FROM dead_letters),
+                       (SELECT count(*) FROM skipped_messages), (SELECT count(*) FROM sla_decisions)
+                """)
+            return (0..<5).map { r.int(0, $0)! }
+        }
+        let first = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "group-first")
+        try DaemonHarness.waitUntilConsumed(db, total: total, daemon: first)
+        XCTAssertEqual(first.terminate(), 0)
+        let before = try state()
+        XCTAssertGreaterThan(before[2], 0, "the dirty feeds have dead letters")
+
+        env["GRIDLOOP_CONSUMER_GROUP"] = "second"
+        let second = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "group-second")
+        try eventually("the second group has read every message again", attempts: 3000) {
+            XCTAssertTrue(second.isRunning, second.log)
+            let r = try db.query(
+                "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer_group = 'second' AND next_offset >= 0")
+            return r.int(0, 0)! >= total
+        }
+        XCTAssertEqual(second.terminate(), 0)
+        XCTAssertFalse(second.log.contains("intake interrupted"), second.log)
+        let after = try state()
+        XCTAssertEqual(after[0], before[0], "cases")
+        XCTAssertEqual(after[1], before[1], "case events")
+        XCTAssertEqual(after[2], before[2], "dead letters")
+        // A 12319 event older than a gap its case accepted is a resend the second time: skipped
+        // (recorded once each), not applied.
+        XCTAssertGreaterThanOrEqual(after[3], before[3], "skipped messages")
+    }
+}
+
 /// More instances than partitions: the ones the group gives no partition stand by, and tell
 /// systemd they are ready (or `Type=notify` with `TimeoutStartSec` would kill and restart them
 /// for ever) and keep sending the watchdog; `/readyz` and `STATUS=` say which role each has.
