@@ -20,7 +20,8 @@ ensure_packages() {
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${missing[@]}"
+    # Waits for another apt or dpkg run (unattended upgrades, a parallel script) to finish.
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y "${missing[@]}"
   fi
   command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain needed, e.g. /opt/swift/usr/bin)" >&2; exit 1; }
 }
@@ -44,6 +45,9 @@ new_run_dir() {
 
 # Starts a private PostgreSQL cluster in $GRIDLOOP_RUN_DIR/pg, listening on a unix socket there
 # only; sets PG_ADMIN_URL (database postgres) and GRIDLOOP_DATABASE_URL (database gridloop).
+# PG_EXTRA_OPTS (optional): more server options, after the defaults so that they win, e.g.
+# "-c listen_addresses=localhost -c ssl=on -c hba_file=..." (scripts/test-pg-tls.sh); the port
+# chosen is in PG_PORT.
 start_postgres() {
   local bin dir port
   bin=$(pg_bin)
@@ -54,6 +58,7 @@ start_postgres() {
     || { cat "$GRIDLOOP_RUN_DIR/initdb.log" >&2; return 1; }
   port=$((20000 + RANDOM % 20000))
   local opts="-k $dir -p $port -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB -c timezone=UTC"
+  [ -n "${PG_EXTRA_OPTS:-}" ] && opts="$opts $PG_EXTRA_OPTS"
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start >/dev/null
   # For tests that take the database away and bring it back.
   local as=""
@@ -62,9 +67,10 @@ start_postgres() {
   POSTGRES_START_COMMAND="$as $bin/pg_ctl -D $dir/data -l $dir/server.log -w -t 60 -o \"$opts\" start"
   export POSTGRES_STOP_COMMAND POSTGRES_START_COMMAND
   PG_DATA="$dir/data"
+  PG_PORT=$port
   PG_ADMIN_URL="postgresql:///postgres?host=$dir&port=$port&user=postgres"
   GRIDLOOP_DATABASE_URL="postgresql:///gridloop?host=$dir&port=$port&user=postgres"
-  export PG_DATA PG_ADMIN_URL GRIDLOOP_DATABASE_URL
+  export PG_DATA PG_PORT PG_ADMIN_URL GRIDLOOP_DATABASE_URL
   psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE gridloop" >/dev/null
   log "PostgreSQL running (socket $dir, port $port)"
 }
@@ -100,19 +106,31 @@ produce_file() {
   kcat -P -b "$GRIDLOOP_KAFKA_BROKERS" -t "$1" -K $'\t' -z none <"$2"
 }
 
+# Starts gridloopd ($GRIDLOOPD, default the release build) in the background on the database `db`
+# of the cluster (created if it does not exist, then migrated) in consumer group `group`; sets
+# DAEMON_PID and DAEMON_URL (the database's URL). Further arguments are environment settings for
+# the daemon. Its log goes to $DAEMON_LOG, default $GRIDLOOP_RUN_DIR/<group>.log.
+start_gridloopd() {
+  local db=$1 group=$2; shift 2
+  local daemon=${GRIDLOOPD:-$bin/gridloopd}
+  [ "$(pg_psql -tAq "$PG_ADMIN_URL" -c "SELECT count(*) FROM pg_database WHERE datname = '$db'")" -eq 1 ] \
+    || psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE $db" >/dev/null
+  DAEMON_URL="${GRIDLOOP_DATABASE_URL/\/gridloop\?//$db?}"
+  GRIDLOOP_DATABASE_URL=$DAEMON_URL "$daemon" migrate >/dev/null
+  env GRIDLOOP_DATABASE_URL="$DAEMON_URL" GRIDLOOP_CONSUMER_GROUP="$group" GRIDLOOP_LOG_LEVEL="${BENCH_LOG_LEVEL:-warning}" "$@" \
+    "$daemon" run 2>>"${DAEMON_LOG:-$GRIDLOOP_RUN_DIR/$group.log}" &
+  DAEMON_PID=$!
+  export DAEMON_URL
+}
+
 # Runs gridloopd ($GRIDLOOPD, default the release build) on a new database `db` of the cluster
 # in consumer group `group` until `want` messages are committed, then stops it; prints
 # "messages seconds" (durable intake: first batch started to last batch committed). Further
 # arguments are environment settings for the daemon. Its log goes to $GRIDLOOP_RUN_DIR/<group>.log.
 run_daemon() {
   local db=$1 group=$2 want=$3; shift 3
-  local daemon=${GRIDLOOPD:-$bin/gridloopd}
-  psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE $db" >/dev/null
-  local url="${GRIDLOOP_DATABASE_URL/\/gridloop\?//$db?}"
-  GRIDLOOP_DATABASE_URL=$url "$daemon" migrate >/dev/null
-  env GRIDLOOP_DATABASE_URL="$url" GRIDLOOP_CONSUMER_GROUP="$group" GRIDLOOP_LOG_LEVEL="${BENCH_LOG_LEVEL:-warning}" "$@" \
-    "$daemon" run 2>>"$GRIDLOOP_RUN_DIR/$group.log" &
-  DAEMON_PID=$!
+  start_gridloopd "$db" "$group" "$@"
+  local url=$DAEMON_URL
   # One psql session asked twice a second, rather than a psql started each time: starting psql
   # costs tens of milliseconds of CPU, taken from the daemon and the server being measured
   # (about 5% of a run's CPU on 2 cores). The rate itself comes from the database's timestamps.

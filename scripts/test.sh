@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, starts a private PostgreSQL cluster, builds, and
-# runs every test (unit and integration; integration tests start their own development
-# brokers and daemons), then checks every outbound event they consumed against schemas/.
+# The test command, in two tiers. Installs what is missing, starts a private PostgreSQL cluster,
+# builds, and runs:
+#   scripts/test.sh               every unit and integration test (integration tests start their
+#                                 own development brokers and daemons), every outbound event
+#                                 they consumed checked against schemas/, the forecast's
+#                                 backtest, the monitoring rules and their names, PostgreSQL
+#                                 over TLS, and a backup restored mid-run. At most 20 minutes
+#                                 on 2 cores from a fresh clone.
+#   scripts/test.sh --long        all that, then what takes a release build and wall time: a
+#                                 soak run (SOAK_DURATION, default 12m), the Debian package
+#                                 (installed, upgraded and purged under CI=true), and a rolling
+#                                 upgrade from the previous version. What .ci/run runs.
+#   scripts/test.sh [--long] --filter NAME ...   only the matching XCTest classes (arguments
+#                                 after the tier go to `swift test`); nothing else.
 # With CI=true nothing may be skipped.
 . "$(dirname "$0")/lib.sh"
+long=0
+if [ "${1:-}" = --long ]; then
+  long=1
+  shift
+fi
 # Headless Chromium renders the scorecard's HTML page in a test.
 PACKAGES+=(chromium)
 ensure_packages
 cd "$GRIDLOOP_ROOT"
+started=$(date +%s)
 
 log "building"
 swift build --build-tests
@@ -37,25 +54,36 @@ log "checking the outbound events the tests consumed against their JSON Schemas"
 check_args=()
 [ $# -gt 0 ] && check_args+=(--allow-empty)
 python3 scripts/check_events.py "$GRIDLOOP_EVENT_DUMP_DIR" "${check_args[@]}"
+[ $# -gt 0 ] && exit 0
 
-# The whole suite only: the at-risk forecast must beat its two baselines on a generated history
-# (docs/FORECAST.md); then what takes minutes of wall time, each a script anyone can run longer.
-if [ $# -eq 0 ]; then
-  log "the at-risk forecast's backtest"
-  bash scripts/backtest-forecast.sh 40 7
-  # 12 minutes, judged after 6: the cache reaches its steady size only once its first cases have
-  # been idle for 10 minutes, and a fit over the filling would read as a rise.
-  log "soak run, ${SOAK_DURATION:-12m} (docs/SOAK.md; scripts/soak.sh 2h for a long one)"
-  SOAK_WARMUP=${SOAK_WARMUP:-360} bash scripts/soak.sh "${SOAK_DURATION:-12m}"
-  # Installing and purging a package changes the machine (the gridloop user stays): CI, or
-  # GRIDLOOP_TEST_PACKAGE=1 on a throwaway machine; elsewhere the package is only built.
-  if [ "${CI:-}" = true ] || [ "${GRIDLOOP_TEST_PACKAGE:-}" = 1 ]; then
-    log "the Debian package: build, install, check-config, migrate, systemd-analyze verify, purge"
-    bash scripts/test-package.sh
-  else
-    log "the Debian package: build only (GRIDLOOP_TEST_PACKAGE=1 installs and purges it too)"
-    bash scripts/package.sh
-  fi
-  log "rolling upgrade from the previous version"
-  bash scripts/rolling-upgrade.sh
+# The whole suite only. Each is a script anyone can run alone (with GRIDLOOP_BIN_DIR set, on
+# these debug binaries; without it, on a release build).
+log "the at-risk forecast's backtest (docs/FORECAST.md)"
+bash scripts/backtest-forecast.sh 40 7
+log "monitoring: promtool checks and tests the alerting rules; a running daemon exposes every metric they and the dashboard name"
+bash scripts/check-monitoring.sh
+log "PostgreSQL over TLS: verify-full against the test CA; a wrong CA, a wrong host name and plain TCP refused"
+bash scripts/test-pg-tls.sh
+log "backup and restore: a pg_dump taken mid-run, restored, ends with every case exact"
+bash scripts/test-backup-restore.sh
+log "the quick tier took $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"
+[ $long -eq 1 ] || exit 0
+
+# The long tier: release builds and minutes of wall time.
+unset GRIDLOOP_BIN_DIR
+# 12 minutes, judged after 6: the cache reaches its steady size only once its first cases have
+# been idle for 10 minutes, and a fit over the filling would read as a rise.
+log "soak run, ${SOAK_DURATION:-12m} (docs/SOAK.md; scripts/soak.sh 2h for a long one)"
+SOAK_WARMUP=${SOAK_WARMUP:-360} bash scripts/soak.sh "${SOAK_DURATION:-12m}"
+# Installing and purging a package changes the machine (the gridloop user stays): CI, or
+# GRIDLOOP_TEST_PACKAGE=1 on a throwaway machine; elsewhere the package is only built.
+if [ "${CI:-}" = true ] || [ "${GRIDLOOP_TEST_PACKAGE:-}" = 1 ]; then
+  log "the Debian package: build, lintian, install, upgrade, check-config, migrate, systemd-analyze verify, purge"
+  bash scripts/test-package.sh
+else
+  log "the Debian package: build only (GRIDLOOP_TEST_PACKAGE=1 installs and purges it too)"
+  bash scripts/package.sh
 fi
+log "rolling upgrade from the previous version"
+bash scripts/rolling-upgrade.sh
+log "both tiers took $(( ($(date +%s) - started) / 60 )) min"
