@@ -18,6 +18,7 @@ FILES = [
     ("/etc/gridloop/credentials/", "Secrets for systemd's LoadCredential= (database-password, kafka-sasl-password), root only."),
     ("/usr/share/gridloop/", "Copies of the built-in SLA policy, unit directory and calendars, to start a changed one from."),
     ("/lib/systemd/system/gridloopd.service", "The daemon's unit; gridloopd-scorecard.timer publishes the monthly scorecards."),
+    ("/usr/share/bash-completion/completions/gridloopd", "Bash completion of the commands and options (with the bash-completion package)."),
     ("/usr/share/doc/gridloop/", "README.md, INSTALL.md, OPERATIONS.md and the other documents."),
 ]
 SECTION = re.compile(r"^([A-Z][A-Z0-9 ]*):(?: (.*))?$")

@@ -2,17 +2,62 @@
 # Builds the Debian package gridloop_VERSION_amd64.deb (Debian 12, amd64): the release build
 # with the Swift runtime and Foundation linked statically, stripped; the systemd units; the
 # sample configuration as a conffile; copies of the built-in policy, unit directory and
-# calendars; man pages made from the commands' --help; the documents. Installing it starts
-# nothing. Test it: scripts/test-package.sh.
+# calendars; man pages made from the commands' --help; bash completion; the documents.
+# Installing it starts nothing; upgrading it restarts what was running. Test it (lintian too):
+# scripts/test-package.sh.
+# VERSION is 0.N.0-R: the upstream part is `gridloopd --version`, the Debian revision R comes
+# from the top entry of deploy/debian/changelog, whose upstream part must be the binary's (a
+# version bump without a changelog entry is refused, saying what to add).
 #   scripts/package.sh [OUT_DIR]          # default .build/package; prints the .deb's path
-#   DEBFULLNAME=... DEBEMAIL=... scripts/package.sh   # Maintainer (default: git config user.*)
+#   DEBFULLNAME=... DEBEMAIL=... scripts/package.sh   # another Maintainer than the project's
 . "$(dirname "$0")/lib.sh"
+# The package's Maintainer and the copyright file's Upstream-Contact: the project, not whoever
+# builds it (this is the one place for it; the changelog's entries are signed with it too).
+PROJECT_NAME="Gridloop developers"
+PROJECT_EMAIL="dev@gridloop.example"
+CHANGELOG=deploy/debian/changelog
 out=${1:-$GRIDLOOP_ROOT/.build/package}
 mkdir -p "$out" && out=$(cd "$out" && pwd)
 # What the build and the packaging need; not the test's PostgreSQL or kcat.
 PACKAGES=(librdkafka-dev libpq-dev pkg-config python3 binutils chrpath dpkg-dev groff-base)
 ensure_packages
 cd "$GRIDLOOP_ROOT"
+
+# The Debian version from the changelog's top entry: parsed by dpkg's own parser, which must
+# find no fault in the file (it is installed as changelog.Debian.gz, and lintian reads it).
+changelog_field() { dpkg-parsechangelog -l "$CHANGELOG" -S "$1"; }
+if ! faults=$(dpkg-parsechangelog -l "$CHANGELOG" --all 2>&1 >/dev/null) || [ -n "$faults" ]; then
+  echo "package.sh: $CHANGELOG is not a valid Debian changelog: $faults" >&2
+  exit 1
+fi
+long=$(awk 'length > 80 { printf "%s:%d ", FILENAME, FNR }' "$CHANGELOG")
+[ -z "$long" ] || { echo "package.sh: lines longer than 80 characters (lintian refuses them): $long" >&2; exit 1; }
+deb_version=$(changelog_field Version)
+[[ $deb_version =~ ^([0-9]+(\.[0-9]+)+)-([1-9][0-9]*)$ ]] \
+  || { echo "package.sh: $CHANGELOG's top entry is version '$deb_version', not UPSTREAM-REVISION (e.g. 0.27.0-1)" >&2; exit 1; }
+changelog_upstream=${BASH_REMATCH[1]}
+# Refuses a version the changelog has no entry for: says what to add, before and after the build.
+check_changelog_version() {  # the version gridloopd says it is, and where that was read
+  [ "$1" = "$changelog_upstream" ] && return 0
+  cat >&2 <<EOF
+package.sh: $2 says version $1, but the top entry of $CHANGELOG is $deb_version
+(upstream $changelog_upstream). A new version needs its entry in the changelog first: add at the
+top of $CHANGELOG (lines of at most 80 characters; \`dch --changelog $CHANGELOG -v $1-1\`
+from devscripts does it too):
+
+gridloop ($1-1) bookworm; urgency=medium
+
+  * gridloopd $1: what changed, for the operator.
+
+ -- $PROJECT_NAME <$PROJECT_EMAIL>  $(date -R)
+
+EOF
+  exit 1
+}
+# Before the build, from the source (skipped if Version.swift no longer reads so); the binary
+# decides, below.
+source_version=$(sed -n 's/^let gridloopVersion = "\(.*\)"$/\1/p' Sources/gridloopd/Version.swift 2>/dev/null || true)
+[ -z "$source_version" ] || check_changelog_version "$source_version" Sources/gridloopd/Version.swift
 
 # The libraries the binary is linked against (objdump NEEDED) and the package of each; anything
 # else is a new run-time dependency, to be added here on purpose (and to deploy/INSTALL.md).
@@ -33,6 +78,7 @@ swift build -c release --static-swift-stdlib --product gridloopd >&2
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 version=$("$bin/gridloopd" --version)
 [[ $version =~ ^[0-9]+(\.[0-9]+)+$ ]] || { echo "gridloopd --version printed '$version', not a version" >&2; exit 1; }
+check_changelog_version "$version" "gridloopd --version"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gridloop-package.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -41,12 +87,16 @@ root="$work/debian/gridloop"
 umask 022
 mkdir -p "$root/DEBIAN"
 
-# Dates and the maintainer: from the commit, so that a rebuild of it gives the same package.
+# Dates: from the commit, so that a rebuild of it gives the same package.
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 day=$(date -u -d "@$epoch" +%F)
-name=${DEBFULLNAME:-$(git config user.name || git log -1 --format=%an)}
-email=${DEBEMAIL:-$(git config user.email || git log -1 --format=%ae)}
-[ -n "$name" ] && [ -n "$email" ] || { echo "no maintainer: set DEBFULLNAME and DEBEMAIL (or git config user.*)" >&2; exit 1; }
+# DEBEMAIL may be "Name <address>", as dch reads it.
+name=${DEBFULLNAME:-$PROJECT_NAME}
+email=${DEBEMAIL:-$PROJECT_EMAIL}
+if [[ $email =~ ^(.*[^ ])\ *\<(.+)\>$ ]]; then
+  [ -n "${DEBFULLNAME:-}" ] || name=${BASH_REMATCH[1]}
+  email=${BASH_REMATCH[2]}
+fi
 maintainer="$name <$email>"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit (with local changes)"
@@ -147,6 +197,14 @@ for page in "$work"/man/*.1; do
   gzip -9n <"$page" >"$root/usr/share/man/man1/$(basename "$page").gz"
 done
 
+log "bash completion"
+# ArgumentParser's script, loaded on demand by the bash-completion package. Not a program: no #!.
+completion="$root/usr/share/bash-completion/completions/gridloopd"
+install -d "$(dirname "$completion")"
+env -i "$root/usr/bin/gridloopd" --generate-completion-script bash | sed '1{/^#!/d}' >"$completion"
+bash -n "$completion"
+grep -q '^complete .* gridloopd$' "$completion" || { echo "package.sh: the completion script registers no completion for gridloopd" >&2; exit 1; }
+
 log "documents"
 doc="$root/usr/share/doc/gridloop"
 install -d "$doc"
@@ -157,11 +215,8 @@ for u in "$units"/*; do
     [ -f "$root$f" ] || { echo "$(basename "$u"): Documentation=$f is not in the package" >&2; exit 1; }
   done
 done
-{
-  printf 'gridloop (%s) bookworm; urgency=medium\n\n' "$version"
-  printf '  * gridloopd %s, from commit %s.\n\n' "$version" "$commit"
-  printf ' -- %s  %s\n' "$maintainer" "$(date -u -R -d "@$epoch")"
-} | gzip -9n >"$doc/changelog.Debian.gz"
+# The Debian changelog as kept in the repository (a non-native package: changelog.Debian).
+gzip -9n <"$CHANGELOG" >"$doc/changelog.Debian.gz"
 # Machine-readable (copyright-format 1.0). gridloop's own code is proprietary (the repository
 # states no licence); the libraries linked statically into the binary keep theirs, and MIT and
 # Unicode want their notices shipped with it.
@@ -171,7 +226,7 @@ yams=.build/checkouts/Yams/LICENSE
   cat <<'EOF'
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: gridloop
-Upstream-Contact: Gridloop <dev@gridloop.example>
+Upstream-Contact: PROJECT
 
 Files: *
 Copyright: Gridloop
@@ -240,7 +295,8 @@ EOF
 first=$(git log --format=%cd --date=format:%Y 2>/dev/null | tail -n 1 || true)
 last=$(date -u -d "@$epoch" +%Y)
 years=${first:-$last}; [ "$years" = "$last" ] || years="$years-$last"
-sed -i "s/^Copyright: Gridloop\$/Copyright: $years Gridloop/" "$doc/copyright"
+sed -i -e "s/^Copyright: Gridloop\$/Copyright: $years Gridloop/" \
+  -e "s/^Upstream-Contact: PROJECT\$/Upstream-Contact: $PROJECT_NAME <$PROJECT_EMAIL>/" "$doc/copyright"
 # What lintian says that is so on purpose.
 install -d "$root/usr/share/lintian/overrides"
 cat >"$root/usr/share/lintian/overrides/gridloop" <<'EOF'
@@ -252,60 +308,153 @@ gridloop: package-contains-upstream-installation-documentation [usr/share/doc/gr
 EOF
 
 log "maintainer scripts"
-cat >"$root/DEBIAN/postinst" <<'EOF'
+# Installing starts and enables nothing. Upgrading restarts what was running, as debhelper's
+# dh_installsystemd --no-start --restart-after-upgrade would have it: prerm stops nothing on an
+# upgrade, so gridloopd.service and gridloopd-scorecard.timer run on through the unpacking and
+# systemd itself remembers which were active; postinst restarts those (on the new binary and
+# units) and leaves the others stopped. The 0.19.0 and 0.27.0 packages (no Debian revision)
+# stopped both in their prerm and noted nothing: from them, preinst notes it and postinst starts
+# the ones that are enabled. deb-systemd-invoke (init-system-helpers, essential) is systemctl
+# asking policy-rc.d first; systemctl itself only answers is-active and is-enabled.
+# The first version of this scheme: older packages' prerm stopped the units on an upgrade.
+first_restarting=0.27.0-1~
+cat >"$root/DEBIAN/preinst" <<EOF
 #!/bin/sh
-# gridloop postinst: the service's user and the directory for its secrets. Starts and enables
-# nothing: gridloopd runs once it is configured and its database migrated.
+# gridloop preinst. Upgrading from a package before $first_restarting (0.19.0, 0.27.0): its prerm
+# has just stopped gridloopd.service and gridloopd-scorecard.timer and noted nothing. What ran
+# under those packages is what was enabled: postinst is to start the enabled ones.
 set -e
 
-if [ "$1" = configure ]; then
-    if ! getent group gridloop >/dev/null; then
-        groupadd --system gridloop
+if [ "\$1" = upgrade ] && dpkg --compare-versions "\$2" lt $first_restarting; then
+    mkdir -p /run/gridloop-upgrade
+    : >/run/gridloop-upgrade/start-enabled
+fi
+
+exit 0
+EOF
+cat >"$root/DEBIAN/postinst" <<'EOF'
+#!/bin/sh
+# gridloop postinst. Install: the service's user and the directory for its secrets; starts and
+# enables nothing (gridloopd runs once it is configured and its database migrated). Upgrade:
+# restarts the units that were running through it (prerm stops nothing on an upgrade) and
+# leaves the stopped ones stopped; after a package that stopped them (preinst's note), starts
+# the enabled ones.
+set -e
+
+UNITS="gridloopd.service gridloopd-scorecard.timer"
+
+# How a unit stands after it was restarted or started ($2).
+report() {
+    if systemctl --quiet is-active "$1"; then
+        echo "  $1: $2"
+    else
+        echo "  $1: FAILED to be $2; journalctl -u $1 says why"
     fi
-    if ! getent passwd gridloop >/dev/null; then
-        useradd --system --gid gridloop --no-create-home --home-dir /nonexistent \
-            --shell /usr/sbin/nologin --comment "Gridloop escalation engine" gridloop
+}
+
+# restart: the active units, with their new binary and unit files; start: the enabled ones
+# (after a prerm that stopped them).
+bring_back() {
+    if [ ! -d /run/systemd/system ]; then
+        echo "  (systemd is not running: nothing to restart)"
+        return 0
     fi
-    # Secrets for LoadCredential=, readable by root only (systemd hands them over).
-    if [ ! -d /etc/gridloop/credentials ]; then
-        install -d -m 0700 -o root -g root /etc/gridloop/credentials
-    fi
-    if [ -d /run/systemd/system ]; then
-        systemctl --system daemon-reload >/dev/null || true
-    fi
-    if [ -z "$2" ]; then
-        cat <<'NOTE'
+    for unit in $UNITS; do
+        if [ "$1" = restart ]; then
+            if systemctl --quiet is-active "$unit"; then
+                deb-systemd-invoke try-restart "$unit" >/dev/null || true
+                report "$unit" restarted
+            else
+                echo "  $unit: was not running; left stopped"
+            fi
+        elif systemctl --quiet is-enabled "$unit"; then
+            deb-systemd-invoke start "$unit" >/dev/null || true
+            report "$unit" "started (enabled)"
+        else
+            echo "  $unit: not enabled; not started"
+        fi
+    done
+}
+
+case "$1" in
+    configure)
+        if ! getent group gridloop >/dev/null; then
+            groupadd --system gridloop
+        fi
+        if ! getent passwd gridloop >/dev/null; then
+            useradd --system --gid gridloop --no-create-home --home-dir /nonexistent \
+                --shell /usr/sbin/nologin --comment "Gridloop escalation engine" gridloop
+        fi
+        # Secrets for LoadCredential=, readable by root only (systemd hands them over).
+        if [ ! -d /etc/gridloop/credentials ]; then
+            install -d -m 0700 -o root -g root /etc/gridloop/credentials
+        fi
+        if [ -d /run/systemd/system ]; then
+            systemctl --system daemon-reload >/dev/null || true
+        fi
+        if [ -z "$2" ]; then
+            cat <<'NOTE'
 gridloop is installed; nothing is started until it is configured:
   1. edit /etc/gridloop/gridloopd.yaml (kafka.brokers, database.url)
   2. runuser -u gridloop -- gridloopd migrate --config /etc/gridloop/gridloopd.yaml
   3. systemctl enable --now gridloopd
 Secrets, the scorecard timer and more: /usr/share/doc/gridloop/INSTALL.md
 NOTE
-    else
-        cat <<'NOTE'
-gridloop upgraded; gridloopd was stopped for it (the other instances hold its partitions).
-  1. If no host has yet: runuser -u gridloop -- gridloopd migrate --config /etc/gridloop/gridloopd.yaml
-     (the old version runs on the migrated schema; best done before the first host is upgraded)
-  2. systemctl start gridloopd, and wait for curl -fs localhost:9464/readyz before the next host
-Rolling upgrades: /usr/share/doc/gridloop/OPERATIONS.md, "Upgrading without stopping the ladder"
+        else
+            echo "gridloop upgraded from $2; what was running runs again:"
+            if [ -e /run/gridloop-upgrade/start-enabled ]; then
+                bring_back start
+            else
+                bring_back restart
+            fi
+            rm -rf /run/gridloop-upgrade
+            cat <<'NOTE'
+A gridloopd that does not start says why in journalctl -u gridloopd; a database not migrated
+to this version: runuser -u gridloop -- gridloopd migrate --config /etc/gridloop/gridloopd.yaml
+(in a rolling upgrade, once, before the first host: /usr/share/doc/gridloop/OPERATIONS.md,
+"Upgrading without stopping the ladder").
 NOTE
-    fi
-fi
+        fi
+        ;;
+    abort-upgrade)
+        # The new version failed to unpack; what ran kept running on this version's files.
+        rm -rf /run/gridloop-upgrade
+        if [ -d /run/systemd/system ]; then
+            systemctl --system daemon-reload >/dev/null || true
+        fi
+        ;;
+    abort-remove|abort-deconfigure)
+        # prerm stopped the units and the removal failed: start again the enabled ones.
+        echo "gridloop stays installed:"
+        bring_back start
+        ;;
+esac
 
 exit 0
 EOF
-cat >"$root/DEBIAN/prerm" <<'EOF'
+cat >"$root/DEBIAN/prerm" <<EOF
 #!/bin/sh
-# gridloop prerm: stop what runs from this package before its files change or go.
+# gridloop prerm. Remove: stop what runs from this package before its files go. Upgrade: stop
+# nothing; gridloopd.service and the scorecard timer run on (on the files they hold open) while
+# the new version is unpacked, and its postinst restarts those that are active. A version
+# before $first_restarting would not restart them: for it, stop them, as it expects.
 set -e
 
-case "$1" in
-    remove|upgrade|deconfigure)
-        # deb-systemd-invoke (init-system-helpers, essential) is systemctl respecting
-        # policy-rc.d; stopping a unit that is not active does nothing.
-        if [ -d /run/systemd/system ]; then
-            deb-systemd-invoke stop gridloopd-scorecard.timer gridloopd-scorecard.service \
-                gridloopd.service >/dev/null || true
+stop_all() {
+    # Stopping a unit that is not active does nothing.
+    if [ -d /run/systemd/system ]; then
+        deb-systemd-invoke stop gridloopd-scorecard.timer gridloopd-scorecard.service \\
+            gridloopd.service >/dev/null || true
+    fi
+}
+
+case "\$1" in
+    remove|deconfigure)
+        stop_all
+        ;;
+    upgrade)
+        if dpkg --compare-versions "\$2" lt $first_restarting; then
+            stop_all
         fi
         ;;
 esac
@@ -340,11 +489,15 @@ case "$1" in
             systemctl --system daemon-reload >/dev/null || true
         fi
         ;;
+    abort-install|abort-upgrade)
+        # preinst's note for postinst, which will not run.
+        rm -rf /run/gridloop-upgrade
+        ;;
 esac
 
 exit 0
 EOF
-for s in postinst prerm postrm; do
+for s in preinst postinst prerm postrm; do
   chmod 0755 "$root/DEBIAN/$s"
   sh -n "$root/DEBIAN/$s"
 done
@@ -362,7 +515,7 @@ rm -rf "$work/debian/control"
 installed_size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 cat >"$root/DEBIAN/control" <<EOF
 Package: gridloop
-Version: $version
+Version: $deb_version
 Architecture: amd64
 Maintainer: $maintainer
 Installed-Size: $installed_size
@@ -389,8 +542,8 @@ find "$root" -type f ! -path "$root/DEBIAN/*" -exec chmod 0644 {} +
 chmod 0755 "$root/usr/bin/gridloopd"
 find "$root" -exec touch -h -d "@$epoch" {} +
 
-deb="$out/gridloop_${version}_amd64.deb"
+deb="$out/gridloop_${deb_version}_amd64.deb"
 # SOURCE_DATE_EPOCH: the archive members' dates too, so that a rebuild is the same file.
 SOURCE_DATE_EPOCH=$epoch dpkg-deb --build --root-owner-group "$root" "$deb" >/dev/null
-log "built $deb ($(du -h "$deb" | cut -f1))"
+log "built $deb ($(du -h "$deb" | cut -f1)), version $deb_version, from commit $commit"
 echo "$deb"

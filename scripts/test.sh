@@ -78,7 +78,7 @@ SOAK_WARMUP=${SOAK_WARMUP:-360} bash scripts/soak.sh "${SOAK_DURATION:-12m}"
 # Installing and purging a package changes the machine (the gridloop user stays): CI, or
 # GRIDLOOP_TEST_PACKAGE=1 on a throwaway machine; elsewhere the package is only built.
 if [ "${CI:-}" = true ] || [ "${GRIDLOOP_TEST_PACKAGE:-}" = 1 ]; then
-  log "the Debian package: build, lintian, install, upgrade, check-config, migrate, systemd-analyze verify, purge"
+  log "the Debian package: build, lintian, install, check-config, migrate, systemd-analyze verify, upgrade, purge"
   bash scripts/test-package.sh
 else
   log "the Debian package: build only (GRIDLOOP_TEST_PACKAGE=1 installs and purges it too)"
