@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Validates every outbound message the tests consumed (the lines EventDump wrote to
-$GRIDLOOP_EVENT_DUMP_DIR/events.jsonl) against the contract in docs/EVENTS.md:
+$GRIDLOOP_EVENT_DUMP_DIR/events-PID.jsonl, one file per test process) against the contract in docs/EVENTS.md:
 
 - a CloudEvent (header content-type application/cloudevents+json; charset=UTF-8) must be strict
   JSON (UTF-8, no repeated key) and pass schemas/<type>.schema.json; its headers are exactly
@@ -29,7 +29,7 @@ args = [a for a in sys.argv[1:] if not a.startswith("--")]
 allow_empty = "--allow-empty" in sys.argv[1:]
 if len(args) != 1:
     sys.exit(__doc__)
-dump = pathlib.Path(args[0]) / "events.jsonl"
+dump = pathlib.Path(args[0])
 
 
 def validator(name):
@@ -56,7 +56,8 @@ validators = {}
 dead_letter_headers = validator("dead-letter-headers.schema.json")
 counts = collections.Counter()
 failures = 0
-lines = dump.read_text(encoding="utf-8").splitlines() if dump.exists() else []
+# One file per test process (`swift test --parallel` runs several at once).
+lines = [line for f in sorted(dump.glob("events*.jsonl")) for line in f.read_text(encoding="utf-8").splitlines()]
 for n, line in enumerate(lines, 1):
     m = json.loads(line)
     topic, key, value = m["topic"], decode(m["key"]), decode(m["value"])

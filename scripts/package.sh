@@ -181,6 +181,10 @@ install -D -m 0644 deploy/policy.yaml "$share/policy.yaml"
 install -D -m 0644 deploy/units.yaml "$share/units.yaml"
 install -d "$share/calendars"
 install -m 0644 deploy/calendars/*.yaml "$share/calendars/"
+# The Prometheus alerting rules (with their promtool tests) and the Grafana dashboard.
+install -d "$share/monitoring"
+install -m 0644 deploy/prometheus/gridloop-rules.yml deploy/prometheus/gridloop-rules.test.yml \
+  deploy/grafana/gridloop.json "$share/monitoring/"
 # The packaged configuration, as the daemon reads it (the copies are what is built in).
 env -i "$root/usr/bin/gridloopd" check-config --config "$root/etc/gridloop/gridloopd.yaml" >/dev/null
 env -i GRIDLOOP_POLICY_FILE="$share/policy.yaml" GRIDLOOP_CALENDAR_DIR="$share/calendars" \

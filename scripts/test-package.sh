@@ -276,6 +276,16 @@ export GRIDLOOP_DATABASE_URL
 as_gridloop env GRIDLOOP_DATABASE_URL="$GRIDLOOP_DATABASE_URL" /usr/bin/gridloopd check-config --config /etc/gridloop/gridloopd.yaml \
   | tee "$GRIDLOOP_RUN_DIR/check-config.log"
 grep -q '^configuration OK: /etc/gridloop/gridloopd.yaml' "$GRIDLOOP_RUN_DIR/check-config.log" || fail "check-config did not pass"
+# Without --config, the commands read the installed file (GRIDLOOP_CONFIG overrides it; empty: none).
+as_gridloop env -u GRIDLOOP_CONFIG /usr/bin/gridloopd check-config | grep -q '^configuration OK: /etc/gridloop/gridloopd.yaml' \
+  || fail "check-config without --config did not read /etc/gridloop/gridloopd.yaml"
+as_gridloop env GRIDLOOP_CONFIG= /usr/bin/gridloopd check-config | grep -q '^configuration OK: (no file' \
+  || fail "check-config with GRIDLOOP_CONFIG= read a file"
+# The alerting rules and the dashboard ship with it.
+for f in /usr/share/gridloop/monitoring/gridloop-rules.yml /usr/share/gridloop/monitoring/gridloop-rules.test.yml \
+  /usr/share/gridloop/monitoring/gridloop.json; do
+  [ -f "$f" ] || fail "$f is not installed"
+done
 as_gridloop env GRIDLOOP_DATABASE_URL="$GRIDLOOP_DATABASE_URL" /usr/bin/gridloopd migrate --config /etc/gridloop/gridloopd.yaml
 migrations=$(psql -tAq "$GRIDLOOP_DATABASE_URL" -c 'SELECT count(*) FROM schema_migrations')
 [ "$migrations" -gt 0 ] || fail "schema_migrations is empty after migrate"

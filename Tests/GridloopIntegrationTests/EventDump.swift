@@ -30,7 +30,7 @@ enum EventDump {
         }
         lock.lock()
         defer { lock.unlock() }
-        let path = URL(fileURLWithPath: directory).appendingPathComponent("events.jsonl").path
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("events-\(getpid()).jsonl").path
         if !FileManager.default.fileExists(atPath: path) {
             _ = FileManager.default.createFile(atPath: path, contents: nil)
         }

@@ -182,10 +182,10 @@ extension SLAIntegrationTests {
         // At start-up: refused, with the file and line, like a bad policy.
         try damaged.write(to: units, atomically: true, encoding: .utf8)
         let start = try gridloopd(binDir, ["run", "--config", config.path], env)
-        XCTAssertEqual(start.status, 64, start.err)
+        XCTAssertEqual(start.status, 78, start.err)  // EX_CONFIG: systemd does not restart it
         XCTAssertTrue(start.err.contains("unit directory refused: \(units.path):\(badLine): street[0].code"), start.err)
         let check = try gridloopd(binDir, ["check-config", "--config", config.path], env)
-        XCTAssertEqual(check.status, 64)
+        XCTAssertEqual(check.status, 78)
         XCTAssertTrue(check.err.contains("\(units.path):\(badLine)"), check.err)
 
         // Running with a good file, then damaged: the reload is refused and the daemon carries on.
