@@ -11,10 +11,11 @@
 #   - no clock is left due and unfired.
 #   scripts/rolling-upgrade.sh [PREVIOUS]     # default: the commit named below
 . "$(dirname "$0")/lib.sh"
-# The version before 0.27.0 (0.19.0, deb6bc2, the last commit before issue 27's work): what runs
-# in production when 0.27.0 is rolled out; its forecast thread and scorecard worker run beside the
-# new instances' analytics lease. Name the commit of the release before when releasing the next one.
-PREVIOUS=${1:-deb6bc2}
+# The version before 0.28.0 (0.27.0, 2fcbe60): what runs in production when 0.28.0 is rolled out;
+# its instances run beside the new ones while migration 016 (retention columns) is applied, and
+# the new ones' group-offset commits and retention task beside its analytics lease. Name the
+# commit of the release before when releasing the next one (0.19.0 was deb6bc2).
+PREVIOUS=${1:-2fcbe60}
 FEED_SECONDS=${ROLLING_FEED_SECONDS:-150}
 
 ensure_packages
