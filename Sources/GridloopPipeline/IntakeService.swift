@@ -470,6 +470,8 @@ public final class IntakeService: @unchecked Sendable {
             throw ConfigError(file: "intake", line: nil, key: "store", problem: "not connected")
         }
         try committer.drain()
+        // Another member may have recorded dead letters of these partitions meanwhile.
+        writer?.forgetRecorded()
         let stored = try store.offsets(
             for: partitions.map {
                 PartitionOffset(topic: $0.topic, partition: $0.partition, offset: -2)

@@ -41,6 +41,17 @@ public final class IntakeStore: @unchecked Sendable {
     private let deadLetterTopic: String
     private let decode: @Sendable (String, [UInt8]?, [UInt8]) -> FeedDecodeOutcome
     private var copy = CopyBinaryWriter()
+    /// Per partition (`topic` NUL `partition`), the highest source offset that dead_letters or
+    /// skipped_messages hold, read at the partition's first dead letter or skipped message
+    /// since the last `forgetRecorded`, then kept up to date by this store's writes (only the
+    /// partition's owner writes them). A message above it cannot be recorded already, so a live
+    /// intake never asks; only a partition read again from below (another consumer group, a
+    /// restored database) does.
+    private var recordedHigh: [String: Int64] = [:]
+
+    /// Forgets `recordedHigh`: at every assignment, since another member may have recorded
+    /// messages of a partition while this one did not hold it.
+    public func forgetRecorded() { recordedHigh = [:] }
 
     public init(
         connection: PostgresConnection, consumerGroup: String, deadLetterTopic: String,
@@ -354,6 +365,7 @@ public final class IntakeStore: @unchecked Sendable {
             if !letters.isEmpty { try writeDeadLetters(letters) }
         }
         let skipped = plan.skipped.isEmpty ? [] : try recorded(in: "skipped_messages", plan.skipped.map(\.coordinates))
+        raiseRecordedHigh(plan.deadLetters.map(\.coordinates) + plan.skipped.map(\.coordinates))
         if plan.skipped.contains(where: { !skipped.contains($0.coordinates) }) {
             copy.reset()
             for s in plan.skipped where !skipped.contains(s.coordinates) {
@@ -372,8 +384,26 @@ public final class IntakeStore: @unchecked Sendable {
 
     /// Which of `coordinates` `table` (dead_letters, skipped_messages: unique on topic,
     /// partition, offset) holds already. Only the partition's owner writes these rows, so none
-    /// appears between this read and the batch's writes.
-    private func recorded(in table: String, _ coordinates: [SourceCoordinates]) throws -> Set<SourceCoordinates> {
+    /// appears between this read and the batch's writes. Asks the database only about those at
+    /// or below their partition's `recordedHigh`.
+    private func recorded(in table: String, _ all: [SourceCoordinates]) throws -> Set<SourceCoordinates> {
+        func key(_ c: SourceCoordinates) -> String { "\(c.topic)\u{0}\(c.partition)" }
+        var unknown: [SourceCoordinates] = []
+        var seen: Set<String> = []
+        for c in all where recordedHigh[key(c)] == nil && seen.insert(key(c)).inserted { unknown.append(c) }
+        if !unknown.isEmpty {
+            let h = try connection.query(
+                """
+                SELECT COALESCE(greatest(
+                    (SELECT max(d."offset") FROM dead_letters d WHERE d.topic = v.topic AND d.partition = v.partition),
+                    (SELECT max(s."offset") FROM skipped_messages s WHERE s.topic = v.topic AND s.partition = v.partition)), -1)
+                FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS v(topic, partition, n) ORDER BY v.n
+                """, [PostgresArray.text(unknown.map(\.topic)), PostgresArray.int(unknown.map(\.partition))],
+                context: "highest recorded source offsets")
+            for (i, c) in unknown.enumerated() { recordedHigh[key(c)] = h.int64(i, 0) ?? -1 }
+        }
+        let coordinates = all.filter { $0.offset <= recordedHigh[key($0)] ?? .max }
+        guard !coordinates.isEmpty else { return [] }
         let r = try connection.query(
             """
             SELECT t.topic, t.partition, t."offset" FROM \(table) t
@@ -388,6 +418,14 @@ public final class IntakeStore: @unchecked Sendable {
             (0..<r.count).map {
                 SourceCoordinates(topic: r.string($0, 0)!, partition: Int32(r.int($0, 1)!), offset: r.int64($0, 2)!)
             })
+    }
+
+    /// After a batch's dead letters and skipped messages are written.
+    private func raiseRecordedHigh(_ written: [SourceCoordinates]) {
+        for c in written {
+            let key = "\(c.topic)\u{0}\(c.partition)"
+            if c.offset > recordedHigh[key] ?? -1 { recordedHigh[key] = c.offset }
+        }
     }
 
     private func writeDeadLetters(_ letters: [DeadLetter]) throws {
