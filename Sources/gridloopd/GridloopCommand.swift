@@ -36,7 +36,9 @@ struct Gridloopd: ParsableCommand {
             failure.exit()
         } catch let error as ConfigError {
             StartupFailure.config("configuration", error).exit()
-        } catch let error where error is ValidationError || error is ExitCode || error is CleanExit {
+        } catch let error where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // ArgumentParser's own: a usage error (ValidationError), an exit code, the `help`
+            // subcommand's help request (an internal type), ...
             exit(withError: error)
         } catch {
             StartupFailure.fatal("gridloopd \(type(of: command).configuration.commandName ?? ""): \(error)").exit()

@@ -92,6 +92,11 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual(policyStatus, 78, policyOutput)
         XCTAssertTrue(policyOutput.hasPrefix("<3>SLA policy, calendar or unit directory refused: \(policy.path)"), policyOutput)
 
+        // ArgumentParser's own requests still end as it ends them: `help` is not a failure.
+        let (helpStatus, help) = try run(gridloopd, ["help", "run"])
+        XCTAssertEqual(helpStatus, 0, help)
+        XCTAssertTrue(help.contains("OVERVIEW: Run the daemon"), help)
+
         let (usageStatus, usage) = try run(gridloopd, ["run", "--no-such-option"])
         XCTAssertEqual(usageStatus, 64, usage)
         XCTAssertTrue(usage.contains("Usage: gridloopd run"), usage)
