@@ -29,7 +29,7 @@ public final class IntakeService: @unchecked Sendable {
     public let health: Health
     private var lastObserved: UInt64 = 0
     /// When this instance last joined the group or gave partitions up (monotonic ns).
-    private var groupWaitStart: UInt64 = 0
+    var groupWaitStart: UInt64 = 0
     private var lastBrokerProbe: UInt64 = 0
     private var lastIdleSweep: UInt64 = 0
     let onCommit: @Sendable () -> Void
@@ -304,36 +304,6 @@ public final class IntakeService: @unchecked Sendable {
         }
     }
 
-    /// Commits to the consumer group, asynchronously, the offsets the database has committed:
-    /// for the Kafka team's lag tools (consumer-group listings, exporters). The database stays
-    /// the truth: an assignment starts from its offsets, never from these. Once a second, from
-    /// `observe`, and for partitions given up, in `revoked`.
-    func commitToGroup(_ consumer: KafkaConsumer, only: [TopicPartition]? = nil) {
-        guard let committer else { return }
-        let done = committer.completed
-        var durable: [TopicPartition: Int64]?
-        if done == committer.submitted {
-            durable = positions
-            groupSnapshots.removeAll()
-        } else {
-            var n = 0
-            while n < groupSnapshots.count, groupSnapshots[n].job <= done {
-                durable = groupSnapshots[n].positions
-                n += 1
-            }
-            groupSnapshots.removeFirst(n)
-        }
-        guard let durable else { return }
-        var changed: [TopicPartition: Int64] = [:]
-        for (tp, offset) in durable where offset >= 0 && positions[tp] != nil && groupCommitted[tp] != offset {
-            if let only, !only.contains(tp) { continue }
-            changed[tp] = offset
-        }
-        guard !changed.isEmpty else { return }
-        consumer.commitAsync(changed)
-        groupCommitted.merge(changed) { $1 }
-    }
-
     /// Decodes, plans and commits one batch. On a database failure the error propagates and the
     /// batch is read again after reconnecting (offsets were not moved). A batch that the database
     /// refused for its data (`RefusedBatch`) is read again in isolation: see `isolate`.
@@ -460,79 +430,6 @@ public final class IntakeService: @unchecked Sendable {
                     "topic": "\(s.coordinates.topic)", "partition": "\(s.coordinates.partition)",
                     "offset": "\(s.coordinates.offset)", "reason": "\(s.reason)",
                 ])
-        }
-    }
-
-    // MARK: Rebalance (runs inside poll, on the intake thread)
-
-    fileprivate func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
-        guard let store = reader, let committer else {
-            throw ConfigError(file: "intake", line: nil, key: "store", problem: "not connected")
-        }
-        try committer.drain()
-        // Another member may have recorded dead letters of these partitions meanwhile.
-        writer?.forgetRecorded()
-        let stored = try store.offsets(
-            for: partitions.map {
-                PartitionOffset(topic: $0.topic, partition: $0.partition, offset: -2)
-            })
-        cache.removeAll()
-        heldCases = try store.heldCaseIds(partitions: stored)
-        var start: [TopicPartition: Int64] = [:]
-        for s in stored {
-            let tp = TopicPartition(topic: s.topic, partition: s.partition)
-            positions[tp] = s.offset
-            if s.offset >= 0 { start[tp] = s.offset }
-        }
-        try findGaps(stored, start: &start)
-        health.update {
-            $0.brokersOK = true
-            $0.brokersProblem = ""
-            $0.assignedPartitions = positions.count
-            $0.groupJoined = true
-        }
-        // How long the group coordinator took to hand the partitions over (since joining or the
-        // last revocation): on a restart that is most of the time to ready.
-        logger.info(
-            "partitions assigned",
-            metadata: [
-                "partitions":
-                    "\(partitions.map { "\($0.topic)[\($0.partition)]@\(positions[$0] ?? -2)" }.sorted().joined(separator: ","))",
-                "group_wait_ms": "\((monotonicNanos() - groupWaitStart) / 1_000_000)",
-            ])
-        return start
-    }
-
-    fileprivate func revoked(_ partitions: [TopicPartition]) {
-        // Commit what was planned before giving the partitions up (a failure surfaces on the
-        // next submit and restarts the session), then forget the positions so that stray
-        // messages are not applied.
-        do { try committer?.drain() } catch { logger.error("commit before revocation failed: \(error)") }
-        groupWaitStart = monotonicNanos()
-        gapStopped.subtract(partitions)
-        if let consumer { commitToGroup(consumer, only: partitions) }
-        for p in partitions {
-            groupCommitted[p] = nil
-            positions[p] = nil
-            eventTime[p] = nil
-            Gauge(label: Metric.consumerLag, dimensions: [("topic", p.topic), ("partition", "\(p.partition)")]).record(0)
-        }
-        let assigned = positions.count
-        health.update { $0.assignedPartitions = assigned }
-        cache.removeAll()
-        logger.info("partitions revoked", metadata: ["count": "\(partitions.count)"])
-    }
-
-    private final class Rebalance: KafkaRebalanceHandler, @unchecked Sendable {
-        // @unchecked: called only on the intake thread, inside poll.
-        unowned let service: IntakeService
-        init(service: IntakeService) { self.service = service }
-        func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
-            try service.assigned(partitions)
-        }
-        func revoked(_ partitions: [TopicPartition]) { service.revoked(partitions) }
-        func pausedOnAssignment(_ partitions: [TopicPartition]) -> [TopicPartition] {
-            partitions.filter { service.gapStopped.contains($0) }
         }
     }
 }
