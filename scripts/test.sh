@@ -51,7 +51,7 @@ mkdir -p "$GRIDLOOP_EVENT_DUMP_DIR"
 # stop or freeze the whole PostgreSQL cluster run alone, afterwards. GRIDLOOP_TEST_WORKERS=1
 # runs everything one after the other; with arguments (--filter ...), one after the other too.
 workers=${GRIDLOOP_TEST_WORKERS:-3}
-exclusive='OutageTests.testAFrozenDatabase|OutageTests.testDatabaseOutageIsRiddenOut|FaultsTogetherTests'
+exclusive='OutageTests.testAFrozenDatabase|OutageTests.testDatabaseOutageIsRiddenOut|FaultsTogetherTests|testTheScorecardQueueEmptiedByADatabaseCrashIsRebuilt'
 if [ $# -gt 0 ] || [ "$workers" -le 1 ]; then
   log "swift test"
   swift test --skip-build "$@"

@@ -59,6 +59,10 @@ public struct ScorecardTask: AnalyticsTask {
         yieldingSince = nil
         let r = try ScorecardQueries.refresh(limit: ScorecardQueries.refreshBatch, db: db)
         refreshed.increment(by: r.taken - r.setAside.count)
+        if r.requeuedAll {
+            logger.warning(
+                "scorecard worker: the unlogged queue was reset (PostgreSQL crashed or stopped in immediate mode, a standby was promoted, or a base backup was restored); every case is queued for recomputation")
+        }
         for (caseId, problem) in r.setAside {
             setAside.increment()
             logger.error(

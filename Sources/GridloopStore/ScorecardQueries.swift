@@ -164,6 +164,8 @@ package enum ScorecardQueries {
     package struct Refreshed: Sendable {
         package var taken: Int
         package var setAside: [(caseId: String, problem: String)]
+        /// Whether the queue had been reset and every case was queued again first.
+        package var requeuedAll = false
     }
 
     /// Takes up to `limit` queued cases (`scorecard_dirty`; those another session is taking are
@@ -174,13 +176,14 @@ package enum ScorecardQueries {
     /// (taken from the queue, their old handlings kept, returned in `setAside`; a later change
     /// of the case queues it again): one case never stops the queue behind it.
     package static func refresh(limit: Int, db: PostgresConnection) throws -> Refreshed {
+        let requeued = try requeueIfReset(db: db)
         do {
-            return Refreshed(taken: try refreshTogether(limit: limit, db: db), setAside: [])
+            return Refreshed(taken: try refreshTogether(limit: limit, db: db), setAside: [], requeuedAll: requeued)
         } catch let error as PostgresError where !error.isConnectionFailure {
             let queued = try db.query(
                 "SELECT case_id FROM scorecard_dirty ORDER BY case_id LIMIT $1", [String(limit)],
                 context: "queued scorecard cases")
-            var done = Refreshed(taken: 0, setAside: [])
+            var done = Refreshed(taken: 0, setAside: [], requeuedAll: requeued)
             for id in (0..<queued.count).compactMap({ queued.string($0, 0) }) {
                 do {
                     done.taken += try db.transaction {
@@ -214,6 +217,26 @@ package enum ScorecardQueries {
             try db.query(refreshSQL, [PostgresArray.text(ids)], context: "recompute scorecard handlings")
             return ids.count
         }
+    }
+
+    /// The queue is unlogged (migration 017): a crash of PostgreSQL, a promoted standby or a base
+    /// backup leaves it empty, and with it its one-row witness `scorecard_queue_intact`. When
+    /// the witness is missing, every case is queued again (the ones the reset lost are among
+    /// them) and the witness put back, in one transaction; sessions that find it missing at
+    /// once both queue, and the second's rows are already there. Returns whether it requeued.
+    @discardableResult
+    package static func requeueIfReset(db: PostgresConnection) throws -> Bool {
+        let intact = try db.query("SELECT count(*) FROM scorecard_queue_intact", context: "scorecard queue witness")
+        guard intact.int(0, 0) == 0 else { return false }
+        try db.transaction {
+            try db.query(
+                "INSERT INTO scorecard_dirty (case_id) SELECT case_id FROM cases ON CONFLICT (case_id) DO NOTHING",
+                context: "queue every case after the queue's reset")
+            try db.query(
+                "INSERT INTO scorecard_queue_intact DEFAULT VALUES ON CONFLICT (intact) DO NOTHING",
+                context: "scorecard queue witness")
+        }
+        return true
     }
 
     /// Cases queued for a recomputation.

@@ -376,4 +376,53 @@ extension SLAIntegrationTests {
         XCTAssertEqual(e1["returned"] as? Int, 1)
         XCTAssertEqual(e1["returnedElsewhere"] as? Int, 0)
     }
+
+    /// The scorecard's queue is unlogged (migration 017), so a crash of PostgreSQL empties it. The
+    /// daemon's worker finds its witness row gone, queues every case again and recomputes them:
+    /// the facts after the crash are those of a recomputation of every case from scratch.
+    /// (Stops the whole PostgreSQL server: scripts/test.sh runs it alone.)
+    func testTheScorecardQueueEmptiedByADatabaseCrashIsRebuilt() throws {
+        let processEnv = ProcessInfo.processInfo.environment
+        guard let stopDB = processEnv["POSTGRES_STOP_COMMAND"], let startDB = processEnv["POSTGRES_START_COMMAND"] else {
+            throw XCTSkip("needs POSTGRES_STOP_COMMAND and POSTGRES_START_COMMAND from scripts/test.sh")
+        }
+        let crashDB = stopDB.replacingOccurrences(of: "-m fast", with: "-m immediate")
+        let (binDir, broker, database, ladderEnv) = try setUpLadder("scorecard_crash", sign: "1h")
+        var env = ladderEnv
+        env["GRIDLOOP_ANALYTICS_SCORECARD"] = "false"  // nothing takes from the queue before the crash
+        let (db, _, _) = try consumeGeneratedFeeds(
+            seeds: (21, 22), label: "scorecard-crash", binDir: binDir, broker: broker, database: database, env: env)
+        let before = try db.query("SELECT (SELECT count(*) FROM scorecard_dirty), (SELECT count(*) FROM cases)")
+        XCTAssertEqual(before.int(0, 0), before.int(0, 1), "every case was queued by its events")
+        XCTAssertEqual(try db.query("SELECT count(*) FROM scorecard_handlings").int(0, 0), 0)
+
+        XCTAssertEqual(shell(crashDB), 0, "crash PostgreSQL")
+        var databaseDown = true
+        defer { if databaseDown { _ = shell(startDB) } }
+        XCTAssertEqual(shell(startDB), 0, "start PostgreSQL again")
+        databaseDown = false
+        let db2 = try PostgresConnection(database)
+        let after = try db2.query("SELECT (SELECT count(*) FROM scorecard_dirty), (SELECT count(*) FROM scorecard_queue_intact)")
+        XCTAssertEqual(after.int(0, 0), 0, "the crash emptied the unlogged queue")
+        XCTAssertEqual(after.int(0, 1), 0, "and its witness row")
+
+        env["GRIDLOOP_ANALYTICS_SCORECARD"] = "true"
+        let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "scorecard-crash-after")
+        try eventually("the scorecard worker queued every case again and drained the queue", attempts: 300) {
+            let r = try db2.query(
+                "SELECT (SELECT count(*) FROM scorecard_dirty), (SELECT count(*) FROM scorecard_queue_intact), (SELECT count(DISTINCT case_id) FROM scorecard_handlings)")
+            return r.int(0, 0) == 0 && r.int(0, 1) == 1 && (r.int(0, 2) ?? 0) > 0
+        }
+        XCTAssertEqual(daemon.terminate(), 0)
+        XCTAssertTrue(daemon.log.contains("the unlogged queue was reset"), daemon.log)
+
+        func facts() throws -> String {
+            try db2.query("SELECT coalesce(string_agg(h::text, E'\\n' ORDER BY h::text), '') FROM scorecard_handlings h").string(0, 0) ?? ""
+        }
+        let rebuilt = try facts()
+        try db2.query("INSERT INTO scorecard_dirty (case_id) SELECT case_id FROM cases ON CONFLICT DO NOTHING")
+        _ = try gridloopdJSON(binDir, ["report", "scorecard", "--month", "2026-11"], env)  // recomputes every case first
+        XCTAssertEqual(try db2.query("SELECT count(*) FROM scorecard_dirty").int(0, 0), 0)
+        XCTAssertEqual(rebuilt, try facts(), "the facts after the crash are those of a recomputation from scratch")
+    }
 }
