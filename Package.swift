@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "GridloopCore"),
 
         // Adapters: one Swift owner for each C library.
-        .target(name: "GridloopKafka", dependencies: ["CRdKafka"]),
+        .target(name: "GridloopKafka", dependencies: ["CRdKafka", "GridloopCore"]),
         .target(name: "GridloopPostgres", dependencies: ["CLibPQ"]),
         // A small blocking HTTP/1.1 listener for /metrics, /healthz and /readyz (no NIO: three
         // GET endpoints do not justify an event loop in the build).
@@ -68,12 +68,21 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
 
-        // What the commands show people: a case, the status, the 7-2-1 report, dead letters and
-        // their re-drive, intake gaps. Formats what GridloopStore reads.
+        // What the commands show people, in three rooms, as the district's loop has them:
+        // the views (a case, the status, units, dead letters and their re-drive, intake gaps,
+        // and what every report shares to render), evaluation (评议 and 公示: the 721 report, the
+        // unit scorecard and its publication) and foresight (事前应对: the at-risk forecast,
+        // what-if). Each formats what GridloopStore reads.
         .target(
-            name: "GridloopInspect",
+            name: "GridloopViews",
+            dependencies: ["GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopStore", "GridloopSettings"]),
+        .target(
+            name: "GridloopEvaluation",
+            dependencies: ["GridloopCore", "GridloopPostgres", "GridloopStore", "GridloopAnalytics", "GridloopViews"]),
+        .target(
+            name: "GridloopForesight",
             dependencies: [
-                "GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopStore", "GridloopSettings", "GridloopAnalytics",
+                "GridloopCore", "GridloopPostgres", "GridloopStore", "GridloopSettings", "GridloopAnalytics", "GridloopViews",
             ]),
 
         // Executables.
@@ -81,7 +90,7 @@ let package = Package(
             name: "gridloopd",
             dependencies: [
                 "GridloopCore", "GridloopHTTP", "GridloopKafka", "GridloopPostgres", "GridloopSettings", "GridloopStore",
-                "GridloopPipeline", "GridloopAnalytics", "GridloopInspect",
+                "GridloopPipeline", "GridloopAnalytics", "GridloopViews", "GridloopEvaluation", "GridloopForesight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -94,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "GridloopCoreTests", dependencies: ["GridloopCore"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "GridloopKafkaTests", dependencies: ["GridloopKafka"]),
+        .testTarget(name: "GridloopKafkaTests", dependencies: ["GridloopCore", "GridloopKafka"]),
         .testTarget(name: "GridloopHTTPTests", dependencies: ["GridloopHTTP"]),
         .testTarget(name: "GridloopSettingsTests", dependencies: ["GridloopCore", "GridloopSettings"]),
         .testTarget(name: "GridloopStoreTests", dependencies: ["GridloopStore", "GridloopPostgres"]),

@@ -55,7 +55,8 @@ public enum Retention {
                 let verb = dryRun ? "would delete" : "deleted"
                 var line = "closed cases: \(verb) \(closedCases.cases) closed before \(before) (retention.closedCases \(days)d)"
                 if !dryRun {
-                    line += " with \(closedCases.events) events, \(closedCases.clocks) clocks, \(closedCases.decisions) decisions, "
+                    line +=
+                        " with \(closedCases.events) events, \(closedCases.clocks) clocks, \(closedCases.decisions) decisions, "
                         + "\(closedCases.scorecardRows) scorecard rows"
                 }
                 lines.append(line)

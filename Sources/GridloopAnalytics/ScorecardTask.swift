@@ -61,7 +61,8 @@ public struct ScorecardTask: AnalyticsTask {
         refreshed.increment(by: r.taken - r.setAside.count)
         if r.requeuedAll {
             logger.warning(
-                "scorecard worker: the unlogged queue was reset (PostgreSQL crashed or stopped in immediate mode, a standby was promoted, or a base backup was restored); every case is queued for recomputation")
+                "scorecard worker: the unlogged queue was reset (PostgreSQL crashed or stopped in immediate mode, a standby was promoted, or a base backup was restored); every case is queued for recomputation"
+            )
         }
         for (caseId, problem) in r.setAside {
             setAside.increment()

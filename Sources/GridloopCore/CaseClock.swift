@@ -31,6 +31,7 @@ public struct CaseClock: Sendable, Hashable, Codable {
     /// Where the case's messages come from: only the holder of this partition decides for it.
     public var topic: String
     public var partition: Int32
+    public var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
     public var level: LoopLevel
     /// 1, 2, ... for each assignment of the case (dispatch, redispatch, escalation, reopening);
     /// part of every decision's id, so that two decisions never share one.

@@ -1,114 +1,3 @@
-/// Where a Kafka message came from: topic, partition, offset.
-public struct SourceCoordinates: Sendable, Hashable, Codable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public init(topic: String, partition: Int32, offset: Int64) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-    }
-}
-
-/// One Kafka record header of a consumed message, kept with its bytes so that a re-driven dead
-/// letter is published as it came. A nil value is a header without a value.
-public struct MessageHeader: Sendable, Hashable {
-    public var name: String
-    public var value: [UInt8]?
-    public init(name: String, value: [UInt8]?) {
-        self.name = name
-        self.value = value
-    }
-}
-
-/// One consumed message with what its feed adapter made of it.
-public struct IntakeItem: Sendable {
-    public var coordinates: SourceCoordinates
-    public var key: [UInt8]?
-    public var value: [UInt8]
-    /// The record's headers, in order.
-    public var headers: [MessageHeader]
-    public var outcome: FeedDecodeOutcome
-    public init(
-        coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8], headers: [MessageHeader] = [],
-        outcome: FeedDecodeOutcome
-    ) {
-        self.coordinates = coordinates
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.outcome = outcome
-    }
-}
-
-/// An event that cannot be applied yet (its order has no DISPATCH, or a 12319 `event_seq`
-/// gap precedes it), kept with its original bytes until it can be, or until the hold ends.
-public struct HeldEvent: Sendable, Hashable {
-    public var event: CaseEvent
-    public var coordinates: SourceCoordinates
-    public var key: [UInt8]?
-    public var value: [UInt8]
-    public var headers: [MessageHeader]
-    /// When it was first held, epoch ms (wall clock of the intake).
-    public var heldAt: Int64
-    public init(
-        event: CaseEvent, coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8],
-        headers: [MessageHeader] = [], heldAt: Int64
-    ) {
-        self.event = event
-        self.coordinates = coordinates
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.heldAt = heldAt
-    }
-}
-
-/// An event applied to its case, with its place in the case's history.
-public struct AppliedEvent: Sendable, Hashable {
-    public var event: CaseEvent
-    public var coordinates: SourceCoordinates
-    /// 1-based position in the case's history.
-    public var eventNo: Int
-    /// 12319 events missing before this one, accepted after the hold period.
-    public var gapBefore: Int
-    public init(event: CaseEvent, coordinates: SourceCoordinates, eventNo: Int, gapBefore: Int) {
-        self.event = event
-        self.coordinates = coordinates
-        self.eventNo = eventNo
-        self.gapBefore = gapBefore
-    }
-}
-
-/// A message that will never be applied, with the reason (no personal data in it).
-public struct DeadLetter: Sendable, Hashable {
-    public var coordinates: SourceCoordinates
-    public var key: [UInt8]?
-    public var value: [UInt8]
-    public var headers: [MessageHeader]
-    public var reason: String
-    public var caseId: String?
-
-    public init(
-        coordinates: SourceCoordinates, key: [UInt8]?, value: [UInt8], headers: [MessageHeader], reason: String,
-        caseId: String?
-    ) {
-        self.coordinates = coordinates
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.reason = reason
-        self.caseId = caseId
-    }
-}
-
-/// A valid message of a type Gridloop does not know: recorded and skipped.
-public struct SkippedMessage: Sendable, Hashable {
-    public var coordinates: SourceCoordinates
-    public var reason: String
-    public var orderNo: String?
-}
-
 /// The one batch step of the intake, pure: for a batch of consumed messages in partition order,
 /// decides what becomes of each (applied to its case, ignored as a resend, held, dead-lettered or
 /// skipped) and, with a `ClockKeeper`, moves the SLA clocks with each applied event: whatever
@@ -288,12 +177,11 @@ public struct IntakePlanner: Sendable {
 
     /// The next offset to consume per partition after this batch, given the batch's items.
     public static func nextOffsets(_ items: [IntakeItem]) -> [SourceCoordinates] {
-        var next: [String: SourceCoordinates] = [:]
+        var next: [TopicPartition: SourceCoordinates] = [:]
         for item in items {
             let c = item.coordinates
-            let k = "\(c.topic)\u{0}\(c.partition)"
-            if let e = next[k], e.offset > c.offset { continue }
-            next[k] = SourceCoordinates(topic: c.topic, partition: c.partition, offset: c.offset + 1)
+            if let e = next[c.topicPartition], e.offset > c.offset { continue }
+            next[c.topicPartition] = SourceCoordinates(c.topicPartition, offset: c.offset + 1)
         }
         return next.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }

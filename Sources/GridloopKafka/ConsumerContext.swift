@@ -1,4 +1,5 @@
 import CRdKafka
+import GridloopCore
 
 // Threading: see KafkaConsumer.swift; this box is used only on the consumer's owning thread.
 
@@ -36,7 +37,7 @@ final class ConsumerContext {
     func dropRevoked(from messages: inout [KafkaMessage]) {
         let gone = revoked
         revoked = []
-        messages.removeAll { gone.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
+        messages.removeAll { gone.contains($0.topicPartition) }
     }
 
     /// Records a failure for `poll` to throw and wakes the poll up.

@@ -1,4 +1,5 @@
 import CRdKafka
+import GridloopCore
 
 // Threading: a `KafkaConsumer` belongs to ONE thread, the intake loop thread that creates it and
 // calls `poll` (it is deliberately not Sendable). With `rd_kafka_poll_set_consumer` every event

@@ -1,9 +1,11 @@
+import GridloopCore
+
 /// A consumed message, copied out of librdkafka.
 public struct KafkaMessage: Sendable {
-    /// The topic the message was read from (one shared String per topic).
-    public var topic: String
-    /// Its partition.
-    public var partition: Int32
+    /// The partition the message was read from (its topic one shared String per topic).
+    public var topicPartition: TopicPartition
+    public var topic: String { topicPartition.topic }
+    public var partition: Int32 { topicPartition.partition }
     /// Its offset in the partition.
     public var offset: Int64
     /// nil for a null key.
@@ -20,8 +22,7 @@ public struct KafkaMessage: Sendable {
         topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8],
         headers: [KafkaHeader] = [], timestamp: Int64? = nil
     ) {
-        self.topic = topic
-        self.partition = partition
+        self.topicPartition = TopicPartition(topic: topic, partition: partition)
         self.offset = offset
         self.key = key
         self.value = value

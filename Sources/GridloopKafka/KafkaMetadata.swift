@@ -1,4 +1,5 @@
 import CRdKafka
+import GridloopCore
 
 /// The partition ids of each of `topics` that the cluster knows, from one metadata request for
 /// all topics (`rd_kafka_metadata` with `all_topics`), on any client handle. Topics the cluster

@@ -1,4 +1,5 @@
 import CRdKafka
+import GridloopCore
 import Synchronization
 
 // Threading: one `KafkaProducer` may be shared by any number of threads. librdkafka documents

@@ -1,3 +1,5 @@
+import GridloopCore
+
 /// What the consumer's owner does when the group gives it partitions or takes them away. Both
 /// methods run on the thread calling `KafkaConsumer.poll` (or `close`), inside that call.
 public protocol KafkaRebalanceHandler: AnyObject {

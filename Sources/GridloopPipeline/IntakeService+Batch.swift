@@ -76,21 +76,17 @@ extension IntakeService {
         learned = planner.learned
         let planned = monotonicNanos()
         let next = IntakePlanner.nextOffsets(items).map {
-            PartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset)
+            PartitionOffset($0.topicPartition, offset: $0.offset)
         }
-        let expected = next.map {
-            PartitionOffset(
-                topic: $0.topic, partition: $0.partition,
-                offset: positions[TopicPartition(topic: $0.topic, partition: $0.partition)] ?? -2)
-        }
+        let expected = next.map { PartitionOffset($0.topicPartition, offset: positions[$0.topicPartition] ?? -2) }
         var first: [TopicPartition: Int64] = [:]
         for item in items {
-            let tp = TopicPartition(topic: item.coordinates.topic, partition: item.coordinates.partition)
+            let tp = item.coordinates.topicPartition
             if first[tp] == nil { first[tp] = item.coordinates.offset }
         }
         var ranges: [TopicPartition: Range<Int64>] = [:]
         for n in next {
-            let tp = TopicPartition(topic: n.topic, partition: n.partition)
+            let tp = n.topicPartition
             let from = first[tp] ?? n.offset
             ranges[tp] = from..<max(from, n.offset)
         }

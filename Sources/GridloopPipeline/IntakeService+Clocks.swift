@@ -42,7 +42,7 @@ extension IntakeService {
             let caughtUp = high >= 0 && (position >= high || (position < 0 && high == 0))
             let wm = caughtUp ? max(now, eventTime[tp] ?? .min) : (eventTime[tp] ?? .min)
             guard wm > .min else { continue }
-            cursors.append(.init(topic: tp.topic, partition: tp.partition, watermark: wm))
+            cursors.append(.init(tp, watermark: wm))
             byPartition[tp] = wm
         }
         guard !cursors.isEmpty else { return }
@@ -62,8 +62,8 @@ extension IntakeService {
             if due.isEmpty { break }
             // A partition that gave fewer than it was asked for has nothing more due.
             var returned: [TopicPartition: Int] = [:]
-            for c in due { returned[TopicPartition(topic: c.topic, partition: c.partition), default: 0] += 1 }
-            cursors.removeAll { (returned[TopicPartition(topic: $0.topic, partition: $0.partition)] ?? 0) < perPartition }
+            for c in due { returned[c.topicPartition, default: 0] += 1 }
+            cursors.removeAll { (returned[$0.topicPartition] ?? 0) < perPartition }
             let t1 = monotonicNanos()
             // Cases not cached are read for this round only and not kept: a burst of due clocks
             // must not fill the intake's cache.
@@ -73,7 +73,7 @@ extension IntakeService {
             var plan = makePlanner(states: [:])
             var touched: Set<TopicPartition> = []
             for stored in due {
-                let tp = TopicPartition(topic: stored.topic, partition: stored.partition)
+                let tp = stored.topicPartition
                 guard let wm = byPartition[tp], let state = cache[stored.caseId]?.state ?? ctx.states[stored.caseId] else {
                     continue
                 }
@@ -89,7 +89,7 @@ extension IntakeService {
             }
             var changes = clockChanges(plan)
             // Fence on the offsets: if another member took a partition over, nothing is written.
-            let fence = touched.map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: positions[$0] ?? -2) }
+            let fence = touched.map { PartitionOffset($0, offset: positions[$0] ?? -2) }
             // Not cached: inserting each and removing it again cost a dozen hashings a case.
             try remember(plan, clocks: changes, skipping: misses)
             changes.prepare()  // the COPY bodies, here rather than on the commit thread

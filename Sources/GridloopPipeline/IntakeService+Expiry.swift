@@ -14,7 +14,7 @@ extension IntakeService {
         let owned = positions.compactMap { tp, position -> PartitionOffset? in
             let high = consumer.cachedWatermarks(tp).high
             guard high >= 0, position >= high || (position < 0 && high == 0) else { return nil }
-            return PartitionOffset(topic: tp.topic, partition: tp.partition, offset: 0)
+            return PartitionOffset(tp, offset: 0)
         }
         guard !owned.isEmpty else { return }
         let cutoff = wallClockMillis() - Int64(config.holdSeconds) * 1000
@@ -50,10 +50,10 @@ extension IntakeService {
         // Fence on the offsets: if another member took a partition over, nothing is written.
         let fence = Set(
             (expired.map(\.coordinates) + held.undecodable.map(\.letter.coordinates)).map {
-                TopicPartition(topic: $0.topic, partition: $0.partition)
+                $0.topicPartition
             }
         )
-        .map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: positions[$0] ?? -2) }
+        .map { PartitionOffset($0, offset: positions[$0] ?? -2) }
         try remember(plan, clocks: changes)
         let expiry = plan
         let decided = changes

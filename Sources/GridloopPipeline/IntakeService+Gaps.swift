@@ -1,4 +1,5 @@
 import CoreMetrics
+import GridloopCore
 import GridloopKafka
 import GridloopStore
 import Logging
@@ -18,9 +19,9 @@ extension IntakeService {
     /// (found now or before) are paused by the consumer right after the assignment.
     func findGaps(_ stored: [PartitionOffset], start: inout [TopicPartition: Int64]) throws {
         guard let reader, let consumer else { return }
-        let all = stored.map { TopicPartition(topic: $0.topic, partition: $0.partition) }
+        let all = stored.map { $0.topicPartition }
         if config.onOffsetGap == .stop { gapStopped.formUnion(try reader.unacknowledgedGaps(in: all)) }
-        let readable = stored.filter { $0.offset >= 0 }.map { TopicPartition(topic: $0.topic, partition: $0.partition) }
+        let readable = stored.filter { $0.offset >= 0 }.map { $0.topicPartition }
         guard !readable.isEmpty else { return }
         let lows: [TopicPartition: Int64]
         let highs: [TopicPartition: Int64]

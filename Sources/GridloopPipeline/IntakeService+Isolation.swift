@@ -54,7 +54,7 @@ extension IntakeService {
         let started = monotonicNanos()
         let batch = try plan(items, started: started)
         try writer.commit(batch.planner, clocks: batch.clocks, expected: batch.expected, next: batch.next)
-        for n in batch.next { positions[TopicPartition(topic: n.topic, partition: n.partition)] = n.offset }
+        for n in batch.next { positions[n.topicPartition] = n.offset }
         try remember(batch.planner, clocks: batch.clocks)
         committed(batch, started: started, commitBegan: started)
     }

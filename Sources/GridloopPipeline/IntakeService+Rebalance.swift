@@ -12,20 +12,18 @@ extension IntakeService {
 
     func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
         guard let store = reader, let committer else {
-            throw ConfigError(file: "intake", line: nil, key: "store", problem: "not connected")
+            throw IntakeNotConnected()
         }
         try committer.drain()
         // Another member may have recorded dead letters of these partitions meanwhile.
         writer?.forgetRecorded()
         let stored = try store.offsets(
-            for: partitions.map {
-                PartitionOffset(topic: $0.topic, partition: $0.partition, offset: -2)
-            })
+            for: partitions.map { PartitionOffset($0, offset: -2) })
         cache.removeAll()
         heldCases = try store.heldCaseIds(partitions: stored)
         var start: [TopicPartition: Int64] = [:]
         for s in stored {
-            let tp = TopicPartition(topic: s.topic, partition: s.partition)
+            let tp = s.topicPartition
             positions[tp] = s.offset
             if s.offset >= 0 { start[tp] = s.offset }
         }

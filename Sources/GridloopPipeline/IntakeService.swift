@@ -317,14 +317,14 @@ public final class IntakeService: @unchecked Sendable {
         for m in messages {
             // Apply only messages of partitions we own, at or after the stored position, each
             // once: a rebalance inside poll may hand back messages the database already has.
-            let tp = TopicPartition(topic: m.topic, partition: m.partition)
+            let tp = m.topicPartition
             guard let position = cursor[tp], m.offset >= position else { continue }
             cursor[tp] = m.offset + 1
             let outcome = decode(m.topic, m.key, m.value)
             if case .event(let e) = outcome, e.eventTime > eventTime[tp] ?? .min { eventTime[tp] = e.eventTime }
             items.append(
                 IntakeItem(
-                    coordinates: SourceCoordinates(topic: m.topic, partition: m.partition, offset: m.offset),
+                    coordinates: SourceCoordinates(m.topicPartition, offset: m.offset),
                     key: m.key, value: m.value,
                     headers: m.headers.map { MessageHeader(name: $0.name, value: $0.value) }, outcome: outcome))
         }
@@ -332,7 +332,7 @@ public final class IntakeService: @unchecked Sendable {
         if !suspects.isEmpty {
             suspects = suspects.filter { tp, range in (positions[tp] ?? .min) < range.upperBound }
             if items.contains(where: {
-                suspects[TopicPartition(topic: $0.coordinates.topic, partition: $0.coordinates.partition)]?
+                suspects[$0.coordinates.topicPartition]?
                     .contains($0.coordinates.offset) == true
             }) {
                 try committer.drain()  // the writer is ours while nothing is in flight
@@ -343,7 +343,7 @@ public final class IntakeService: @unchecked Sendable {
         let batch = try plan(items, started: started)
         // Plan ahead: the cache and positions already include this batch; the commit thread
         // writes it while the next one is polled and planned.
-        for n in batch.next { positions[TopicPartition(topic: n.topic, partition: n.partition)] = n.offset }
+        for n in batch.next { positions[n.topicPartition] = n.offset }
         try remember(batch.planner, clocks: batch.clocks)
         let job = try committer.submit { [self] in
             let begin = monotonicNanos()

@@ -125,7 +125,7 @@ public final class OutboxRelay: Sendable {
             }
             if !delivered.isEmpty {
                 // One statement: the rows go, the positions move.
-                try OutboxQueue.deletePublished(seqs: delivered, positions: Self.positions(next), connection: connection)
+                try OutboxQueue.deletePublished(seqs: delivered, positions: next, connection: connection)
             }
             // A failed delivery may still have been written (a timeout, say): look before a
             // round publishes it again.
@@ -153,10 +153,7 @@ public final class OutboxRelay: Sendable {
     /// many rows it found published.
     @discardableResult
     func takeOver(connection: PostgresConnection, producer: KafkaProducer) throws -> (read: Int64, found: Int) {
-        var recorded: [TopicPartition: Int64] = [:]
-        for p in try OutboxQueue.positions(connection) {
-            recorded[TopicPartition(topic: p.topic, partition: p.partition)] = p.next
-        }
+        let recorded = try OutboxQueue.positions(connection)
         let topics = [
             config.topics.deadLetter, config.topics.escalations, config.topics.supervision, config.topics.outcomes,
             config.topics.reports,
@@ -191,7 +188,7 @@ public final class OutboxRelay: Sendable {
             found = try OutboxQueue.deletePublished(ids: Array(ids), connection: connection)
         }
         if !positions.isEmpty {
-            try OutboxQueue.record(Self.positions(positions), connection: connection)
+            try OutboxQueue.record(positions, connection: connection)
         }
         let read = end.reduce(Int64(0)) { $0 + $1.value - start[$1.key]! }
         logger.log(
@@ -221,16 +218,11 @@ public final class OutboxRelay: Sendable {
                 if let id = m.headers.first(where: { $0.name == "gridloop-id" })?.value {
                     ids.insert(String(decoding: id, as: UTF8.self))
                 }
-                let tp = TopicPartition(topic: m.topic, partition: m.partition)
+                let tp = m.topicPartition
                 if let e = remaining[tp], m.offset + 1 >= e { remaining[tp] = nil }
             }
         }
         return ids
-    }
-
-    /// Positions as `OutboxQueue` records them.
-    static func positions(_ positions: [TopicPartition: Int64]) -> [OutboxQueue.Position] {
-        positions.map { (topic: $0.key.topic, partition: $0.key.partition, next: $0.value) }
     }
 }
 

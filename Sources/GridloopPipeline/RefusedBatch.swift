@@ -1,3 +1,4 @@
+import GridloopCore
 import GridloopKafka
 import GridloopPostgres
 
@@ -9,9 +10,4 @@ struct RefusedBatch: Error, CustomStringConvertible {
     /// Per partition, the offsets of the refused batch.
     var ranges: [TopicPartition: Range<Int64>]
     var description: String { "batch refused for its data: \(error)" }
-}
-
-/// The intake's store was asked for while the intake has no session.
-struct IntakeNotConnected: Error, CustomStringConvertible {
-    var description: String { "intake: not connected to the database" }
 }

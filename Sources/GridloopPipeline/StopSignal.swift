@@ -28,14 +28,3 @@ func usleepMillis(_ ms: Int) {
     var ts = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
     nanosleep(&ts, nil)
 }
-
-/// Exponential backoff with a cap: 0.5 s, 1 s, 2 s, ... 30 s.
-public struct Backoff: Sendable {
-    private var attempt = 0
-    public init() {}
-    public mutating func nextMillis() -> Int {
-        defer { attempt += 1 }
-        return min(30_000, 500 << min(attempt, 6))
-    }
-    public mutating func reset() { attempt = 0 }
-}

@@ -62,7 +62,8 @@ public enum Metric {
         cacheBytes: "Estimated bytes of this instance's intake cache (bounded by intake.cacheMemory).",
         openCases: "Open cases by loop level (whole database: the same in every instance, aggregate with max).",
         timersDue: "SLA clocks due and not fired yet (whole database: aggregate with max).",
-        timersOldestDue: "Seconds since the oldest unfired due SLA clock fell due, 0 if none (whole database: aggregate with max).",
+        timersOldestDue:
+            "Seconds since the oldest unfired due SLA clock fell due, 0 if none (whole database: aggregate with max).",
         timersFired: "SLA decisions by kind (supervision.warning, supervision.overdue, supervision.urge, escalated, resolved).",
         fireLag: "Seconds from a clock's due instant to its firing.",
         outboxBacklog: "Outbox rows not yet published (whole database: aggregate with max).",
@@ -127,7 +128,9 @@ public enum Metric {
                 Counter(label: escalations, dimensions: [("from", level.rawValue), ("to", up.rawValue)]).increment(by: 0)
             }
         }
-        for by in UnitResolvedBy.allCases { Counter(label: unitResolutions, dimensions: [("resolvedBy", by.rawValue)]).increment(by: 0) }
+        for by in UnitResolvedBy.allCases {
+            Counter(label: unitResolutions, dimensions: [("resolvedBy", by.rawValue)]).increment(by: 0)
+        }
         for result in ["applied", "refused"] { Counter(label: reloads, dimensions: [("result", result)]).increment(by: 0) }
         for topic in [
             config.topics.supervision, config.topics.escalations, config.topics.outcomes, config.topics.reports,

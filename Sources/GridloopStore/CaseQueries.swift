@@ -3,7 +3,7 @@ import GridloopPostgres
 
 /// The reads of `gridloopd case show`: a case, its events, its clocks and the events the ladder
 /// emitted for it. Rows in the column order each function's comment gives; `CaseView` (in
-/// GridloopInspect) reads them and formats.
+/// GridloopViews) reads them and formats.
 package enum CaseQueries {
     private static func t(_ column: String) -> String { TimeSQL.t(column) }
 

@@ -34,7 +34,8 @@ package enum DeadLetterQueries {
                 select + " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
                 [PostgresArray.int(ids)], context: "lock dead letters")
         }
-        return try db.query(select + " WHERE retried_at IS NULL AND redacted_at IS NULL ORDER BY id FOR UPDATE", context: "lock dead letters")
+        return try db.query(
+            select + " WHERE retried_at IS NULL AND redacted_at IS NULL ORDER BY id FOR UPDATE", context: "lock dead letters")
     }
 
     /// Marks the dead letters `ids` retried now, each published again at its `offsets` entry.

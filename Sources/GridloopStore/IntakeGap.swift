@@ -1,3 +1,4 @@
+import GridloopCore
 import GridloopPostgres
 
 /// A range of an intake partition the intake can no longer read: the broker deleted it before it
@@ -158,10 +159,8 @@ extension IntakeStore {
         }
     }
 
-    /// Those of `partitions` (topic, partition) with a gap not acknowledged yet.
-    package func unacknowledgedGaps(in partitions: [(topic: String, partition: Int32)]) throws -> [(
-        topic: String, partition: Int32
-    )] {
+    /// Those of `partitions` with a gap not acknowledged yet.
+    package func unacknowledgedGaps(in partitions: [TopicPartition]) throws -> Set<TopicPartition> {
         guard !partitions.isEmpty else { return [] }
         let r = try connection.query(
             """
@@ -170,8 +169,10 @@ extension IntakeStore {
               AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
             """, [consumerGroup, PostgresArray.text(partitions.map(\.topic)), PostgresArray.int(partitions.map(\.partition))],
             context: "read unacknowledged intake gaps")
-        return try (0..<r.count).map {
-            (topic: try r.string($0, 0, in: "intake_gaps"), partition: Int32(try r.int($0, 1, in: "intake_gaps")))
-        }
+        return Set(
+            try (0..<r.count).map {
+                TopicPartition(
+                    topic: try r.string($0, 0, in: "intake_gaps"), partition: Int32(try r.int($0, 1, in: "intake_gaps")))
+            })
     }
 }

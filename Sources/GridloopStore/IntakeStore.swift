@@ -3,12 +3,12 @@ import GridloopPostgres
 
 /// A consumer position: the next offset to read on one partition.
 public struct PartitionOffset: Sendable, Hashable {
-    public var topic: String
-    public var partition: Int32
+    public var topicPartition: TopicPartition
     public var offset: Int64
-    public init(topic: String, partition: Int32, offset: Int64) {
-        self.topic = topic
-        self.partition = partition
+    public var topic: String { topicPartition.topic }
+    public var partition: Int32 { topicPartition.partition }
+    public init(_ topicPartition: TopicPartition, offset: Int64) {
+        self.topicPartition = topicPartition
         self.offset = offset
     }
 }
@@ -47,7 +47,7 @@ public final class IntakeStore: @unchecked Sendable {
     /// partition's owner writes them). A message above it cannot be recorded already, so a live
     /// intake never asks; only a partition read again from below (another consumer group, a
     /// restored database) does.
-    private var recordedHigh: [String: Int64] = [:]
+    private var recordedHigh: [TopicPartition: Int64] = [:]
 
     /// Forgets `recordedHigh`: at every assignment, since another member may have recorded
     /// messages of a partition while this one did not hold it.
@@ -95,7 +95,7 @@ public final class IntakeStore: @unchecked Sendable {
             let t = "consumer_offsets"
             return try (0..<rows.count).map {
                 PartitionOffset(
-                    topic: try rows.string($0, 0, in: t), partition: Int32(try rows.int($0, 1, in: t)),
+                    TopicPartition(topic: try rows.string($0, 0, in: t), partition: Int32(try rows.int($0, 1, in: t))),
                     offset: try rows.int64($0, 2, in: t))
             }
         }
@@ -387,10 +387,11 @@ public final class IntakeStore: @unchecked Sendable {
     /// appears between this read and the batch's writes. Asks the database only about those at
     /// or below their partition's `recordedHigh`.
     private func recorded(in table: String, _ all: [SourceCoordinates]) throws -> Set<SourceCoordinates> {
-        func key(_ c: SourceCoordinates) -> String { "\(c.topic)\u{0}\(c.partition)" }
         var unknown: [SourceCoordinates] = []
-        var seen: Set<String> = []
-        for c in all where recordedHigh[key(c)] == nil && seen.insert(key(c)).inserted { unknown.append(c) }
+        var seen: Set<TopicPartition> = []
+        for c in all where recordedHigh[c.topicPartition] == nil && seen.insert(c.topicPartition).inserted {
+            unknown.append(c)
+        }
         if !unknown.isEmpty {
             let h = try connection.query(
                 """
@@ -400,9 +401,9 @@ public final class IntakeStore: @unchecked Sendable {
                 FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS v(topic, partition, n) ORDER BY v.n
                 """, [PostgresArray.text(unknown.map(\.topic)), PostgresArray.int(unknown.map(\.partition))],
                 context: "highest recorded source offsets")
-            for (i, c) in unknown.enumerated() { recordedHigh[key(c)] = h.int64(i, 0) ?? -1 }
+            for (i, c) in unknown.enumerated() { recordedHigh[c.topicPartition] = h.int64(i, 0) ?? -1 }
         }
-        let coordinates = all.filter { $0.offset <= recordedHigh[key($0)] ?? .max }
+        let coordinates = all.filter { $0.offset <= recordedHigh[$0.topicPartition] ?? .max }
         guard !coordinates.isEmpty else { return [] }
         let r = try connection.query(
             """
@@ -423,8 +424,7 @@ public final class IntakeStore: @unchecked Sendable {
     /// After a batch's dead letters and skipped messages are written.
     private func raiseRecordedHigh(_ written: [SourceCoordinates]) {
         for c in written {
-            let key = "\(c.topic)\u{0}\(c.partition)"
-            if c.offset > recordedHigh[key] ?? -1 { recordedHigh[key] = c.offset }
+            if c.offset > recordedHigh[c.topicPartition] ?? -1 { recordedHigh[c.topicPartition] = c.offset }
         }
     }
 
@@ -462,8 +462,8 @@ public final class IntakeStore: @unchecked Sendable {
 
     private func moveOffsets(expected: [PartitionOffset], next: [PartitionOffset]) throws {
         guard !next.isEmpty else { return }
-        let before = Dictionary(expected.map { ("\($0.topic)\u{0}\($0.partition)", $0.offset) }, uniquingKeysWith: { a, _ in a })
-        let exp = next.map { before["\($0.topic)\u{0}\($0.partition)"] ?? -2 }
+        let before = Dictionary(expected.map { ($0.topicPartition, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        let exp = next.map { before[$0.topicPartition] ?? -2 }
         let rows = try connection.query(
             """
             UPDATE consumer_offsets o SET next_offset = v.n, updated_at = clock_timestamp()

@@ -5,8 +5,8 @@ import GridloopPostgres
 /// publish, their deletion, and `relay_positions`, the offset after the last message the relay
 /// delivered per partition. Each runs in the caller's transaction (a relay round).
 package enum OutboxQueue {
-    /// The offset after the last message delivered to a partition.
-    package typealias Position = (topic: String, partition: Int32, next: Int64)
+    /// Positions: per partition, the offset after the last message delivered to it.
+    package typealias Positions = [TopicPartition: Int64]
 
     /// The advisory lock that the relays of all daemons sharing the database take in turn.
     static let lockKey: Int64 = 0x6772_6964_6C6F_6F70  // "gridloop"
@@ -92,7 +92,7 @@ package enum OutboxQueue {
 
     /// Deletes the delivered rows `seqs` and records `positions`, in one statement: the rows go,
     /// the positions move.
-    package static func deletePublished(seqs: [Int64], positions: [Position], connection: PostgresConnection) throws {
+    package static func deletePublished(seqs: [Int64], positions: Positions, connection: PostgresConnection) throws {
         try connection.query(
             """
             WITH published AS (DELETE FROM outbox WHERE seq = ANY($1::bigint[]))
@@ -102,14 +102,17 @@ package enum OutboxQueue {
     }
 
     /// The recorded positions.
-    package static func positions(_ connection: PostgresConnection) throws -> [Position] {
+    package static func positions(_ connection: PostgresConnection) throws -> Positions {
         let stored = try connection.query(
             "SELECT topic, partition, next_offset FROM relay_positions",
             context: "read relay positions")
         let t = "relay_positions"
-        return try (0..<stored.count).map {
-            (try stored.string($0, 0, in: t), Int32(try stored.int($0, 1, in: t)), try stored.int64($0, 2, in: t))
+        var positions: Positions = [:]
+        for i in 0..<stored.count {
+            let tp = TopicPartition(topic: try stored.string(i, 0, in: t), partition: Int32(try stored.int(i, 1, in: t)))
+            positions[tp] = try stored.int64(i, 2, in: t)
         }
+        return positions
     }
 
     /// Deletes the rows whose id is one of `ids` (found on the topics already); returns how many.
@@ -121,7 +124,7 @@ package enum OutboxQueue {
     }
 
     /// Records `positions`.
-    package static func record(_ positions: [Position], connection: PostgresConnection) throws {
+    package static func record(_ positions: Positions, connection: PostgresConnection) throws {
         try connection.query(upsertPositions(from: 1), positionArrays(positions), context: "record relay positions")
     }
 
@@ -135,10 +138,11 @@ package enum OutboxQueue {
     }
 
     /// The three array parameters of `upsertPositions`.
-    static func positionArrays(_ positions: [Position]) -> [String?] {
-        [
-            PostgresArray.text(positions.map(\.topic)), PostgresArray.int(positions.map(\.partition)),
-            PostgresArray.int(positions.map(\.next)),
+    static func positionArrays(_ positions: Positions) -> [String?] {
+        let sorted = positions.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }
+        return [
+            PostgresArray.text(sorted.map(\.key.topic)), PostgresArray.int(sorted.map(\.key.partition)),
+            PostgresArray.int(sorted.map(\.value)),
         ]
     }
 }

@@ -12,7 +12,9 @@ package enum PolicyVersionQueries {
     }
 
     /// Source and first use (RFC 3339, +08:00) of each of `versions` recorded.
-    package static func described(_ versions: [String], db: PostgresConnection) throws -> [String: (source: String, firstUsed: String)] {
+    package static func described(_ versions: [String], db: PostgresConnection) throws -> [String: (
+        source: String, firstUsed: String
+    )] {
         let rows = try db.query(
             "SELECT version, source, \(TimeSQL.t("first_used")) FROM policy_versions WHERE version = ANY($1::text[])",
             [PostgresArray.text(versions)], context: "read policy versions")
@@ -24,7 +26,9 @@ package enum PolicyVersionQueries {
     }
 
     /// The text of each of `versions` recorded.
-    package static func documents(_ versions: [String], db: PostgresConnection) throws -> [String: (source: String, document: String)] {
+    package static func documents(_ versions: [String], db: PostgresConnection) throws -> [String: (
+        source: String, document: String
+    )] {
         let rows = try db.query(
             "SELECT version, source, document FROM policy_versions WHERE version = ANY($1::text[])",
             [PostgresArray.text(versions)], context: "read policy documents")

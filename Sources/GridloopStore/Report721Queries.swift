@@ -1,7 +1,7 @@
 import GridloopPostgres
 
 /// The counts of `gridloopd report 721` over the cases closed from `from` to `to` (`YYYY-MM-DD`,
-/// Asia/Shanghai, inclusive); `Report721` (in GridloopInspect) computes the shares and formats.
+/// Asia/Shanghai, inclusive); `Report721` (in GridloopEvaluation) computes the shares and formats.
 package enum Report721Queries {
     /// The counted cases, with their resolving level; `overdue` and `handled`: (case, level) pairs.
     static let cohortSQL = """

@@ -10,7 +10,8 @@ package enum RetentionQueries {
 
     /// How many dead letters created before `cutoff` (RFC 3339) still hold their bytes, and the
     /// oldest's creation (RFC 3339).
-    package static func deadLettersToRedact(before cutoff: String, db: PostgresConnection) throws -> (count: Int, oldest: String?) {
+    package static func deadLettersToRedact(before cutoff: String, db: PostgresConnection) throws -> (count: Int, oldest: String?)
+    {
         let r = try db.query(
             """
             SELECT count(*), \(TimeSQL.t("min(created_at)")) FROM dead_letters

@@ -2,7 +2,7 @@ import GridloopPostgres
 
 /// The counts of `gridloopd report scorecard`: per level and unit, over the handlings that began
 /// from `from` to `to` (`YYYY-MM-DD`, Asia/Shanghai, inclusive). Every term is defined in
-/// docs/SCORECARD.md; `Scorecard` (in GridloopInspect) computes the rates, composite and ranks.
+/// docs/SCORECARD.md; `Scorecard` (in GridloopEvaluation) computes the rates, composite and ranks.
 package enum ScorecardQueries {
     /// The handlings of the cases `$1` (text[]) and their facts, set-based, with no sort of the
     /// whole history: the handlings are the case's assignments (DISPATCH, REDISPATCH,

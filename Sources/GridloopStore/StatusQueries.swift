@@ -1,6 +1,6 @@
 import GridloopPostgres
 
-/// The reads of `gridloopd status`; `StatusView` (in GridloopInspect) adds what the brokers say
+/// The reads of `gridloopd status`; `StatusView` (in GridloopViews) adds what the brokers say
 /// and formats.
 package enum StatusQueries {
     private static func t(_ column: String) -> String { TimeSQL.t(column) }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import GridloopCore
-import GridloopInspect
+import GridloopForesight
 import GridloopPostgres
 import GridloopSettings
 

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import GridloopInspect
 import GridloopPostgres
 import GridloopStore
+import GridloopViews
 
 /// `gridloopd gaps list|ack`: the ranges of intake partitions that the broker deleted before the
 /// intake applied them (retention ran out while the daemon or the database was down), or a

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import GridloopCore
-import GridloopInspect
+import GridloopEvaluation
 import GridloopPostgres
 import GridloopSettings
 import GridloopStore
+import GridloopViews
 
 struct CaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -218,7 +219,9 @@ extension ReportCommand {
                 if month != nil || from != nil || to != nil || unit != nil {
                     throw ValidationError("--scheduled publishes the previous month: no --month, --from, --to or --unit")
                 }
-                if let today, LocalDate(today) == nil { throw ValidationError("--today: expected a date YYYY-MM-DD, got '\(today)'") }
+                if let today, LocalDate(today) == nil {
+                    throw ValidationError("--today: expected a date YYYY-MM-DD, got '\(today)'")
+                }
                 return
             }
             if today != nil { throw ValidationError("--today goes with --scheduled") }
@@ -263,7 +266,9 @@ extension ReportCommand {
                 print(json ? try card.json() : card.text())
             }
             if let html, !json, !csv { print("\nHTML page written to \(html)") }
-            if publish { try report(card.publish(topic: config.topics.reports, deployment: config.deploymentName, db: db), config) }
+            if publish {
+                try report(card.publish(topic: config.topics.reports, deployment: config.deploymentName, db: db), config)
+            }
         }
 
         /// The monthly timer's run (deploy/gridloopd-scorecard.timer).
@@ -282,7 +287,9 @@ extension ReportCommand {
                     Data("warning: no official calendar for \(y); the first working day is taken as the first weekday\n".utf8))
             }
             guard first.day <= day.day else {
-                print("not due: the scorecards of \(previous) are published on \(Self.text(first)), the first working day of the month")
+                print(
+                    "not due: the scorecards of \(previous) are published on \(Self.text(first)), the first working day of the month"
+                )
                 return
             }
             let done = try Scorecard.publishedLevels(from: a, to: b, db: db)

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import GridloopAnalytics
 import GridloopCore
-import GridloopInspect
+import GridloopViews
 
 /// `gridloopd purge`: applies the retention of personal data now (the daemon does it daily).
 struct PurgeCommand: ParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import GridloopCore
-import GridloopInspect
 import GridloopSettings
+import GridloopViews
 
 /// `gridloopd units list|resolve`: the unit directory in force, and who would take a case one
 /// level up (see docs/UNITS.md).

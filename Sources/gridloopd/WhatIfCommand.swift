@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import GridloopCore
-import GridloopInspect
+import GridloopForesight
 import GridloopPostgres
 import GridloopSettings
 
@@ -27,7 +27,10 @@ struct WhatIfCommand: ParsableCommand {
     @Option(help: "Let time pass to this instant (RFC 3339); default now.") var until: String?
     @Option(help: "How many differing cases the text lists.") var sample = 20
     @Flag(help: "Print one JSON object (every differing case).") var json = false
-    @Option(help: "Also write a self-contained HTML page (both policies side by side, bars, a sample of the differing cases) to this file.")
+    @Option(
+        help:
+            "Also write a self-contained HTML page (both policies side by side, bars, a sample of the differing cases) to this file."
+    )
     var html: String?
 
     func validate() throws {

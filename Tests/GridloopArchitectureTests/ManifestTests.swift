@@ -18,10 +18,11 @@ final class ManifestTests: XCTestCase {
         "GridloopStore": 3,
         "GridloopPipeline": 4,
         "GridloopAnalytics": 5,
-        "GridloopInspect": 6,
-        "gridloopd": 7, "gridloop-broker": 7,
+        "GridloopViews": 6,
+        "GridloopEvaluation": 7, "GridloopForesight": 7,
+        "gridloopd": 8, "gridloop-broker": 8,
         // Above everything: only test targets (not checked here) may depend on it.
-        "GridloopTestSupport": 8,
+        "GridloopTestSupport": 9,
     ]
 
     /// The non-test targets of the manifest and the targets (not products) each depends on.

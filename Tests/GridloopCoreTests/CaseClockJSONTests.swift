@@ -84,7 +84,8 @@ final class CaseClockJSONTests: XCTestCase {
         XCTAssertEqual(reloaded.policyVersion(ofAssignment: 3), "3f9a0c41d2e7b658")
         XCTAssertEqual(versioned.policyVersion(ofAssignment: 1), "3f9a0c41d2e7b658")
         XCTAssertEqual(try CaseClock(json: Array(try JSONEncoder().encode(reloaded))), reloaded)
-        XCTAssertTrue(String(decoding: versioned.json, as: UTF8.self).hasSuffix(#","closed":false,"policyVersion":"3f9a0c41d2e7b658"}"#))
+        XCTAssertTrue(
+            String(decoding: versioned.json, as: UTF8.self).hasSuffix(#","closed":false,"policyVersion":"3f9a0c41d2e7b658"}"#))
         XCTAssertEqual(try CaseClock(json: Array(try JSONEncoder().encode(versioned))), versioned, "the general parser too")
         for clock in clocks {
             let read = clock.json.withUnsafeBufferPointer { CaseClock.readWritten($0) }

@@ -106,7 +106,8 @@ final class SurvivalCurveTests: XCTestCase {
         XCTAssertEqual(late.basis, .levelCategory)
         XCTAssertEqual(late.probability!, 1, accuracy: 1e-12)
         // Open 2 h at the community, where the one handling signed after 1 h: no pool can say.
-        let beyond = f.estimate(level: .community, unitCode: "C1", categoryCode: "0305", kind: .sign, used: 2 * hour, budget: 3 * hour)
+        let beyond = f.estimate(
+            level: .community, unitCode: "C1", categoryCode: "0305", kind: .sign, used: 2 * hour, budget: 3 * hour)
         XCTAssertEqual(beyond.basis, .beyondHistory)
         XCTAssertEqual(beyond.probability, 1)
 
@@ -114,6 +115,7 @@ final class SurvivalCurveTests: XCTestCase {
         let none = f.estimate(level: .street, unitCode: "S1", categoryCode: "0305", kind: .sign, used: 0, budget: hour)
         XCTAssertEqual(none.basis, .none)
         XCTAssertNil(none.probability)
-        XCTAssertEqual(f.estimate(level: .estate, unitCode: "E1", categoryCode: "0305", kind: .handle, used: 0, budget: hour).basis, .none)
+        XCTAssertEqual(
+            f.estimate(level: .estate, unitCode: "E1", categoryCode: "0305", kind: .handle, used: 0, budget: hour).basis, .none)
     }
 }

@@ -13,7 +13,8 @@ final class CrashRecoveryTests: XCTestCase {
         let broker = try TestBroker(
             binDir: binDir, partitions: 6,
             topics: [
-                t12345, t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes", "gridloop.reports",
+                t12345, t12319, IntakeIntegrationTests.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+                "gridloop.reports",
             ])
         let feed12345 = try TestEnvironment.generatedFeed(
             ["--platform", "12345", "--orders", "2500", "--seed", "7", "--resend", "0.03", "--malformed", "0.01"])

@@ -45,7 +45,9 @@ final class DueClockPagingTests: XCTestCase {
         let store = try IntakeStore(
             connection: db, consumerGroup: "g", deadLetterTopic: "dlq",
             decode: IntakeService.decoder(for: GridloopConfig().topics))
-        var cursors = (0..<3).map { IntakeStore.DueCursor(topic: topic, partition: Int32($0), watermark: watermark) }
+        var cursors = (0..<3).map {
+            IntakeStore.DueCursor(TopicPartition(topic: topic, partition: Int32($0)), watermark: watermark)
+        }
         var seen: [String] = []
         var pages = 0
         let perPartition = 40

@@ -50,16 +50,26 @@ extension SLAIntegrationTests {
             let t0 = at(base, Double(i) * 15)
             let fast = "FCFAST\(i)"
             feed.append((t0, try message("DISPATCH", fast, at: t0, order: assignee("FAST"))))
-            feed.append((at(t0, Double(i % 6 + 1)), try message("SIGN", fast, at: at(t0, Double(i % 6 + 1)), order: ["unitCode": "FAST"])))
             feed.append(
-                (at(t0, 12), try message("REPLY", fast, at: at(t0, 12), order: ["unitCode": "FAST", "result": "RESOLVED", "content": "已疏通"])))
+                (at(t0, Double(i % 6 + 1)), try message("SIGN", fast, at: at(t0, Double(i % 6 + 1)), order: ["unitCode": "FAST"]))
+            )
+            feed.append(
+                (
+                    at(t0, 12),
+                    try message(
+                        "REPLY", fast, at: at(t0, 12), order: ["unitCode": "FAST", "result": "RESOLVED", "content": "已疏通"])
+                ))
             feed.append((at(t0, 15), try message("VISIT", fast, at: at(t0, 15), order: ["satisfaction": "SATISFIED"])))
             // SLOW: escalated at 10 minutes; the community signs and replies.
             let slow = "FCSLOW\(i)"
             feed.append((t0, try message("DISPATCH", slow, at: t0, order: assignee("SLOW"))))
             feed.append((at(t0, 14), try message("SIGN", slow, at: at(t0, 14), order: ["unitCode": "SUPERVISION"])))
             feed.append(
-                (at(t0, 16), try message("REPLY", slow, at: at(t0, 16), order: ["unitCode": "SUPERVISION", "result": "RESOLVED", "content": "已疏通"])))
+                (
+                    at(t0, 16),
+                    try message(
+                        "REPLY", slow, at: at(t0, 16), order: ["unitCode": "SUPERVISION", "result": "RESOLVED", "content": "已疏通"])
+                ))
             feed.append((at(t0, 18), try message("VISIT", slow, at: at(t0, 18), order: ["satisfaction": "SATISFIED"])))
         }
         let fresh = now.addingTimeInterval(-30)
@@ -120,8 +130,10 @@ extension SLAIntegrationTests {
 
         // A minute before the fresh cases: they did not exist; every other clock was closed.
         let before = try jsonObject(
-            try gridloopd(binDir, args + ["--at", ISO8601DateFormatter().string(from: now.addingTimeInterval(-60)), "--json"], env)
-                .out)
+            try gridloopd(
+                binDir, args + ["--at", ISO8601DateFormatter().string(from: now.addingTimeInterval(-60)), "--json"], env
+            )
+            .out)
         XCTAssertEqual((before["units"] as? [Any])?.count, 0, "nothing open then")
 
         // The history capped (forecast.historyMaxHandlings): the latest 10 handlings only, and it says so.
@@ -141,8 +153,9 @@ extension SLAIntegrationTests {
         // The gauge: the command's answer for the rest of the working day (computed a few
         // seconds after the start, then every minute).
         let day = try jsonObject(try gridloopd(binDir, ["forecast", "--within", "1wd", "--json"], env).out)
-        let expected = ((day["levels"] as? [[String: Any]]) ?? []).first { $0["level"] as? String == "ESTATE" }?[
-            "expectedBreaches"] as? Double ?? 0
+        let expected =
+            ((day["levels"] as? [[String: Any]]) ?? []).first { $0["level"] as? String == "ESTATE" }?[
+                "expectedBreaches"] as? Double ?? 0
         XCTAssertGreaterThanOrEqual(expected, 1, "SLOW's fresh case is due today or on the next working day")
         var seen = -1.0
         try eventually("gridloop_cases_at_risk{level=ESTATE} is \(expected), the command's answer (last seen \(seen))") {

@@ -22,7 +22,7 @@ final class HeldRowDecodeTests: XCTestCase {
             VALUES ('12319:12319-7#3', '12319:12319-7', 3, 'hotline.12319.events', 1, 77, '\\x6b', '\\x7b7d',
                     now() - interval '1 hour', '{trace}', ARRAY['\\x01'::bytea])
             """)
-        let partitions = [PartitionOffset(topic: "hotline.12319.events", partition: 1, offset: 0)]
+        let partitions = [PartitionOffset(TopicPartition(topic: "hotline.12319.events", partition: 1), offset: 0)]
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         XCTAssertEqual(try store.heldEvents(caseIds: ["12319:12319-7"]).count, 0, "not an event of its case")
         XCTAssertTrue(try store.hasHeld(before: now, partitions: partitions))

@@ -1,4 +1,5 @@
 import Foundation
+import GridloopCore
 import GridloopKafka
 import GridloopPostgres
 import XCTest
@@ -15,7 +16,10 @@ final class IntakeIntegrationTests: XCTestCase {
         let database = try TestEnvironment.createDatabase("intake_dirty")
         let broker = try TestBroker(
             binDir: binDir,
-            topics: [Self.t12345, Self.t12319, Self.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes", "gridloop.reports"])
+            topics: [
+                Self.t12345, Self.t12319, Self.dlq, "gridloop.escalations", "gridloop.supervision", "gridloop.outcomes",
+                "gridloop.reports",
+            ])
         let env = DaemonHarness.environment(broker: broker, database: database)
         try DaemonHarness.migrate(binDir, env)
 

@@ -143,7 +143,8 @@ final class MigrationTests: XCTestCase {
 
         let next = Migrator.latest + 1
         try db.execute(
-            "INSERT INTO schema_migrations (version, name, checksum, applied_by) VALUES (\(next), '\(next)_expand', 'x', '9.8.0')")
+            "INSERT INTO schema_migrations (version, name, checksum, applied_by) VALUES (\(next), '\(next)_expand', 'x', '9.8.0')"
+        )
         XCTAssertTrue(try Migrator.isCurrent(db), "an expand migration of a newer version: this one runs on")
         try db.execute(
             """
@@ -153,7 +154,10 @@ final class MigrationTests: XCTestCase {
         XCTAssertThrowsError(try Migrator.isCurrent(db)) { error in
             XCTAssertEqual((error as? SchemaTooNewError)?.requiredSchema, next, "\(error)")
         }
-        let words = ["migration \(next + 1)_contract", "gridloopd 9.9.0", "carries migrations up to \(String(format: "%03d", Migrator.latest))"]
+        let words = [
+            "migration \(next + 1)_contract", "gridloopd 9.9.0",
+            "carries migrations up to \(String(format: "%03d", Migrator.latest))",
+        ]
         for args in [["migrate"], ["case", "show", "12345:HF1"]] {
             let run = try gridloopd(args, database: database)
             run.process.waitUntilExit()

@@ -94,7 +94,9 @@ extension SLAIntegrationTests {
             """)
         XCTAssertEqual((0..<steps.count).map { steps.int($0, 0) }, [8, 13, 18], "8 s under the first, then 5 s under the second")
         let clock = try db.query("SELECT clock FROM case_clocks WHERE case_id = '12345:WRA0'").string(0, 0) ?? ""
-        XCTAssertTrue(clock.contains("\"policyHistory\":\"1:\(SLAPolicy.version(ofText: first));2:\(SLAPolicy.version(ofText: second))\""), clock)
+        XCTAssertTrue(
+            clock.contains("\"policyHistory\":\"1:\(SLAPolicy.version(ofText: first));2:\(SLAPolicy.version(ofText: second))\""),
+            clock)
 
         let day = Self.shanghaiDay(start)
         let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-2))

@@ -1,3 +1,4 @@
+import GridloopCore
 import GridloopKafka
 import GridloopPostgres
 import GridloopSettings

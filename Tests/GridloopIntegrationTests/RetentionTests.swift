@@ -48,7 +48,8 @@ extension SLAIntegrationTests {
         let dry = try XCTUnwrap(try gridloopdJSON(binDir, ["purge", "--dry-run"], env) as? [String: Any])
         XCTAssertEqual((dry["deadLetters"] as? [String: Any])?["redacted"] as? Int, letters - 1)
         XCTAssertEqual((dry["closedCases"] as? [String: Any])?["cases"] as? Int, closed - 1)
-        XCTAssertEqual(try count("SELECT count(*) FROM dead_letters WHERE redacted_at IS NOT NULL"), 0, "a dry run changes nothing")
+        XCTAssertEqual(
+            try count("SELECT count(*) FROM dead_letters WHERE redacted_at IS NOT NULL"), 0, "a dry run changes nothing")
         XCTAssertEqual(try count("SELECT count(*) FROM cases"), all, "a dry run changes nothing")
 
         let done = try XCTUnwrap(try gridloopdJSON(binDir, ["purge"], env) as? [String: Any])
@@ -89,7 +90,8 @@ extension SLAIntegrationTests {
             XCTAssertEqual(left.int(0, 0), 0, "\(table) keeps nothing of the deleted cases")
         }
         XCTAssertEqual(
-            try count("SELECT count(*) FROM case_events e WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = e.case_id)"), 0)
+            try count("SELECT count(*) FROM case_events e WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = e.case_id)"),
+            0)
 
         let again = try XCTUnwrap(try gridloopdJSON(binDir, ["purge"], env) as? [String: Any])
         XCTAssertEqual((again["deadLetters"] as? [String: Any])?["redacted"] as? Int, 0, "a second purge finds nothing")

@@ -164,7 +164,8 @@ struct ScorecardOracle {
 
     private mutating func finish(weights: [String: Double], minCases: Int, listSize: Int) {
         let pairs: [(rate: String, num: String, den: String, lowerIsBetter: Bool, weight: String)] = [
-            ("returnRate", "returned", "assigned", true, "return"), ("responseRate", "responded", "responseBase", false, "response"),
+            ("returnRate", "returned", "assigned", true, "return"),
+            ("responseRate", "responded", "responseBase", false, "response"),
             ("onTimeRate", "onTime", "onTimeBase", false, "onTime"), ("overdueRate", "overdue", "evaluated", true, "overdue"),
             ("resolutionRate", "resolved", "resolutionBase", false, "resolution"),
             ("satisfactionRate", "satisfied", "callbacks", false, "satisfaction"),
@@ -237,20 +238,21 @@ struct ScorecardOracle {
 
     /// The counts, rates and composite of one row of the report.
     func checkFigures(_ u: [String: Any], _ row: Row, _ key: String, file: StaticString, line: UInt) {
-            for (name, v) in row.counts {
-                XCTAssertEqual(u[name] as? Int, v, "\(key) \(name)", file: file, line: line)
-            }
-            for (name, v) in row.rates {
-                if let v {
-                    XCTAssertEqual(u[name] as? Double ?? -1, v, accuracy: 1e-9, "\(key) \(name)", file: file, line: line)
-                } else {
-                    XCTAssertTrue(u[name] is NSNull, "\(key) \(name): no base, no figure; got \(u[name] ?? "missing")", file: file, line: line)
-                }
-            }
-            if let c = row.composite {
-                XCTAssertEqual(u["composite"] as? Double ?? -1, c, accuracy: 1e-9, "\(key) composite", file: file, line: line)
+        for (name, v) in row.counts {
+            XCTAssertEqual(u[name] as? Int, v, "\(key) \(name)", file: file, line: line)
+        }
+        for (name, v) in row.rates {
+            if let v {
+                XCTAssertEqual(u[name] as? Double ?? -1, v, accuracy: 1e-9, "\(key) \(name)", file: file, line: line)
             } else {
-                XCTAssertTrue(u["composite"] is NSNull, "\(key) composite", file: file, line: line)
+                XCTAssertTrue(
+                    u[name] is NSNull, "\(key) \(name): no base, no figure; got \(u[name] ?? "missing")", file: file, line: line)
             }
+        }
+        if let c = row.composite {
+            XCTAssertEqual(u["composite"] as? Double ?? -1, c, accuracy: 1e-9, "\(key) composite", file: file, line: line)
+        } else {
+            XCTAssertTrue(u["composite"] is NSNull, "\(key) composite", file: file, line: line)
+        }
     }
 }

@@ -121,9 +121,11 @@ extension SLAIntegrationTests {
     /// installs it).
     /// The DOM headless Chromium renders for `page`; nil (after a failure under CI) when there is no Chromium.
     func chromiumDOM(_ page: URL) throws -> String? {
-        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }) else {
+        guard
+            let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
             if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("chromium is not installed") }
             print("warning: chromium not installed: \(page.lastPathComponent) was not rendered")
             return nil
@@ -298,7 +300,8 @@ extension SLAIntegrationTests {
         // The daemon is stopped: what fell due up to a few seconds ago, it has decided.
         let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-3))
         let r = try gridloopd(
-            binDir, ["whatif", "--policy", candidate.path, "--from", "2026-11-01", "--to", "2026-12-31", "--until", until, "--json"],
+            binDir,
+            ["whatif", "--policy", candidate.path, "--from", "2026-11-01", "--to", "2026-12-31", "--until", until, "--json"],
             env)
         XCTAssertEqual(r.status, 0, r.err)
         let w = try jsonObject(r.out)
@@ -311,7 +314,8 @@ extension SLAIntegrationTests {
         let inForce = try XCTUnwrap(w["inForce"] as? [String: Any])
         let cand = try XCTUnwrap(w["candidate"] as? [String: Any])
         XCTAssertEqual(inForce["version"] as? String, SLAPolicy.version(ofText: policy))
-        XCTAssertGreaterThan(cand["escalations"] as? Int ?? 0, inForce["escalations"] as? Int ?? 0, "a shorter sign limit escalates more")
+        XCTAssertGreaterThan(
+            cand["escalations"] as? Int ?? 0, inForce["escalations"] as? Int ?? 0, "a shorter sign limit escalates more")
         XCTAssertGreaterThan(w["differing"] as? Int ?? 0, 0)
         XCTAssertEqual((w["differences"] as? [Any])?.count, w["differing"] as? Int, "--json lists every differing case")
         XCTAssertEqual(try counts(), before, "a replay writes nothing")
@@ -325,15 +329,20 @@ extension SLAIntegrationTests {
         defer { try? FileManager.default.removeItem(at: page) }
         let h = try gridloopd(
             binDir,
-            ["whatif", "--policy", candidate.path, "--from", "2026-11-01", "--to", "2026-12-31", "--until", until, "--html", page.path],
+            [
+                "whatif", "--policy", candidate.path, "--from", "2026-11-01", "--to", "2026-12-31", "--until", until, "--html",
+                page.path,
+            ],
             env)
         XCTAssertEqual(h.status, 0, h.err)
         if let dom = try chromiumDOM(page) {
             let flat = dom.replacingOccurrences(of: "\n", with: "")
             XCTAssertTrue(
-                flat.contains("<th>escalations 升级</th><td>\(inForce["escalations"] ?? "")</td><td>\(cand["escalations"] ?? "")</td>"),
+                flat.contains(
+                    "<th>escalations 升级</th><td>\(inForce["escalations"] ?? "")</td><td>\(cand["escalations"] ?? "")</td>"),
                 "the escalations row")
-            XCTAssertTrue(flat.contains("gave back \(consistency["stored"] ?? "") of the \(consistency["stored"] ?? "") decisions"))
+            XCTAssertTrue(
+                flat.contains("gave back \(consistency["stored"] ?? "") of the \(consistency["stored"] ?? "") decisions"))
             XCTAssertEqual(flat.components(separatedBy: "<tr class=\"diff\">").count - 1, min(30, w["differing"] as? Int ?? 0))
         }
     }
@@ -410,14 +419,16 @@ extension SLAIntegrationTests {
         let daemon = try ChildProcess(binDir + "/gridloopd", ["run"], environment: env, label: "scorecard-crash-after")
         try eventually("the scorecard worker queued every case again and drained the queue", attempts: 300) {
             let r = try db2.query(
-                "SELECT (SELECT count(*) FROM scorecard_dirty), (SELECT count(*) FROM scorecard_queue_intact), (SELECT count(DISTINCT case_id) FROM scorecard_handlings)")
+                "SELECT (SELECT count(*) FROM scorecard_dirty), (SELECT count(*) FROM scorecard_queue_intact), (SELECT count(DISTINCT case_id) FROM scorecard_handlings)"
+            )
             return r.int(0, 0) == 0 && r.int(0, 1) == 1 && (r.int(0, 2) ?? 0) > 0
         }
         XCTAssertEqual(daemon.terminate(), 0)
         XCTAssertTrue(daemon.log.contains("the unlogged queue was reset"), daemon.log)
 
         func facts() throws -> String {
-            try db2.query("SELECT coalesce(string_agg(h::text, E'\\n' ORDER BY h::text), '') FROM scorecard_handlings h").string(0, 0) ?? ""
+            try db2.query("SELECT coalesce(string_agg(h::text, E'\\n' ORDER BY h::text), '') FROM scorecard_handlings h").string(
+                0, 0) ?? ""
         }
         let rebuilt = try facts()
         try db2.query("INSERT INTO scorecard_dirty (case_id) SELECT case_id FROM cases ON CONFLICT DO NOTHING")

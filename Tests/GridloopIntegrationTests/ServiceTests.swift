@@ -80,7 +80,8 @@ final class ServiceTests: XCTestCase {
             XCTAssertEqual(status, 78, "\(command): \(output)")
             let lines = output.split(separator: "\n")
             XCTAssertEqual(lines.count, 1, output)
-            XCTAssertTrue(output.hasPrefix("<3>configuration refused: \(config.path):3: kafka.consumerGruop: unknown key"), output)
+            XCTAssertTrue(
+                output.hasPrefix("<3>configuration refused: \(config.path):3: kafka.consumerGruop: unknown key"), output)
             XCTAssertTrue(output.contains(" file=\(config.path) key=kafka.consumerGruop line=3"), output)
             XCTAssertFalse(output.contains("Usage:"), output)
         }
@@ -102,7 +103,8 @@ final class ServiceTests: XCTestCase {
         XCTAssertTrue(usage.contains("Usage: gridloopd run"), usage)
 
         let (downStatus, down) = try run(
-            gridloopd, ["status"], environment: ["GRIDLOOP_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"])
+            gridloopd, ["status"],
+            environment: ["GRIDLOOP_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"])
         XCTAssertEqual(downStatus, 1, down)
         XCTAssertTrue(down.hasPrefix("<3>cannot connect to the database"), down)
         XCTAssertFalse(down.contains("Usage:"), down)
@@ -137,7 +139,9 @@ final class ServiceTests: XCTestCase {
         XCTAssertTrue(
             next.contains("01:00:00 UTC") || next.contains("09:00:00 CST"), "09:00 in Beijing is 01:00 UTC: \(next)")
         let (_, security) = try run(analyze, ["security", "--offline=true", "./gridloopd-scorecard.service"], in: dir)
-        guard let r = security.range(of: #"Overall exposure level for gridloopd-scorecard.service: [0-9.]+"#, options: .regularExpression)
+        guard
+            let r = security.range(
+                of: #"Overall exposure level for gridloopd-scorecard.service: [0-9.]+"#, options: .regularExpression)
         else {
             return XCTFail("no exposure level in: \(security.suffix(500))")
         }

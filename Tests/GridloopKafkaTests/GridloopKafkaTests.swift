@@ -1,4 +1,5 @@
 import Dispatch
+import GridloopCore
 import GridloopKafka
 import Synchronization
 import XCTest
@@ -123,7 +124,7 @@ final class GridloopKafkaTests: XCTestCase {
         var total = 0
         try waitUntil("\(expected) messages (have \(total))") {
             for m in try consumer.poll(maxMessages: 5000, timeout: .milliseconds(200)) {
-                let tp = TopicPartition(topic: m.topic, partition: m.partition)
+                let tp = m.topicPartition
                 if firstOffset[tp] == nil { firstOffset[tp] = m.offset }
                 XCTAssertTrue(seen[tp, default: []].insert(m.offset).inserted, "\(tp)@\(m.offset) seen twice")
                 total += 1
@@ -181,7 +182,7 @@ final class GridloopKafkaTests: XCTestCase {
         var outsiders = 0
         func pollSlowly(_ consumer: KafkaConsumer, _ handler: RecordingHandler) throws {
             for m in try consumer.poll(maxMessages: 50, timeout: .milliseconds(50))
-            where !handler.owned.contains(TopicPartition(topic: m.topic, partition: m.partition)) {
+            where !handler.owned.contains(m.topicPartition) {
                 outsiders += 1
             }
             usleep(5000)
@@ -276,7 +277,7 @@ final class GridloopKafkaTests: XCTestCase {
         let batch = try first.poll(maxMessages: 100_000, timeout: .seconds(1))
         XCTAssertTrue(firstHandler.calls.contains(.revoked(firstHandler.calls[0].partitions)), "\(firstHandler.calls)")
         let owned = Set(firstHandler.owned)
-        let outsiders = batch.filter { !owned.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
+        let outsiders = batch.filter { !owned.contains($0.topicPartition) }
         XCTAssertEqual(outsiders.count, 0, "poll returned \(outsiders.count) messages of revoked partitions")
     }
 

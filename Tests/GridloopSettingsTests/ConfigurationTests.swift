@@ -115,7 +115,8 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(config.digestThreshold, 0.5)
         XCTAssertEqual(config.forecastHistoryMaxHandlings, 100_000)
         XCTAssertEqual(config.cacheMemoryBytes, 64 << 20, "the intake cache's budget: 64MB")
-        XCTAssertEqual(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_CACHE_MEMORY": "1GB"]).cacheMemoryBytes, 1 << 30)
+        XCTAssertEqual(
+            try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_CACHE_MEMORY": "1GB"]).cacheMemoryBytes, 1 << 30)
         XCTAssertEqual(try GridloopConfig.load(file: nil, environment: ["GRIDLOOP_FORECAST_DIGEST_AT": "07:45"]).digestAt, 465)
         XCTAssertEqual(config.topics.intake12345, "hotline.12345.workorders")
         XCTAssertEqual(config.topics.intake12319, "hotline.12319.cases")

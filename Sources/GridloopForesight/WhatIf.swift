@@ -3,6 +3,7 @@ import GridloopCore
 import GridloopPostgres
 import GridloopSettings
 import GridloopStore
+import GridloopViews
 
 /// `gridloopd whatif` (docs/WHATIF.md): the stored history of every case dispatched in a period
 /// replayed through the pure core (`ClockReplay`) under a candidate policy and under the policy
@@ -141,7 +142,8 @@ public struct WhatIf: Encodable, Sendable {
             else { continue }
             let order = OrderFacts(
                 channel: caseRows.string(i, 4), appealType: caseRows.string(i, 5), categoryCode: caseRows.string(i, 6),
-                categoryName: caseRows.string(i, 7) ?? "", urgency: caseRows.string(i, 8).flatMap(Urgency.init(rawValue:)) ?? .normal,
+                categoryName: caseRows.string(i, 7) ?? "",
+                urgency: caseRows.string(i, 8).flatMap(Urgency.init(rawValue:)) ?? .normal,
                 acceptTime: accept, districtCode: caseRows.string(i, 10), streetCode: caseRows.string(i, 11),
                 communityCode: caseRows.string(i, 12), gridCode: caseRows.string(i, 13),
                 platformSignHours: caseRows.int(i, 14), platformHandleDays: caseRows.int(i, 15),
@@ -291,7 +293,8 @@ public struct WhatIf: Encodable, Sendable {
             t.breachByCategory = categories.keys.sorted().map { k in
                 let c = categories[k]!
                 return CategoryRate(
-                    category: k, cases: c.cases, breached: c.breached, rate: c.cases > 0 ? Double(c.breached) / Double(c.cases) : nil)
+                    category: k, cases: c.cases, breached: c.breached,
+                    rate: c.cases > 0 ? Double(c.breached) / Double(c.cases) : nil)
             }
         }
     }
@@ -315,7 +318,8 @@ public struct WhatIf: Encodable, Sendable {
         out += row("warnings", "\(inForce.warnings)", "\(candidate.warnings)")
         out += row("overdue (top level)", "\(inForce.overdue)", "\(candidate.overdue)")
         out += row("escalations", "\(inForce.escalations)", "\(candidate.escalations)")
-        let steps = Set(inForce.escalationSteps.map { "\($0.from)>\($0.to)" } + candidate.escalationSteps.map { "\($0.from)>\($0.to)" })
+        let steps = Set(
+            inForce.escalationSteps.map { "\($0.from)>\($0.to)" } + candidate.escalationSteps.map { "\($0.from)>\($0.to)" })
         for s in steps.sorted() {
             let p = s.split(separator: ">")
             let n = { (t: Tally) in t.escalationSteps.first { "\($0.from)>\($0.to)" == s }?.count ?? 0 }

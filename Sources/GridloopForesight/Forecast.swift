@@ -4,6 +4,7 @@ import GridloopCore
 import GridloopPostgres
 import GridloopSettings
 import GridloopStore
+import GridloopViews
 
 /// The at-risk forecast (docs/FORECAST.md): every open sign or handle clock whose deadline falls
 /// within a window, with the probability that it breaches, from the units' own history
@@ -165,11 +166,13 @@ public struct Forecast: Encodable, Sendable {
             "at-risk forecast at \(at), clocks due within \(within) of countable time "
             + "(history: \(handlings) handlings of the \(historyDays) days before"
             + (handlings >= historyMaxHandlings ? ", the latest only (forecast.historyMaxHandlings); " : "; ")
-            + (clocks == "CLOCKS" ? "open clocks as the daemon keeps them)" : "handlings open then, deadlines by the policy in force)")
+            + (clocks == "CLOCKS"
+                ? "open clocks as the daemon keeps them)" : "handlings open then, deadlines by the policy in force)")
         if units.isEmpty { return out + "\n\nno open clock is due within \(within)" }
         out += "\n\n\("LEVEL".rightPad(10)) \("CLOCKS".leftPad(7)) \("EXPECTED BREACHES".leftPad(18))"
         for l in levels {
-            out += "\n\(l.level.rightPad(10)) \(String(l.clocks).leftPad(7)) \(String(format: "%.1f", l.expectedBreaches).leftPad(18))"
+            out +=
+                "\n\(l.level.rightPad(10)) \(String(l.clocks).leftPad(7)) \(String(format: "%.1f", l.expectedBreaches).leftPad(18))"
         }
         for u in units {
             out +=

@@ -2,69 +2,6 @@ import Foundation
 import GridloopCore
 import GridloopPostgres
 
-/// A decision as written: its outbox row (the published event) and its record in `sla_decisions`.
-public struct DecisionRecord: Sendable {
-    public var decision: SLADecision
-    /// The case's level when the decision was taken (for an escalation, the level it left).
-    public var level: LoopLevel
-    /// The unit that held the case then (for an escalation, the unit it left).
-    public var unitCode: String
-    /// The topic the event goes to (recorded in `sla_decisions`).
-    public var topic: String
-    /// The event's JSON (`OutboundEvent.json`).
-    public var payload: [UInt8]
-
-    package init(decision: SLADecision, level: LoopLevel, unitCode: String, topic: String, payload: [UInt8]) {
-        self.decision = decision
-        self.level = level
-        self.unitCode = unitCode
-        self.topic = topic
-        self.payload = payload
-    }
-}
-
-/// What the SLA clocks write with a batch, in the batch's transaction.
-public struct ClockChanges: Sendable {
-    public var clocks: [String: CaseClock] = [:]
-    /// When each changed clock next needs attention (absent: nothing pending).
-    public var due: [String: Int64] = [:]
-    public var decisions: [DecisionRecord] = []
-    public init() {}
-    public var isEmpty: Bool { clocks.isEmpty && decisions.isEmpty }
-
-    /// The COPY bodies of the clocks and of the decisions, built by `prepare()`: the intake
-    /// thread builds them while the commit thread is still writing the batch before.
-    var prepared: Prepared?
-
-    struct Prepared: Sendable {
-        /// Rows of `clock_stage`, one per changed clock (nil: none).
-        var clocks: [UInt8]?
-        /// The decisions' `sla_decisions` and outbox rows, each id once (nil: none).
-        var copies: (records: [UInt8], outbox: [UInt8])?
-    }
-
-    /// Encodes the clocks (JSON) and decisions into their COPY bodies now, so that writing them
-    /// is I/O only. Call it once the changes are complete: later changes are not in the bodies.
-    public mutating func prepare() {
-        guard prepared == nil else { return }
-        var body: [UInt8]?
-        if !clocks.isEmpty {
-            var copy = CopyBinaryWriter(capacity: clocks.count * 512)
-            for clock in clocks.values.sorted(by: { $0.caseId < $1.caseId }) {
-                copy.text(clock.caseId)
-                copy.text(clock.topic)
-                copy.int(Int(clock.partition))
-                copy.text(clock.level.rawValue)
-                copy.timestamp(epochMillis: due[clock.caseId])
-                copy.text(utf8: clock.json)
-                copy.endRow()
-            }
-            body = copy.finished
-        }
-        prepared = Prepared(clocks: body, copies: DecisionRow.copies(decisions))
-    }
-}
-
 extension IntakeStore {
     /// The stored clocks of these cases.
     public func clocks(caseIds: Set<String>) throws -> [String: CaseClock] {
@@ -77,15 +14,15 @@ extension IntakeStore {
 
     /// Where a partition's due clocks are read from, up to what, and after which clock.
     public struct DueCursor: Sendable {
-        public var topic: String
-        public var partition: Int32
+        public var topicPartition: TopicPartition
+        public var topic: String { topicPartition.topic }
+        public var partition: Int32 { topicPartition.partition }
         /// Epoch ms: clocks due at or before it are due.
         public var watermark: Int64
         /// The last clock read, `(next_due as stored, case id)`; nil: from the start.
         public var after: (due: String, caseId: String)?
-        public init(topic: String, partition: Int32, watermark: Int64) {
-            self.topic = topic
-            self.partition = partition
+        public init(_ topicPartition: TopicPartition, watermark: Int64) {
+            self.topicPartition = topicPartition
             self.watermark = watermark
         }
     }
@@ -194,68 +131,5 @@ extension IntakeStore {
             FROM STDIN (FORMAT binary)
             """, data: copies.records, context: "COPY sla_decisions")
         try connection.copyIn(OutboxQueue.copyIn, data: copies.outbox, context: "COPY outbox (decisions)")
-    }
-}
-
-/// The columns of a decision in `sla_decisions` and in the outbox.
-enum DecisionRow {
-    /// The COPY bodies of these decisions' records and outbox rows, each id once (the outbox has
-    /// no unique index to drop a repeat) and none of `known`; nil: nothing to write. Written
-    /// straight from the records: a burst writes 200,000 of them, and a copy of each cost more
-    /// than the writing.
-    static func copies(_ decisions: [DecisionRecord], skipping known: Set<String> = [])
-        -> (records: [UInt8], outbox: [UInt8])?
-    {
-        var ids = Set<String>(minimumCapacity: decisions.count)
-        var records = CopyBinaryWriter(capacity: decisions.count * 160)
-        var queued = CopyBinaryWriter(capacity: decisions.count * 900)
-        var written = 0
-        for r in decisions where !known.contains(r.decision.id) && ids.insert(r.decision.id).inserted {
-            writeRecord(r, to: &records)
-            OutboxQueue.writeDecision(r, to: &queued)
-            written += 1
-        }
-        return written == 0 ? nil : (records.finished, queued.finished)
-    }
-
-    /// A row of `sla_decisions`: id, case_id, type, level, to_level, clock, decided_at, deadline, topic,
-    /// unit_code, to_unit_code, to_unit_name, resolved_by.
-    static func writeRecord(_ r: DecisionRecord, to copy: inout CopyBinaryWriter) {
-        let d = r.decision
-        copy.text(d.id)
-        copy.text(d.caseId)
-        copy.text(d.typeName)
-        switch d.kind {
-        case .warning(let limit, let deadline, _), .overdue(let limit, let deadline), .urge(let limit, let deadline, _):
-            copy.text(r.level.rawValue)
-            copy.text(nil)
-            copy.text(limit.rawValue)
-            copy.timestamp(epochMillis: d.time)
-            copy.timestamp(epochMillis: deadline)
-        case .escalated(_, let to, let reason, let deadline, _, _, _):
-            copy.text(r.level.rawValue)
-            copy.text(to.rawValue)
-            copy.text(reason)
-            copy.timestamp(epochMillis: d.time)
-            copy.timestamp(epochMillis: deadline)
-        case .resolved(let resolvedAt, let result, _, _, _, _):
-            copy.text(resolvedAt.rawValue)  // the 721 count: where it was resolved
-            copy.text(nil)
-            copy.text(result)
-            copy.timestamp(epochMillis: d.time)
-            copy.timestamp(epochMillis: nil)
-        }
-        copy.text(r.topic)
-        copy.text(r.unitCode)
-        if case .escalated(_, _, _, _, _, _, let unit) = d.kind {
-            copy.text(unit.unit.unitCode)
-            copy.text(unit.unit.unitName)
-            copy.text(unit.resolvedBy.rawValue)
-        } else {
-            copy.text(nil)
-            copy.text(nil)
-            copy.text(nil)
-        }
-        copy.endRow()
     }
 }

@@ -1,3 +1,5 @@
+import GridloopViews
+
 // The scorecard as one self-contained page for a leader's slide: per level the ranking table,
 // the red and black lists marked, each rate drawn as a small inline-SVG bar. Inline CSS and SVG,
 // system fonts; nothing fetched (no script, no web font, no image).
@@ -43,8 +45,8 @@ extension Scorecard {
         }.joined()
         let title = zip(trendMonths, values).map { "\($0) \($1.map { "\($0)" } ?? "–")" }.joined(separator: ", ")
         return
-            "<svg class=\"trend\" width=\"\(Int(w))\" height=\"\(Int(h))\" role=\"img\" aria-label=\"\(Report721.escape(title))\">"
-            + "<title>\(Report721.escape(title))</title><rect width=\"\(Int(w))\" height=\"\(Int(h))\" fill=\"#f7f9fc\"/>"
+            "<svg class=\"trend\" width=\"\(Int(w))\" height=\"\(Int(h))\" role=\"img\" aria-label=\"\(Presentation.escape(title))\">"
+            + "<title>\(Presentation.escape(title))</title><rect width=\"\(Int(w))\" height=\"\(Int(h))\" fill=\"#f7f9fc\"/>"
             + "\(lines)\(dots)</svg>"
     }
 
@@ -54,9 +56,9 @@ extension Scorecard {
         for level in Self.levelOrder + Set(units.map(\.level)).subtracting(Self.levelOrder).sorted() {
             let rows = units.filter { $0.level == level }
             guard !rows.isEmpty else { continue }
-            let red = rows.filter { $0.list == "RED" }.map { Report721.escape($0.unitName ?? $0.unitCode) }
-            let black = rows.filter { $0.list == "BLACK" }.map { Report721.escape($0.unitName ?? $0.unitCode) }
-            sections += "<h2>\(Report721.escape(Report721.levelNames[level] ?? level))</h2>\n"
+            let red = rows.filter { $0.list == "RED" }.map { Presentation.escape($0.unitName ?? $0.unitCode) }
+            let black = rows.filter { $0.list == "BLACK" }.map { Presentation.escape($0.unitName ?? $0.unitCode) }
+            sections += "<h2>\(Presentation.escape(Presentation.levelNames[level] ?? level))</h2>\n"
             sections +=
                 "<p class=\"lists\"><span class=\"red\">红榜 \(red.isEmpty ? "–" : red.joined(separator: "、"))</span>"
                 + "<span class=\"black\">黑榜 \(black.isEmpty ? "–" : black.joined(separator: "、"))</span></p>\n"
@@ -67,8 +69,9 @@ extension Scorecard {
                 + (trendMonths.isEmpty ? "" : "<th>\(trendMonths.count) months<br>趋势</th>") + "</tr>\n"
             for r in rows {
                 let cls = r.list == "RED" ? " class=\"red\"" : r.list == "BLACK" ? " class=\"black\"" : ""
-                let name = r.unitName.map { "\(Report721.escape($0)) <small>\(Report721.escape(r.unitCode))</small>" }
-                    ?? Report721.escape(r.unitCode)
+                let name =
+                    r.unitName.map { "\(Presentation.escape($0)) <small>\(Presentation.escape(r.unitCode))</small>" }
+                    ?? Presentation.escape(r.unitCode)
                 let tag = r.list == "RED" ? " <b>红榜</b>" : r.list == "BLACK" ? " <b>黑榜</b>" : ""
                 sections +=
                     "<tr\(cls)><td>\(r.rank.map(String.init) ?? "–")</td><td>\(name)\(tag)</td><td>\(r.assigned)</td>"
@@ -104,7 +107,7 @@ extension Scorecard {
         return """
             <!DOCTYPE html>
             <html lang="zh-CN"><head><meta charset="utf-8">
-            <title>Unit scorecard \(Report721.escape(from)) – \(Report721.escape(to))</title>
+            <title>Unit scorecard \(Presentation.escape(from)) – \(Presentation.escape(to))</title>
             <style>
             body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:1.5em auto;max-width:1280px;padding:0 1em;color:#222;font-size:14px}
             h1{font-size:1.6em;margin-bottom:.2em} .sub{color:#666;margin-top:0}
@@ -115,8 +118,8 @@ extension Scorecard {
             .lists span{margin-right:2em} .lists .red{color:#2e7d32} .lists .black{color:#c62828} .none{color:#aaa}
             </style></head><body>
             <h1>承办单位评议 — unit scorecard</h1>
-            <p class="sub">\(Report721.escape(deployment)) · handlings that began \(Report721.escape(from)) to \(Report721.escape(to)) (Asia/Shanghai) · as of \(Report721.escape(asOf))</p>
-            <p class="sub">Composite: 100 × weighted mean of the rates (\(Report721.escape(weighting)); overdue, return and reopen as 1 − rate). Ranked from \(minCases) handlings; red and black lists of \(listSize) per level.</p>
+            <p class="sub">\(Presentation.escape(deployment)) · handlings that began \(Presentation.escape(from)) to \(Presentation.escape(to)) (Asia/Shanghai) · as of \(Presentation.escape(asOf))</p>
+            <p class="sub">Composite: 100 × weighted mean of the rates (\(Presentation.escape(weighting)); overdue, return and reopen as 1 − rate). Ranked from \(minCases) handlings; red and black lists of \(listSize) per level.</p>
             \(sections)
             <p class="sub">Withdrawn cases count for nobody; a return the platform redispatched elsewhere counts in the return rate only; suspended time does not count. Every figure is defined in docs/SCORECARD.md. Generated by gridloopd report scorecard.</p>
             </body></html>

@@ -106,14 +106,16 @@ extension Scorecard {
                 message: { revision in
                     let id = "\(key)/r\(revision)"
                     let event = CloudEventEnvelope(
-                        id: id, source: "/gridloop/\(deployment)", type: Self.reportType, subject: key, time: CloudEvents.time(asOf),
+                        id: id, source: "/gridloop/\(deployment)", type: Self.reportType, subject: key,
+                        time: CloudEvents.time(asOf),
                         data: EventData(figures: figures, revision: revision, asOf: asOf))
                     return OutboxMessage(
                         id: id, topic: topic, key: Array(key.utf8), value: try Self.encoded(event),
                         headers: OutboxMessage.decisionHeaders(id: id))
                 }, db: db)
             switch outcome {
-            case .queued(let revision, let id): out.append(Publication(level: level, revision: revision, eventId: id, queued: true))
+            case .queued(let revision, let id):
+                out.append(Publication(level: level, revision: revision, eventId: id, queued: true))
             case .unchanged(let revision, let id):
                 out.append(Publication(level: level, revision: revision, eventId: id, queued: false))
             }

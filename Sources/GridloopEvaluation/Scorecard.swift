@@ -2,6 +2,7 @@ import Foundation
 import GridloopCore
 import GridloopPostgres
 import GridloopStore
+import GridloopViews
 
 /// The unit scorecard (评议): for the handlings that began in a period, one row per level and
 /// unit with its response, on-time, overdue, return, resolution, satisfaction and reopen
@@ -142,7 +143,9 @@ public struct Scorecard: Encodable, Sendable {
         for (caseId, problem) in setAside {
             // Not silent: the counts go on without this case's recomputation (its earlier handlings stay).
             FileHandle.standardError.write(
-                Data("gridloopd: cannot recompute the handlings of case \(caseId) (\(problem)); its earlier handlings are counted\n".utf8))
+                Data(
+                    "gridloopd: cannot recompute the handlings of case \(caseId) (\(problem)); its earlier handlings are counted\n"
+                        .utf8))
         }
         var rows: [UnitRow] = []
         var channels: [ChannelRow] = []

@@ -1,3 +1,5 @@
+import GridloopViews
+
 // The scorecard as a terminal table (one block per level, ranked units first, the red and
 // black lists marked) and as CSV (one line per unit and level, for a spreadsheet).
 extension Scorecard {
@@ -20,7 +22,7 @@ extension Scorecard {
             let rows = units.filter { $0.level == level }
             guard !rows.isEmpty else { continue }
             out +=
-                "\n\n\((Report721.levelNames[level] ?? level).rightPad(44)) \("ASSIGNED".leftPad(8)) \("响应率".leftPad(7)) "
+                "\n\n\((Presentation.levelNames[level] ?? level).rightPad(44)) \("ASSIGNED".leftPad(8)) \("响应率".leftPad(7)) "
                 + "\("及时率".leftPad(7)) \("超期".leftPad(5)) \("ESC".leftPad(4)) \("退单率".leftPad(7)) "
                 + "\("解决率".leftPad(7)) \("满意率".leftPad(7)) \("重办率".leftPad(7)) \("SCORE".leftPad(7)) \("RANK".leftPad(5))"
             for r in rows {

@@ -1,4 +1,5 @@
 import Foundation
+import GridloopCore
 import GridloopKafka
 import GridloopPostgres
 import GridloopSettings

@@ -1,4 +1,5 @@
-/// A partition of a topic.
+/// A partition of a topic: the one identity of a partition from the Kafka adapter to the Store
+/// (a message's `SourceCoordinates`, a stored position, a due-clock cursor each hold one).
 public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     /// The topic name.
     public var topic: String

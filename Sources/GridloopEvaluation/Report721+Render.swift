@@ -1,3 +1,5 @@
+import GridloopViews
+
 // The 721 report as a terminal table and as a self-contained HTML page (inline CSS and SVG,
 // nothing fetched: no script, no web font, no image): the kind of page a district leader puts
 // on a slide.
@@ -6,13 +8,6 @@ extension Report721 {
         let p = (x * 1000).rounded() / 10
         return "\(p)%"
     }
-
-    static let levelNames = [
-        "ESTATE": "小区 estate", "COMMUNITY": "社区 community", "STREET": "街道 street", "DISTRICT": "区级 district",
-        "ESTATE+COMMUNITY": "小区+社区 estate+community",
-    ]
-
-    static func name(_ level: String) -> String { levelNames[level] ?? level }
 
     var clocksNote: String? {
         guard resolved > 0, withClocks < resolved else { return nil }
@@ -28,7 +23,7 @@ extension Report721 {
         for t in targets {
             let mark = resolved == 0 ? "" : t.met ? "  met" : t.tier == "ESTATE+COMMUNITY" ? "  below target" : "  above target"
             out +=
-                "\n\(Self.name(t.tier).rightPad(28)) \(String(t.resolved).leftPad(7)) \(Self.percent(t.actual).leftPad(8)) "
+                "\n\(Presentation.levelName(t.tier).rightPad(28)) \(String(t.resolved).leftPad(7)) \(Self.percent(t.actual).leftPad(8)) "
                 + "\(Self.percent(t.target).leftPad(8))\(mark)"
         }
         out +=
@@ -36,7 +31,7 @@ extension Report721 {
             + "\("OVERDUE".leftPad(8)) \("BREACH".leftPad(8))"
         for l in levels {
             out +=
-                "\n\(Self.name(l.level).rightPad(18)) \(String(l.resolved).leftPad(9)) \(Self.percent(l.share).leftPad(8)) "
+                "\n\(Presentation.levelName(l.level).rightPad(18)) \(String(l.resolved).leftPad(9)) \(Self.percent(l.share).leftPad(8)) "
                 + "\(String(l.handled).leftPad(8)) \(String(l.breached).leftPad(8)) \(Self.percent(l.breachRate).leftPad(8))"
         }
         func table(_ title: String, _ rows: [GroupRow]) {
@@ -54,11 +49,6 @@ extension Report721 {
         if let by { table(by.uppercased(), units) }
         if let clocksNote { out += "\n\nnote: \(clocksNote)" }
         return out
-    }
-
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
     /// A bar chart of actual against target for the three tiers (the axis goes to 100%).
@@ -91,7 +81,7 @@ extension Report721 {
                 "<text x=\"\(x + 96)\" y=\"\(base - actualH - 6)\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">"
                 + "\(Self.percent(t.actual))</text>"
             svg +=
-                "<text x=\"\(x + 63)\" y=\"\(base + 22)\" text-anchor=\"middle\" font-size=\"14\">\(Self.escape(Self.name(t.tier)))</text>"
+                "<text x=\"\(x + 63)\" y=\"\(base + 22)\" text-anchor=\"middle\" font-size=\"14\">\(Presentation.escape(Presentation.levelName(t.tier)))</text>"
         }
         svg +=
             "<rect x=\"420\" y=\"4\" width=\"12\" height=\"12\" fill=\"#c9d6e8\"/><text x=\"436\" y=\"14\" font-size=\"12\">target 目标</text>"
@@ -104,7 +94,7 @@ extension Report721 {
     public func html(deployment: String) -> String {
         func rows(_ groups: [GroupRow]) -> String {
             groups.map { r in
-                "<tr><td>\(Self.escape(r.label))</td><td>\(r.resolved)</td><td>\(Self.percent(r.estateCommunityShare))</td>"
+                "<tr><td>\(Presentation.escape(r.label))</td><td>\(r.resolved)</td><td>\(Self.percent(r.estateCommunityShare))</td>"
                     + "<td>\(Self.percent(Self.ratio(r.street, r.resolved)))</td><td>\(Self.percent(Self.ratio(r.district, r.resolved)))</td>"
                     + "<td>\(Self.percent(r.breachRate))</td></tr>"
             }.joined(separator: "\n")
@@ -112,7 +102,7 @@ extension Report721 {
         let head =
             "<tr><th></th><th>resolved 办结</th><th>estate+community</th><th>street</th><th>district</th><th>breach 超期率</th></tr>"
         let levelRows = levels.map { l in
-            "<tr><td>\(Self.escape(Self.name(l.level)))</td><td>\(l.resolved)</td><td>\(Self.percent(l.share))</td>"
+            "<tr><td>\(Presentation.escape(Presentation.levelName(l.level)))</td><td>\(l.resolved)</td><td>\(Self.percent(l.share))</td>"
                 + "<td>\(l.handled)</td><td>\(l.breached)</td><td>\(Self.percent(l.breachRate))</td></tr>"
         }.joined(separator: "\n")
         var units = ""
@@ -121,12 +111,12 @@ extension Report721 {
         }
         let cards = targets.map {
             "<div class=\"\(resolved == 0 ? "" : $0.met ? "ok" : "bad")\"><b>\(Self.percent($0.actual))</b>"
-                + "\(Self.escape(Self.name($0.tier))) · target \(Self.percent($0.target))</div>"
+                + "\(Presentation.escape(Presentation.levelName($0.tier))) · target \(Self.percent($0.target))</div>"
         }.joined()
         return """
             <!DOCTYPE html>
             <html lang="zh-CN"><head><meta charset="utf-8">
-            <title>721 report \(Self.escape(from)) – \(Self.escape(to))</title>
+            <title>721 report \(Presentation.escape(from)) – \(Presentation.escape(to))</title>
             <style>
             body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:2em auto;max-width:960px;color:#222}
             h1{font-size:1.6em;margin-bottom:.2em} .sub{color:#666;margin-top:0}
@@ -136,7 +126,7 @@ extension Report721 {
             .big b{display:block;font-size:2em} .big .ok b{color:#2e7d32} .big .bad b{color:#c62828}
             </style></head><body>
             <h1>四级闭环 721 — cases resolved at each level</h1>
-            <p class="sub">\(Self.escape(deployment)) · closed \(Self.escape(from)) to \(Self.escape(to)) (Asia/Shanghai) · \(resolved) cases · \(breached) went overdue (\(Self.percent(breachRate)))</p>
+            <p class="sub">\(Presentation.escape(deployment)) · closed \(Presentation.escape(from)) to \(Presentation.escape(to)) (Asia/Shanghai) · \(resolved) cases · \(breached) went overdue (\(Self.percent(breachRate)))</p>
             <div class="big">\(cards)</div>
             \(chart())
             <h2>By level 按层级</h2>
@@ -146,7 +136,7 @@ extension Report721 {
             <table>\(head)
             \(rows(categories))</table>
             \(units)
-            \(clocksNote.map { "<p class=\"sub\">Note: \(Self.escape($0)).</p>" } ?? "")
+            \(clocksNote.map { "<p class=\"sub\">Note: \(Presentation.escape($0)).</p>" } ?? "")
             <p class="sub">A case counts once, when closed (callback after the reply), at the level of its last reply. \
             Withdrawn cases and cases reopened and not closed again are not counted. Breach rate of a level: of the \
             cases handled there, the share that went overdue there. Generated by gridloopd report 721.</p>

@@ -1,6 +1,7 @@
 import Foundation
 import GridloopPostgres
 import GridloopStore
+import GridloopViews
 
 /// The "721" picture of a district (七二一: 70% of appeals resolved at estate or community, 20%
 /// at street, 10% at district): of the cases closed in a period, the share resolved at each

@@ -1,4 +1,5 @@
 import GridloopCore
+import GridloopViews
 
 // The what-if as one self-contained page (inline CSS and SVG, nothing fetched): the two
 // policies side by side, each figure's change, the breach rates as paired bars, a sample of
@@ -9,7 +10,8 @@ extension WhatIf {
         let width = 120.0
         func bar(_ r: Double?, _ y: Int, _ colour: String) -> String {
             guard let r else { return "" }
-            return "<rect x=\"0\" y=\"\(y)\" width=\"\(String(format: "%.1f", min(max(r, 0), 1) * width))\" height=\"7\" fill=\"\(colour)\"/>"
+            return
+                "<rect x=\"0\" y=\"\(y)\" width=\"\(String(format: "%.1f", min(max(r, 0), 1) * width))\" height=\"7\" fill=\"\(colour)\"/>"
         }
         return "<svg class=\"pair\" width=\"\(Int(width))\" height=\"16\" role=\"img\">"
             + "<rect width=\"\(Int(width))\" height=\"16\" fill=\"#eceff1\"/>"
@@ -17,7 +19,7 @@ extension WhatIf {
     }
 
     public func html(deployment: String) -> String {
-        let e = Report721.escape
+        let e = Presentation.escape
         func pct(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0 * 100) } ?? "–" }
         func change(_ a: Int, _ b: Int) -> String {
             let d = b - a
@@ -30,10 +32,14 @@ extension WhatIf {
         count("warnings 预警", inForce.warnings, candidate.warnings)
         count("overdue at the top 超期", inForce.overdue, candidate.overdue)
         count("escalations 升级", inForce.escalations, candidate.escalations)
-        let steps = Set(inForce.escalationSteps.map { "\($0.from)>\($0.to)" } + candidate.escalationSteps.map { "\($0.from)>\($0.to)" })
+        let steps = Set(
+            inForce.escalationSteps.map { "\($0.from)>\($0.to)" } + candidate.escalationSteps.map { "\($0.from)>\($0.to)" })
         for s in steps.sorted(by: { a, b in
-            let x = a.split(separator: ">"), y = b.split(separator: ">")
-            return (LoopLevel(rawValue: String(x[0]))?.rank ?? 9, String(x[1])) < (LoopLevel(rawValue: String(y[0]))?.rank ?? 9, String(y[1]))
+            let x = a.split(separator: ">")
+            let y = b.split(separator: ">")
+            return (LoopLevel(rawValue: String(x[0]))?.rank ?? 9, String(x[1])) < (
+                LoopLevel(rawValue: String(y[0]))?.rank ?? 9, String(y[1])
+            )
         }) {
             let n = { (t: Tally) in t.escalationSteps.first { "\($0.from)>\($0.to)" == s }?.count ?? 0 }
             count("  " + s.replacingOccurrences(of: ">", with: " → "), n(inForce), n(candidate))
@@ -43,13 +49,13 @@ extension WhatIf {
         var shares = ""
         for k in ["ESTATE+COMMUNITY", "STREET", "DISTRICT"] {
             shares +=
-                "<tr><th>resolved at \(e(Report721.name(k)))</th><td>\(pct(inForce.shares721[k]))</td>"
+                "<tr><th>resolved at \(e(Presentation.levelName(k)))</th><td>\(pct(inForce.shares721[k]))</td>"
                 + "<td>\(pct(candidate.shares721[k]))</td><td>\(Self.pair(inForce.shares721[k], candidate.shares721[k]))</td></tr>\n"
         }
         var breaches = ""
         for (x, y) in zip(inForce.breachByLevel, candidate.breachByLevel) where x.handled > 0 || y.handled > 0 {
             breaches +=
-                "<tr><th>\(e(Report721.name(x.level)))</th><td>\(pct(x.rate))</td><td>\(pct(y.rate))</td>"
+                "<tr><th>\(e(Presentation.levelName(x.level)))</th><td>\(pct(x.rate))</td><td>\(pct(y.rate))</td>"
                 + "<td>\(Self.pair(x.rate, y.rate))</td></tr>\n"
         }
         for (x, y) in zip(inForce.breachByCategory, candidate.breachByCategory) {
