@@ -1,5 +1,4 @@
 import GridloopCore
-import GridloopPostgres
 import GridloopStore
 
 // `case show`: the case's SLA clocks with deadlines and the share of each limit used, and the
@@ -70,11 +69,9 @@ extension CaseView {
     }
 
     /// Adds the clocks (computed with `keeper` at `now`, epoch ms) and the emitted events.
-    public mutating func loadSLA(from db: PostgresConnection, keeper: ClockKeeper, now: Int64) throws {
+    public mutating func loadSLA(from db: Database, keeper: ClockKeeper, now: Int64) throws {
         asOf = RFC3339.format(now)
-        let c = try CaseQueries.clock(caseId: caseId, from: db)
-        if c.count == 1 {
-            let clock = try CaseClock(jsonText: c.string(0, 0) ?? "")
+        if let clock = try CaseQueries.clock(caseId: caseId, from: db) {
             let recorded = try clock.policyVersion.map { try PolicyVersionQueries.described([$0], db: db)[$0] } ?? nil
             for kind in ClockKind.allCases {
                 guard let k = clock[kind] else { continue }
@@ -103,13 +100,11 @@ extension CaseView {
                         policySource: recorded.map { "\($0.source), first used \($0.firstUsed)" }))
             }
         }
-        let e = try CaseQueries.emitted(caseId: caseId, from: db)
-        emitted = (0..<e.count).map { i in
+        emitted = try CaseQueries.emitted(caseId: caseId, from: db).map { e in
             Emitted(
-                id: e.string(i, 0)!, type: e.string(i, 1)!, level: e.string(i, 2)!, toLevel: e.string(i, 3),
-                time: e.string(i, 4)!, topic: e.string(i, 5), published: e.string(i, 6) == "t",
-                unitCode: e.string(i, 7), toUnit: e.string(i, 8).map { "\($0) \(e.string(i, 9) ?? "")" },
-                resolvedBy: e.string(i, 10))
+                id: e.id, type: e.type, level: e.level, toLevel: e.toLevel, time: e.decidedAt, topic: e.topic,
+                published: e.published, unitCode: e.unitCode, toUnit: e.toUnitCode.map { "\($0) \(e.toUnitName ?? "")" },
+                resolvedBy: e.resolvedBy)
         }
     }
 

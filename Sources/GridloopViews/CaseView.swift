@@ -1,5 +1,4 @@
 import Foundation
-import GridloopPostgres
 import GridloopStore
 
 /// A case as people and scripts see it (`gridloopd case show`). Holds no personal data:
@@ -50,24 +49,21 @@ public struct CaseView: Codable, Sendable {
     public var emitted: [Emitted] = []
     public var asOf: String?
 
-    public static func load(caseId: String, from db: PostgresConnection) throws -> CaseView? {
-        let r = try CaseQueries.caseRow(caseId: caseId, from: db)
-        guard r.count == 1 else { return nil }
-        let e = try CaseQueries.events(caseId: caseId, from: db)
-        let events = (0..<e.count).map { i in
+    public static func load(caseId: String, from db: Database) throws -> CaseView? {
+        guard let r = try CaseQueries.caseRow(caseId: caseId, from: db) else { return nil }
+        let events = try CaseQueries.events(caseId: caseId, from: db).map { e in
             Event(
-                eventNo: e.int(i, 0)!, type: e.string(i, 1)!, eventTime: e.string(i, 2)!, messageId: e.string(i, 3)!,
-                sequence: e.int(i, 4), gapBefore: e.int(i, 5) ?? 0, level: e.string(i, 6), unitCode: e.string(i, 7),
-                result: e.string(i, 8), days: e.int(i, 9), satisfaction: e.string(i, 10), topic: e.string(i, 11)!,
-                partition: e.int(i, 12)!, offset: e.int64(i, 13)!)
+                eventNo: e.eventNo, type: e.type, eventTime: e.eventTime, messageId: e.eventKey, sequence: e.sequence,
+                gapBefore: e.gapBefore, level: e.level, unitCode: e.unitCode, result: e.result, days: e.days,
+                satisfaction: e.satisfaction, topic: e.source.topic, partition: Int(e.source.partition),
+                offset: e.source.offset)
         }
         return CaseView(
-            caseId: r.string(0, 0)!, source: r.string(0, 1)!, orderNo: r.string(0, 2)!, status: r.string(0, 3)!,
-            level: r.string(0, 4)!, unitCode: r.string(0, 5)!, unitName: r.string(0, 6)!, urgency: r.string(0, 7)!,
-            category: r.string(0, 8)!, categoryCode: r.string(0, 9), channel: r.string(0, 19), acceptTime: r.string(0, 10)!,
-            assignedAt: r.string(0, 11)!, signedAt: r.string(0, 12), repliedAt: r.string(0, 13),
-            closedAt: r.string(0, 14), suspendedSince: r.string(0, 15), extensionDays: r.int(0, 16) ?? 0,
-            repliedLevel: r.string(0, 17), gapCount: r.int(0, 18) ?? 0, events: events)
+            caseId: r.caseId, source: r.source, orderNo: r.orderNo, status: r.status, level: r.level,
+            unitCode: r.unitCode, unitName: r.unitName, urgency: r.urgency, category: r.categoryName,
+            categoryCode: r.categoryCode, channel: r.channel, acceptTime: r.acceptTime, assignedAt: r.assignedAt,
+            signedAt: r.signedAt, repliedAt: r.repliedAt, closedAt: r.closedAt, suspendedSince: r.suspendedSince,
+            extensionDays: r.extensionDays, repliedLevel: r.repliedLevel, gapCount: r.gapCount, events: events)
     }
 
     public func json() throws -> String {
@@ -144,14 +140,12 @@ public struct DeadLetterView: Codable, Sendable {
         try c.encode(sha256, forKey: .sha256)
     }
 
-    public static func list(limit: Int, from db: PostgresConnection) throws -> [DeadLetterView] {
-        let r = try DeadLetterQueries.list(limit: limit, from: db)
-        return (0..<r.count).map { i in
+    public static func list(limit: Int, from db: Database) throws -> [DeadLetterView] {
+        try DeadLetterQueries.list(limit: limit, from: db).map { r in
             DeadLetterView(
-                id: r.int64(i, 0)!, topic: r.string(i, 1)!, partition: r.int(i, 2)!, offset: r.int64(i, 3)!,
-                reason: r.string(i, 4)!, caseId: r.string(i, 5), createdAt: r.string(i, 6)!,
-                bytes: r.int(i, 7) ?? 0, retriedAt: r.string(i, 8), retriedOffset: r.int64(i, 9),
-                retryOf: r.string(i, 10).flatMap { Int64($0) }, redactedAt: r.string(i, 11), sha256: r.string(i, 12))
+                id: r.id, topic: r.source.topic, partition: Int(r.source.partition), offset: r.source.offset,
+                reason: r.reason, caseId: r.caseId, createdAt: r.createdAt, bytes: r.bytes, retriedAt: r.retriedAt,
+                retriedOffset: r.retriedOffset, retryOf: r.retryOf, redactedAt: r.redactedAt, sha256: r.sha256)
         }
     }
 

@@ -1,6 +1,5 @@
 import GridloopCore
 import GridloopKafka
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 
@@ -50,40 +49,40 @@ public enum DeadLetterRetry {
     /// crash between publishing and the commit leaves the rows unmarked: a second retry publishes
     /// them again, which the intake's resend checks make harmless for a valid message (a damaged
     /// one is dead-lettered once more).
-    public static func retry(ids: [Int64]?, config: GridloopConfig, db: PostgresConnection) throws -> Summary {
+    public static func retry(ids: [Int64]?, config: GridloopConfig, db: Database) throws -> Summary {
         try db.transaction {
             let rows = try DeadLetterQueries.lock(ids: ids, db: db)
             if let ids {
-                let found = Set((0..<rows.count).map { rows.int64($0, 0)! })
+                let found = Set(rows.map(\.id))
                 if let missing = ids.first(where: { !found.contains($0) }) {
                     throw Refusal(
                         description: "no dead letter \(missing) (gridloopd dlq list shows their ids); nothing published")
                 }
-                if let gone = (0..<rows.count).first(where: { rows.string($0, 8) != nil }) {
+                if let gone = rows.first(where: { $0.redactedAt != nil }), let at = gone.redactedAt {
                     throw Refusal(
-                        description: "dead letter \(rows.int64(gone, 0)!) cannot be retried: its message was redacted at "
-                            + "\(rows.string(gone, 8)!) under retention.deadLetterBytes (the bytes held personal data; its "
+                        description: "dead letter \(gone.id) cannot be retried: its message was redacted at "
+                            + "\(at) under retention.deadLetterBytes (the bytes held personal data; its "
                             + "reason, headers and SHA-256 remain, gridloopd dlq list); ask the platform to send it again; "
                             + "nothing published")
                 }
-                if let done = (0..<rows.count).first(where: { rows.string($0, 5) != nil }) {
+                if let done = rows.first(where: { $0.retriedAt != nil }), let at = done.retriedAt {
                     throw Refusal(
-                        description: "dead letter \(rows.int64(done, 0)!) was retried already, at \(rows.string(done, 5)!) "
-                            + "(published again to \(rows.string(done, 1)!)[\(rows.int(done, 2)!)]@\(rows.int64(done, 6).map(String.init) ?? "?")); "
+                        description: "dead letter \(done.id) was retried already, at \(at) "
+                            + "(published again to \(done.topicPartition.topic)[\(done.topicPartition.partition)]@\(done.retriedOffset.map(String.init) ?? "?")); "
                             + "a message that failed again is a new dead letter with its own id (gridloopd dlq list); nothing published"
                     )
                 }
             }
-            guard rows.count > 0 else { return Summary(published: [], failed: []) }
-            let ids = (0..<rows.count).map { rows.int64($0, 0)! }
+            guard !rows.isEmpty else { return Summary(published: [], failed: []) }
+            let ids = rows.map(\.id)
             let stored = try StoredHeaders.read(db, table: "dead_letters", keyColumn: "id", keys: ids.map { String($0) })
-            let records = (0..<rows.count).map { i in
-                let original = (stored[String(ids[i])] ?? []).filter { $0.name != retryHeader }
+            let records = rows.map { row in
+                let original = (stored[String(row.id)] ?? []).filter { $0.name != retryHeader }
                 return ProducerRecord(
-                    topic: rows.string(i, 1)!, partition: Int32(rows.int(i, 2)!), key: rows.bytes(i, 3),
-                    value: rows.bytes(i, 4) ?? [],
+                    topic: row.topicPartition.topic, partition: row.topicPartition.partition, key: row.key,
+                    value: row.value,
                     headers: original.map { KafkaHeader(name: $0.name, value: $0.value) }
-                        + [KafkaHeader(name: retryHeader, value: Array(String(ids[i]).utf8))])
+                        + [KafkaHeader(name: retryHeader, value: Array(String(row.id).utf8))])
             }
             let producer = try KafkaProducer(configuration: config.producerConfiguration)
             var result = Summary(published: [], failed: [])
@@ -92,8 +91,8 @@ public enum DeadLetterRetry {
                 case .success(let d):
                     result.published.append(
                         Outcome(
-                            id: ids[i], topic: rows.string(i, 1)!, partition: Int(d.partition), newOffset: d.offset,
-                            headers: rows.bool(i, 7) == true ? records[i].headers.count - 1 : nil))
+                            id: ids[i], topic: rows[i].topicPartition.topic, partition: Int(d.partition),
+                            newOffset: d.offset, headers: rows[i].headersKept ? records[i].headers.count - 1 : nil))
                 case .failure(let error):
                     result.failed.append(Failure(id: ids[i], error: "\(error)"))
                 }

@@ -1,7 +1,6 @@
 import Foundation
 import GridloopCore
 import GridloopKafka
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 
@@ -86,15 +85,13 @@ public struct StatusView: Encodable, Sendable {
     /// per partition, `brokerTimeout` each). Unreachable brokers do not fail the command: the lag
     /// is reported unknown, with the reason.
     public static func load(
-        config: GridloopConfig, db: PostgresConnection,
+        config: GridloopConfig, db: Database,
         brokerTimeout: Duration = .seconds(5)
     ) throws -> StatusView {
-        let o = try StatusQueries.offsets(consumerGroup: config.consumerGroup, from: db)
-        var partitions = (0..<o.count).map { i in
-            let next = o.int64(i, 2)!
-            return Partition(
-                topic: o.string(i, 0)!, partition: o.int(i, 1)!, committed: next >= 0 ? next : nil,
-                highWatermark: nil, lag: nil, updatedAt: next >= 0 ? o.string(i, 3) : nil)
+        var partitions = try StatusQueries.offsets(consumerGroup: config.consumerGroup, from: db).map {
+            Partition(
+                topic: $0.topicPartition.topic, partition: Int($0.topicPartition.partition), committed: $0.next,
+                highWatermark: nil, lag: nil, updatedAt: $0.updatedAt)
         }
         var brokerProblem: String?
         var reached = true
@@ -107,7 +104,7 @@ public struct StatusView: Encodable, Sendable {
                 "lag unknown: the brokers \(config.brokers) did not answer (\(error)); "
                 + "check kafka.brokers and that the brokers are up"
         }
-        let r = try StatusQueries.counts(from: db)
+        let counts = try StatusQueries.counts(from: db)
         let due = try StatusQueries.oldestDue(from: db)
         let levels = try HealthQueries.openCasesByLevel(db)
         var open: [String: Int] = ["ESTATE": 0, "COMMUNITY": 0, "STREET": 0, "DISTRICT": 0]
@@ -117,13 +114,12 @@ public struct StatusView: Encodable, Sendable {
             consumerGroup: config.consumerGroup, partitions: partitions,
             totalLag: reached && partitions.allSatisfy { $0.lag != nil } ? partitions.compactMap(\.lag).reduce(0, +) : nil,
             brokerProblem: brokerProblem,
-            outboxBacklog: r.int(0, 0) ?? 0, oldestUnsentAgeSeconds: r.string(0, 1).flatMap(Double.init),
-            dueTimers: r.int(0, 2) ?? 0, oldestDueTimer: due.count > 0 ? due.string(0, 0) : nil,
-            oldestDueCase: due.count > 0 ? due.string(0, 1) : nil,
-            oldestDueUnit: due.count > 0 ? due.string(0, 2).map { "\($0) \(due.string(0, 3) ?? "")" } : nil,
-            deadLettersToday: r.int(0, 3) ?? 0,
-            deadLettersNotRetried: r.int(0, 4) ?? 0, openCasesByLevel: open, unacknowledgedGaps: gaps.reversed(),
-            asOf: r.string(0, 5)!)
+            outboxBacklog: counts.outboxBacklog, oldestUnsentAgeSeconds: counts.oldestUnsentAgeSeconds,
+            dueTimers: counts.dueClocks, oldestDueTimer: due?.due, oldestDueCase: due?.caseId,
+            oldestDueUnit: due.flatMap { d in d.unitCode.map { "\($0) \(d.unitName ?? "")" } },
+            deadLettersToday: counts.deadLettersToday,
+            deadLettersNotRetried: counts.deadLettersNotRetried, openCasesByLevel: open, unacknowledgedGaps: gaps.reversed(),
+            asOf: counts.asOf)
     }
 
     /// Adds the intake topics' partitions the brokers know (a group that never committed still

@@ -1,5 +1,4 @@
 import GridloopCore
-import GridloopPostgres
 import GridloopStore
 
 /// Who would take a case one level up, and why (`gridloopd units resolve CASEID`): the case's
@@ -27,7 +26,7 @@ public struct UnitResolveView: Codable, Sendable {
 
     /// The case `caseId` resolved against `directory` and what `db` learned; nil if there is no such case.
     public static func load(
-        caseId: String, directory: UnitDirectory, source: String, from db: PostgresConnection
+        caseId: String, directory: UnitDirectory, source: String, from db: Database
     ) throws -> UnitResolveView? {
         guard let state = try CaseQueries.state(caseId: caseId, from: db) else { return nil }
         return make(

@@ -1,5 +1,4 @@
 import GridloopCore
-import GridloopPostgres
 import GridloopStore
 
 /// The unit directory in force, as `gridloopd units list` shows it: every entry of the
@@ -38,7 +37,7 @@ public struct UnitsView: Codable, Sendable {
 
     /// The directory `directory` (loaded from `source`) with what `db` learned, at `level` only if given.
     public static func load(
-        directory: UnitDirectory, source: String, level: LoopLevel?, from db: PostgresConnection
+        directory: UnitDirectory, source: String, level: LoopLevel?, from db: Database
     ) throws -> UnitsView {
         make(directory: directory, source: source, learned: try LearnedUnitQueries.all(from: db), level: level)
     }
