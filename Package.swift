@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "GridloopAnalytics",
             dependencies: [
-                "GridloopCore", "GridloopPostgres", "GridloopStore", "GridloopSettings", "GridloopPipeline",
+                "GridloopCore", "GridloopStore", "GridloopSettings", "GridloopPipeline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
@@ -75,21 +75,21 @@ let package = Package(
         // what-if). Each formats what GridloopStore reads.
         .target(
             name: "GridloopViews",
-            dependencies: ["GridloopCore", "GridloopKafka", "GridloopPostgres", "GridloopStore", "GridloopSettings"]),
+            dependencies: ["GridloopCore", "GridloopKafka", "GridloopStore", "GridloopSettings"]),
         .target(
             name: "GridloopEvaluation",
-            dependencies: ["GridloopCore", "GridloopPostgres", "GridloopStore", "GridloopAnalytics", "GridloopViews"]),
+            dependencies: ["GridloopCore", "GridloopStore", "GridloopAnalytics", "GridloopViews"]),
         .target(
             name: "GridloopForesight",
             dependencies: [
-                "GridloopCore", "GridloopPostgres", "GridloopStore", "GridloopSettings", "GridloopAnalytics", "GridloopViews",
+                "GridloopCore", "GridloopStore", "GridloopSettings", "GridloopAnalytics", "GridloopViews",
             ]),
 
         // Executables.
         .executableTarget(
             name: "gridloopd",
             dependencies: [
-                "GridloopCore", "GridloopHTTP", "GridloopKafka", "GridloopPostgres", "GridloopSettings", "GridloopStore",
+                "GridloopCore", "GridloopHTTP", "GridloopKafka", "GridloopSettings", "GridloopStore",
                 "GridloopPipeline", "GridloopAnalytics", "GridloopViews", "GridloopEvaluation", "GridloopForesight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,13 +104,18 @@ let package = Package(
             name: "GridloopCoreTests", dependencies: ["GridloopCore"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "GridloopKafkaTests", dependencies: ["GridloopCore", "GridloopKafka"]),
-        .testTarget(name: "GridloopHTTPTests", dependencies: ["GridloopHTTP"]),
-        .testTarget(name: "GridloopSettingsTests", dependencies: ["GridloopCore", "GridloopSettings"]),
-        .testTarget(name: "GridloopStoreTests", dependencies: ["GridloopStore", "GridloopPostgres"]),
+        .testTarget(name: "GridloopHTTPTests", dependencies: ["GridloopHTTP", "GridloopTestSupport"]),
+        .testTarget(name: "GridloopSettingsTests", dependencies: ["GridloopCore", "GridloopSettings", "GridloopTestSupport"]),
+        .testTarget(name: "GridloopStoreTests", dependencies: ["GridloopStore", "GridloopPostgres", "GridloopTestSupport"]),
+        .testTarget(
+            name: "GridloopPipelineTests",
+            dependencies: [
+                "GridloopCore", "GridloopKafka", "GridloopPipeline", "GridloopPostgres", "GridloopSettings", "GridloopStore",
+            ]),
         .testTarget(
             name: "GridloopdTests",
             dependencies: [
-                "gridloopd", "GridloopKafka", "GridloopPipeline", "GridloopPostgres", "GridloopSettings", "GridloopStore",
+                "gridloopd", "GridloopKafka", "GridloopPipeline",
                 "GridloopTestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
         // Reads Package.swift: the targets' dependencies point one way.

@@ -11,11 +11,12 @@
 #   - no clock is left due and unfired.
 #   scripts/rolling-upgrade.sh [PREVIOUS]     # default: the commit named below
 . "$(dirname "$0")/lib.sh"
-# The version before 0.28.0 (0.27.0, 2fcbe60): what runs in production when 0.28.0 is rolled out;
-# its instances run beside the new ones while migration 016 (retention columns) is applied, and
-# the new ones' group-offset commits and retention task beside its analytics lease. Name the
-# commit of the release before when releasing the next one (0.19.0 was deb6bc2).
-PREVIOUS=${1:-2fcbe60}
+# The version before 0.29.0 (0.28.0, adbfa6a): what runs in production when 0.29.0 is rolled out;
+# its instances run beside the new ones while migrations 017 (the scorecard's queue made
+# unlogged) and 018 (sla_decisions' new columns, which it does not write: the new ones read
+# its rows through `clock`) are applied. Name the commit of the release before when releasing
+# the next one (0.19.0 was deb6bc2, 0.27.0 2fcbe60).
+PREVIOUS=${1:-adbfa6a}
 FEED_SECONDS=${ROLLING_FEED_SECONDS:-150}
 
 ensure_packages

@@ -1,7 +1,6 @@
 import CoreMetrics
 import GridloopCore
 import GridloopPipeline
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 import Logging
@@ -97,7 +96,7 @@ public final class AnalyticsLeader: Sendable {
                         }
                     } catch {
                         // The lease went with the connection.
-                        if !db.isConnected || (error as? PostgresError)?.isConnectionFailure == true { throw error }
+                        if !db.isConnected || Database.lostConnection(error) { throw error }
                         // This task's problem (its data, a statement refused): the others go on.
                         wait = 60_000
                         if !failing[i] {

@@ -2,7 +2,6 @@ import CoreMetrics
 import Foundation
 import GridloopCore
 import GridloopPipeline
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 import Logging
@@ -25,7 +24,7 @@ public struct AtRiskGauge: AnalyticsTask {
         self.intervalMillis = intervalMillis
     }
 
-    public mutating func round(_ db: PostgresConnection) throws -> Int {
+    public mutating func round(_ db: Database) throws -> Int {
         let keeper = keeper()
         let inputs = ForecastModel.Inputs(
             policy: keeper.policy, calendar: keeper.calculator.calendar, at: Int64(Date().timeIntervalSince1970 * 1000),
@@ -78,7 +77,7 @@ public struct DigestTask: AnalyticsTask {
     public static let overdueAfterMinutes = 30
     private var overdue: Gauge?
 
-    public mutating func round(_ db: PostgresConnection) throws -> Int {
+    public mutating func round(_ db: Database) throws -> Int {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         // Said before the attempt: an attempt that fails leaves it at 1 until one succeeds.
         let gauge = overdue ?? Gauge(label: Metric.digestOverdue)
@@ -100,7 +99,7 @@ public struct DigestTask: AnalyticsTask {
 
     /// Whether today is a working day more than `overdueAfterMinutes` past its digest time with
     /// no digest queued.
-    func isOverdue(now: Int64, db: PostgresConnection) throws -> Bool {
+    func isOverdue(now: Int64, db: Database) throws -> Bool {
         let today = LocalDate(containing: now)
         guard keeper().calculator.calendar.isWorkingDay(today),
             now >= today.startMillis + Int64(config.digestAt + Self.overdueAfterMinutes) * 60_000
@@ -119,7 +118,7 @@ public struct DigestTask: AnalyticsTask {
     }
 
     /// At `now`: on a working day at or after `digestAt`, queues the day's digests once.
-    public func queue(now: Int64, db: PostgresConnection) throws -> Outcome {
+    public func queue(now: Int64, db: Database) throws -> Outcome {
         let keeper = keeper()
         let calendar = keeper.calculator.calendar
         let today = LocalDate(containing: now)

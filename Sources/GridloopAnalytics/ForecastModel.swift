@@ -1,5 +1,4 @@
 import GridloopCore
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 
@@ -72,7 +71,7 @@ public struct ForecastModel: Sendable {
     /// `maxHandlings`, in pages) and builds the estimator. The caller brings
     /// `scorecard_handlings` up to date first if it needs to (the command drains the queue; the
     /// daemon's scorecard task keeps it current).
-    public static func load(_ inputs: Inputs, db: PostgresConnection) throws -> ForecastModel {
+    public static func load(_ inputs: Inputs, db: Database) throws -> ForecastModel {
         let at = inputs.at
         let calculator = DeadlineCalculator(calendar: inputs.calendar)
         var history: [BreachForecaster.Handling] = []
@@ -80,21 +79,16 @@ public struct ForecastModel: Sendable {
         try ForecastQueries.handlings(
             from: at - Int64(inputs.historyDays) * LocalDate.dayMillis, until: at, limit: inputs.maxHandlings,
             pageSize: pageSize, db: db
-        ) { rows in
-            count += rows.count  // appended as they come (a reserve per page would copy the history each page)
-            for i in 0..<rows.count {
-                guard let lv = rows.string(i, 0).flatMap(LoopLevel.init(rawValue:)), let unitCode = rows.string(i, 1),
-                    let began = rows.int64(i, 5)
-                else { continue }
-                let category = rows.string(i, 2) ?? ""
-                let limits = inputs.policy.limits(
-                    level: lv, source: rows.string(i, 3).flatMap(CaseSource.init(rawValue:)) ?? .hotline12345,
-                    urgency: rows.string(i, 4).flatMap(Urgency.init(rawValue:)) ?? .normal, categoryCode: category)
+        ) { page in
+            count += page.count  // appended as they come (a reserve per page would copy the history each page)
+            for h in page {
+                let (lv, unitCode, began, category) = (h.level, h.unitCode, h.began, h.category)
+                let limits = inputs.policy.limits(level: lv, source: h.source, urgency: h.urgency, categoryCode: category)
                 // What was known at `at`: a milestone or an end after it had not happened yet.
-                func known(_ column: Int) -> Int64? { rows.int64(i, column).flatMap { $0 <= at ? $0 : nil } }
-                let replied = known(7)
-                let signed = [known(6), replied].compactMap { $0 }.min()  // a reply stops the sign clock too
-                let watchedUntil = known(8) ?? at
+                func known(_ instant: Int64?) -> Int64? { instant.flatMap { $0 <= at ? $0 : nil } }
+                let replied = known(h.replied)
+                let signed = [known(h.signed), replied].compactMap { $0 }.min()  // a reply stops the sign clock too
+                let watchedUntil = known(h.ended) ?? at
                 for kind in ClockKind.allCases {
                     let milestone = kind == .sign ? signed : replied
                     let end = milestone ?? watchedUntil
@@ -133,20 +127,17 @@ public struct ForecastModel: Sendable {
     /// The daemon's clocks as they are now, those due within the window (read by their next due
     /// instant, in pages), each handed to `visit`.
     public func openClocks(
-        level: LoopLevel? = nil, unit: String? = nil, db: PostgresConnection, _ visit: (ClockRisk) throws -> Void
+        level: LoopLevel? = nil, unit: String? = nil, db: Database, _ visit: (ClockRisk) throws -> Void
     ) throws {
-        try ForecastQueries.openClocks(dueBy: windowEnd, pageSize: Self.pageSize, db: db) { open in
-            for i in 0..<open.count {
-                guard let caseId = open.string(i, 0), let text = open.string(i, 1),
-                    let clock = try? CaseClock(jsonText: text), !clock.closed
-                else { continue }
+        try ForecastQueries.openClocks(dueBy: windowEnd, pageSize: Self.pageSize, db: db) { page in
+            for open in page {
+                let (caseId, clock, unitCode) = (open.caseId, open.clock, open.unitCode)
                 if let level, clock.level != level { continue }
-                let unitCode = open.string(i, 2) ?? ""
                 if let unit, unitCode != unit { continue }
                 for kind in ClockKind.allCases {
                     guard let k = clock[kind], k.stage != .overdue, let deadline = k.deadline,
                         let r = risk(
-                            caseId: caseId, level: clock.level, unitCode: unitCode, category: open.string(i, 3) ?? "",
+                            caseId: caseId, level: clock.level, unitCode: unitCode, category: open.category,
                             kind: kind, start: clock.assignedAt, limit: k.limit, deadline: deadline,
                             suspensions: clock.suspensions)
                     else { continue }
@@ -159,21 +150,17 @@ public struct ForecastModel: Sendable {
     /// The handlings open at the instant (`--at`), their deadlines computed from the assignment
     /// by the policy in force, each clock due within the window handed to `visit`.
     public func openAt(
-        level: LoopLevel? = nil, unit: String? = nil, db: PostgresConnection, _ visit: (ClockRisk) throws -> Void
+        level: LoopLevel? = nil, unit: String? = nil, db: Database, _ visit: (ClockRisk) throws -> Void
     ) throws {
         let at = inputs.at
-        try ForecastQueries.openAt(at, pageSize: Self.pageSize, db: db) { open in
-            for i in 0..<open.count {
-                guard let caseId = open.string(i, 0), let lv = open.string(i, 1).flatMap(LoopLevel.init(rawValue:)),
-                    let unitCode = open.string(i, 2), let began = open.int64(i, 6)
-                else { continue }
+        try ForecastQueries.openAt(at, pageSize: Self.pageSize, db: db) { page in
+            for open in page {
+                let h = open.handling
+                let (caseId, lv, unitCode, began, category) = (open.caseId, h.level, h.unitCode, h.began, h.category)
                 if let level, lv != level { continue }
                 if let unit, unitCode != unit { continue }
-                let category = open.string(i, 3) ?? ""
-                let limits = inputs.policy.limits(
-                    level: lv, source: open.string(i, 4).flatMap(CaseSource.init(rawValue:)) ?? .hotline12345,
-                    urgency: open.string(i, 5).flatMap(Urgency.init(rawValue:)) ?? .normal, categoryCode: category)
-                let signed = open.int64(i, 7).map { $0 <= at } ?? false
+                let limits = inputs.policy.limits(level: lv, source: h.source, urgency: h.urgency, categoryCode: category)
+                let signed = h.signed.map { $0 <= at } ?? false
                 for kind in ClockKind.allCases where kind == .handle || !signed {
                     guard let deadline = calculator.deadline(start: began, limit: limits[kind]).deadline,
                         let r = risk(

@@ -1,6 +1,5 @@
 import Foundation
 import GridloopCore
-import GridloopPostgres
 import GridloopStore
 
 // The morning digest (docs/FORECAST.md, docs/EVENTS.md): at forecast.digestAt of each working

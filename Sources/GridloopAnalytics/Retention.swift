@@ -2,7 +2,6 @@ import CoreMetrics
 import Foundation
 import GridloopCore
 import GridloopPipeline
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 import Logging
@@ -72,7 +71,7 @@ public enum Retention {
     /// `maxBatches`: at most this many batches of each kind (`RetentionQueries.batchRows` rows
     /// each); `more` is then true if some were left for the next run.
     public static func purge(
-        config: GridloopConfig, now: Int64, dryRun: Bool, maxBatches: Int = .max, db: PostgresConnection
+        config: GridloopConfig, now: Int64, dryRun: Bool, maxBatches: Int = .max, db: Database
     ) throws -> (report: Report, more: Bool) {
         let letterCutoff = RFC3339.format(now - Int64(config.retentionDeadLetterDays) * LocalDate.dayMillis)
         let pending = try RetentionQueries.deadLettersToRedact(before: letterCutoff, db: db)
@@ -147,7 +146,7 @@ public struct RetentionTask: AnalyticsTask {
         self.logger = logger
     }
 
-    public mutating func round(_ db: PostgresConnection) throws -> Int {
+    public mutating func round(_ db: Database) throws -> Int {
         let (report, more) = try Retention.purge(
             config: config, now: Int64(Date().timeIntervalSince1970 * 1000), dryRun: false, maxBatches: Self.maxBatches,
             db: db)

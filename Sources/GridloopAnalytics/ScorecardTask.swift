@@ -1,6 +1,5 @@
 import CoreMetrics
 import GridloopPipeline
-import GridloopPostgres
 import GridloopStore
 import Logging
 
@@ -41,12 +40,12 @@ public struct ScorecardTask: AnalyticsTask {
         self.idleMillis = idleMillis
     }
 
-    public mutating func opened(_ db: PostgresConnection) throws {
+    public mutating func opened(_ db: Database) throws {
         try ScorecardQueries.prepareSession(db)
         yieldingSince = nil
     }
 
-    public mutating func round(_ db: PostgresConnection) throws -> Int {
+    public mutating func round(_ db: Database) throws -> Int {
         let now = monotonicNanos()
         if try engineBusy(db, now: now) {
             let since = yieldingSince ?? now
@@ -74,7 +73,7 @@ public struct ScorecardTask: AnalyticsTask {
     }
 
     /// Whether the engine has a backlog now (see the type's comment).
-    private mutating func engineBusy(_ db: PostgresConnection, now: UInt64) throws -> Bool {
+    private mutating func engineBusy(_ db: Database, now: UInt64) throws -> Bool {
         let load = try AnalyticsLease.engineLoad(
             dueClocks: Self.busyDueClocks, outboxRows: Self.busyOutboxRows, db: db)
         defer { last = (load.appliedOffsets, load.outboxWritten, now) }

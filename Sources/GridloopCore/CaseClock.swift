@@ -116,19 +116,66 @@ public struct CaseClock: Sendable, Hashable, Codable {
     public var isSuspended: Bool { suspensions.last.map { $0.to == nil } ?? false }
 }
 
+/// A case moved one level up the ladder: `fromUnit` held it at `from`; `toUnit` takes it at
+/// `to`, and how it was found.
+public struct Escalation: Sendable, Hashable {
+    public var from: LoopLevel
+    public var to: LoopLevel
+    /// SIGN_OVERDUE, HANDLE_OVERDUE or REOPENED_UNSATISFIED.
+    public var reason: String
+    /// The deadline missed (epoch ms); nil for a reopening.
+    public var deadline: Int64?
+    /// The case's escalations so far, this one included.
+    public var count: Int
+    public var fromUnit: UnitRef
+    public var toUnit: UnitResolution
+
+    public init(
+        from: LoopLevel, to: LoopLevel, reason: String, deadline: Int64?, count: Int, fromUnit: UnitRef,
+        toUnit: UnitResolution
+    ) {
+        self.from = from
+        self.to = to
+        self.reason = reason
+        self.deadline = deadline
+        self.count = count
+        self.fromUnit = fromUnit
+        self.toUnit = toUnit
+    }
+}
+
+/// A case closed (resolved, or withdrawn): where it was resolved, with what result, after how
+/// many escalations, how the citizen judged it, and when it was opened and closed (epoch ms).
+public struct Resolution: Sendable, Hashable {
+    /// The level that replied: the 721 report counts the case there.
+    public var level: LoopLevel
+    public var result: String
+    public var escalations: Int
+    public var satisfaction: Satisfaction?
+    public var openedAt: Int64
+    public var resolvedAt: Int64
+
+    public init(
+        level: LoopLevel, result: String, escalations: Int, satisfaction: Satisfaction?, openedAt: Int64,
+        resolvedAt: Int64
+    ) {
+        self.level = level
+        self.result = result
+        self.escalations = escalations
+        self.satisfaction = satisfaction
+        self.openedAt = openedAt
+        self.resolvedAt = resolvedAt
+    }
+}
+
 /// A decision the ladder took, to be published (see `docs/EVENTS.md`).
 public struct SLADecision: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         case warning(limit: ClockKind, deadline: Int64, usedShare: Double)
         case overdue(limit: ClockKind, deadline: Int64)
         case urge(limit: ClockKind, deadline: Int64, count: Int)
-        /// `fromUnit` held the case at `from`; `toUnit` takes it at `to`, and how it was found.
-        case escalated(
-            from: LoopLevel, to: LoopLevel, reason: String, deadline: Int64?, count: Int, fromUnit: UnitRef,
-            toUnit: UnitResolution)
-        case resolved(
-            level: LoopLevel, result: String, escalations: Int, satisfaction: Satisfaction?,
-            openedAt: Int64, resolvedAt: Int64)
+        case escalated(Escalation)
+        case resolved(Resolution)
     }
     /// Deterministic: the same decision always has the same id.
     public var id: String

@@ -144,8 +144,9 @@ public struct ClockKeeper: Sendable {
                     emit(
                         "\(prefix)/escalated", due,
                         .escalated(
-                            from: from, to: next, reason: kind == .sign ? "SIGN_OVERDUE" : "HANDLE_OVERDUE",
-                            deadline: deadline, count: c.escalations, fromUnit: fromUnit, toUnit: to),
+                            Escalation(
+                                from: from, to: next, reason: kind == .sign ? "SIGN_OVERDUE" : "HANDLE_OVERDUE",
+                                deadline: deadline, count: c.escalations, fromUnit: fromUnit, toUnit: to)),
                         level: from)
                     assign(&c, level: next, at: due, state: s, platform: false)
                 } else {
@@ -232,8 +233,9 @@ public struct ClockKeeper: Sendable {
             let d = SLADecision(
                 id: "\(c.caseId)/a\(c.assignment)/reopened/escalated", caseId: c.caseId, time: t,
                 kind: .escalated(
-                    from: from, to: next, reason: "REOPENED_UNSATISFIED", deadline: nil,
-                    count: c.escalations, fromUnit: fromUnit, toUnit: to))
+                    Escalation(
+                        from: from, to: next, reason: "REOPENED_UNSATISFIED", deadline: nil,
+                        count: c.escalations, fromUnit: fromUnit, toUnit: to)))
             assign(&c, level: next, at: t, state: state, platform: false)
             return [DecisionSnapshot(decision: d, level: from, state: state)]
         }
@@ -252,9 +254,9 @@ public struct ClockKeeper: Sendable {
         let d = SLADecision(
             id: "\(c.caseId)/a\(c.assignment)/resolved", caseId: c.caseId, time: t,
             kind: .resolved(
-                level: state.repliedLevel ?? state.level, result: result, escalations: c.escalations,
-                satisfaction: satisfaction, openedAt: state.order.acceptTime,
-                resolvedAt: t))
+                Resolution(
+                    level: state.repliedLevel ?? state.level, result: result, escalations: c.escalations,
+                    satisfaction: satisfaction, openedAt: state.order.acceptTime, resolvedAt: t)))
         return DecisionSnapshot(decision: d, level: c.level, state: state)
     }
 

@@ -69,27 +69,27 @@ public enum OutboundEvent {
             w.time("deadline", deadline)
             w.int("urgeCount", count)
             w.clock(limit, level: s.level, unitCode: s.unitCode, unitName: s.unitName)
-        case .escalated(let from, let to, let reason, let deadline, let count, let fromUnit, let toUnit):
-            w.field("fromLevel", from.rawValue)
-            w.field("toLevel", to.rawValue)
-            w.field("reason", reason)
-            w.time("deadline", deadline)
-            w.int("escalationCount", count)
-            if let limit = ClockKind.breached(by: reason) {
-                w.clock(limit, level: from, unitCode: fromUnit.unitCode, unitName: fromUnit.unitName)
+        case .escalated(let e):
+            w.field("fromLevel", e.from.rawValue)
+            w.field("toLevel", e.to.rawValue)
+            w.field("reason", e.reason)
+            w.time("deadline", e.deadline)
+            w.int("escalationCount", e.count)
+            if let limit = ClockKind.breached(by: e.reason) {
+                w.clock(limit, level: e.from, unitCode: e.fromUnit.unitCode, unitName: e.fromUnit.unitName)
             }
             w.beginObject("toUnit")
-            w.field("unitCode", toUnit.unit.unitCode)
-            w.field("unitName", toUnit.unit.unitName)
-            w.field("resolvedBy", toUnit.resolvedBy.rawValue)
+            w.field("unitCode", e.toUnit.unit.unitCode)
+            w.field("unitName", e.toUnit.unit.unitName)
+            w.field("resolvedBy", e.toUnit.resolvedBy.rawValue)
             w.endObject()
-        case .resolved(let level, let result, let escalations, let satisfaction, let openedAt, let resolvedAt):
-            w.field("resolvedLevel", level.rawValue)
-            w.field("result", result)
-            w.int("escalationCount", escalations)
-            w.field("satisfaction", satisfaction?.rawValue)
-            w.time("openedAt", openedAt)
-            w.time("resolvedAt", resolvedAt)
+        case .resolved(let r):
+            w.field("resolvedLevel", r.level.rawValue)
+            w.field("result", r.result)
+            w.int("escalationCount", r.escalations)
+            w.field("satisfaction", r.satisfaction?.rawValue)
+            w.time("openedAt", r.openedAt)
+            w.time("resolvedAt", r.resolvedAt)
         }
         w.endObject()
         w.endObject()

@@ -1,5 +1,4 @@
 import Foundation
-import GridloopPostgres
 import GridloopStore
 import GridloopViews
 
@@ -115,14 +114,11 @@ public struct Report721: Codable, Sendable {
     public static let levelOrder = ["ESTATE", "COMMUNITY", "STREET", "DISTRICT"]
 
     /// - Parameters: from/to: `YYYY-MM-DD` (Asia/Shanghai), inclusive; by: nil, "street" or "community".
-    public static func load(from: String, to: String, by: String?, db: PostgresConnection) throws -> Report721 {
-        let lv = try Report721Queries.byLevel(from: from, to: to, db: db)
-        var levels: [LevelRow] = []
-        for i in 0..<lv.count {
-            levels.append(
-                LevelRow(
-                    level: lv.string(i, 0)!, resolved: lv.int(i, 1)!, share: 0, handled: lv.int(i, 2)!,
-                    breached: lv.int(i, 3)!, breachRate: ratio(lv.int(i, 3)!, lv.int(i, 2)!)))
+    public static func load(from: String, to: String, by: String?, db: Database) throws -> Report721 {
+        var levels = try Report721Queries.byLevel(from: from, to: to, db: db).map {
+            LevelRow(
+                level: $0.level, resolved: $0.resolved, share: 0, handled: $0.handled, breached: $0.overdue,
+                breachRate: ratio($0.overdue, $0.handled))
         }
         levels.sort { levelOrder.firstIndex(of: $0.level)! < levelOrder.firstIndex(of: $1.level)! }
         let total = levels.map(\.resolved).reduce(0, +)
@@ -140,12 +136,11 @@ public struct Report721: Codable, Sendable {
                 met: tier == "ESTATE+COMMUNITY" ? actual >= target : actual <= target)
         }
         func groups(_ column: String) throws -> [GroupRow] {
-            let r = try Report721Queries.groups(column, from: from, to: to, db: db)
-            return (0..<r.count).map { i in
+            try Report721Queries.groups(column, from: from, to: to, db: db).map {
                 GroupRow(
-                    key: r.string(i, 0)!, name: nil, resolved: r.int(i, 1)!, estateCommunity: r.int(i, 2)!, street: r.int(i, 3)!,
-                    district: r.int(i, 4)!, estateCommunityShare: ratio(r.int(i, 2)!, r.int(i, 1)!),
-                    breached: r.int(i, 5)!, breachRate: ratio(r.int(i, 5)!, r.int(i, 1)!))
+                    key: $0.key, name: nil, resolved: $0.cases, estateCommunity: $0.estateCommunity, street: $0.street,
+                    district: $0.district, estateCommunityShare: ratio($0.estateCommunity, $0.cases),
+                    breached: $0.overdue, breachRate: ratio($0.overdue, $0.cases))
             }
         }
         // By name: 12319 has no category code, and both platforms use the same 大类/小类 names.
@@ -157,10 +152,10 @@ public struct Report721: Codable, Sendable {
                 codes: units.map(\.key), db: db)
             for i in units.indices { units[i].name = names[units[i].key] }
         }
-        let breached = all.int(0, 0) ?? 0
+        let breached = all.overdue
         return Report721(
             from: from, to: to, resolved: total, breached: breached, breachRate: ratio(breached, total),
-            withClocks: all.int(0, 1) ?? 0, targets: targets, levels: levels, categories: categories,
+            withClocks: all.withClocks, targets: targets, levels: levels, categories: categories,
             by: by, units: units)
     }
 
@@ -171,12 +166,9 @@ public struct Report721: Codable, Sendable {
     /// ladder but keeps the unit the platform gave it), over all cases, not only the period's.
     static func unitNames(
         _ unit: (column: String, level: String), codes: [String],
-        db: PostgresConnection
+        db: Database
     ) throws -> [String: String] {
-        let r = try Report721Queries.unitNames(column: unit.column, level: unit.level, codes: codes, db: db)
-        var names: [String: String] = [:]
-        for i in 0..<r.count { if let code = r.string(i, 0), let name = r.string(i, 1) { names[code] = name } }
-        return names
+        try Report721Queries.unitNames(column: unit.column, level: unit.level, codes: codes, db: db)
     }
 
     /// a / b, rounded to 4 decimals; 0 when b is 0.

@@ -1,7 +1,6 @@
 import Foundation
 import GridloopAnalytics
 import GridloopCore
-import GridloopPostgres
 import GridloopStore
 
 // Disclosure (公示): a scorecard published as one CloudEvent `gridloop.report.scorecard` per
@@ -95,7 +94,7 @@ extension Scorecard {
 
     /// Queues one event per level of this scorecard whose figures differ from its last
     /// published revision (the first revision when there is none).
-    public func publish(topic: String, deployment: String, db: PostgresConnection) throws -> [Publication] {
+    public func publish(topic: String, deployment: String, db: Database) throws -> [Publication] {
         var out: [Publication] = []
         for level in levels {
             let figures = figures(level: level)
@@ -124,7 +123,7 @@ extension Scorecard {
     }
 
     /// The levels of the period `from`–`to` published already (any revision).
-    public static func publishedLevels(from: String, to: String, db: PostgresConnection) throws -> [String] {
+    public static func publishedLevels(from: String, to: String, db: Database) throws -> [String] {
         try ReportPublicationQueries.published(kind: "scorecard", from: from, to: to, db: db)
     }
 }

@@ -1,5 +1,5 @@
 import GridloopCore
-import GridloopPostgres
+import GridloopStore
 
 // Each unit's composite over the last months, for the HTML page's trend lines: the scorecard of
 // each earlier month computed as the period's own (same definitions, same weights).
@@ -34,7 +34,7 @@ extension Scorecard {
     /// Fills `trendMonths` and `trend`: the composite of every unit of this scorecard in each of
     /// the `count` months ending with the month of `to` (the last point is that whole month's,
     /// which is this scorecard's own figure when the period is that month).
-    public mutating func loadTrend(count: Int = 6, evaluation: EvaluationPolicy, db: PostgresConnection) throws {
+    public mutating func loadTrend(count: Int = 6, evaluation: EvaluationPolicy, db: Database) throws {
         let months = Self.months(endingWith: to, count: count)
         var trend: [String: [Double?]] = [:]
         for u in units { trend["\(u.level)|\(u.unitCode)"] = Array(repeating: nil, count: months.count) }

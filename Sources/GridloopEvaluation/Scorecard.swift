@@ -1,6 +1,5 @@
 import Foundation
 import GridloopCore
-import GridloopPostgres
 import GridloopStore
 import GridloopViews
 
@@ -137,7 +136,7 @@ public struct Scorecard: Encodable, Sendable {
     ///   of that level or unit code (ranks and lists stay those of the whole level).
     public static func load(
         from: String, to: String, level: String? = nil, unit: String? = nil, evaluation: EvaluationPolicy,
-        asOf: String, db: PostgresConnection
+        asOf: String, db: Database
     ) throws -> Scorecard {
         let (r, setAside) = try ScorecardQueries.counts(from: from, to: to, db: db)
         for (caseId, problem) in setAside {
@@ -149,18 +148,18 @@ public struct Scorecard: Encodable, Sendable {
         }
         var rows: [UnitRow] = []
         var channels: [ChannelRow] = []
-        for i in 0..<r.count {
-            func n(_ column: Int) -> Int { r.int(i, column) ?? 0 }
+        for c in r {
             var row = UnitRow(
-                level: r.string(i, 0) ?? "?", unitCode: r.string(i, 1) ?? "(unknown)", unitName: nil,
-                assigned: n(2), evaluated: n(3), returned: n(4), returnedElsewhere: n(5), returnRate: nil,
-                responded: n(6), responseBase: n(7), responseRate: nil, onTime: n(8), onTimeBase: n(9), onTimeRate: nil,
-                overdue: n(10), overdueRate: nil, escalatedAway: n(11), resolved: n(13), resolutionBase: n(12),
-                resolutionRate: nil, satisfied: n(15), callbacks: n(14), satisfactionRate: nil, reopened: n(17),
-                replies: n(16), reopenRate: nil, composite: nil, rank: nil, list: nil)
+                level: c.level, unitCode: c.unitCode ?? "(unknown)", unitName: nil,
+                assigned: c.assigned, evaluated: c.evaluated, returned: c.returned, returnedElsewhere: c.returnedElsewhere,
+                returnRate: nil, responded: c.responded, responseBase: c.responseBase, responseRate: nil, onTime: c.onTime,
+                onTimeBase: c.onTimeBase, onTimeRate: nil, overdue: c.overdue, overdueRate: nil,
+                escalatedAway: c.escalatedAway, resolved: c.resolved, resolutionBase: c.resolutionBase,
+                resolutionRate: nil, satisfied: c.satisfied, callbacks: c.callbacks, satisfactionRate: nil,
+                reopened: c.reopened, replies: c.replies, reopenRate: nil, composite: nil, rank: nil, list: nil)
             row.computeRates(evaluation)
-            if r.bool(i, 19) == true {
-                channels.append(ChannelRow(level: row.level, channel: r.bool(i, 18) == true ? "QRCODE" : "OTHER", figures: row))
+            if c.byChannel {
+                channels.append(ChannelRow(level: row.level, channel: c.qr ? "QRCODE" : "OTHER", figures: row))
             } else {
                 rows.append(row)
             }
@@ -210,12 +209,8 @@ public struct Scorecard: Encodable, Sendable {
         }
     }
 
-    static func unitNames(_ codes: [String], db: PostgresConnection) throws -> [String: String] {
-        guard !codes.isEmpty else { return [:] }
-        let r = try ScorecardQueries.unitNames(codes: codes, db: db)
-        var names: [String: String] = [:]
-        for i in 0..<r.count { if let code = r.string(i, 0), let name = r.string(i, 1) { names[code] = name } }
-        return names
+    static func unitNames(_ codes: [String], db: Database) throws -> [String: String] {
+        try ScorecardQueries.unitNames(codes: codes, db: db)
     }
 
     /// a / b; nil when b is 0 (no figure).

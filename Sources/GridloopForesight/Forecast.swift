@@ -1,7 +1,6 @@
 import Foundation
 import GridloopAnalytics
 import GridloopCore
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 import GridloopViews
@@ -101,7 +100,7 @@ public struct Forecast: Encodable, Sendable {
     /// handlings as they stood at that instant (nothing after it is read into the history or
     /// the open clocks). Lists every clock in the window: a command's answer.
     public static func load(
-        _ inputs: Inputs, asOfNow: Bool, level: LoopLevel? = nil, unit: String? = nil, db: PostgresConnection
+        _ inputs: Inputs, asOfNow: Bool, level: LoopLevel? = nil, unit: String? = nil, db: Database
     ) throws -> Forecast {
         try ScorecardQueries.prepareSession(db)
         try ScorecardQueries.drain(db: db)  // the handlings as of every event applied so far

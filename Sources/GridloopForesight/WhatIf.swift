@@ -1,6 +1,5 @@
 import Foundation
 import GridloopCore
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 import GridloopViews
@@ -94,7 +93,7 @@ public struct WhatIf: Encodable, Sendable {
     /// version is kept in `policy_versions`; else `inForce`'s), letting time pass to `until`
     /// (epoch ms).
     public static func run(
-        from: String, to: String, candidate: SLAPolicy, inForce: ClockKeeper, until: Int64, db: PostgresConnection
+        from: String, to: String, candidate: SLAPolicy, inForce: ClockKeeper, until: Int64, db: Database
     ) throws -> WhatIf {
         let clock = ContinuousClock()
         let started = clock.now
@@ -104,9 +103,9 @@ public struct WhatIf: Encodable, Sendable {
         let learned = LearnedUnits(try LearnedUnitQueries.all(from: db))
         // The versions the clocks recorded (each assignment's), other than the one loaded now.
         var versions: Set<String> = []
-        for i in 0..<caseRows.count {
-            if let v = caseRows.string(i, 18) { versions.insert(v) }
-            for entry in (caseRows.string(i, 19) ?? "").split(separator: ";") {
+        for c in caseRows {
+            if let v = c.policyVersion { versions.insert(v) }
+            for entry in (c.policyHistory ?? "").split(separator: ";") {
                 if let v = entry.split(separator: ":", maxSplits: 1).last { versions.insert(String(v)) }
             }
         }
@@ -116,9 +115,7 @@ public struct WhatIf: Encodable, Sendable {
         }
         // Each assignment under the version it started under, when that version is kept.
         var histories: [String: (current: String?, history: String?)] = [:]
-        for i in 0..<caseRows.count {
-            if let id = caseRows.string(i, 0) { histories[id] = (caseRows.string(i, 18), caseRows.string(i, 19)) }
-        }
+        for c in caseRows { histories[c.caseId] = (c.policyVersion, c.policyHistory) }
         var recordedKeeper = inForce
         recordedKeeper.assignmentPolicy = { [policies, histories] caseId, n in
             guard let h = histories[caseId],
@@ -136,50 +133,29 @@ public struct WhatIf: Encodable, Sendable {
         }
         var seeds: [String: Seed] = [:]
         var facts: [String: (source: CaseSource, orderNo: String, unitName: String, order: OrderFacts)] = [:]
-        for i in 0..<caseRows.count {
-            guard let id = caseRows.string(i, 0), let source = caseRows.string(i, 1).flatMap(CaseSource.init(rawValue:)),
-                let orderNo = caseRows.string(i, 2), let accept = caseRows.int64(i, 9)
-            else { continue }
-            let order = OrderFacts(
-                channel: caseRows.string(i, 4), appealType: caseRows.string(i, 5), categoryCode: caseRows.string(i, 6),
-                categoryName: caseRows.string(i, 7) ?? "",
-                urgency: caseRows.string(i, 8).flatMap(Urgency.init(rawValue:)) ?? .normal,
-                acceptTime: accept, districtCode: caseRows.string(i, 10), streetCode: caseRows.string(i, 11),
-                communityCode: caseRows.string(i, 12), gridCode: caseRows.string(i, 13),
-                platformSignHours: caseRows.int(i, 14), platformHandleDays: caseRows.int(i, 15),
-                platformDeadline: caseRows.int64(i, 16), repeatOf: caseRows.string(i, 17))
-            facts[id] = (source, orderNo, caseRows.string(i, 3) ?? "", order)
-            seeds[id] = Seed(category: caseRows.string(i, 7) ?? "")
+        for c in caseRows {
+            facts[c.caseId] = (c.source, c.orderNo, c.unitName, c.order)
+            seeds[c.caseId] = Seed(category: c.order.categoryName)
         }
-        for i in 0..<eventRows.count {
-            guard let id = eventRows.string(i, 0), let f = facts[id],
-                let type = eventRows.string(i, 1).flatMap(CaseEventType.init(rawValue:)), let t = eventRows.int64(i, 2),
-                let key = eventRows.string(i, 3)
-            else { continue }
-            let level = eventRows.string(i, 6).flatMap(LoopLevel.init(rawValue:))
-            let unit = eventRows.string(i, 7)
+        for e in eventRows {
+            guard let f = facts[e.caseId] else { continue }
+            let (id, type, t, key, level, unit) = (e.caseId, e.type, e.time, e.key, e.level, e.unitCode)
             var assignee: Assignee?
             if type == .dispatch || type == .redispatch, let level, let unit {
                 assignee = Assignee(unitCode: unit, unitName: type == .dispatch ? f.unitName : unit, level: level)
             }
             let event = CaseEvent(
                 caseId: id, source: f.source, orderNo: f.orderNo, type: type, eventTime: t, eventKey: key,
-                sequence: eventRows.int(i, 4), order: type == .dispatch ? f.order : nil, assignee: assignee,
+                sequence: e.sequence, order: type == .dispatch ? f.order : nil, assignee: assignee,
                 unitCode: type == .dispatch || type == .redispatch ? nil : unit,
-                result: eventRows.string(i, 8).flatMap(ReplyResult.init(rawValue:)), days: eventRows.int(i, 9),
-                satisfaction: eventRows.string(i, 10).flatMap(Satisfaction.init(rawValue:)))
+                result: e.result, days: e.days, satisfaction: e.satisfaction)
             seeds[id]?.steps.append(
                 ClockReplay.Step(
-                    event: event, gapBefore: eventRows.int(i, 5) ?? 0, topic: eventRows.string(i, 11) ?? "",
-                    partition: Int32(eventRows.int(i, 12) ?? 0)))
+                    event: event, gapBefore: e.gapBefore, topic: e.topicPartition.topic,
+                    partition: e.topicPartition.partition))
         }
         var stored: Set<String> = []
-        for i in 0..<storedRows.count {
-            guard let id = storedRows.string(i, 0), let type = storedRows.string(i, 2), let t = storedRows.int64(i, 3),
-                t <= until
-            else { continue }
-            stored.insert("\(id) \(type) \(t)")
-        }
+        for d in storedRows where d.decidedAt <= until { stored.insert("\(d.id) \(d.type) \(d.decidedAt)") }
         let read = clock.now
 
         var a = Tally(version: inForce.policy.version, source: inForce.policy.file)
@@ -240,14 +216,15 @@ public struct WhatIf: Encodable, Sendable {
                     overdue += 1
                     missed.insert(d.level)
                 case .urge: urges += 1
-                case .escalated(let from, let to, let reason, _, _, _, _):
+                case .escalated(let e):
                     escalations += 1
-                    self.steps["\(from.rawValue)>\(to.rawValue)", default: 0] += 1
-                    levels.insert(to)
-                    if reason == "SIGN_OVERDUE" || reason == "HANDLE_OVERDUE" { missed.insert(from) }
-                    path.append((d.decision.time, to.rawValue))
-                case .resolved(let level, let result, _, _, _, _):
-                    if result != "WITHDRAWN" {
+                    self.steps["\(e.from.rawValue)>\(e.to.rawValue)", default: 0] += 1
+                    levels.insert(e.to)
+                    if e.reason == "SIGN_OVERDUE" || e.reason == "HANDLE_OVERDUE" { missed.insert(e.from) }
+                    path.append((d.decision.time, e.to.rawValue))
+                case .resolved(let r):
+                    let level = r.level
+                    if r.result != "WITHDRAWN" {
                         resolved += 1
                         resolvedAt[level, default: 0] += 1
                         resolvedLevel = level

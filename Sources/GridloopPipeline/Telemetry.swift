@@ -194,11 +194,11 @@ public enum Metric {
             let d = r.decision
             kinds[d.typeName, default: 0] += 1
             switch d.kind {
-            case .escalated(let from, let to, _, _, _, _, let unit):
-                escalated[Step(from: from, to: to), default: 0] += 1
-                resolvedBy[unit.resolvedBy.rawValue, default: 0] += 1
-            case .resolved(let level, _, _, _, _, _):
-                resolvedAt[level.rawValue, default: 0] += 1
+            case .escalated(let e):
+                escalated[Step(from: e.from, to: e.to), default: 0] += 1
+                resolvedBy[e.toUnit.resolvedBy.rawValue, default: 0] += 1
+            case .resolved(let r):
+                resolvedAt[r.level.rawValue, default: 0] += 1
             case .warning, .overdue, .urge:
                 // Timers that fell due: how late, in event time, they fired.
                 lag.recordNanoseconds(max(0, now - d.time) * 1_000_000)

@@ -6,3 +6,11 @@ import GridloopPostgres
 /// hands it to the Store's queries, which return rows of their own types, never result columns
 /// by position.
 public typealias Database = PostgresConnection
+
+extension Database {
+    /// Whether `error` says the connection itself failed (the server went away, the session
+    /// ended), not a statement: what ends the session of a worker holding a lease on it.
+    public static func lostConnection(_ error: any Error) -> Bool {
+        (error as? PostgresError)?.isConnectionFailure == true
+    }
+}

@@ -24,7 +24,9 @@ enum DecisionRow {
     }
 
     /// A row of `sla_decisions`: id, case_id, type, level, to_level, clock, decided_at, deadline, topic,
-    /// unit_code, to_unit_code, to_unit_name, resolved_by.
+    /// unit_code, to_unit_code, to_unit_name, resolved_by, limit_kind, escalation_reason,
+    /// resolution_result. `clock` repeats the one of the last three that the row's type has, for
+    /// versions before 18, which read it (migration 018).
     static func writeRecord(_ r: DecisionRecord, to copy: inout CopyBinaryWriter) {
         let d = r.decision
         copy.text(d.id)
@@ -37,29 +39,43 @@ enum DecisionRow {
             copy.text(limit.rawValue)
             copy.timestamp(epochMillis: d.time)
             copy.timestamp(epochMillis: deadline)
-        case .escalated(_, let to, let reason, let deadline, _, _, _):
+        case .escalated(let e):
             copy.text(r.level.rawValue)
-            copy.text(to.rawValue)
-            copy.text(reason)
+            copy.text(e.to.rawValue)
+            copy.text(e.reason)
             copy.timestamp(epochMillis: d.time)
-            copy.timestamp(epochMillis: deadline)
-        case .resolved(let resolvedAt, let result, _, _, _, _):
-            copy.text(resolvedAt.rawValue)  // the 721 count: where it was resolved
+            copy.timestamp(epochMillis: e.deadline)
+        case .resolved(let resolution):
+            copy.text(resolution.level.rawValue)  // the 721 count: where it was resolved
             copy.text(nil)
-            copy.text(result)
+            copy.text(resolution.result)
             copy.timestamp(epochMillis: d.time)
             copy.timestamp(epochMillis: nil)
         }
         copy.text(r.topic)
         copy.text(r.unitCode)
-        if case .escalated(_, _, _, _, _, _, let unit) = d.kind {
-            copy.text(unit.unit.unitCode)
-            copy.text(unit.unit.unitName)
-            copy.text(unit.resolvedBy.rawValue)
+        if case .escalated(let e) = d.kind {
+            copy.text(e.toUnit.unit.unitCode)
+            copy.text(e.toUnit.unit.unitName)
+            copy.text(e.toUnit.resolvedBy.rawValue)
         } else {
             copy.text(nil)
             copy.text(nil)
             copy.text(nil)
+        }
+        switch d.kind {
+        case .warning(let limit, _, _), .overdue(let limit, _), .urge(let limit, _, _):
+            copy.text(limit.rawValue)
+            copy.text(nil)
+            copy.text(nil)
+        case .escalated(let e):
+            copy.text(nil)
+            copy.text(e.reason)
+            copy.text(nil)
+        case .resolved(let resolution):
+            copy.text(nil)
+            copy.text(nil)
+            copy.text(resolution.result)
         }
         copy.endRow()
     }

@@ -127,7 +127,7 @@ extension IntakeStore {
         try connection.copyIn(
             """
             COPY sla_decisions (id, case_id, type, level, to_level, clock, decided_at, deadline, topic, unit_code,
-                to_unit_code, to_unit_name, resolved_by)
+                to_unit_code, to_unit_name, resolved_by, limit_kind, escalation_reason, resolution_result)
             FROM STDIN (FORMAT binary)
             """, data: copies.records, context: "COPY sla_decisions")
         try connection.copyIn(OutboxQueue.copyIn, data: copies.outbox, context: "COPY outbox (decisions)")

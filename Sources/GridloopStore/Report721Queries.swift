@@ -25,9 +25,16 @@ package enum Report721Queries {
                 SELECT case_id, resolved_level FROM cohort) h)
         """
 
-    /// One row per level: level, cases resolved there, cases handled there, cases overdue there.
-    package static func byLevel(from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
-        try db.query(
+    /// A level's part in the period's cohort.
+    package struct LevelCounts: Sendable {
+        package var level: String
+        /// Cases resolved there, cases handled there, cases overdue there.
+        package var resolved, handled, overdue: Int
+    }
+
+    /// One per level.
+    package static func byLevel(from: String, to: String, db: PostgresConnection) throws -> [LevelCounts] {
+        let r = try db.query(
             cohortSQL + """
                 , levels(level) AS (SELECT unnest(ARRAY['ESTATE', 'COMMUNITY', 'STREET', 'DISTRICT']))
                 SELECT l.level,
@@ -36,22 +43,36 @@ package enum Report721Queries {
                        (SELECT count(*) FROM overdue o WHERE o.level = l.level)
                 FROM levels l
                 """, [from, to], context: "721 by level")
+        let t = "721 by level"
+        return try (0..<r.count).map {
+            LevelCounts(
+                level: try r.string($0, 0, in: t), resolved: try r.int($0, 1, in: t), handled: try r.int($0, 2, in: t),
+                overdue: try r.int($0, 3, in: t))
+        }
     }
 
-    /// One row: the cases with an overdue at any level, the cases with clocks.
-    package static func totals(from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
-        try db.query(
+    /// The cohort's cases with an overdue at any level, and its cases with clocks.
+    package static func totals(from: String, to: String, db: PostgresConnection) throws -> (overdue: Int, withClocks: Int) {
+        let r = try db.query(
             cohortSQL + """
                 SELECT (SELECT count(DISTINCT case_id) FROM overdue),
                        (SELECT count(*) FROM cohort c WHERE EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = c.case_id))
                 """, [from, to], context: "721 totals")
+        return (r.int(0, 0) ?? 0, r.int(0, 1) ?? 0)
     }
 
-    /// One row per value of `column` of `cases` (`category_name`, `street_code` or
-    /// `community_code`; a column name, not a value), most cases first: the value ('(none)' for
-    /// null), cases, resolved at estate or community, at street, at district, overdue.
-    package static func groups(_ column: String, from: String, to: String, db: PostgresConnection) throws -> PostgresRows {
-        try db.query(
+    /// The cohort's cases with one value of a column.
+    package struct GroupCounts: Sendable {
+        /// The value ('(none)' for null).
+        package var key: String
+        /// Cases, resolved at estate or community, at street, at district, overdue.
+        package var cases, estateCommunity, street, district, overdue: Int
+    }
+
+    /// One per value of `column` of `cases` (`category_name`, `street_code` or `community_code`;
+    /// a column name, not a value), most cases first.
+    package static func groups(_ column: String, from: String, to: String, db: PostgresConnection) throws -> [GroupCounts] {
+        let r = try db.query(
             cohortSQL + """
                 SELECT coalesce(c.\(column), '(none)'), count(*),
                        count(*) FILTER (WHERE c.resolved_level IN ('ESTATE', 'COMMUNITY')),
@@ -61,13 +82,21 @@ package enum Report721Queries {
                 FROM cohort c
                 GROUP BY 1 ORDER BY 2 DESC, 1
                 """, [from, to], context: "721 by \(column)")
+        let t = "721 by \(column)"
+        return try (0..<r.count).map {
+            GroupCounts(
+                key: try r.string($0, 0, in: t), cases: try r.int($0, 1, in: t), estateCommunity: try r.int($0, 2, in: t),
+                street: try r.int($0, 3, in: t), district: try r.int($0, 4, in: t), overdue: try r.int($0, 5, in: t))
+        }
     }
 
     /// Code and name of each unit of `codes` in `column` (`street_code`, `community_code`): the
     /// most frequent unit name among the cases dispatched at `level` to their current unit
     /// (see `Report721.unitNames`).
-    package static func unitNames(column: String, level: String, codes: [String], db: PostgresConnection) throws -> PostgresRows {
-        try db.query(
+    package static func unitNames(column: String, level: String, codes: [String], db: PostgresConnection) throws -> [String:
+        String]
+    {
+        let r = try db.query(
             """
             SELECT c.\(column), mode() WITHIN GROUP (ORDER BY c.unit_name) FROM cases c
             WHERE c.\(column) = ANY($2::text[]) AND c.unit_name <> ''
@@ -75,5 +104,8 @@ package enum Report721Queries {
                           AND e.level = $1 AND e.unit_code = c.unit_code)
             GROUP BY 1
             """, [level, PostgresArray.text(codes)], context: "721 unit names")
+        var names: [String: String] = [:]
+        for i in 0..<r.count { if let code = r.string(i, 0), let name = r.string(i, 1) { names[code] = name } }
+        return names
     }
 }

@@ -13,16 +13,16 @@ package enum ScorecardQueries {
     static let refreshSQL = """
         WITH picked AS MATERIALIZED (SELECT unnest($1::text[]) AS case_id),
         starts AS (
-            SELECT case_id, event_time AS t, 0 AS r, event_no AS n, '' AS id, type, level, unit_code, NULL::text AS clock
+            SELECT case_id, event_time AS t, 0 AS r, event_no AS n, '' AS id, type, level, unit_code, NULL::text AS reason
             FROM case_events WHERE case_id IN (SELECT case_id FROM picked) AND type IN ('DISPATCH', 'REDISPATCH')
             UNION ALL
-            SELECT case_id, decided_at, 2, 0, id, 'ESCALATED', to_level, to_unit_code, clock
+            SELECT case_id, decided_at, 2, 0, id, 'ESCALATED', to_level, to_unit_code, coalesce(escalation_reason, clock)
             FROM sla_decisions WHERE case_id IN (SELECT case_id FROM picked) AND type = 'gridloop.case.escalated'),
         withdrawn AS (
             SELECT DISTINCT case_id FROM case_events WHERE case_id IN (SELECT case_id FROM picked) AND type = 'WITHDRAW'),
         ranged AS (
             SELECT s.*, lead(t) OVER w AS nt, lead(r) OVER w AS nr, lead(n) OVER w AS nn, lead(id) OVER w AS nid,
-                   lead(type) OVER w AS next_type, lead(unit_code) OVER w AS next_unit, lead(clock) OVER w AS next_clock
+                   lead(type) OVER w AS next_type, lead(unit_code) OVER w AS next_unit, lead(reason) OVER w AS next_reason
             FROM starts s
             WINDOW w AS (PARTITION BY case_id ORDER BY t, r, n, id)),
         -- The handlings, less those of withdrawn cases (they count for nobody); hid names one.
@@ -33,15 +33,15 @@ package enum ScorecardQueries {
             SELECT h.hid,
                    bool_or(x.type = 'SIGN') AS signed, bool_or(x.type = 'REPLY') AS replied,
                    bool_or(x.type = 'RETURN') AS returned,
-                   bool_or(x.type = 'OVERDUE' AND x.clock = 'SIGN') AS sign_overdue,
-                   bool_or(x.type = 'OVERDUE' AND x.clock = 'HANDLE') AS handle_overdue,
+                   bool_or(x.type = 'OVERDUE' AND x.limit_kind = 'SIGN') AS sign_overdue,
+                   bool_or(x.type = 'OVERDUE' AND x.limit_kind = 'HANDLE') AS handle_overdue,
                    min(x.t) FILTER (WHERE x.type = 'SIGN') AS signed_at,
                    min(x.t) FILTER (WHERE x.type = 'REPLY') AS replied_at
             FROM hin h JOIN (
-                SELECT case_id, event_time AS t, 0 AS r, event_no AS n, '' AS id, type, NULL::text AS clock
+                SELECT case_id, event_time AS t, 0 AS r, event_no AS n, '' AS id, type, NULL::text AS limit_kind
                 FROM case_events WHERE case_id IN (SELECT case_id FROM picked) AND type IN ('SIGN', 'REPLY', 'RETURN')
                 UNION ALL
-                SELECT case_id, decided_at, 1, 0, id, 'OVERDUE', clock
+                SELECT case_id, decided_at, 1, 0, id, 'OVERDUE', coalesce(limit_kind, clock)
                 FROM sla_decisions
                 WHERE case_id IN (SELECT case_id FROM picked) AND type = 'gridloop.case.supervision.overdue') x
               ON x.case_id = h.case_id AND (x.t, x.r, x.n, x.id) > (h.t, h.r, h.n, h.id)
@@ -99,7 +99,7 @@ package enum ScorecardQueries {
                    -- A return not yet followed by an assignment: not accepted (yet); never null.
                    (coalesce(f.returned, false) AND coalesce(h.next_type = 'REDISPATCH', false)
                        AND h.next_unit IS DISTINCT FROM h.unit_code) AS accepted,
-                   coalesce(h.next_type = 'ESCALATED' AND h.next_clock IN ('SIGN_OVERDUE', 'HANDLE_OVERDUE'), false) AS away,
+                   coalesce(h.next_type = 'ESCALATED' AND h.next_reason IN ('SIGN_OVERDUE', 'HANDLE_OVERDUE'), false) AS away,
                    coalesce(b.replies, 0) AS replies, coalesce(b.reopened, 0) AS reopened,
                    coalesce(b.callbacks, 0) AS callbacks, coalesce(b.satisfied, 0) AS satisfied,
                    coalesce(b.resolution_base, false) AS resolution_base, coalesce(b.resolved, false) AS resolved,
@@ -244,29 +244,46 @@ package enum ScorecardQueries {
         try db.query("SELECT count(*) FROM scorecard_dirty", context: "count queued scorecard cases").int(0, 0) ?? 0
     }
 
-    /// One row per (level, unit code) with a handling in the period, then one per (level, channel):
-    /// level, unit_code, assigned, evaluated, returned, returned_elsewhere, responded,
-    /// response_base, on_time, on_time_base, overdue, escalated_away, resolution_base, resolved,
-    /// callbacks, satisfied, replies, reopened, qr (the channel rows: QRCODE or not), by_channel
-    /// (true on a channel row, whose unit_code is null).
     /// For a session that recomputes or reads the handlings: JIT compiling these plans costs more
     /// than it saves.
     package static func prepareSession(_ db: PostgresConnection) throws {
         _ = try db.query("SELECT set_config('jit', 'off', false)", [], context: "scorecard session settings")
     }
 
+    /// The counts of one unit of a level over the period (or, `byChannel`, of a level's
+    /// handlings of one channel: `qr`, 码上反馈, or the others; `unitCode` is then nil). Each is
+    /// defined in docs/SCORECARD.md.
+    package struct UnitCounts: Sendable {
+        package var level: String
+        package var unitCode: String?
+        package var assigned, evaluated, returned, returnedElsewhere, responded, responseBase, onTime, onTimeBase: Int
+        package var overdue, escalatedAway, resolutionBase, resolved, callbacks, satisfied, replies, reopened: Int
+        package var qr: Bool
+        package var byChannel: Bool
+    }
+
+    /// One per (level, unit code) with a handling in the period, then one per (level, channel).
     /// Recomputes every queued case first (so the counts include every event applied before the
     /// call, but for the cases a daemon's scorecard worker is recomputing at that instant).
     /// Also returns the cases the drain set aside (`refresh`): the counts hold their earlier handlings.
     package static func counts(
         from: String, to: String, db: PostgresConnection
-    ) throws -> (rows: PostgresRows, setAside: [(caseId: String, problem: String)]) {
+    ) throws -> (rows: [UnitCounts], setAside: [(caseId: String, problem: String)]) {
         // For this connection (the report's own): JIT compiling these plans costs more than it saves.
         _ = try db.query(
             "SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)", [],
             context: "scorecard settings")
         let setAside = try drain(db: db)
-        return (try db.query(countsSQL, [from, to], context: "scorecard counts"), setAside)
+        let r = try db.query(countsSQL, [from, to], context: "scorecard counts")
+        let rows = (0..<r.count).map { i in
+            func n(_ column: Int) -> Int { r.int(i, column) ?? 0 }
+            return UnitCounts(
+                level: r.string(i, 0) ?? "?", unitCode: r.string(i, 1), assigned: n(2), evaluated: n(3), returned: n(4),
+                returnedElsewhere: n(5), responded: n(6), responseBase: n(7), onTime: n(8), onTimeBase: n(9),
+                overdue: n(10), escalatedAway: n(11), resolutionBase: n(12), resolved: n(13), callbacks: n(14),
+                satisfied: n(15), replies: n(16), reopened: n(17), qr: r.bool(i, 18) == true, byChannel: r.bool(i, 19) == true)
+        }
+        return (rows, setAside)
     }
 
     /// Recomputes every queued case (but those another session is recomputing at that instant).
@@ -286,8 +303,9 @@ package enum ScorecardQueries {
 
     /// Code and name of each unit of `codes`: the most frequent name the unit goes by, among the
     /// cases it holds now, the escalations it received and what the feeds taught (`learned_units`).
-    package static func unitNames(codes: [String], db: PostgresConnection) throws -> PostgresRows {
-        try db.query(
+    package static func unitNames(codes: [String], db: PostgresConnection) throws -> [String: String] {
+        guard !codes.isEmpty else { return [:] }
+        let r = try db.query(
             """
             SELECT DISTINCT ON (code) code, name FROM (
                 SELECT code, name, count(*) AS uses FROM (
@@ -302,5 +320,8 @@ package enum ScorecardQueries {
             -- The most frequent; of equally frequent names, the first in order.
             ORDER BY code, uses DESC, name
             """, [PostgresArray.text(codes)], context: "scorecard unit names")
+        var names: [String: String] = [:]
+        for i in 0..<r.count { if let code = r.string(i, 0), let name = r.string(i, 1) { names[code] = name } }
+        return names
     }
 }

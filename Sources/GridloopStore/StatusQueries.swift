@@ -26,7 +26,8 @@ package enum StatusQueries {
         return try (0..<r.count).map { i in
             let next = try r.int64(i, 2, in: table)  // -2: nothing committed yet
             return CommittedOffset(
-                topicPartition: TopicPartition(topic: try r.string(i, 0, in: table), partition: Int32(try r.int(i, 1, in: table))),
+                topicPartition: TopicPartition(
+                    topic: try r.string(i, 0, in: table), partition: Int32(try r.int(i, 1, in: table))),
                 next: next >= 0 ? next : nil, updatedAt: next >= 0 ? r.string(i, 3) : nil)
         }
     }

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import GridloopCore
 import GridloopForesight
-import GridloopPostgres
 import GridloopSettings
+import GridloopStore
 
 /// `gridloopd forecast`: the open clocks that fall due within a window, with the probability
 /// that each breaches, from the units' own history (docs/FORECAST.md).
@@ -49,7 +49,7 @@ struct ForecastCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let sla = try options.loadSLA(config)
-        let db = try PostgresConnectionFactory.connectMigrated(config)
+        let db = try CommandDatabase.connectMigrated(config)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let instant = at.flatMap(RFC3339.parse) ?? now
         let inputs = Forecast.Inputs(

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GridloopPostgres
 import GridloopStore
 import GridloopViews
 
@@ -21,7 +20,7 @@ struct GapsCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connectMigrated(config)
+            let db = try CommandDatabase.connectMigrated(config)
             let gaps = try IntakeGapView.list(consumerGroup: config.consumerGroup, open: open, limit: limit, from: db)
             print(json ? try IntakeGapView.json(gaps) : IntakeGapView.table(gaps))
         }
@@ -42,7 +41,7 @@ struct GapsCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connectMigrated(config)
+            let db = try CommandDatabase.connectMigrated(config)
             let who = by ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
             do {
                 let gap = try IntakeGapView.acknowledge(id: id, consumerGroup: config.consumerGroup, by: who, db: db)

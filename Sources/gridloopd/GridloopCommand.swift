@@ -96,7 +96,7 @@ struct Migrate: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let connection = try PostgresConnectionFactory.connect(config)
+        let connection = try CommandDatabase.connect(config)
         let applied = try Migrator.migrate(connection, appliedBy: gridloopVersion)
         print(applied.isEmpty ? "schema is up to date" : "applied: \(applied.joined(separator: ", "))")
     }

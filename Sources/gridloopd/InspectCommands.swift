@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import GridloopCore
 import GridloopEvaluation
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 import GridloopViews
@@ -21,7 +20,7 @@ struct CaseCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connectMigrated(config)
+            let db = try CommandDatabase.connectMigrated(config)
             guard var view = try CaseView.load(caseId: caseId, from: db) else {
                 throw CommandFailure(
                     message: "no case \(caseId) (case ids look like 12345:HF261123000095 or 12319:12319-2026-000001)")
@@ -51,7 +50,7 @@ struct DLQCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connectMigrated(config)
+            let db = try CommandDatabase.connectMigrated(config)
             let letters = try DeadLetterView.list(limit: limit, from: db)
             if json {
                 print(try DeadLetterView.json(letters))
@@ -84,7 +83,7 @@ extension DLQCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connectMigrated(config)
+            let db = try CommandDatabase.connectMigrated(config)
             // A refusal (unknown id, retried already) prints as "Error: ..." and exits 1.
             let summary = try DeadLetterRetry.retry(ids: all ? nil : ids, config: config, db: db)
             if json {
@@ -114,7 +113,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let db = try PostgresConnectionFactory.connectMigrated(config)
+        let db = try CommandDatabase.connectMigrated(config)
         let status = try StatusView.load(config: config, db: db)
         print(json ? try status.json() : status.text())
     }
@@ -148,7 +147,7 @@ struct ReportCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let db = try PostgresConnectionFactory.connectMigrated(config)
+            let db = try CommandDatabase.connectMigrated(config)
             let report = try Report721.load(from: from, to: to, by: by, db: db)
             if let html {
                 do {
@@ -243,7 +242,7 @@ extension ReportCommand {
             let config = try options.load()
             let sla = try options.loadSLA(config)
             let evaluation = sla.policy.evaluation
-            let db = try PostgresConnectionFactory.connectMigrated(config)
+            let db = try CommandDatabase.connectMigrated(config)
             let now = Int64(Date().timeIntervalSince1970) * 1000
             if scheduled {
                 try runScheduled(config: config, calendar: sla.calendar, evaluation: evaluation, now: now, db: db)
@@ -274,7 +273,7 @@ extension ReportCommand {
         /// The monthly timer's run (deploy/gridloopd-scorecard.timer).
         func runScheduled(
             config: GridloopConfig, calendar: WorkingCalendar, evaluation: EvaluationPolicy, now: Int64,
-            db: PostgresConnection
+            db: Database
         ) throws {
             let day = today.flatMap { LocalDate($0) } ?? LocalDate(containing: now)
             let (y, m, _) = day.civil
@@ -316,28 +315,5 @@ extension ReportCommand {
                         : "unchanged \(p.level): the figures are those of revision \(p.revision) (\(p.eventId)); nothing emitted")
             }
         }
-    }
-}
-
-extension PostgresConnectionFactory {
-    /// Connects for a command that reads this version's schema; an older one is refused with what to do.
-    static func connectMigrated(_ config: GridloopConfig) throws -> PostgresConnection {
-        let db = try connect(config)
-        let current: Bool
-        do {
-            current = try Migrator.isCurrent(db)
-        } catch let error as MigrationChecksumError {
-            throw CommandFailure(message: "\(error)")
-        } catch let error as SchemaTooNewError {
-            throw CommandFailure(message: "\(error)")
-        } catch {
-            current = false
-        }
-        guard current else {
-            throw CommandFailure(
-                message: "the database \(redact(config.databaseURL)) is not migrated to this version of "
-                    + "gridloopd: run `gridloopd migrate` first")
-        }
-        return db
     }
 }

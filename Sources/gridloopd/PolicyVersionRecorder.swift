@@ -1,6 +1,5 @@
 import GridloopCore
 import GridloopPipeline
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 import Logging

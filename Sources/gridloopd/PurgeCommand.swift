@@ -23,7 +23,7 @@ struct PurgeCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let db = try PostgresConnectionFactory.connectMigrated(config)
+        let db = try CommandDatabase.connectMigrated(config)
         let (report, _) = try Retention.purge(
             config: config, now: Int64(Date().timeIntervalSince1970 * 1000), dryRun: dryRun, db: db)
         print(json ? try prettyJSON(report) : report.text)

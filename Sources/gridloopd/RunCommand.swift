@@ -7,7 +7,6 @@ import GridloopCore
 import GridloopHTTP
 import GridloopKafka
 import GridloopPipeline
-import GridloopPostgres
 import GridloopSettings
 import GridloopStore
 import Logging

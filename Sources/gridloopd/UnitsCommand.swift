@@ -30,7 +30,7 @@ struct UnitsCommand: ParsableCommand {
         func run() throws {
             let config = try options.load()
             let sla = try options.loadSLA(config)
-            let db = try PostgresConnectionFactory.connectMigrated(config)
+            let db = try CommandDatabase.connectMigrated(config)
             let view = try UnitsView.load(
                 directory: sla.units, source: sla.unitsSource, level: level.flatMap(UnitsCommand.level), from: db)
             print(json ? try view.json() : view.table())
@@ -48,7 +48,7 @@ struct UnitsCommand: ParsableCommand {
         func run() throws {
             let config = try options.load()
             let sla = try options.loadSLA(config)
-            let db = try PostgresConnectionFactory.connectMigrated(config)
+            let db = try CommandDatabase.connectMigrated(config)
             guard let view = try UnitResolveView.load(caseId: caseId, directory: sla.units, source: sla.unitsSource, from: db)
             else {
                 throw CommandFailure(

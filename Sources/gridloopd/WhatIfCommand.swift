@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import GridloopCore
 import GridloopForesight
-import GridloopPostgres
 import GridloopSettings
+import GridloopStore
 
 /// `gridloopd whatif`: what a candidate policy would have decided on a period's history.
 struct WhatIfCommand: ParsableCommand {
@@ -52,7 +52,7 @@ struct WhatIfCommand: ParsableCommand {
         } catch let error as ConfigError {
             throw ValidationError("candidate policy refused: \(error)")
         }
-        let db = try PostgresConnectionFactory.connectMigrated(config)
+        let db = try CommandDatabase.connectMigrated(config)
         let end = until.flatMap(RFC3339.parse) ?? Int64(Date().timeIntervalSince1970 * 1000)
         let result = try WhatIf.run(from: from, to: to, candidate: candidate, inForce: sla.keeper, until: end, db: db)
         if let html {

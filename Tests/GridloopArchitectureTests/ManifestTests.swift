@@ -117,6 +117,36 @@ final class ManifestTests: XCTestCase {
         XCTAssertGreaterThan(checked, 20, "the sources were found")
     }
 
+    /// Only the Store (every SQL statement, each query's row type) and the Pipeline (which owns the
+    /// connections' life: connect, transaction, reconnect) use libpq's adapter: the views, the
+    /// reports, the analytics and the executable hold a `Database` and read the Store's row
+    /// types, never result columns by position, and do not declare the dependency either.
+    func testOnlyTheStoreAndThePipelineUseThePostgresAdapter() throws {
+        let allowed: Set<String> = ["GridloopStore", "GridloopPipeline", "GridloopPostgres"]
+        let sources = Self.root.appendingPathComponent("Sources")
+        var checked = 0
+        for target in try FileManager.default.contentsOfDirectory(atPath: sources.path) where !allowed.contains(target) {
+            let dir = sources.appendingPathComponent(target)
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where file.hasSuffix(".swift") {
+                let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+                checked += 1
+                for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+                where line.range(of: #"^\s*(@\w+\s+)*import\s+GridloopPostgres\b"#, options: .regularExpression) != nil
+                    || line.contains("PostgresRows")
+                {
+                    XCTFail(
+                        "\(target)/\(file):\(n + 1): \(line.trimmingCharacters(in: .whitespaces)) (only the Store and the Pipeline)"
+                    )
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked, 20, "the sources were found")
+        let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
+        for (target, dependencies) in Self.targets(manifest) where !allowed.contains(target) {
+            XCTAssertFalse(dependencies.contains("GridloopPostgres"), "\(target) must not depend on GridloopPostgres")
+        }
+    }
+
     static func firstMatch(_ pattern: String, in text: String) -> String? { matches(pattern, in: text).first }
 
     /// The first capture group of every match.

@@ -69,7 +69,7 @@ final class ClockKeeperTests: XCTestCase {
             ])
         XCTAssertEqual(d.map { ($0.time - t0) / 1000 }, [48, 60, 60, 108, 120, 120, 168, 180, 180, 228, 240, 340, 440, 540])
         let levels = d.compactMap {
-            if case .escalated(let f, let t, _, _, _, _, _) = $0.kind { "\(f.rawValue)>\(t.rawValue)" } else { nil }
+            if case .escalated(let e) = $0.kind { "\(e.from.rawValue)>\(e.to.rawValue)" } else { nil }
         }
         XCTAssertEqual(levels, ["ESTATE>COMMUNITY", "COMMUNITY>STREET", "STREET>DISTRICT"])
         XCTAssertEqual(s.level, .district)
@@ -126,7 +126,7 @@ final class ClockKeeperTests: XCTestCase {
                 "gridloop.case.supervision.warning", "gridloop.case.supervision.overdue",
                 "gridloop.case.escalated",
             ])
-        if case .escalated(_, _, let reason, _, _, _, _) = d[2].kind { XCTAssertEqual(reason, "HANDLE_OVERDUE") }
+        if case .escalated(let e) = d[2].kind { XCTAssertEqual(e.reason, "HANDLE_OVERDUE") }
     }
 
     func testSuspensionStopsTheClockAndResumeMovesTheDeadline() {
@@ -163,7 +163,7 @@ final class ClockKeeperTests: XCTestCase {
         XCTAssertEqual(d.map(\.typeName), ["gridloop.case.escalated"])
         XCTAssertEqual(state!.level, .community)
         XCTAssertEqual(clock!.handle!.deadline, t0 + 620_000, "handled again, with fresh clocks at the new level")
-        if case .escalated(_, _, let reason, _, _, _, _) = d[0].kind { XCTAssertEqual(reason, "REOPENED_UNSATISFIED") }
+        if case .escalated(let e) = d[0].kind { XCTAssertEqual(e.reason, "REOPENED_UNSATISFIED") }
 
         let (_, _, d2) = run([
             event(.dispatch, at: 0), event(.sign, at: 1), event(.reply, at: 10),
@@ -171,10 +171,10 @@ final class ClockKeeperTests: XCTestCase {
             event(.reply, at: 30), event(.visit, at: 40, satisfaction: .satisfied),
         ])
         XCTAssertEqual(d2.map(\.typeName), ["gridloop.case.escalated", "gridloop.case.resolved"])
-        if case .resolved(let level, _, let escalations, let sat, _, _) = d2[1].kind {
-            XCTAssertEqual(level, .community, "resolved where it was replied: the 721 count")
-            XCTAssertEqual(escalations, 1)
-            XCTAssertEqual(sat, .satisfied)
+        if case .resolved(let r) = d2[1].kind {
+            XCTAssertEqual(r.level, .community, "resolved where it was replied: the 721 count")
+            XCTAssertEqual(r.escalations, 1)
+            XCTAssertEqual(r.satisfaction, .satisfied)
         } else {
             XCTFail()
         }
@@ -242,15 +242,18 @@ final class ClockKeeperTests: XCTestCase {
         let kinds: [SLADecision.Kind] = [
             .urge(limit: .handle, deadline: t - 1, count: 3),
             .escalated(
-                from: .street, to: .district, reason: "HANDLE_OVERDUE", deadline: nil, count: 3,
-                fromUnit: UnitRef(unitCode: "S1", unitName: "街道"),
-                toUnit: UnitResolution(
-                    unit: UnitRef(unitCode: "D1", unitName: "区\"局\""), key: nil,
-                    source: .directory(origin: "units.yaml:9"))),
+                Escalation(
+                    from: .street, to: .district, reason: "HANDLE_OVERDUE", deadline: nil, count: 3,
+                    fromUnit: UnitRef(unitCode: "S1", unitName: "街道"),
+                    toUnit: UnitResolution(
+                        unit: UnitRef(unitCode: "D1", unitName: "区\"局\""), key: nil,
+                        source: .directory(origin: "units.yaml:9")))),
             .resolved(
-                level: .community, result: "SOLVED", escalations: 1, satisfaction: .satisfied, openedAt: t,
-                resolvedAt: t + 90_061_001),
-            .resolved(level: .estate, result: "SOLVED", escalations: 0, satisfaction: nil, openedAt: t, resolvedAt: t),
+                Resolution(
+                    level: .community, result: "SOLVED", escalations: 1, satisfaction: .satisfied, openedAt: t,
+                    resolvedAt: t + 90_061_001)),
+            .resolved(
+                Resolution(level: .estate, result: "SOLVED", escalations: 0, satisfaction: nil, openedAt: t, resolvedAt: t)),
             .warning(limit: .sign, deadline: t, usedShare: 0.8125),
         ]
         let texts = kinds.enumerated().map { i, k in

@@ -1,5 +1,6 @@
 import Foundation
 import GridloopHTTP
+import GridloopTestSupport
 import XCTest
 
 /// The listener keeps answering while clients that send a byte at a time are connected, and cuts

@@ -1,4 +1,5 @@
 import Foundation
+import GridloopTestSupport
 import Synchronization
 
 /// A client that sends the start of a request and then one byte every 100 ms, never finishing

@@ -2,6 +2,7 @@ import Foundation
 import GridloopCore
 import GridloopKafka
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// Several daemons in one consumer group share the partitions; when one dies the others take

@@ -2,6 +2,7 @@ import Foundation
 import GridloopCore
 import GridloopKafka
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// A database that stops answering without closing anything (every PostgreSQL process frozen

@@ -1,5 +1,6 @@
 import Foundation
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// `gridloopd forecast` and the `gridloop_cases_at_risk` gauge, through a running daemon: two

@@ -1,6 +1,7 @@
 import Foundation
 import GridloopKafka
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// The hostile corpus of both platforms, each message end to end through a running daemon

@@ -2,6 +2,7 @@ import Foundation
 import GridloopCore
 import GridloopKafka
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// Messages the broker deleted before the intake applied them (here: more than the development
@@ -34,28 +35,6 @@ final class IntakeGapTests: XCTestCase {
                 .replacingOccurrences(of: content, with: "\"content\": \"\(padding)\"")
             return (Array(no.utf8), Array(value.utf8))
         }
-    }
-
-    /// `gridloopd ARGS` with `env`: exit status, stdout, stderr.
-    func gridloopd(_ binDir: String, _ args: [String], _ env: [String: String]) throws -> (
-        status: Int32, out: String, err: String
-    ) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binDir + "/gridloopd")
-        p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        for (k, v) in env { e[k] = v }
-        p.environment = e
-        let dir = FileManager.default.temporaryDirectory
-        let out = dir.appendingPathComponent("out-\(UUID().uuidString)")
-        let err = dir.appendingPathComponent("err-\(UUID().uuidString)")
-        for f in [out, err] { _ = FileManager.default.createFile(atPath: f.path, contents: nil) }
-        defer { for f in [out, err] { try? FileManager.default.removeItem(at: f) } }
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        try p.run()
-        p.waitUntilExit()
-        return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
     }
 
     func storedOffset(_ db: PostgresConnection) throws -> Int64 {

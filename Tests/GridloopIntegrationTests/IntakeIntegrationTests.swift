@@ -2,6 +2,7 @@ import Foundation
 import GridloopCore
 import GridloopKafka
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// Both dirty fixture feeds through a running `gridloopd`, with a real PostgreSQL and the

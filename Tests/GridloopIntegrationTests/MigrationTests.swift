@@ -1,6 +1,7 @@
 import Foundation
 import GridloopPostgres
 import GridloopStore
+import GridloopTestSupport
 import XCTest
 
 /// `gridloopd migrate` on a real PostgreSQL: several at once on an empty database all succeed and

@@ -1,5 +1,6 @@
 import Foundation
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// Losing the database: the daemon keeps running, says so in its log, retries with backoff,

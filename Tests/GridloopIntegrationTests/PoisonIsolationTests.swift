@@ -1,5 +1,6 @@
 import Foundation
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// A message that PostgreSQL refuses for its data must not stop the intake: the daemon finds it

@@ -1,5 +1,6 @@
 import Foundation
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// Running gridloopd as a service: the systemd unit, and reloading on SIGHUP.

@@ -1,5 +1,6 @@
 import Foundation
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// Where the integration tests find their servers and binaries: environment variables set by
@@ -7,9 +8,7 @@ import XCTest
 enum TestEnvironment {
     static var adminURL: String? { ProcessInfo.processInfo.environment["POSTGRES_ADMIN_URL"] }
     static var binDir: String? { ProcessInfo.processInfo.environment["GRIDLOOP_BIN_DIR"] }
-    static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    static var repositoryRoot: URL { Repository.root }
 
     /// Returns the admin URL and bin dir, or skips (fails in CI) when the script did not set them.
     static func require() throws -> (adminURL: String, binDir: String) {

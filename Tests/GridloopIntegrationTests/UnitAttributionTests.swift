@@ -1,5 +1,6 @@
 import Foundation
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// Who each escalation reaches, and whose clock each supervision event concerns, read on the

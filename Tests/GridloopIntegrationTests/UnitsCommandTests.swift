@@ -1,5 +1,6 @@
 import Foundation
 import GridloopPostgres
+import GridloopTestSupport
 import XCTest
 
 /// The unit directory as operators meet it: `gridloopd units list` and `units resolve` against

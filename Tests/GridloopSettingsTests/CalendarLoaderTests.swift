@@ -1,12 +1,13 @@
 import Foundation
 import GridloopCore
 import GridloopSettings
+import GridloopTestSupport
 import XCTest
 
 /// The official calendars as shipped (deploy/calendars, built into the binary): exact deadlines
 /// across the 2025 and 2026 holidays, and refusals of damaged calendar files. No servers needed.
 final class CalendarLoaderTests: XCTestCase {
-    static var directory: String { TestEnvironment.repositoryRoot.appendingPathComponent("deploy/calendars").path }
+    static var directory: String { Repository.root.appendingPathComponent("deploy/calendars").path }
 
     func loaded() throws -> WorkingCalendar {
         try CalendarLoader.load(directory: Self.directory, officeHours: GridloopConfig.defaultOfficeHours)

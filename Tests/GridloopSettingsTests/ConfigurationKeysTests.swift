@@ -1,12 +1,13 @@
 import Foundation
 import GridloopSettings
+import GridloopTestSupport
 import XCTest
 
 /// The table of configuration keys (`GridloopConfig.keys`) is the one list of keys: the
 /// documentation and the sample file list exactly its keys, and a reload names the ones that
 /// need a restart. No servers needed.
 final class ConfigurationKeysTests: XCTestCase {
-    let root = TestEnvironment.repositoryRoot
+    let root = Repository.root
 
     func read(_ path: String) throws -> String {
         try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)

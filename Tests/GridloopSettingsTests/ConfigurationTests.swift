@@ -1,5 +1,6 @@
 import Foundation
 import GridloopSettings
+import GridloopTestSupport
 import XCTest
 
 /// Configuration refusals name file, line, key and problem; the embedded defaults are the files
@@ -12,7 +13,7 @@ final class ConfigurationTests: XCTestCase {
     }
 
     func testEmbeddedDefaultsMatchTheDeployFiles() throws {
-        let root = TestEnvironment.repositoryRoot
+        let root = Repository.root
         let policy = try String(contentsOf: root.appendingPathComponent("deploy/policy.yaml"), encoding: .utf8)
         XCTAssertEqual(
             policy.trimmingCharacters(in: .whitespacesAndNewlines),
@@ -33,7 +34,7 @@ final class ConfigurationTests: XCTestCase {
     /// A member that died without leaving is given up after 6 s unless the operator says otherwise.
     func testTheConsumerSessionDefaultsAndTheirOverride() throws {
         let sample = try GridloopConfig.load(
-            file: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/gridloopd.yaml").path, environment: [:])
+            file: Repository.root.appendingPathComponent("deploy/gridloopd.yaml").path, environment: [:])
         XCTAssertEqual(sample.consumerConfiguration["session.timeout.ms"], "6000")
         XCTAssertEqual(sample.consumerConfiguration["heartbeat.interval.ms"], "2000")
         let path = try write("kafka:\n  consumerProperties:\n    session.timeout.ms: \"30000\"\n")
@@ -44,7 +45,7 @@ final class ConfigurationTests: XCTestCase {
 
     func testSLAKeysFromTheFileAndTheEnvironment() throws {
         let sample = try GridloopConfig.load(
-            file: TestEnvironment.repositoryRoot.appendingPathComponent("deploy/gridloopd.yaml").path, environment: [:])
+            file: Repository.root.appendingPathComponent("deploy/gridloopd.yaml").path, environment: [:])
         XCTAssertNil(sample.policyFile)
         XCTAssertNil(sample.calendarDirectory)
         XCTAssertEqual(sample.officeHours, GridloopConfig.defaultOfficeHours)
@@ -90,7 +91,7 @@ final class ConfigurationTests: XCTestCase {
     }
 
     func testSampleConfigurationIsValid() throws {
-        let path = TestEnvironment.repositoryRoot.appendingPathComponent("deploy/gridloopd.yaml").path
+        let path = Repository.root.appendingPathComponent("deploy/gridloopd.yaml").path
         let config = try GridloopConfig.load(file: path, environment: [:])
         XCTAssertEqual(config.topics.deadLetter, "gridloop.intake.dlq")
         XCTAssertEqual(config.holdSeconds, 30)

@@ -1,12 +1,13 @@
 import Foundation
 import GridloopCore
 import GridloopSettings
+import GridloopTestSupport
 import XCTest
 
 /// The policy file: the shipped default loads and means what its comments say, the most
 /// specific override wins, and every kind of damage is refused with file, line, key and problem.
 final class PolicyLoaderTests: XCTestCase {
-    static var defaultPath: String { TestEnvironment.repositoryRoot.appendingPathComponent("deploy/policy.yaml").path }
+    static var defaultPath: String { Repository.root.appendingPathComponent("deploy/policy.yaml").path }
 
     func testTheDefaultPolicyLoads() throws {
         let p = try PolicyLoader.load(file: Self.defaultPath)

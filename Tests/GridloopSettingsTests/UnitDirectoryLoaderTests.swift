@@ -1,13 +1,14 @@
 import Foundation
 import GridloopCore
 import GridloopSettings
+import GridloopTestSupport
 import XCTest
 
 /// The unit directory file: the shipped sample loads and names the units its comments say,
 /// the longest district category prefix wins, and every kind of damage is refused with file,
 /// line, key and problem.
 final class UnitDirectoryLoaderTests: XCTestCase {
-    static var samplePath: String { TestEnvironment.repositoryRoot.appendingPathComponent("deploy/units.yaml").path }
+    static var samplePath: String { Repository.root.appendingPathComponent("deploy/units.yaml").path }
 
     /// A case with these codes (the directory reads nothing else of it).
     static func state(
@@ -74,7 +75,7 @@ final class UnitDirectoryLoaderTests: XCTestCase {
     /// Every category of the sample feeds has a district department in the sample directory.
     func testEverySampleCategoryHasADepartment() throws {
         let d = try UnitDirectoryLoader.load(file: Self.samplePath)
-        let fixtures = TestEnvironment.repositoryRoot.appendingPathComponent("Tests/GridloopCoreTests/Fixtures")
+        let fixtures = Repository.root.appendingPathComponent("Tests/GridloopCoreTests/Fixtures")
         var checked = 0
         for (file, source) in [("12345-sample.kafka", CaseSource.hotline12345), ("12319-sample.kafka", .hotline12319)] {
             let text = try String(contentsOf: fixtures.appendingPathComponent(file), encoding: .utf8)

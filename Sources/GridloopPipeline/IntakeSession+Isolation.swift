@@ -7,7 +7,7 @@ import Logging
 
 // A batch the database refused for its data: the message at fault is found and dead-lettered,
 // on the intake thread with nothing in flight (see ARCHITECTURE.md, step 5).
-extension IntakeService {
+extension IntakeSession {
     /// Commits messages of a batch the database refused for its data (SQLSTATE classes 22, 23
     /// and 54: a value it cannot store, a constraint, a key too long for its index), on the
     /// intake thread and with nothing in flight: the whole first, then each half in order, down
@@ -50,12 +50,10 @@ extension IntakeService {
     /// Plans and commits these items at once, on this thread (nothing may be in flight);
     /// the service's state moves only once the transaction has committed.
     private func commitNow(_ items: [IntakeItem]) throws {
-        guard let writer else { throw IntakeNotConnected() }
         let started = monotonicNanos()
         let batch = try plan(items, started: started)
-        try writer.commit(batch.planner, clocks: batch.clocks, expected: batch.expected, next: batch.next)
-        for n in batch.next { positions[n.topicPartition] = n.offset }
-        try remember(batch.planner, clocks: batch.clocks)
-        committed(batch, started: started, commitBegan: started)
+        try submit(
+            PlannedWrite(planner: batch.planner, clocks: batch.clocks, fence: batch.expected, next: batch.next), inline: true
+        ) { [self] began in committed(batch, started: started, commitBegan: began) }
     }
 }

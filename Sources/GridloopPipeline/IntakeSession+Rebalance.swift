@@ -7,16 +7,14 @@ import GridloopStore
 import Logging
 import Synchronization
 
-extension IntakeService {
+extension IntakeSession {
     // MARK: Rebalance (runs inside poll, on the intake thread)
 
     func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
-        guard let store = reader, let committer else {
-            throw IntakeNotConnected()
-        }
+        let store = reader
         try committer.drain()
         // Another member may have recorded dead letters of these partitions meanwhile.
-        writer?.forgetRecorded()
+        writer.forgetRecorded()
         let stored = try store.offsets(
             for: partitions.map { PartitionOffset($0, offset: -2) })
         cache.removeAll()
@@ -50,7 +48,7 @@ extension IntakeService {
         // Commit what was planned before giving the partitions up (a failure surfaces on the
         // next submit and restarts the session), then forget the positions so that stray
         // messages are not applied.
-        do { try committer?.drain() } catch { logger.error("commit before revocation failed: \(error)") }
+        do { try committer.drain() } catch { logger.error("commit before revocation failed: \(error)") }
         groupWaitStart = monotonicNanos()
         gapStopped.subtract(partitions)
         if let consumer { commitToGroup(consumer, only: partitions) }
@@ -68,14 +66,14 @@ extension IntakeService {
 
     final class Rebalance: KafkaRebalanceHandler, @unchecked Sendable {
         // @unchecked: called only on the intake thread, inside poll.
-        unowned let service: IntakeService
-        init(service: IntakeService) { self.service = service }
+        unowned let session: IntakeSession
+        init(session: IntakeSession) { self.session = session }
         func assigned(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
-            try service.assigned(partitions)
+            try session.assigned(partitions)
         }
-        func revoked(_ partitions: [TopicPartition]) { service.revoked(partitions) }
+        func revoked(_ partitions: [TopicPartition]) { session.revoked(partitions) }
         func pausedOnAssignment(_ partitions: [TopicPartition]) -> [TopicPartition] {
-            partitions.filter { service.gapStopped.contains($0) }
+            partitions.filter { session.gapStopped.contains($0) }
         }
     }
 }

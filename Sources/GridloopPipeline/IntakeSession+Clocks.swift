@@ -6,7 +6,7 @@ import Logging
 // The SLA clocks run on the intake thread: the holder of a partition is the only writer of its
 // cases, so the clocks of a case move in the same transactions as its state (the batch that
 // applied its events, or the firing of its due clocks), fenced by the same consumer offsets.
-extension IntakeService {
+extension IntakeSession {
     /// A planner for a batch or a pass over these cases: with the clocks when they run, and what
     /// has been learned about the unit directory.
     func makePlanner(
@@ -33,37 +33,30 @@ extension IntakeService {
     /// intake has caught up with it. So a backlog replay escalates exactly the cases that
     /// really missed their limits: a SIGN in the backlog stops the clock before its deadline.
     func fireDue(_ consumer: KafkaConsumer) throws {
-        guard config.slaEnabled, let reader, let writer, let committer, !positions.isEmpty else { return }
-        let now = wallClockMillis()
-        var cursors: [IntakeStore.DueCursor] = []
-        var byPartition: [TopicPartition: Int64] = [:]
-        for (tp, position) in positions {
-            let high = consumer.cachedWatermarks(tp).high
-            let caughtUp = high >= 0 && (position >= high || (position < 0 && high == 0))
-            let wm = caughtUp ? max(now, eventTime[tp] ?? .min) : (eventTime[tp] ?? .min)
-            guard wm > .min else { continue }
-            cursors.append(.init(tp, watermark: wm))
-            byPartition[tp] = wm
-        }
+        guard config.slaEnabled, !positions.isEmpty else { return }
+        var pass = FiringPass(
+            now: wallClockMillis(),
+            partitions: positions.map { tp, position in
+                FiringPass.Partition(tp, position: position, high: consumer.cachedWatermarks(tp).high, eventTime: eventTime[tp])
+            })
+        var cursors = pass.open.compactMap { tp in pass.watermarks[tp].map { IntakeStore.DueCursor(tp, watermark: $0) } }
         guard !cursors.isEmpty else { return }
         // No wait for the batches in flight: a cached case's clock is its newest (what a batch
         // in flight writes), and is used instead of the stored one; a clock that such a batch
         // made due is found by the next pass. Cases fired last pass and not cached are read
         // from the database, so that pass must have committed first.
         if committer.completed < lastFireJob { try committer.drain() }
-        // Pages of about `roundSize` clocks, each committed in its own transaction. The next
-        // page is read and decided while the previous one commits: the cursors never return a
-        // clock twice, and the pages hold different cases.
-        let roundSize = 2000
-        for _ in 0..<50 {
-            let perPartition = max(50, roundSize / cursors.count)
+        // Pages of about `FiringPass.pageClocks` clocks, each committed in its own transaction.
+        // The next page is read and decided while the previous one commits: the cursors never
+        // return a clock twice, and the pages hold different cases.
+        while let perPartition = pass.perPartition {
             let t0 = monotonicNanos()
             let due = try reader.dueClocks(&cursors, perPartition: perPartition)
-            if due.isEmpty { break }
-            // A partition that gave fewer than it was asked for has nothing more due.
             var returned: [TopicPartition: Int] = [:]
             for c in due { returned[c.topicPartition, default: 0] += 1 }
-            cursors.removeAll { (returned[$0.topicPartition] ?? 0) < perPartition }
+            pass.read(returned: returned, asked: perPartition)
+            cursors.removeAll { !pass.isOpen($0.topicPartition) }
+            if due.isEmpty { break }
             let t1 = monotonicNanos()
             // Cases not cached are read for this round only and not kept: a burst of due clocks
             // must not fill the intake's cache.
@@ -74,7 +67,7 @@ extension IntakeService {
             var touched: Set<TopicPartition> = []
             for stored in due {
                 let tp = stored.topicPartition
-                guard let wm = byPartition[tp], let state = cache[stored.caseId]?.state ?? ctx.states[stored.caseId] else {
+                guard let wm = pass.watermarks[tp], let state = cache[stored.caseId]?.state ?? ctx.states[stored.caseId] else {
                     continue
                 }
                 // A cached clock differs from the stored one while the batch that moved it
@@ -90,18 +83,16 @@ extension IntakeService {
             var changes = clockChanges(plan)
             // Fence on the offsets: if another member took a partition over, nothing is written.
             let fence = touched.map { PartitionOffset($0, offset: positions[$0] ?? -2) }
-            // Not cached: inserting each and removing it again cost a dozen hashings a case.
-            try remember(plan, clocks: changes, skipping: misses)
             changes.prepare()  // the COPY bodies, here rather than on the commit thread
             let decided = changes
-            let fired = plan
             let timings: Logger.Metadata = [
                 "due": "\(due.count)", "decided": "\(decided.decisions.count)", "load_us": "\((t1 - t0) / 1000)",
                 "cases_us": "\((t2 - t1) / 1000)", "decide_us": "\((monotonicNanos() - t2) / 1000)",
             ]
-            lastFireJob = try committer.submit { [self] in
-                let t3 = monotonicNanos()
-                try writer.commit(fired, clocks: decided, expected: fence, next: fence)
+            // The cases read for this page only are not cached: inserting each and removing it
+            // again cost a dozen hashings a case.
+            lastFireJob = try submit(PlannedWrite(planner: plan, clocks: changes, fence: fence, uncached: misses)) {
+                [self] t3 in
                 record(decided)
                 if !decided.decisions.isEmpty { onCommit() }
                 if logger.logLevel <= .debug {
@@ -112,7 +103,6 @@ extension IntakeService {
                 }
             }
             if !misses.isEmpty { firedUncached.append((lastFireJob, misses)) }
-            if cursors.isEmpty { break }
         }
     }
 
@@ -126,7 +116,7 @@ extension IntakeService {
         case .outcomes: topic = config.topics.outcomes
         }
         var holder = taken.state.unitCode
-        if case .escalated(_, _, _, _, _, let from, _) = d.kind { holder = from.unitCode }
+        if case .escalated(let e) = d.kind { holder = e.fromUnit.unitCode }
         return DecisionRecord(
             decision: d, level: taken.level, unitCode: holder, topic: topic,
             payload: OutboundEvent.json(d, state: taken.state, deployment: config.deploymentName))
@@ -146,11 +136,11 @@ extension IntakeService {
             var md: Logger.Metadata = [
                 "case": "\(d.caseId)", "event": "\(d.typeName)", "level": "\(r.level.rawValue)", "id": "\(d.id)",
             ]
-            if case .escalated(_, let to, let reason, _, _, _, let unit) = d.kind {
-                md["to_level"] = "\(to.rawValue)"
-                md["reason"] = "\(reason)"
-                md["to_unit"] = "\(unit.unit.unitCode)"
-                md["resolved_by"] = "\(unit.resolvedBy.rawValue)"
+            if case .escalated(let e) = d.kind {
+                md["to_level"] = "\(e.to.rawValue)"
+                md["reason"] = "\(e.reason)"
+                md["to_unit"] = "\(e.toUnit.unit.unitCode)"
+                md["resolved_by"] = "\(e.toUnit.resolvedBy.rawValue)"
             }
             logger.debug("decision", metadata: md)
         }
@@ -162,15 +152,14 @@ extension IntakeService {
     private func warnUnresolved(_ decisions: [DecisionRecord]) {
         var found: [(UnresolvedCode, DecisionRecord)] = []
         for r in decisions {
-            guard case .escalated(_, let to, _, _, _, _, let unit) = r.decision.kind, unit.resolvedBy != .directory else {
-                continue
-            }
-            found.append((UnresolvedCode(level: to, key: unit.key, resolvedBy: unit.resolvedBy), r))
+            guard case .escalated(let e) = r.decision.kind, e.toUnit.resolvedBy != .directory else { continue }
+            found.append((UnresolvedCode(level: e.to, key: e.toUnit.key, resolvedBy: e.toUnit.resolvedBy), r))
         }
         guard !found.isEmpty else { return }
-        let new = unresolved.withLock { warned in found.filter { warned.insert($0.0).inserted } }
+        let new = service.unresolved.withLock { warned in found.filter { warned.insert($0.0).inserted } }
         for (code, r) in new {
-            guard case .escalated(_, _, _, _, _, _, let unit) = r.decision.kind else { continue }
+            guard case .escalated(let e) = r.decision.kind else { continue }
+            let unit = e.toUnit
             logger.warning(
                 "unit directory has no entry",
                 metadata: [

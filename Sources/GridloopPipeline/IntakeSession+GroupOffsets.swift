@@ -8,13 +8,12 @@ import Logging
 import Synchronization
 
 // The consumer group's committed offsets: a copy of the database's, for lag tools.
-extension IntakeService {
+extension IntakeSession {
     /// Commits to the consumer group, asynchronously, the offsets the database has committed:
     /// for the Kafka team's lag tools (consumer-group listings, exporters). The database stays
     /// the truth: an assignment starts from its offsets, never from these. Once a second, from
     /// `observe`, and for partitions given up, in `revoked`.
     func commitToGroup(_ consumer: KafkaConsumer, only: [TopicPartition]? = nil) {
-        guard let committer else { return }
         let done = committer.completed
         var durable: [TopicPartition: Int64]?
         if done == committer.submitted {

@@ -5,20 +5,20 @@ import GridloopStore
 import Logging
 
 // Threading: everything here runs on the intake thread (findGaps inside poll, in the rebalance
-// handler; handleGaps between polls), like the rest of IntakeService.
+// handler; handleGaps between polls), like the rest of IntakeSession.
 
 /// Offset gaps: ranges of an intake partition that the broker deleted before they were applied,
 /// or a stored offset beyond the end of a recreated topic. The consumer never moves past one
 /// silently (`auto.offset.reset=error`): each is recorded in `intake_gaps` with the move of the
 /// stored offset to the log start, logged at error, counted, and reported by `/readyz` until an
 /// operator acknowledges it; with `intake.onOffsetGap: stop` the partition stays unread until then.
-extension IntakeService {
+extension IntakeSession {
     /// At assignment: compares each stored offset with its partition's log (both watermarks of all
     /// the partitions in one ListOffsets request per leader each); a gap is recorded and the
     /// partition starts at the log start. With `stop`, partitions with a gap not acknowledged
     /// (found now or before) are paused by the consumer right after the assignment.
     func findGaps(_ stored: [PartitionOffset], start: inout [TopicPartition: Int64]) throws {
-        guard let reader, let consumer else { return }
+        guard let consumer else { return }
         let all = stored.map { $0.topicPartition }
         if config.onOffsetGap == .stop { gapStopped.formUnion(try reader.unacknowledgedGaps(in: all)) }
         let readable = stored.filter { $0.offset >= 0 }.map { $0.topicPartition }
@@ -49,7 +49,7 @@ extension IntakeService {
     func handleGaps(_ consumer: KafkaConsumer) throws {
         let refused = consumer.takeOutOfRange()
         var restart = false
-        if !refused.isEmpty, let reader, let committer {
+        if !refused.isEmpty {
             try committer.drain()  // the stored offsets are `positions` now
             for (tp, offset) in refused.sorted(by: { $0.key.description < $1.key.description }) {
                 guard let next = positions[tp] else { continue }  // given up meanwhile
@@ -68,7 +68,7 @@ extension IntakeService {
             }
             restart = true
         }
-        if !gapStopped.isEmpty, let reader, monotonicNanos() - lastGapCheck > 2_000_000_000 {
+        if !gapStopped.isEmpty, monotonicNanos() - lastGapCheck > 2_000_000_000 {
             lastGapCheck = monotonicNanos()
             let open = try reader.unacknowledgedGaps(in: Array(gapStopped))
             let acknowledged = gapStopped.subtracting(open)

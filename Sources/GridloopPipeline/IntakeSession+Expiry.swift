@@ -2,15 +2,14 @@ import GridloopCore
 import GridloopKafka
 import GridloopStore
 
-// Hold expiry, on the intake thread (see IntakeService.swift): planned by the batch step like a
+// Hold expiry, on the intake thread (see IntakeSession.swift): planned by the batch step like a
 // batch, committed by the commit thread.
-extension IntakeService {
+extension IntakeSession {
     /// Ends the hold of events that waited `holdWait` for what they need, on partitions the
     /// intake has caught up with: after a restart or an outage the backlog may still hold the
     /// missing event, so a partition with a backlog expires nothing yet. Planned here like a
     /// batch and committed by the commit thread, fenced on the partitions' offsets.
     func expireHeld(_ consumer: KafkaConsumer) throws {
-        guard let reader, let writer, let committer else { return }
         let owned = positions.compactMap { tp, position -> PartitionOffset? in
             let high = consumer.cachedWatermarks(tp).high
             guard high >= 0, position >= high || (position < 0 && high == 0) else { return nil }
@@ -54,11 +53,9 @@ extension IntakeService {
             }
         )
         .map { PartitionOffset($0, offset: positions[$0] ?? -2) }
-        try remember(plan, clocks: changes)
         let expiry = plan
         let decided = changes
-        let job = try committer.submit { [self] in
-            try writer.commit(expiry, clocks: decided, expected: fence, next: fence)
+        let job = try submit(PlannedWrite(planner: plan, clocks: changes, fence: fence)) { [self] _ in
             record(expiry, messages: 0)
             record(decided)
             if !expiry.deadLetters.isEmpty || !decided.decisions.isEmpty { onCommit() }

@@ -5,8 +5,8 @@ import GridloopPostgres
 import GridloopStore
 import Logging
 
-// Planning a batch and what follows its commit, on the intake thread (see IntakeService.swift).
-extension IntakeService {
+// Planning a batch and what follows its commit, on the intake thread (see IntakeSession.swift).
+extension IntakeSession {
     /// A batch planned and ready to commit.
     struct PlannedBatch: Sendable {
         var planner: IntakePlanner
@@ -24,7 +24,6 @@ extension IntakeService {
     /// Loads what the items need (cases not cached, held events) and plans them, clocks included.
     /// Changes nothing of the service's state but the cache of stored cases read.
     func plan(_ items: [IntakeItem], started: UInt64) throws -> PlannedBatch {
-        guard let reader, let committer else { throw IntakeNotConnected() }
         var caseIds: Set<String> = []
         for item in items { if case .event(let e) = item.outcome { caseIds.insert(e.caseId) } }
         let decoded = monotonicNanos()
@@ -112,7 +111,7 @@ extension IntakeService {
         if logger.logLevel <= .debug {
             var md = batch.timings
             md["commit_us"] = "\((monotonicNanos() - commitBegan) / 1000)"
-            for (k, v) in writer?.lastWriteTimings ?? [:] { md[k] = "\(v)" }
+            for (k, v) in writer.lastWriteTimings { md[k] = "\(v)" }
             logger.debug("batch committed", metadata: md)
         }
     }

@@ -1,7 +1,10 @@
 import Foundation
 
+// Plain HTTP over loopback sockets, for the tests of the daemon's listener (GridloopHTTPTests)
+// and of the daemon's endpoints (GridloopIntegrationTests).
+
 /// Connects to the loopback `port`; nil if it cannot.
-func connectLoopback(port: Int) -> Int32? {
+public func connectLoopback(port: Int) -> Int32? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     var address = sockaddr_in()
@@ -20,13 +23,13 @@ func connectLoopback(port: Int) -> Int32? {
 
 /// Gives up a blocking read after `seconds`, so that a server that never answers fails the test
 /// instead of hanging it.
-func setReceiveTimeout(_ fd: Int32, seconds: Int) {
+public func setReceiveTimeout(_ fd: Int32, seconds: Int) {
     var timeout = timeval(tv_sec: seconds, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
 }
 
 /// A plain HTTP/1.1 GET (the listener answers and closes); nil if no answer came.
-func httpGet(port: Int, _ path: String) -> (status: Int, body: String)? {
+public func httpGet(port: Int, _ path: String) -> (status: Int, body: String)? {
     guard let fd = connectLoopback(port: port) else { return nil }
     defer { close(fd) }
     setReceiveTimeout(fd, seconds: 60)
