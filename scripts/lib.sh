@@ -46,7 +46,7 @@ new_run_dir() {
 # Starts a private PostgreSQL cluster in $GRIDLOOP_RUN_DIR/pg, listening on a unix socket there
 # only; sets PG_ADMIN_URL (database postgres) and GRIDLOOP_DATABASE_URL (database gridloop).
 # PG_EXTRA_OPTS (optional): more server options, after the defaults so that they win, e.g.
-# "-c listen_addresses=localhost -c ssl=on -c hba_file=..." (scripts/test-pg-tls.sh); the port
+# "-c listen_addresses=localhost -c ssl=on -c hba_file=..." (scripts/check/test-pg-tls.sh); the port
 # chosen is in PG_PORT.
 start_postgres() {
   local bin dir port
@@ -175,7 +175,7 @@ SQL
 }
 
 # Builds the daemon and the development broker in release mode, with the Swift standard library
-# linked statically as the Debian package ships it (scripts/package.sh: one release build serves
+# linked statically as the Debian package ships it (scripts/release/package.sh: one release build serves
 # the package, the soak run, the rolling upgrade and the benchmarks); sets `bin` to their directory.
 build_release() {
   cd "$GRIDLOOP_ROOT"

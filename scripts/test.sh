@@ -36,9 +36,9 @@ trap stop_all EXIT
 start_postgres
 export POSTGRES_ADMIN_URL="$PG_ADMIN_URL"
 
-if [ -f scripts/check_schemas.py ]; then
+if [ -f scripts/check/check_schemas.py ]; then
   log "checking JSON Schemas against the fixtures"
-  python3 scripts/check_schemas.py
+  python3 scripts/check/check_schemas.py
 fi
 
 # The integration tests write down every outbound message they consume (EventDump.swift);
@@ -66,19 +66,19 @@ log "checking the outbound events the tests consumed against their JSON Schemas"
 # A run of selected tests (--filter, --skip) may read no outbound topic; the whole suite must.
 check_args=()
 [ $# -gt 0 ] && check_args+=(--allow-empty)
-python3 scripts/check_events.py "$GRIDLOOP_EVENT_DUMP_DIR" "${check_args[@]}"
+python3 scripts/check/check_events.py "$GRIDLOOP_EVENT_DUMP_DIR" "${check_args[@]}"
 [ $# -gt 0 ] && exit 0
 
 # The whole suite only. Each is a script anyone can run alone (with GRIDLOOP_BIN_DIR set, on
 # these debug binaries; without it, on a release build).
 log "the at-risk forecast's backtest (docs/FORECAST.md)"
-bash scripts/backtest-forecast.sh 40 7
+bash scripts/check/backtest-forecast.sh 40 7
 log "monitoring: promtool checks and tests the alerting rules; a running daemon exposes every metric they and the dashboard name"
-bash scripts/check-monitoring.sh
+bash scripts/check/check-monitoring.sh
 log "PostgreSQL over TLS: verify-full against the test CA; a wrong CA, a wrong host name and plain TCP refused"
-bash scripts/test-pg-tls.sh
+bash scripts/check/test-pg-tls.sh
 log "backup and restore: a pg_dump taken mid-run, restored, ends with every case exact"
-bash scripts/test-backup-restore.sh
+bash scripts/check/test-backup-restore.sh
 log "the quick tier took $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"
 [ $long -eq 1 ] || exit 0
 
@@ -86,17 +86,17 @@ log "the quick tier took $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s
 unset GRIDLOOP_BIN_DIR
 # 12 minutes, judged after 6: the cache reaches its steady size only once its first cases have
 # been idle for 10 minutes, and a fit over the filling would read as a rise.
-log "soak run, ${SOAK_DURATION:-12m} (docs/SOAK.md; scripts/soak.sh 2h for a long one)"
-SOAK_WARMUP=${SOAK_WARMUP:-360} bash scripts/soak.sh "${SOAK_DURATION:-12m}"
+log "soak run, ${SOAK_DURATION:-12m} (docs/SOAK.md; scripts/long/soak.sh 2h for a long one)"
+SOAK_WARMUP=${SOAK_WARMUP:-360} bash scripts/long/soak.sh "${SOAK_DURATION:-12m}"
 # Installing and purging a package changes the machine (the gridloop user stays): CI, or
 # GRIDLOOP_TEST_PACKAGE=1 on a throwaway machine; elsewhere the package is only built.
 if [ "${CI:-}" = true ] || [ "${GRIDLOOP_TEST_PACKAGE:-}" = 1 ]; then
   log "the Debian package: build, lintian, install, check-config, migrate, systemd-analyze verify, upgrade, purge"
-  bash scripts/test-package.sh
+  bash scripts/long/test-package.sh
 else
   log "the Debian package: build only (GRIDLOOP_TEST_PACKAGE=1 installs and purges it too)"
-  bash scripts/package.sh
+  bash scripts/release/package.sh
 fi
 log "rolling upgrade from the previous version"
-bash scripts/rolling-upgrade.sh
+bash scripts/long/rolling-upgrade.sh
 log "both tiers took $(( ($(date +%s) - started) / 60 )) min"

@@ -15,7 +15,7 @@ import GridloopCore
 ///
 /// The estimate (`entryBytes`) is not a measurement of each entry: it is a constant per case
 /// plus a little per 12345 message id kept, set from the RSS growth measured per cached case
-/// (about 2.2 KB; issue 19). The soak run (`scripts/soak.sh`) shows the RSS it leads to.
+/// (about 2.2 KB; issue 19). The soak run (`scripts/long/soak.sh`) shows the RSS it leads to.
 struct CaseCache {
     struct Entry {
         var state: CaseState

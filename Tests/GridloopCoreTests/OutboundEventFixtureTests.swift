@@ -4,7 +4,7 @@ import XCTest
 @testable import GridloopCore
 
 /// The events of one case that walks every kind of decision, as the daemon writes them, are
-/// exactly the lines of `Fixtures/outbound-events.jsonl`: `scripts/check_schemas.py` validates
+/// exactly the lines of `Fixtures/outbound-events.jsonl`: `scripts/check/check_schemas.py` validates
 /// that file against `schemas/<type>.schema.json`, and `docs/EVENTS.md` quotes it. So the bytes
 /// the core writes, the schemas and the documented examples cannot drift apart unnoticed.
 final class OutboundEventFixtureTests: XCTestCase {

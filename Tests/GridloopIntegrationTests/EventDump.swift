@@ -1,7 +1,7 @@
 import Foundation
 import GridloopKafka
 
-/// The outbound messages the tests consumed, written down for `scripts/check_events.py`, which
+/// The outbound messages the tests consumed, written down for `scripts/check/check_events.py`, which
 /// validates each against the JSON Schema of its kind (`schemas/`): so every event the daemon
 /// emitted in a test run is checked against the documented contract, not only the ones a test
 /// looks at. Active when `GRIDLOOP_EVENT_DUMP_DIR` is set (`scripts/test.sh` sets it); one JSON

@@ -51,13 +51,13 @@ enum TestEnvironment {
         return out
     }
 
-    /// Runs `scripts/gen_feed.py` and returns its lines.
+    /// Runs `scripts/gen/gen_feed.py` and returns its lines.
     static func generatedFeed(_ args: [String]) throws -> [(key: [UInt8]?, value: [UInt8])] {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("feed-\(UUID().uuidString).kafka")
         defer { try? FileManager.default.removeItem(at: out) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", repositoryRoot.appendingPathComponent("scripts/gen_feed.py").path] + args
+        p.arguments = ["python3", repositoryRoot.appendingPathComponent("scripts/gen/gen_feed.py").path] + args
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: out)
         try p.run()

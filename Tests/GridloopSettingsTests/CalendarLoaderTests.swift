@@ -32,7 +32,7 @@ final class CalendarLoaderTests: XCTestCase {
                 "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10",
             ])
         XCTAssertEqual(
-            try CalendarLoader.embedded(officeHours: GridloopConfig.defaultOfficeHours), c, "run scripts/embed-defaults.sh")
+            try CalendarLoader.embedded(officeHours: GridloopConfig.defaultOfficeHours), c, "run scripts/gen/embed-defaults.sh")
         for d in ["2025-10-08", "2026-02-23", "2026-05-05", "2026-09-25", "2026-01-02"] {
             XCTAssertFalse(c.isWorkingDay(LocalDate(d)!), d)
         }

@@ -18,16 +18,16 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(
             policy.trimmingCharacters(in: .whitespacesAndNewlines),
             EmbeddedDefaults.policy.trimmingCharacters(in: .whitespacesAndNewlines),
-            "deploy/policy.yaml: run scripts/embed-defaults.sh")
+            "deploy/policy.yaml: run scripts/gen/embed-defaults.sh")
         let dir = root.appendingPathComponent("deploy/calendars")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
             .filter { $0.hasPrefix("cn-") && $0.hasSuffix(".yaml") }.sorted()
-        XCTAssertEqual(files, EmbeddedDefaults.calendars.map(\.name), "run scripts/embed-defaults.sh")
+        XCTAssertEqual(files, EmbeddedDefaults.calendars.map(\.name), "run scripts/gen/embed-defaults.sh")
         for (file, c) in zip(files, EmbeddedDefaults.calendars) {
             let yaml = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
             XCTAssertEqual(
                 yaml.trimmingCharacters(in: .whitespacesAndNewlines),
-                c.yaml.trimmingCharacters(in: .whitespacesAndNewlines), "\(file): run scripts/embed-defaults.sh")
+                c.yaml.trimmingCharacters(in: .whitespacesAndNewlines), "\(file): run scripts/gen/embed-defaults.sh")
         }
     }
 

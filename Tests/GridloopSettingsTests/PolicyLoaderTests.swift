@@ -25,7 +25,7 @@ final class PolicyLoaderTests: XCTestCase {
         }
         XCTAssertEqual(
             withoutOrigins(try PolicyLoader.load(file: nil)), withoutOrigins(p),
-            "the built-in policy is deploy/policy.yaml: run scripts/embed-defaults.sh")
+            "the built-in policy is deploy/policy.yaml: run scripts/gen/embed-defaults.sh")
         XCTAssertEqual(p.levels[.estate], .init(sign: TimeLimit("2wh")!, handle: TimeLimit("2wd")!))
         XCTAssertEqual(p.levels[.community], .init(sign: TimeLimit("2wh")!, handle: TimeLimit("3wd")!))
         XCTAssertEqual(p.levels[.street], .init(sign: TimeLimit("2wh")!, handle: TimeLimit("5wd")!))

@@ -37,7 +37,7 @@ final class UnitDirectoryLoaderTests: XCTestCase {
         XCTAssertEqual(
             sample.trimmingCharacters(in: .whitespacesAndNewlines),
             EmbeddedDefaults.units.trimmingCharacters(in: .whitespacesAndNewlines),
-            "deploy/units.yaml: run scripts/embed-defaults.sh")
+            "deploy/units.yaml: run scripts/gen/embed-defaults.sh")
         let builtIn = try UnitDirectoryLoader.load(file: nil)
         XCTAssertEqual(builtIn.entries.map(\.unit), d.entries.map(\.unit))
         XCTAssertTrue(builtIn.defaultOrigin.hasPrefix("(built-in) deploy/units.yaml:"), builtIn.defaultOrigin)
