@@ -4,318 +4,324 @@
 public enum EmbeddedDefaults {
     /// deploy/policy.yaml
     public static let policy = #"""
-# Gridloop SLA policy: the sign (签收) and handle (办理) limits of each loop level, and how the
-# escalation ladder reacts to events. Defaults for a district (区级) 12345 centre.
-#
-# gridloopd runs the copy of this file built into it unless the configuration names another
-# (sla.policyFile, GRIDLOOP_POLICY_FILE). It is checked at start-up and by
-# `gridloopd check-config`; a damaged file is refused with its file, line and problem.
-# JSON Schema: schemas/policy.schema.json. Built-in copy: scripts/gen/embed-defaults.sh.
-#
-# Limits are budgets of countable time, in Asia/Shanghai:
-#   45s 30m 2h 3d  natural time (nights, weekends and holidays count), from the assignment
-#   4wh            working hours: office hours (sla.officeHours, default 09:00-12:00 and
-#                  13:30-17:30) on working days, from the assignment
-#   3wd            working days: whole days, counted from 00:00 of the day after the
-#                  assignment, so 3wd ends at 24:00 of the 3rd working day after it
-# Working days are Monday-Friday, minus the official holidays, plus the official 调休 working
-# weekends (deploy/calendars/cn-<year>.yaml). SUSPEND ... RESUME does not count; an approved
-# extension adds to the handle limit in its own unit. Check any case by hand with
-#   gridloopd deadline --from 2025-09-30T10:00:00+08:00 --limit 3wd
-#
-# Where the numbers come from. The national rule, 国务院办公厅《关于进一步优化地方政务服务便民
-# 热线的指导意见》(国办发〔2020〕53号), merges the local government hotlines into 12345,
-# requires 7x24 service and time-limited handling (限时办理: "接得更快、分得更准、办得更实"),
-# but sets no hours or days: each province and city sets them. EVERY NUMBER BELOW IS COMMON
-# CITY PRACTICE, NOT NATIONAL RULE; replace it with your city's 12345 rules. For comparison:
-# 《广东省12345政务服务便民热线管理办法》(2021) gives 2 working days for consultations, 10 for
-# requests for help and suggestions, 15 for complaints and reports; 《北京市接诉即办工作条例》
-# (2021) asks for urgent appeals to be handled at once, water, power, gas and heating within
-# 24 hours, the rest within 7 days.
+        # Gridloop SLA policy: the sign (签收) and handle (办理) limits of each loop level, and how the
+        # escalation ladder reacts to events. Defaults for a district (区级) 12345 centre.
+        #
+        # gridloopd runs the copy of this file built into it unless the configuration names another
+        # (sla.policyFile, GRIDLOOP_POLICY_FILE). It is checked at start-up and by
+        # `gridloopd check-config`; a damaged file is refused with its file, line and problem.
+        # JSON Schema: schemas/policy.schema.json. Built-in copy: scripts/gen/embed-defaults.sh.
+        #
+        # Limits are budgets of countable time, in Asia/Shanghai:
+        #   45s 30m 2h 3d  natural time (nights, weekends and holidays count), from the assignment
+        #   4wh            working hours: office hours (sla.officeHours, default 09:00-12:00 and
+        #                  13:30-17:30) on working days, from the assignment
+        #   3wd            working days: whole days, counted from 00:00 of the day after the
+        #                  assignment, so 3wd ends at 24:00 of the 3rd working day after it
+        # Working days are Monday-Friday, minus the official holidays, plus the official 调休 working
+        # weekends (deploy/calendars/cn-<year>.yaml). SUSPEND ... RESUME does not count; an approved
+        # extension adds to the handle limit in its own unit. Check any case by hand with
+        #   gridloopd deadline --from 2025-09-30T10:00:00+08:00 --limit 3wd
+        #
+        # Where the numbers come from. The national rule, 国务院办公厅《关于进一步优化地方政务服务便民
+        # 热线的指导意见》(国办发〔2020〕53号), merges the local government hotlines into 12345,
+        # requires 7x24 service and time-limited handling (限时办理: "接得更快、分得更准、办得更实"),
+        # but sets no hours or days: each province and city sets them. EVERY NUMBER BELOW IS COMMON
+        # CITY PRACTICE, NOT NATIONAL RULE; replace it with your city's 12345 rules. For comparison:
+        # 《广东省12345政务服务便民热线管理办法》(2021) gives 2 working days for consultations, 10 for
+        # requests for help and suggestions, 15 for complaints and reports; 《北京市接诉即办工作条例》
+        # (2021) asks for urgent appeals to be handled at once, water, power, gas and heating within
+        # 24 hours, the rest within 7 days.
 
-# Per loop level (小区 → 社区 → 街道 → 区级). Each escalation starts fresh clocks at the next
-# level, so a case nobody handles gets 2 + 3 + 5 + 5 = 15 working days over the whole ladder,
-# the longest city limits in use (Guangdong: complaints, 15 working days).
-levels:
-  # Sign within 2 working hours: the most common city rule for 承办单位 (some cities allow one
-  # working day). Estates (property service companies) fix small on-site problems: 2 working days.
-  ESTATE: {sign: 2wh, handle: 2wd}
-  # Communities (社区居委会) coordinate, rarely repair: 3 working days.
-  COMMUNITY: {sign: 2wh, handle: 3wd}
-  # Streets (街道办): 5 working days, the usual handle limit of a normal 12345 appeal (求助), and
-  # what the 12345 platform itself sends in timeLimit.handleDays.
-  STREET: {sign: 2wh, handle: 5wd}
-  # District departments (区级职能部门) receive most orders and sign in batches: half a working
-  # day to sign, 5 working days to handle.
-  DISTRICT: {sign: 4wh, handle: 5wd}
+        # Per loop level (小区 → 社区 → 街道 → 区级). Each escalation starts fresh clocks at the next
+        # level, so a case nobody handles gets 2 + 3 + 5 + 5 = 15 working days over the whole ladder,
+        # the longest city limits in use (Guangdong: complaints, 15 working days).
+        levels:
+          # Sign within 2 working hours: the most common city rule for 承办单位 (some cities allow one
+          # working day). Estates (property service companies) fix small on-site problems: 2 working days.
+          ESTATE: {sign: 2wh, handle: 2wd}
+          # Communities (社区居委会) coordinate, rarely repair: 3 working days.
+          COMMUNITY: {sign: 2wh, handle: 3wd}
+          # Streets (街道办): 5 working days, the usual handle limit of a normal 12345 appeal (求助), and
+          # what the 12345 platform itself sends in timeLimit.handleDays.
+          STREET: {sign: 2wh, handle: 5wd}
+          # District departments (区级职能部门) receive most orders and sign in batches: half a working
+          # day to sign, 5 working days to handle.
+          DISTRICT: {sign: 4wh, handle: 5wd}
 
-# Overrides replace the sign and/or handle limit of the cases they match. Criteria: level
-# (ESTATE, COMMUNITY, STREET, DISTRICT), source ("12345", "12319"), urgency (EXTRA_URGENT,
-# URGENT, NORMAL), categoryPrefix (the start of the 12345 category code, e.g. "0204"; for 12319,
-# of case_type's text before the slash, e.g. "供水供气"). Criteria left out match everything.
-# For each limit, the most specific override that sets it wins: a longer category prefix beats a
-# shorter one or none, then urgency beats source, then a named level beats any level; among
-# equals, the one written first.
-overrides:
-  # 特急 (extra urgent: danger to life or property, e.g. a gas leak or a burst main): sign at
-  # once (15 minutes) and handle within 2 hours, in natural time, nights and holidays included.
-  # Common practice ("立即办理"); no national number.
-  - match: {urgency: EXTRA_URGENT}
-    sign: 15m
-    handle: 2h
-  # 紧急 (urgent: water, power, gas or heating cut, ...): sign within 30 minutes, handle within
-  # 24 hours, natural time. Common practice; Beijing's 24 hours for water, power, gas and heating.
-  - match: {urgency: URGENT}
-    sign: 30m
-    handle: 24h
-  # 12319 urban-construction cases (城建服务热线: water, gas, roads, street lights, municipal
-  # facilities): repairs within 3 working days, common practice of city management case handling
-  # (数字城管 category tables, e.g. GB/T 30428.7, set a 处置时限 per category). 12319 cases also
-  # carry the platform's own deadline (limit_time), which tightens this (platformLimitTightens).
-  - match: {source: "12319"}
-    handle: 3wd
-  # A missing manhole cover (12345 category 0204 市政设施/井盖缺失) endangers passers-by: urgent
-  # even when marked NORMAL. Local choice.
-  - match: {categoryPrefix: "0204", urgency: NORMAL}
-    sign: 30m
-    handle: 24h
-  # A broken lift (0306 物业管理/电梯故障) strands residents: sign within 30 minutes, handle within
-  # one working day, when marked NORMAL. Local choice. (Trapped people are 96333/119's, not ours.)
-  - match: {categoryPrefix: "0306", urgency: NORMAL}
-    sign: 30m
-    handle: 1wd
+        # Overrides replace the sign and/or handle limit of the cases they match. Criteria: level
+        # (ESTATE, COMMUNITY, STREET, DISTRICT), source ("12345", "12319"), urgency (EXTRA_URGENT,
+        # URGENT, NORMAL), categoryPrefix (the start of the 12345 category code, e.g. "0204"; for 12319,
+        # of case_type's text before the slash, e.g. "供水供气"). Criteria left out match everything.
+        # For each limit, the most specific override that sets it wins: a longer category prefix beats a
+        # shorter one or none, then urgency beats source, then a named level beats any level; among
+        # equals, the one written first.
+        overrides:
+          # 特急 (extra urgent: danger to life or property, e.g. a gas leak or a burst main): sign at
+          # once (15 minutes) and handle within 2 hours, in natural time, nights and holidays included.
+          # Common practice ("立即办理"); no national number.
+          - match: {urgency: EXTRA_URGENT}
+            sign: 15m
+            handle: 2h
+          # 紧急 (urgent: water, power, gas or heating cut, ...): sign within 30 minutes, handle within
+          # 24 hours, natural time. Common practice; Beijing's 24 hours for water, power, gas and heating.
+          - match: {urgency: URGENT}
+            sign: 30m
+            handle: 24h
+          # 12319 urban-construction cases (城建服务热线: water, gas, roads, street lights, municipal
+          # facilities): repairs within 3 working days, common practice of city management case handling
+          # (数字城管 category tables, e.g. GB/T 30428.7, set a 处置时限 per category). 12319 cases also
+          # carry the platform's own deadline (limit_time), which tightens this (platformLimitTightens).
+          - match: {source: "12319"}
+            handle: 3wd
+          # A missing manhole cover (12345 category 0204 市政设施/井盖缺失) endangers passers-by: urgent
+          # even when marked NORMAL. Local choice.
+          - match: {categoryPrefix: "0204", urgency: NORMAL}
+            sign: 30m
+            handle: 24h
+          # A broken lift (0306 物业管理/电梯故障) strands residents: sign within 30 minutes, handle within
+          # one working day, when marked NORMAL. Local choice. (Trapped people are 96333/119's, not ours.)
+          - match: {categoryPrefix: "0306", urgency: NORMAL}
+            sign: 30m
+            handle: 1wd
 
-# 预警: warn (gridloop.case.supervision.warning) once this share of a limit is used; the common
-# "红黄灯" practice turns an order yellow at 80 % of its time. Between 0 and 1 (exclusive).
-warningShare: 0.8
+        # 预警: warn (gridloop.case.supervision.warning) once this share of a limit is used; the common
+        # "红黄灯" practice turns an order yellow at 80 % of its time. Between 0 and 1 (exclusive).
+        warningShare: 0.8
 
-# 催办: while a case is overdue at the top level (DISTRICT), urge it every interval, at most cap
-# times (then the centre's supervisors take over). Common practice: one urge per working day.
-urge:
-  interval: 1wd
-  cap: 5
+        # 催办: while a case is overdue at the top level (DISTRICT), urge it every interval, at most cap
+        # times (then the centre's supervisors take over). Common practice: one urge per working day.
+        urge:
+          interval: 1wd
+          cap: 5
 
-# 退单 RETURN hands the case back to the platform to redispatch:
-#   STOP_CLOCKS_UNTIL_REDISPATCH  the clocks stop; the next assignee gets fresh clocks at REDISPATCH
-#   KEEP_CLOCKS_RUNNING           the returning unit stays on the clock until the REDISPATCH
-onReturn: STOP_CLOCKS_UNTIL_REDISPATCH
+        # 退单 RETURN hands the case back to the platform to redispatch:
+        #   STOP_CLOCKS_UNTIL_REDISPATCH  the clocks stop; the next assignee gets fresh clocks at REDISPATCH
+        #   KEEP_CLOCKS_RUNNING           the returning unit stays on the clock until the REDISPATCH
+        onReturn: STOP_CLOCKS_UNTIL_REDISPATCH
 
-# 回访不满意: an unsatisfied callback reopens (重办) the case
-#   SAME_LEVEL    with the unit that replied, fresh handle clock
-#   ONE_LEVEL_UP  one level up (an escalation), fresh sign and handle clocks; at DISTRICT, stays
-onUnsatisfiedCallback: ONE_LEVEL_UP
+        # 回访不满意: an unsatisfied callback reopens (重办) the case
+        #   SAME_LEVEL    with the unit that replied, fresh handle clock
+        #   ONE_LEVEL_UP  one level up (an escalation), fresh sign and handle clocks; at DISTRICT, stays
+        onUnsatisfiedCallback: ONE_LEVEL_UP
 
-# Whether the platform's own limits (12345 timeLimit.signHours / handleDays, 12319 limit_time)
-# tighten the policy's: for each clock the earlier deadline wins.
-platformLimitTightens: true
+        # Whether the platform's own limits (12345 timeLimit.signHours / handleDays, 12319 limit_time)
+        # tighten the policy's: for each clock the earlier deadline wins.
+        platformLimitTightens: true
 
-# 评议: how `gridloopd report scorecard` weighs and ranks the units that handle the orders
-# (承办单位); every figure is defined in docs/SCORECARD.md. Optional: without this section the
-# values below apply.
-evaluation:
-  # The composite score: 100 x the weighted mean of the rates that have a figure (for overdue,
-  # return and reopen, where lower is better, of 1 - rate). Rates: response (响应率), onTime
-  # (办结及时率), resolution (解决率), satisfaction (满意率), overdue (超期率), return (退单率),
-  # reopen (重办率); a rate left out weighs 0.
-  # 30/35/35 for response/resolution/satisfaction is what some counties publish for their monthly
-  # 12345 assessment (Beijing's 接诉即办 scores the same three rates). Giving the others no
-  # weight is a local choice: they are shown, not scored.
-  weights: {response: 30, resolution: 35, satisfaction: 35}
-  # A unit is ranked at a level with at least this many handlings in the period: fewer make a
-  # rate mostly chance. Local choice.
-  minCases: 5
-  # The red (红榜) and black (黑榜) lists name this many units of each level. Local choice.
-  listSize: 3
+        # 评议: how `gridloopd report scorecard` weighs and ranks the units that handle the orders
+        # (承办单位); every figure is defined in docs/SCORECARD.md. Optional: without this section the
+        # values below apply.
+        evaluation:
+          # The composite score: 100 x the weighted mean of the rates that have a figure (for overdue,
+          # return and reopen, where lower is better, of 1 - rate). Rates: response (响应率), onTime
+          # (办结及时率), resolution (解决率), satisfaction (满意率), overdue (超期率), return (退单率),
+          # reopen (重办率); a rate left out weighs 0.
+          # 30/35/35 for response/resolution/satisfaction is what some counties publish for their monthly
+          # 12345 assessment (Beijing's 接诉即办 scores the same three rates). Giving the others no
+          # weight is a local choice: they are shown, not scored.
+          weights: {response: 30, resolution: 35, satisfaction: 35}
+          # A unit is ranked at a level with at least this many handlings in the period: fewer make a
+          # rate mostly chance. Local choice.
+          minCases: 5
+          # The red (红榜) and black (黑榜) lists name this many units of each level. Local choice.
+          listSize: 3
 
-"""#
+        """#
 
     /// deploy/units.yaml
     public static let units = #"""
-# Gridloop unit directory (网格/组织架构): which unit takes a case when the ladder escalates it
-# one level up. A SAMPLE for the codes of the sample feeds (Tests/GridloopCoreTests/Fixtures/
-# *-sample.kafka, 包河区 340111): replace it with your district's own list.
-#
-# gridloopd runs the copy of this file built into it unless the configuration names another
-# (units.directory, GRIDLOOP_UNIT_DIRECTORY). It is checked at start-up, on SIGHUP (a damaged
-# file is refused and the running directory stays) and by `gridloopd check-config`; every
-# refusal names the file, the line and the problem. JSON Schema: schemas/units.schema.json.
-# Built-in copy: scripts/gen/embed-defaults.sh. See docs/UNITS.md.
-#
-# Who takes a case at each level:
-#   COMMUNITY  the unit of the case's community code (12345 location.communityCode, 12319 community)
-#   STREET     the unit of the case's street code (12345 location.streetCode, 12319 street)
-#   DISTRICT   the functional department (职能部门) of the case's district code and category: the
-#              entry with the longest category prefix that starts the 12345 category code ("0901")
-#              or the 12319 case type before its slash ("供水供气"); an entry without category
-#              takes every category of its district that no other entry takes
-#   ESTATE     as the platform dispatched (the property company): not listed here
-# This file wins over what the feeds teach (the unit the platform itself dispatched a case with
-# the same code to, at that level: `gridloopd units list` shows both); when neither knows, the
-# default unit takes the case, and the event says so (resolvedBy: default).
-#
-# Write codes in quotes ("340111002001"): unquoted digits are a number to YAML readers, and
-# leading zeros get lost. unitCode and unitName are what events carry in toUnit.
+        # Gridloop unit directory (网格/组织架构): which unit takes a case when the ladder escalates it
+        # one level up. A SAMPLE for the codes of the sample feeds (Tests/GridloopCoreTests/Fixtures/
+        # *-sample.kafka, 包河区 340111): replace it with your district's own list.
+        #
+        # gridloopd runs the copy of this file built into it unless the configuration names another
+        # (units.directory, GRIDLOOP_UNIT_DIRECTORY). It is checked at start-up, on SIGHUP (a damaged
+        # file is refused and the running directory stays) and by `gridloopd check-config`; every
+        # refusal names the file, the line and the problem. JSON Schema: schemas/units.schema.json.
+        # Built-in copy: scripts/gen/embed-defaults.sh. See docs/UNITS.md.
+        #
+        # Who takes a case at each level:
+        #   COMMUNITY  the unit of the case's community code (12345 location.communityCode, 12319 community)
+        #   STREET     the unit of the case's street code (12345 location.streetCode, 12319 street)
+        #   DISTRICT   the functional department (职能部门) of the case's district code and category: the
+        #              entry with the longest category prefix that starts the 12345 category code ("0901")
+        #              or the 12319 case type before its slash ("供水供气"); an entry without category
+        #              takes every category of its district that no other entry takes
+        #   ESTATE     as the platform dispatched (the property company): not listed here
+        # This file wins over what the feeds teach (the unit the platform itself dispatched a case with
+        # the same code to, at that level: `gridloopd units list` shows both); when neither knows, the
+        # default unit takes the case, and the event says so (resolvedBy: default).
+        #
+        # Write codes in quotes ("340111002001"): unquoted digits are a number to YAML readers, and
+        # leading zeros get lost. unitCode and unitName are what events carry in toUnit.
 
-# The district's supervision centre (督查室): takes a case nobody else is known for.
-default: {unitCode: DCS340111, unitName: 包河区督查室}
+        # The district's supervision centre (督查室): takes a case nobody else is known for.
+        default: {unitCode: DCS340111, unitName: 包河区督查室}
 
-# 社区居委会, by community code. Left out on purpose: 340111012003 (锦绣社区居委会,
-# C340111012003): the sample feeds dispatch cases of that community to it, so the demo shows a
-# unit learned from the feeds. The feeds never name the units of 340111006003 and 340111012002:
-# their cases go to the default unit.
-community:
-  - {code: "340111002001", unitCode: C340111002001, unitName: 河滨社区居委会}
-  - {code: "340111002002", unitCode: C340111002002, unitName: 芜湖路社区居委会}
-  - {code: "340111002003", unitCode: C340111002003, unitName: 南门社区居委会}
-  - {code: "340111006001", unitCode: C340111006001, unitName: 望湖社区居委会}
-  - {code: "340111006002", unitCode: C340111006002, unitName: 南湖社区居委会}
-  - {code: "340111009001", unitCode: C340111009001, unitName: 九珑湾社区居委会}
-  - {code: "340111009002", unitCode: C340111009002, unitName: 花园社区居委会}
-  - {code: "340111009003", unitCode: C340111009003, unitName: 骆岗社区居委会}
-  - {code: "340111012001", unitCode: C340111012001, unitName: 云谷社区居委会}
+        # 社区居委会, by community code. Left out on purpose: 340111012003 (锦绣社区居委会,
+        # C340111012003): the sample feeds dispatch cases of that community to it, so the demo shows a
+        # unit learned from the feeds. The feeds never name the units of 340111006003 and 340111012002:
+        # their cases go to the default unit.
+        community:
+          - {code: "340111002001", unitCode: C340111002001, unitName: 河滨社区居委会}
+          - {code: "340111002002", unitCode: C340111002002, unitName: 芜湖路社区居委会}
+          - {code: "340111002003", unitCode: C340111002003, unitName: 南门社区居委会}
+          - {code: "340111006001", unitCode: C340111006001, unitName: 望湖社区居委会}
+          - {code: "340111006002", unitCode: C340111006002, unitName: 南湖社区居委会}
+          - {code: "340111009001", unitCode: C340111009001, unitName: 九珑湾社区居委会}
+          - {code: "340111009002", unitCode: C340111009002, unitName: 花园社区居委会}
+          - {code: "340111009003", unitCode: C340111009003, unitName: 骆岗社区居委会}
+          - {code: "340111012001", unitCode: C340111012001, unitName: 云谷社区居委会}
 
-# 街道办事处, by street code.
-street:
-  - {code: "340111002", unitCode: S340111002, unitName: 包公街道办事处}
-  - {code: "340111006", unitCode: S340111006, unitName: 望湖街道办事处}
-  - {code: "340111009", unitCode: S340111009, unitName: 骆岗街道办事处}
-  - {code: "340111012", unitCode: S340111012, unitName: 滨湖世纪社区办事处}
+        # 街道办事处, by street code.
+        street:
+          - {code: "340111002", unitCode: S340111002, unitName: 包公街道办事处}
+          - {code: "340111006", unitCode: S340111006, unitName: 望湖街道办事处}
+          - {code: "340111009", unitCode: S340111009, unitName: 骆岗街道办事处}
+          - {code: "340111012", unitCode: S340111012, unitName: 滨湖世纪社区办事处}
 
-# 区级职能部门, by district code and category: each department twice, for the 12345 category code
-# prefix and for the 12319 case type. Only 包河区水务局 (D340111-09) is named by the sample feeds;
-# THE OTHER DEPARTMENTS AND THEIR CODES ARE ILLUSTRATIVE: a plausible department for each
-# category the samples use.
-district:
-  # 供水供气 (water and gas supply): named by the sample feeds.
-  - {district: "340111", category: "09", unitCode: D340111-09, unitName: 包河区水务局}
-  - {district: "340111", category: "供水供气", unitCode: D340111-09, unitName: 包河区水务局}
-  # Illustrative from here on.
-  # 市政设施 (street lights, manhole covers) and 环境卫生 (litter, refuse collection), 城市管理
-  # (street vending): the city management bureau.
-  - {district: "340111", category: "02", unitCode: D340111-CG, unitName: 包河区城市管理局}
-  - {district: "340111", category: "市政设施", unitCode: D340111-CG, unitName: 包河区城市管理局}
-  - {district: "340111", category: "04", unitCode: D340111-CG, unitName: 包河区城市管理局}
-  - {district: "340111", category: "环境卫生", unitCode: D340111-CG, unitName: 包河区城市管理局}
-  - {district: "340111", category: "10", unitCode: D340111-CG, unitName: 包河区城市管理局}
-  - {district: "340111", category: "城市管理", unitCode: D340111-CG, unitName: 包河区城市管理局}
-  # 物业管理 (property management: drains, lifts): the housing and construction bureau.
-  - {district: "340111", category: "03", unitCode: D340111-ZJ, unitName: 包河区住房和城乡建设局}
-  - {district: "340111", category: "物业管理", unitCode: D340111-ZJ, unitName: 包河区住房和城乡建设局}
-  # 电梯故障 (broken lifts): lift safety is the market regulator's (特种设备), a longer prefix.
-  - {district: "340111", category: "0306", unitCode: D340111-SJ, unitName: 包河区市场监督管理局}
-  # 公共安全 (public security cameras): the public security branch.
-  - {district: "340111", category: "06", unitCode: D340111-GA, unitName: 合肥市公安局包河分局}
-  - {district: "340111", category: "公共安全", unitCode: D340111-GA, unitName: 合肥市公安局包河分局}
-  # 噪音扰民 (noise, night-time building work): the ecology and environment branch.
-  - {district: "340111", category: "07", unitCode: D340111-HB, unitName: 合肥市包河区生态环境分局}
-  - {district: "340111", category: "噪音扰民", unitCode: D340111-HB, unitName: 合肥市包河区生态环境分局}
-  # 交通管理 (illegal parking): the traffic police.
-  - {district: "340111", category: "08", unitCode: D340111-JJ, unitName: 合肥市公安局交警支队包河大队}
-  - {district: "340111", category: "交通管理", unitCode: D340111-JJ, unitName: 合肥市公安局交警支队包河大队}
-  # 园林绿化 (tree pruning): the forestry and gardens bureau.
-  - {district: "340111", category: "11", unitCode: D340111-YL, unitName: 包河区林业和园林局}
-  - {district: "340111", category: "园林绿化", unitCode: D340111-YL, unitName: 包河区林业和园林局}
-  # An entry without category takes every other category of its district, e.g.
-  # - {district: "340111", unitCode: D340111-ZF, unitName: 包河区人民政府办公室}
-"""#
+        # 区级职能部门, by district code and category: each department twice, for the 12345 category code
+        # prefix and for the 12319 case type. Only 包河区水务局 (D340111-09) is named by the sample feeds;
+        # THE OTHER DEPARTMENTS AND THEIR CODES ARE ILLUSTRATIVE: a plausible department for each
+        # category the samples use.
+        district:
+          # 供水供气 (water and gas supply): named by the sample feeds.
+          - {district: "340111", category: "09", unitCode: D340111-09, unitName: 包河区水务局}
+          - {district: "340111", category: "供水供气", unitCode: D340111-09, unitName: 包河区水务局}
+          # Illustrative from here on.
+          # 市政设施 (street lights, manhole covers) and 环境卫生 (litter, refuse collection), 城市管理
+          # (street vending): the city management bureau.
+          - {district: "340111", category: "02", unitCode: D340111-CG, unitName: 包河区城市管理局}
+          - {district: "340111", category: "市政设施", unitCode: D340111-CG, unitName: 包河区城市管理局}
+          - {district: "340111", category: "04", unitCode: D340111-CG, unitName: 包河区城市管理局}
+          - {district: "340111", category: "环境卫生", unitCode: D340111-CG, unitName: 包河区城市管理局}
+          - {district: "340111", category: "10", unitCode: D340111-CG, unitName: 包河区城市管理局}
+          - {district: "340111", category: "城市管理", unitCode: D340111-CG, unitName: 包河区城市管理局}
+          # 物业管理 (property management: drains, lifts): the housing and construction bureau.
+          - {district: "340111", category: "03", unitCode: D340111-ZJ, unitName: 包河区住房和城乡建设局}
+          - {district: "340111", category: "物业管理", unitCode: D340111-ZJ, unitName: 包河区住房和城乡建设局}
+          # 电梯故障 (broken lifts): lift safety is the market regulator's (特种设备), a longer prefix.
+          - {district: "340111", category: "0306", unitCode: D340111-SJ, unitName: 包河区市场监督管理局}
+          # 公共安全 (public security cameras): the public security branch.
+          - {district: "340111", category: "06", unitCode: D340111-GA, unitName: 合肥市公安局包河分局}
+          - {district: "340111", category: "公共安全", unitCode: D340111-GA, unitName: 合肥市公安局包河分局}
+          # 噪音扰民 (noise, night-time building work): the ecology and environment branch.
+          - {district: "340111", category: "07", unitCode: D340111-HB, unitName: 合肥市包河区生态环境分局}
+          - {district: "340111", category: "噪音扰民", unitCode: D340111-HB, unitName: 合肥市包河区生态环境分局}
+          # 交通管理 (illegal parking): the traffic police.
+          - {district: "340111", category: "08", unitCode: D340111-JJ, unitName: 合肥市公安局交警支队包河大队}
+          - {district: "340111", category: "交通管理", unitCode: D340111-JJ, unitName: 合肥市公安局交警支队包河大队}
+          # 园林绿化 (tree pruning): the forestry and gardens bureau.
+          - {district: "340111", category: "11", unitCode: D340111-YL, unitName: 包河区林业和园林局}
+          - {district: "340111", category: "园林绿化", unitCode: D340111-YL, unitName: 包河区林业和园林局}
+          # An entry without category takes every other category of its district, e.g.
+          # - {district: "340111", unitCode: D340111-ZF, unitName: 包河区人民政府办公室}
+        """#
 
     /// deploy/calendars/cn-*.yaml, by file name.
     public static let calendars: [(name: String, yaml: String)] = [
-        ("cn-2025.yaml", #"""
-# China's official working-day calendar for 2025.
-# Source: 国务院办公厅关于2025年部分节假日安排的通知 (国办发明电〔2024〕12号, 2024-11-12).
-# Every Monday-Friday is a working day and every Saturday/Sunday a rest day,
-# except the dates listed here. `holidays`: rest days (放假), `workdays`: weekend days that are
-# working days (调休上班). A year not published yet has no file: a deadline that falls in it is
-# computed Monday-Friday, and the daemon says so loudly (log line and metric), never silently.
-year: 2025
-timezone: Asia/Shanghai
-holidays:
-  - {date: 2025-01-01, name: 元旦}
-  - {date: 2025-01-28, name: 春节}
-  - {date: 2025-01-29, name: 春节}
-  - {date: 2025-01-30, name: 春节}
-  - {date: 2025-01-31, name: 春节}
-  - {date: 2025-02-01, name: 春节}
-  - {date: 2025-02-02, name: 春节}
-  - {date: 2025-02-03, name: 春节}
-  - {date: 2025-02-04, name: 春节}
-  - {date: 2025-04-04, name: 清明节}
-  - {date: 2025-04-05, name: 清明节}
-  - {date: 2025-04-06, name: 清明节}
-  - {date: 2025-05-01, name: 劳动节}
-  - {date: 2025-05-02, name: 劳动节}
-  - {date: 2025-05-03, name: 劳动节}
-  - {date: 2025-05-04, name: 劳动节}
-  - {date: 2025-05-05, name: 劳动节}
-  - {date: 2025-05-31, name: 端午节}
-  - {date: 2025-06-01, name: 端午节}
-  - {date: 2025-06-02, name: 端午节}
-  - {date: 2025-10-01, name: 国庆节、中秋节}
-  - {date: 2025-10-02, name: 国庆节、中秋节}
-  - {date: 2025-10-03, name: 国庆节、中秋节}
-  - {date: 2025-10-04, name: 国庆节、中秋节}
-  - {date: 2025-10-05, name: 国庆节、中秋节}
-  - {date: 2025-10-06, name: 国庆节、中秋节}
-  - {date: 2025-10-07, name: 国庆节、中秋节}
-  - {date: 2025-10-08, name: 国庆节、中秋节}
-workdays:
-  - {date: 2025-01-26, weekday: Sun}
-  - {date: 2025-02-08, weekday: Sat}
-  - {date: 2025-04-27, weekday: Sun}
-  - {date: 2025-09-28, weekday: Sun}
-  - {date: 2025-10-11, weekday: Sat}
-"""#),
-        ("cn-2026.yaml", #"""
-# China's official working-day calendar for 2026.
-# Source: 国务院办公厅关于2026年部分节假日安排的通知 (2025-11-04).
-# Every Monday-Friday is a working day and every Saturday/Sunday a rest day,
-# except the dates listed here. `holidays`: rest days (放假), `workdays`: weekend days that are
-# working days (调休上班). A year not published yet has no file: a deadline that falls in it is
-# computed Monday-Friday, and the daemon says so loudly (log line and metric), never silently.
-year: 2026
-timezone: Asia/Shanghai
-holidays:
-  - {date: 2026-01-01, name: 元旦}
-  - {date: 2026-01-02, name: 元旦}
-  - {date: 2026-01-03, name: 元旦}
-  - {date: 2026-02-15, name: 春节}
-  - {date: 2026-02-16, name: 春节}
-  - {date: 2026-02-17, name: 春节}
-  - {date: 2026-02-18, name: 春节}
-  - {date: 2026-02-19, name: 春节}
-  - {date: 2026-02-20, name: 春节}
-  - {date: 2026-02-21, name: 春节}
-  - {date: 2026-02-22, name: 春节}
-  - {date: 2026-02-23, name: 春节}
-  - {date: 2026-04-04, name: 清明节}
-  - {date: 2026-04-05, name: 清明节}
-  - {date: 2026-04-06, name: 清明节}
-  - {date: 2026-05-01, name: 劳动节}
-  - {date: 2026-05-02, name: 劳动节}
-  - {date: 2026-05-03, name: 劳动节}
-  - {date: 2026-05-04, name: 劳动节}
-  - {date: 2026-05-05, name: 劳动节}
-  - {date: 2026-06-19, name: 端午节}
-  - {date: 2026-06-20, name: 端午节}
-  - {date: 2026-06-21, name: 端午节}
-  - {date: 2026-09-25, name: 中秋节}
-  - {date: 2026-09-26, name: 中秋节}
-  - {date: 2026-09-27, name: 中秋节}
-  - {date: 2026-10-01, name: 国庆节}
-  - {date: 2026-10-02, name: 国庆节}
-  - {date: 2026-10-03, name: 国庆节}
-  - {date: 2026-10-04, name: 国庆节}
-  - {date: 2026-10-05, name: 国庆节}
-  - {date: 2026-10-06, name: 国庆节}
-  - {date: 2026-10-07, name: 国庆节}
-workdays:
-  - {date: 2026-01-04, weekday: Sun}
-  - {date: 2026-02-14, weekday: Sat}
-  - {date: 2026-02-28, weekday: Sat}
-  - {date: 2026-05-09, weekday: Sat}
-  - {date: 2026-09-20, weekday: Sun}
-  - {date: 2026-10-10, weekday: Sat}
-"""#),
+        (
+            "cn-2025.yaml",
+            #"""
+            # China's official working-day calendar for 2025.
+            # Source: 国务院办公厅关于2025年部分节假日安排的通知 (国办发明电〔2024〕12号, 2024-11-12).
+            # Every Monday-Friday is a working day and every Saturday/Sunday a rest day,
+            # except the dates listed here. `holidays`: rest days (放假), `workdays`: weekend days that are
+            # working days (调休上班). A year not published yet has no file: a deadline that falls in it is
+            # computed Monday-Friday, and the daemon says so loudly (log line and metric), never silently.
+            year: 2025
+            timezone: Asia/Shanghai
+            holidays:
+              - {date: 2025-01-01, name: 元旦}
+              - {date: 2025-01-28, name: 春节}
+              - {date: 2025-01-29, name: 春节}
+              - {date: 2025-01-30, name: 春节}
+              - {date: 2025-01-31, name: 春节}
+              - {date: 2025-02-01, name: 春节}
+              - {date: 2025-02-02, name: 春节}
+              - {date: 2025-02-03, name: 春节}
+              - {date: 2025-02-04, name: 春节}
+              - {date: 2025-04-04, name: 清明节}
+              - {date: 2025-04-05, name: 清明节}
+              - {date: 2025-04-06, name: 清明节}
+              - {date: 2025-05-01, name: 劳动节}
+              - {date: 2025-05-02, name: 劳动节}
+              - {date: 2025-05-03, name: 劳动节}
+              - {date: 2025-05-04, name: 劳动节}
+              - {date: 2025-05-05, name: 劳动节}
+              - {date: 2025-05-31, name: 端午节}
+              - {date: 2025-06-01, name: 端午节}
+              - {date: 2025-06-02, name: 端午节}
+              - {date: 2025-10-01, name: 国庆节、中秋节}
+              - {date: 2025-10-02, name: 国庆节、中秋节}
+              - {date: 2025-10-03, name: 国庆节、中秋节}
+              - {date: 2025-10-04, name: 国庆节、中秋节}
+              - {date: 2025-10-05, name: 国庆节、中秋节}
+              - {date: 2025-10-06, name: 国庆节、中秋节}
+              - {date: 2025-10-07, name: 国庆节、中秋节}
+              - {date: 2025-10-08, name: 国庆节、中秋节}
+            workdays:
+              - {date: 2025-01-26, weekday: Sun}
+              - {date: 2025-02-08, weekday: Sat}
+              - {date: 2025-04-27, weekday: Sun}
+              - {date: 2025-09-28, weekday: Sun}
+              - {date: 2025-10-11, weekday: Sat}
+            """#
+        ),
+        (
+            "cn-2026.yaml",
+            #"""
+            # China's official working-day calendar for 2026.
+            # Source: 国务院办公厅关于2026年部分节假日安排的通知 (2025-11-04).
+            # Every Monday-Friday is a working day and every Saturday/Sunday a rest day,
+            # except the dates listed here. `holidays`: rest days (放假), `workdays`: weekend days that are
+            # working days (调休上班). A year not published yet has no file: a deadline that falls in it is
+            # computed Monday-Friday, and the daemon says so loudly (log line and metric), never silently.
+            year: 2026
+            timezone: Asia/Shanghai
+            holidays:
+              - {date: 2026-01-01, name: 元旦}
+              - {date: 2026-01-02, name: 元旦}
+              - {date: 2026-01-03, name: 元旦}
+              - {date: 2026-02-15, name: 春节}
+              - {date: 2026-02-16, name: 春节}
+              - {date: 2026-02-17, name: 春节}
+              - {date: 2026-02-18, name: 春节}
+              - {date: 2026-02-19, name: 春节}
+              - {date: 2026-02-20, name: 春节}
+              - {date: 2026-02-21, name: 春节}
+              - {date: 2026-02-22, name: 春节}
+              - {date: 2026-02-23, name: 春节}
+              - {date: 2026-04-04, name: 清明节}
+              - {date: 2026-04-05, name: 清明节}
+              - {date: 2026-04-06, name: 清明节}
+              - {date: 2026-05-01, name: 劳动节}
+              - {date: 2026-05-02, name: 劳动节}
+              - {date: 2026-05-03, name: 劳动节}
+              - {date: 2026-05-04, name: 劳动节}
+              - {date: 2026-05-05, name: 劳动节}
+              - {date: 2026-06-19, name: 端午节}
+              - {date: 2026-06-20, name: 端午节}
+              - {date: 2026-06-21, name: 端午节}
+              - {date: 2026-09-25, name: 中秋节}
+              - {date: 2026-09-26, name: 中秋节}
+              - {date: 2026-09-27, name: 中秋节}
+              - {date: 2026-10-01, name: 国庆节}
+              - {date: 2026-10-02, name: 国庆节}
+              - {date: 2026-10-03, name: 国庆节}
+              - {date: 2026-10-04, name: 国庆节}
+              - {date: 2026-10-05, name: 国庆节}
+              - {date: 2026-10-06, name: 国庆节}
+              - {date: 2026-10-07, name: 国庆节}
+            workdays:
+              - {date: 2026-01-04, weekday: Sun}
+              - {date: 2026-02-14, weekday: Sat}
+              - {date: 2026-02-28, weekday: Sat}
+              - {date: 2026-05-09, weekday: Sat}
+              - {date: 2026-09-20, weekday: Sun}
+              - {date: 2026-10-10, weekday: Sat}
+            """#
+        ),
     ]
 }

@@ -1,36 +1,6 @@
 import GridloopCore
 import GridloopPostgres
 
-/// A consumer position: the next offset to read on one partition.
-public struct PartitionOffset: Sendable, Hashable {
-    public var topicPartition: TopicPartition
-    public var offset: Int64
-    public var topic: String { topicPartition.topic }
-    public var partition: Int32 { topicPartition.partition }
-    public init(_ topicPartition: TopicPartition, offset: Int64) {
-        self.topicPartition = topicPartition
-        self.offset = offset
-    }
-}
-
-/// Raised when the stored position of a partition is not the one this consumer expected:
-/// another member of the group has moved it (we lost the partition). The batch is rolled back.
-public struct OffsetFenceError: Error, CustomStringConvertible {
-    public init() {}
-
-    public var description: String {
-        "the stored consumer offsets moved under this instance (partition taken over by another member); batch rolled back"
-    }
-}
-
-/// The state a batch needs before planning: stored cases, already-applied event keys, held events.
-public struct IntakeContext: Sendable {
-    public var states: [String: CaseState]
-    /// 12345 message ids already applied, per case.
-    public var appliedKeys: [String: Set<String>]
-    public var held: [HeldEvent]
-}
-
 /// Everything the intake reads from and writes to PostgreSQL, one transaction per batch.
 public final class IntakeStore: @unchecked Sendable {
     // @unchecked: an IntakeStore (and its connection) is used by one thread at a time. The

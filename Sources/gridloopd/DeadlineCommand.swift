@@ -124,9 +124,3 @@ struct DeadlineCommand: ParsableCommand {
         return Suspension(from: from, to: to)
     }
 }
-
-/// A failure after the arguments were accepted: printed as `Error: <message>`, exit status 1.
-struct CommandFailure: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
