@@ -20,10 +20,10 @@ extension IntakeSession {
     }
 
     /// Writes a plan: the positions and the cache take what it writes, then the commit thread
-    /// writes it while the intake thread plans the next one; `done` runs on the commit thread once
-    /// it has committed, with the instant (monotonic ns) its transaction began. Returns the committer's job number. `inline` (nothing in flight, as
-    /// `isolate` needs): the transaction commits on this thread first, and the positions and
-    /// the cache move only once it has.
+    /// writes it while the intake thread plans the next one; `done` runs on the commit thread
+    /// once it has committed, with the instant (monotonic ns) its transaction began. Returns the
+    /// committer's job number. `inline` (nothing in flight, as `isolate` needs): the transaction
+    /// commits on this thread first, and the positions and the cache move only once it has.
     @discardableResult
     func submit(_ write: PlannedWrite, inline: Bool = false, then done: @escaping @Sendable (_ commitBegan: UInt64) -> Void)
         throws -> Int
