@@ -334,9 +334,11 @@ repack() {
   else
     $sudo rm -f "$dir/DEBIAN/preinst"
     for s in postinst prerm postrm; do
-      git -C "$GRIDLOOP_ROOT" show "$old:scripts/release/package.sh" | sed -n "/^cat >\"\\\$root\/DEBIAN\/$s\" <<'EOF'\$/,/^EOF\$/p" | sed '1d;$d' \
+      # The maintainer scripts of that commit's package, from its scripts/package.sh (the path
+      # it had then, before scripts/ was grouped by purpose).
+      git -C "$GRIDLOOP_ROOT" show "$old:scripts/package.sh" | sed -n "/^cat >\"\\\$root\/DEBIAN\/$s\" <<'EOF'\$/,/^EOF\$/p" | sed '1d;$d' \
         | $sudo tee "$dir/DEBIAN/$s" >/dev/null
-      grep -q '^#!/bin/sh' "$dir/DEBIAN/$s" || fail "no $s in $old's scripts/release/package.sh"
+      grep -q '^#!/bin/sh' "$dir/DEBIAN/$s" || fail "no $s in $old's scripts/package.sh"
     done
   fi
   $sudo dpkg-deb -Zgzip -z1 --root-owner-group -b "$dir" "$out" >/dev/null
