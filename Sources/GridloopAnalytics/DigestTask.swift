@@ -91,7 +91,7 @@ public struct DigestTask: AnalyticsTask {
                 maxHandlings: config.forecastHistoryMaxHandlings), db: db)
         var digest = MorningDigest(threshold: config.digestThreshold)
         try model.openClocks(db: db) { digest.add($0) }
-        let names = try ForecastQueries.unitNames(codes: digest.unitCodes, db: db)
+        let names = try ScorecardQueries.unitNames(codes: digest.unitCodes, db: db)
         let messages = try digest.messages(
             day: day, at: now, until: model.windowEnd, names: names, topic: config.topics.supervision,
             deployment: config.deploymentName)

@@ -1,4 +1,5 @@
-/// Where a Kafka message came from: its partition and its offset there.
+/// A partition and an offset in it: where a Kafka message came from (also, as `PartitionOffset`
+/// in the Store, a consumer position: the next offset to read).
 public struct SourceCoordinates: Sendable, Hashable, Codable {
     public var topicPartition: TopicPartition
     public var offset: Int64

@@ -165,7 +165,7 @@ public struct Scorecard: Encodable, Sendable {
             }
         }
         rank(&rows, evaluation: evaluation)
-        let names = try unitNames(Array(Set(rows.map(\.unitCode))), db: db)
+        let names = try ScorecardQueries.unitNames(codes: Array(Set(rows.map(\.unitCode))), db: db)
         for i in rows.indices { rows[i].unitName = names[rows[i].unitCode] }
         rows.sort {
             let (a, b) = (levelOrder.firstIndex(of: $0.level) ?? 9, levelOrder.firstIndex(of: $1.level) ?? 9)
@@ -207,10 +207,6 @@ public struct Scorecard: Encodable, Sendable {
                 }
             }
         }
-    }
-
-    static func unitNames(_ codes: [String], db: Database) throws -> [String: String] {
-        try ScorecardQueries.unitNames(codes: codes, db: db)
     }
 
     /// a / b; nil when b is 0 (no figure).

@@ -121,7 +121,7 @@ public struct Forecast: Encodable, Sendable {
         let at = inputs.at
         var byUnit: [String: [AtRisk]] = [:]
         for r in risks { byUnit["\(r.level)\u{0}\(r.unitCode)", default: []].append(r) }
-        let names = try ForecastQueries.unitNames(codes: Array(Set(risks.map(\.unitCode))).sorted(), db: db)
+        let names = try ScorecardQueries.unitNames(codes: Array(Set(risks.map(\.unitCode))).sorted(), db: db)
         var units = byUnit.values.map { cases -> UnitRisk in
             let sorted = cases.sorted {
                 ($0.probability ?? -1, -$0.deadlineMillis, $0.caseId) > ($1.probability ?? -1, -$1.deadlineMillis, $1.caseId)

@@ -35,8 +35,6 @@ public final class IntakeService: @unchecked Sendable {
     /// The unit keys whose escalations the directory file could not resolve, already warned
     /// about (once per code, not once per case). Touched on the commit thread.
     let unresolved = Mutex<Set<UnresolvedCode>>([])
-    /// The session running now (nil between sessions): what the intake holds while connected.
-    private(set) var current: IntakeSession?
 
     private var errors = RepeatedErrorLog()
 
@@ -75,7 +73,6 @@ public final class IntakeService: @unchecked Sendable {
                 backoff.reset()
             } catch {
                 let kind = FailureKind(error)
-                current = nil
                 // A batch refused for its data: no backoff, the next session isolates it.
                 if case .data(let refused) = kind {
                     suspect(refused)
@@ -144,8 +141,6 @@ public final class IntakeService: @unchecked Sendable {
         let session = IntakeSession(
             service: self, reader: reader, writer: writer, committer: committer,
             learned: LearnedUnits(try LearnedUnitQueries.all(from: readConnection)))
-        current = session
-        defer { current = nil }
         let handler = IntakeSession.Rebalance(session: session)
         let logger = self.logger
         let health = self.health

@@ -117,9 +117,4 @@ package enum ForecastQueries {
                 })
         }
     }
-
-    /// The names of units, as the scorecard gives them (the most frequent).
-    package static func unitNames(codes: [String], db: PostgresConnection) throws -> [String: String] {
-        try ScorecardQueries.unitNames(codes: codes, db: db)
-    }
 }

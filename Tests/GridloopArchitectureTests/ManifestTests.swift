@@ -97,20 +97,13 @@ final class ManifestTests: XCTestCase {
     func testSQLIsWrittenOnlyInTheStore() throws {
         let statement =
             #"\b(SELECT|INSERT INTO|DELETE FROM|UPDATE \w+ (\w+ )?SET|COPY \w+|CREATE (TEMP |UNIQUE )?(TABLE|INDEX)|ALTER TABLE|DROP TABLE|TRUNCATE)\b"#
-        let sources = Self.root.appendingPathComponent("Sources")
         var checked = 0
-        for target in try FileManager.default.contentsOfDirectory(atPath: sources.path)
-        where !["GridloopStore", "GridloopPostgres"].contains(target) {
-            let dir = sources.appendingPathComponent(target)
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where file.hasSuffix(".swift") {
-                let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
-                checked += 1
-                for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                    let code = line.range(of: "//").map { line[..<$0.lowerBound] } ?? line[...]
-                    if code.range(of: statement, options: .regularExpression) != nil {
-                        XCTFail(
-                            "\(target)/\(file):\(n + 1): SQL outside GridloopStore: \(line.trimmingCharacters(in: .whitespaces))")
-                    }
+        for file in try Self.sources(except: ["GridloopStore", "GridloopPostgres"]) {
+            checked += 1
+            for (n, line) in file.lines.enumerated() {
+                let code = line.range(of: "//").map { line[..<$0.lowerBound] } ?? line[...]
+                if code.range(of: statement, options: .regularExpression) != nil {
+                    XCTFail("\(file.name):\(n + 1): SQL outside GridloopStore: \(line.trimmingCharacters(in: .whitespaces))")
                 }
             }
         }
@@ -123,21 +116,14 @@ final class ManifestTests: XCTestCase {
     /// types, never result columns by position, and do not declare the dependency either.
     func testOnlyTheStoreAndThePipelineUseThePostgresAdapter() throws {
         let allowed: Set<String> = ["GridloopStore", "GridloopPipeline", "GridloopPostgres"]
-        let sources = Self.root.appendingPathComponent("Sources")
         var checked = 0
-        for target in try FileManager.default.contentsOfDirectory(atPath: sources.path) where !allowed.contains(target) {
-            let dir = sources.appendingPathComponent(target)
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where file.hasSuffix(".swift") {
-                let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
-                checked += 1
-                for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-                where line.range(of: #"^\s*(@\w+\s+)*import\s+GridloopPostgres\b"#, options: .regularExpression) != nil
-                    || line.contains("PostgresRows")
-                {
-                    XCTFail(
-                        "\(target)/\(file):\(n + 1): \(line.trimmingCharacters(in: .whitespaces)) (only the Store and the Pipeline)"
-                    )
-                }
+        for file in try Self.sources(except: allowed) {
+            checked += 1
+            for (n, line) in file.lines.enumerated()
+            where line.range(of: #"^\s*(@\w+\s+)*import\s+GridloopPostgres\b"#, options: .regularExpression) != nil
+                || line.contains("PostgresRows")
+            {
+                XCTFail("\(file.name):\(n + 1): \(line.trimmingCharacters(in: .whitespaces)) (only the Store and the Pipeline)")
             }
         }
         XCTAssertGreaterThan(checked, 20, "the sources were found")
@@ -145,6 +131,22 @@ final class ManifestTests: XCTestCase {
         for (target, dependencies) in Self.targets(manifest) where !allowed.contains(target) {
             XCTAssertFalse(dependencies.contains("GridloopPostgres"), "\(target) must not depend on GridloopPostgres")
         }
+    }
+
+    /// Every Swift file of `Sources/`, but those of the targets `except`: `Target/File.swift` and its lines.
+    static func sources(except: Set<String>) throws -> [(name: String, lines: [Substring])] {
+        let sources = root.appendingPathComponent("Sources")
+        var files: [(name: String, lines: [Substring])] = []
+        for target in try FileManager.default.contentsOfDirectory(atPath: sources.path) where !except.contains(target) {
+            let dir = sources.appendingPathComponent(target)
+            let enumerator = FileManager.default.enumerator(atPath: dir.path)
+            while let file = enumerator?.nextObject() as? String {
+                guard file.hasSuffix(".swift") else { continue }
+                let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+                files.append(("\(target)/\(file)", text.split(separator: "\n", omittingEmptySubsequences: false)))
+            }
+        }
+        return files
     }
 
     static func firstMatch(_ pattern: String, in text: String) -> String? { matches(pattern, in: text).first }
